@@ -1,6 +1,6 @@
 module github.com/qilin-ai/qilin
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/ardanlabs/jinja v1.8.0 // indirect

@@ -35,6 +35,7 @@ type File struct {
 	kvIndex     map[string]int
 	tensorIndex map[string]int
 	closers     []func() error
+	mapped      bool // tensor data is a memory mapping of the file
 }
 
 // KV is one metadata entry. Value is one of uint8, int8, uint16, int16,

@@ -23,7 +23,7 @@ func Open(path string) (*File, error) {
 
 // OpenWith is Open with options.
 func OpenWith(path string, opts Options) (*File, error) {
-	data, release, err := load(path, opts)
+	data, release, mapped, err := load(path, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -32,37 +32,38 @@ func OpenWith(path string, opts Options) (*File, error) {
 		release()
 		return nil, err
 	}
+	f.mapped = mapped
 	f.closers = append(f.closers, release)
 	return f, nil
 }
 
 // load returns the bytes of the file at path, mapped unless opts.NoMmap or
-// mapping fails, and a function that releases them.
-func load(path string, opts Options) ([]byte, func() error, error) {
+// mapping fails, a function that releases them, and whether they are mapped.
+func load(path string, opts Options) (data []byte, release func() error, mapped bool, err error) {
 	fd, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("gguf: %w", err)
+		return nil, nil, false, fmt.Errorf("gguf: %w", err)
 	}
 	defer fd.Close()
 	fi, err := fd.Stat()
 	if err != nil {
-		return nil, nil, fmt.Errorf("gguf: %w", err)
+		return nil, nil, false, fmt.Errorf("gguf: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("gguf: %s: not a regular file", path)
+		return nil, nil, false, fmt.Errorf("gguf: %s: not a regular file", path)
 	}
 	size := fi.Size()
 	if int64(int(size)) != size {
-		return nil, nil, fmt.Errorf("gguf: %s: file of %d bytes too large to address", path, size)
+		return nil, nil, false, fmt.Errorf("gguf: %s: file of %d bytes too large to address", path, size)
 	}
 	if !opts.NoMmap && size > 0 {
 		if data, unmap, err := mmapFile(fd, int(size)); err == nil {
-			return data, unmap, nil
+			return data, unmap, true, nil
 		}
 	}
-	data := make([]byte, size)
+	data = make([]byte, size)
 	if _, err := io.ReadFull(fd, data); err != nil {
-		return nil, nil, fmt.Errorf("gguf: reading %s: %w", path, err)
+		return nil, nil, false, fmt.Errorf("gguf: reading %s: %w", path, err)
 	}
-	return data, func() error { return nil }, nil
+	return data, func() error { return nil }, false, nil
 }

@@ -444,6 +444,9 @@ func dataSize(t *Tensor) (uint64, error) {
 	if len(t.Dims) > 0 {
 		row = t.Dims[0]
 	}
+	if row/uint64(t.Type.BlockLen()) > math.MaxInt64/uint64(t.Type.BlockSize()) {
+		return 0, fmt.Errorf("dimensions %v: byte size overflows", t.Dims)
+	}
 	rowSize, err := t.Type.RowSize(int(row))
 	if err != nil {
 		return 0, fmt.Errorf("dimensions %v: row of %d elements is not a whole number of %v blocks of %d", t.Dims, row, t.Type, t.Type.BlockLen())
@@ -495,6 +498,9 @@ func (p *parser) bindData(f *File) error {
 	// starts before the furthest end seen so far.
 	last := order[0]
 	for _, cur := range order[1:] {
+		if ends[cur] == f.Tensors[cur].Offset {
+			continue // no bytes, nothing to overlap
+		}
 		if f.Tensors[cur].Offset < ends[last] {
 			return p.errorf("tensors %q and %q overlap: [%d, %d) and [%d, %d)", f.Tensors[last].Name, f.Tensors[cur].Name,
 				f.Tensors[last].Offset, ends[last], f.Tensors[cur].Offset, ends[cur])

@@ -1,0 +1,47 @@
+package kernels
+
+import "math"
+
+// Rope holds the rotary position embedding parameters of a model.
+type Rope struct {
+	Dims      int       // rotated dimensions per head (n_rot), even, <= head size
+	Base      float64   // rope.freq_base
+	FreqScale float64   // 1 / linear scaling factor; 1 when unscaled
+	NeoX      bool      // rotate pairs (i, i+Dims/2) instead of (2i, 2i+1)
+	Factors   []float32 // optional per-pair frequency divisors (Llama 3 rope_freqs), len Dims/2
+}
+
+// Thetas fills cs (Dims) with interleaved cos, sin of the rotation angle of
+// each pair at position pos: angle_i = pos*FreqScale * Base^(-2i/Dims) / Factors[i].
+func (r *Rope) Thetas(cs []float32, pos int) {
+	half := r.Dims / 2
+	for i := 0; i < half; i++ {
+		theta := float64(pos) * r.FreqScale * math.Pow(r.Base, -2*float64(i)/float64(r.Dims))
+		if r.Factors != nil {
+			theta /= float64(r.Factors[i])
+		}
+		s, c := math.Sincos(theta)
+		cs[2*i], cs[2*i+1] = float32(c), float32(s)
+	}
+}
+
+// Apply rotates each of the nHeads heads of x (nHeads × headDim) in place by
+// the angles in cs, as computed by Thetas for the token's position.
+func (r *Rope) Apply(x []float32, nHeads, headDim int, cs []float32) {
+	half := r.Dims / 2
+	for h := 0; h < nHeads; h++ {
+		v := x[h*headDim : h*headDim+r.Dims]
+		for i := 0; i < half; i++ {
+			c, s := cs[2*i], cs[2*i+1]
+			var a, b *float32
+			if r.NeoX {
+				a, b = &v[i], &v[i+half]
+			} else {
+				a, b = &v[2*i], &v[2*i+1]
+			}
+			x0, x1 := *a, *b
+			*a = x0*c - x1*s
+			*b = x0*s + x1*c
+		}
+	}
+}

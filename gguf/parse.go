@@ -235,7 +235,10 @@ func parse(data []byte, name string) (*File, error) {
 		return nil, err
 	}
 	p.ctx = ""
-	return f, p.bindData(f)
+	if err := p.bindData(f); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // value reads one metadata value of type t.

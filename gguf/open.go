@@ -22,19 +22,17 @@ func Open(path string) (*File, error) {
 }
 
 // OpenWith is Open with options.
+//
+// A model split by llama.cpp's gguf-split into PREFIX-00001-of-0000N.gguf,
+// ... is opened whole from any of its parts: the File has the first part's
+// metadata and the tensors of all parts, and Close releases them all. A
+// missing or inconsistent part is an error.
 func OpenWith(path string, opts Options) (*File, error) {
-	data, release, mapped, err := load(path, opts)
+	f, err := openPart(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	f, err := parse(data, path)
-	if err != nil {
-		release()
-		return nil, err
-	}
-	f.mapped = mapped
-	f.closers = append(f.closers, release)
-	return f, nil
+	return openSplit(f, path, opts)
 }
 
 // load returns the bytes of the file at path, mapped unless opts.NoMmap or

@@ -1,0 +1,314 @@
+package tokenizer
+
+// Hand-written splitters for the hot pre-tokenizers. Each is equivalent to
+// its regexp2 pattern list in pretok.go (FuzzSplit* checks this) and runs an
+// order of magnitude faster. They follow the regex semantics: at each
+// position the alternatives are tried in order and the first that matches
+// wins; text no alternative matches is kept as a word of its own.
+
+// wordEmitter collects word end offsets, merging unmatched runs into one
+// word the way a regex split keeps the text between two matches.
+type wordEmitter struct {
+	ends []int
+	gap  int // start of pending unmatched text, or -1
+}
+
+// match records a match from start to end.
+func (e *wordEmitter) match(start, end int) {
+	if e.gap >= 0 {
+		e.ends = append(e.ends, start)
+		e.gap = -1
+	}
+	e.ends = append(e.ends, end)
+}
+
+// miss records that no alternative matched at pos.
+func (e *wordEmitter) miss(pos int) {
+	if e.gap < 0 {
+		e.gap = pos
+	}
+}
+
+// finish flushes pending unmatched text up to n.
+func (e *wordEmitter) finish(n int) []int {
+	if e.gap >= 0 {
+		e.ends = append(e.ends, n)
+		e.gap = -1
+	}
+	return e.ends
+}
+
+// contraction returns the length of the contraction suffix
+// 's 't 're 've 'm 'll 'd (ASCII case-insensitive) at s[i:], which starts
+// with an apostrophe, or 0.
+func contraction(s string, i int) int {
+	if i+1 >= len(s) {
+		return 0
+	}
+	switch s[i+1] | 0x20 {
+	case 's', 't', 'm', 'd':
+		return 2
+	case 'r', 'v':
+		if i+2 < len(s) && s[i+2]|0x20 == 'e' {
+			return 3
+		}
+	case 'l':
+		if i+2 < len(s) && s[i+2]|0x20 == 'l' {
+			return 3
+		}
+	}
+	return 0
+}
+
+// skipClass returns the offset after the run of runes from i whose class
+// has a bit of mask.
+func skipClass(s string, i int, mask uint8) int {
+	for i < len(s) {
+		_, w, c := decodeAt(s, i)
+		if c&mask == 0 {
+			break
+		}
+		i += w
+	}
+	return i
+}
+
+// skipNewlines returns the offset after the run of \r and \n from i.
+func skipNewlines(s string, i int) int {
+	for i < len(s) && (s[i] == '\r' || s[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// matchSpace matches \s*[\r\n]+|\s+(?!\S)|\s+ at i, where s[i:] starts
+// with whitespace, and returns the end of the match.
+func matchSpace(s string, i int) int {
+	lastNL, lastStart, n := -1, i, 0
+	j := i
+	for j < len(s) {
+		r, w, c := decodeAt(s, j)
+		if c&clsSpace == 0 {
+			break
+		}
+		if r == '\r' || r == '\n' {
+			lastNL = j + w
+		}
+		lastStart = j
+		n++
+		j += w
+	}
+	switch {
+	case lastNL >= 0: // \s*[\r\n]+ ends at the last newline of the run
+		return lastNL
+	case j == len(s) || n == 1: // \s+(?!\S) at the end, or \s+
+		return j
+	default: // \s+(?!\S): all but the last space, which goes with what follows
+		return lastStart
+	}
+}
+
+// splitQwen2 implements patQwen2.
+func splitQwen2(s string, ends []int) []int { return splitQwenLike(s, ends, 1) }
+
+// splitLlama3 implements patLlama3.
+func splitLlama3(s string, ends []int) []int { return splitQwenLike(s, ends, 3) }
+
+// splitQwenLike implements
+//
+//	(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,digits}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+func splitQwenLike(s string, ends []int, digits int) []int {
+	e := wordEmitter{ends: ends, gap: -1}
+	for i := 0; i < len(s); {
+		r, w, c := decodeAt(s, i)
+		if r == '\'' {
+			if n := contraction(s, i); n > 0 {
+				e.match(i, i+n)
+				i += n
+				continue
+			}
+		}
+		// [^\r\n\p{L}\p{N}]?\p{L}+
+		if c&clsLetter != 0 {
+			end := skipClass(s, i+w, clsLetter)
+			e.match(i, end)
+			i = end
+			continue
+		}
+		if c&clsNumber == 0 && r != '\r' && r != '\n' && i+w < len(s) {
+			if _, w2, c2 := decodeAt(s, i+w); c2&clsLetter != 0 {
+				end := skipClass(s, i+w+w2, clsLetter)
+				e.match(i, end)
+				i = end
+				continue
+			}
+		}
+		// \p{N}{1,digits}
+		if c&clsNumber != 0 {
+			end := i + w
+			for k := 1; k < digits && end < len(s); k++ {
+				_, w2, c2 := decodeAt(s, end)
+				if c2&clsNumber == 0 {
+					break
+				}
+				end += w2
+			}
+			e.match(i, end)
+			i = end
+			continue
+		}
+		// ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+		const word = clsSpace | clsLetter | clsNumber
+		start := i
+		if r == ' ' && i+1 < len(s) {
+			if _, _, c2 := decodeAt(s, i+1); c2&word == 0 {
+				start = i + 1
+				c = c2
+			}
+		}
+		if c&word == 0 {
+			end := skipNewlines(s, skipClass2(s, start, word))
+			e.match(i, end)
+			i = end
+			continue
+		}
+		if c&clsSpace != 0 {
+			end := matchSpace(s, i)
+			e.match(i, end)
+			i = end
+			continue
+		}
+		e.miss(i)
+		i += w
+	}
+	return e.finish(len(s))
+}
+
+// skipClass2 returns the offset after the run of runes from i whose class
+// has no bit of mask.
+func skipClass2(s string, i int, mask uint8) int {
+	for i < len(s) {
+		_, w, c := decodeAt(s, i)
+		if c&mask != 0 {
+			break
+		}
+		i += w
+	}
+	return i
+}
+
+// isDeepSeekCJK reports whether r is in [一-龥぀-ゟ゠-ヿ].
+func isDeepSeekCJK(r rune) bool {
+	return (r >= 0x4E00 && r <= 0x9FA5) || (r >= 0x3040 && r <= 0x30FF)
+}
+
+// splitDeepSeekV3 implements the DeepSeek-V3 list: \p{N}{1,3}, then
+// [一-龥぀-ゟ゠-ヿ]+, then patDeepSeekV3 on every piece. The first two leave
+// runs of digits (in threes), runs of those CJK characters and the runs of
+// everything else; the main pattern cannot match inside a digit run, so only
+// the other runs are split further.
+func splitDeepSeekV3(s string, ends []int) []int {
+	for i := 0; i < len(s); {
+		r, w, c := decodeAt(s, i)
+		switch {
+		case c&clsNumber != 0:
+			end := i + w
+			for k := 1; k < 3 && end < len(s); k++ {
+				_, w2, c2 := decodeAt(s, end)
+				if c2&clsNumber == 0 {
+					break
+				}
+				end += w2
+			}
+			ends = append(ends, end)
+			i = end
+		case isDeepSeekCJK(r):
+			end := i + w
+			for end < len(s) {
+				r2, w2, c2 := decodeAt(s, end)
+				if c2&clsNumber != 0 || !isDeepSeekCJK(r2) {
+					break
+				}
+				end += w2
+			}
+			ends = splitDeepSeekV3Main(s[:end], i, ends)
+			i = end
+		default:
+			end := i + w
+			for end < len(s) {
+				r2, w2, c2 := decodeAt(s, end)
+				if c2&clsNumber != 0 || isDeepSeekCJK(r2) {
+					break
+				}
+				end += w2
+			}
+			ends = splitDeepSeekV3Main(s[:end], i, ends)
+			i = end
+		}
+	}
+	return ends
+}
+
+// isASCIIPunct reports whether c is in [!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~].
+func isASCIIPunct(c byte) bool {
+	return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~')
+}
+
+func isASCIILetter(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
+
+// splitDeepSeekV3Main implements patDeepSeekV3 on s[from:]:
+//
+//	[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+func splitDeepSeekV3Main(s string, from int, ends []int) []int {
+	e := wordEmitter{ends: ends, gap: -1}
+	for i := from; i < len(s); {
+		r, w, c := decodeAt(s, i)
+		if r < 0x80 && isASCIIPunct(byte(r)) && i+1 < len(s) && isASCIILetter(s[i+1]) {
+			end := i + 2
+			for end < len(s) && isASCIILetter(s[end]) {
+				end++
+			}
+			e.match(i, end)
+			i = end
+			continue
+		}
+		const lm = clsLetter | clsMark
+		if c&(clsLetter|clsPunct|clsSymbol) == 0 && r != '\r' && r != '\n' && i+w < len(s) {
+			if _, w2, c2 := decodeAt(s, i+w); c2&lm != 0 {
+				end := skipClass(s, i+w+w2, lm)
+				e.match(i, end)
+				i = end
+				continue
+			}
+		}
+		if c&lm != 0 {
+			end := skipClass(s, i+w, lm)
+			e.match(i, end)
+			i = end
+			continue
+		}
+		const ps = clsPunct | clsSymbol
+		start := i
+		if r == ' ' && i+1 < len(s) {
+			if _, _, c2 := decodeAt(s, i+1); c2&ps != 0 {
+				start = i + 1
+				c = c2
+			}
+		}
+		if c&ps != 0 {
+			end := skipNewlines(s, skipClass(s, start, ps))
+			e.match(i, end)
+			i = end
+			continue
+		}
+		if c&clsSpace != 0 {
+			end := matchSpace(s, i)
+			e.match(i, end)
+			i = end
+			continue
+		}
+		e.miss(i)
+		i += w
+	}
+	return e.finish(len(s))
+}

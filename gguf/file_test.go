@@ -1,6 +1,7 @@
 package gguf
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -139,5 +140,42 @@ func TestOpenModes(t *testing.T) {
 	os.WriteFile(empty, nil, 0o644)
 	if _, err := Open(empty); err == nil {
 		t.Errorf("Open of an empty file succeeded")
+	}
+}
+
+func TestFileTypeName(t *testing.T) {
+	tests := []struct {
+		value any // nil: key absent
+		want  string
+	}{
+		{nil, ""},
+		{uint32(0), "F32"},
+		{uint32(1), "F16"},
+		{uint32(7), "Q8_0"},
+		{int32(15), "Q4_K_M"},
+		{uint32(12), "Q3_K_M"},
+		{uint32(18), "Q6_K"},
+		{uint32(32), "BF16"},
+		{uint32(1024 + 15), "Q4_K_M"},
+		{uint32(5), "ftype(5)"},
+		{uint32(999), "ftype(999)"},
+		{"Q4_K_M", "ftype(Q4_K_M)"},
+	}
+	for _, tt := range tests {
+		w := NewWriter()
+		if tt.value != nil {
+			w.SetKV("general.file_type", tt.value)
+		}
+		var buf bytes.Buffer
+		if _, err := w.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		f, err := Parse(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.FileTypeName(); got != tt.want {
+			t.Errorf("general.file_type %v: FileTypeName() = %q, want %q", tt.value, got, tt.want)
+		}
 	}
 }

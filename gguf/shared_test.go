@@ -157,3 +157,24 @@ func TestSharedV1Refused(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedFileTypes checks general.file_type names against the
+// quantization in each synthetic model's file name.
+func TestSharedFileTypes(t *testing.T) {
+	m, _ := filepath.Glob(filepath.Join(testdata.Dir(t), "models", "syn-*.gguf"))
+	if len(m) == 0 {
+		t.Fatal("no syn-*.gguf models")
+	}
+	for _, path := range m {
+		base := strings.TrimSuffix(filepath.Base(path), ".gguf")
+		want := strings.ToUpper(base[strings.LastIndex(base, "-")+1:])
+		f, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.FileTypeName(); got != want {
+			t.Errorf("%s: FileTypeName() = %q, want %q", base, got, want)
+		}
+		f.Close()
+	}
+}

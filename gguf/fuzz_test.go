@@ -39,9 +39,6 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("parsed tensor refused by Writer: %v", err)
 			}
 		}
-		if file.Alignment > 1<<16 {
-			return // the rewrite would pad the header to a huge alignment
-		}
 		var buf bytes.Buffer
 		if _, err := w.WriteTo(&buf); err != nil {
 			t.Fatalf("rewriting a parsed file: %v", err)

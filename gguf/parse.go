@@ -39,6 +39,10 @@ const maxArrayDepth = 8
 // maxAlignment bounds general.alignment.
 const maxAlignment = 1 << 30
 
+// maxReserve bounds the capacity reserved up front for a count read from
+// the file; larger collections grow as their entries are read.
+const maxReserve = 1 << 16
+
 // Minimum encoded sizes, used to reject counts that the remaining bytes
 // cannot possibly hold before anything is allocated for them.
 const (
@@ -194,13 +198,16 @@ func parse(data []byte, name string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Counts were checked against the bytes left, but in a large file
+	// those include the tensor data: reserve modestly and let the slices
+	// grow as entries are actually read.
 	f := &File{
 		Version:     version,
-		KV:          make([]KV, 0, nKV),
+		KV:          make([]KV, 0, min(nKV, maxReserve)),
 		Alignment:   DefaultAlignment,
 		Size:        int64(len(data)),
-		kvIndex:     make(map[string]int, nKV),
-		tensorIndex: make(map[string]int, nTensors),
+		kvIndex:     make(map[string]int, min(nKV, maxReserve)),
+		tensorIndex: make(map[string]int, min(nTensors, maxReserve)),
 	}
 	for i := range nKV {
 		p.ctx = fmt.Sprintf("metadata entry %d", i)
@@ -312,11 +319,13 @@ func (p *parser) array(depth int) (any, error) {
 	case typeString:
 		return p.stringArray(n)
 	case typeArray:
-		out := make([]any, n)
-		for i := range out {
-			if out[i], err = p.array(depth + 1); err != nil {
+		out := make([]any, 0, min(n, maxReserve))
+		for range n {
+			a, err := p.array(depth + 1)
+			if err != nil {
 				return nil, err
 			}
+			out = append(out, a)
 		}
 		return out, nil
 	}
@@ -383,7 +392,7 @@ func (p *parser) stringArray(n int) ([]string, error) {
 
 // tensorInfos reads the n tensor descriptions.
 func (p *parser) tensorInfos(f *File, n int) error {
-	f.Tensors = make([]*Tensor, 0, n)
+	f.Tensors = make([]*Tensor, 0, min(n, maxReserve))
 	for i := range n {
 		p.ctx = fmt.Sprintf("tensor %d", i)
 		name, err := p.str("name")

@@ -106,7 +106,10 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 		h = le.AppendUint64(h, offset)
 		offset = alignUp(offset+uint64(len(t.Data)), align)
 	}
-	h = append(h, make([]byte, alignUp(uint64(len(h)), align)-uint64(len(h)))...)
+	if len(w.tensors) > 0 {
+		// The data section starts aligned; a file without tensors has none.
+		h = append(h, make([]byte, alignUp(uint64(len(h)), align)-uint64(len(h)))...)
+	}
 
 	bw := bufio.NewWriterSize(out, 1<<20)
 	n, err := bw.Write(h)

@@ -16,21 +16,27 @@ import (
 // FP16ToFP32 converts an IEEE half to float32 exactly. Subnormals are kept,
 // infinities stay infinite and a NaN stays a NaN (made quiet, payload kept).
 func FP16ToFP32(h uint16) float32 {
+	if h&0x7c00-0x400 < 0x7800 { // exponent neither 0 nor 31: a normal number
+		// Rebias the exponent by 127-15 = 112 and widen the mantissa.
+		u := uint32(h)
+		return math.Float32frombits(u&0x8000<<16 | (u&0x7fff+112<<10)<<13)
+	}
+	return fp16SpecialToFP32(h)
+}
+
+// fp16SpecialToFP32 converts zeros, subnormals, infinities and NaNs.
+func fp16SpecialToFP32(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
 	mant := uint32(h & 0x3ff)
-	switch exp {
-	case 0:
+	if h&0x7c00 == 0 {
 		// Zero or subnormal: mant * 2^-24, exact in float32.
 		f := float32(mant) * (1.0 / (1 << 24))
 		return math.Float32frombits(math.Float32bits(f) | sign)
-	case 0x1f:
-		if mant != 0 {
-			return math.Float32frombits(sign | 0x7fc00000 | mant<<13)
-		}
-		return math.Float32frombits(sign | 0x7f800000)
 	}
-	return math.Float32frombits(sign | (exp+(127-15))<<23 | mant<<13)
+	if mant != 0 {
+		return math.Float32frombits(sign | 0x7fc00000 | mant<<13)
+	}
+	return math.Float32frombits(sign | 0x7f800000)
 }
 
 // FP32ToFP16 converts f to the nearest IEEE half, ties to even, as ggml does

@@ -261,7 +261,6 @@ func (s *laneSums) total(sumf float32) float32 {
 func accumulate16(aux *[8]int32, scale int32, q8 []byte, a []int8) {
 	q8, a = q8[:16], a[:16]
 	for l := 0; l < 8; l++ {
-		aux[l] += scale * (int32(int8(q8[l])) * int32(a[l]))
-		aux[l] += scale * (int32(int8(q8[l+8])) * int32(a[l+8]))
+		aux[l] += scale * (int32(int8(q8[l]))*int32(a[l]) + int32(int8(q8[l+8]))*int32(a[l+8]))
 	}
 }

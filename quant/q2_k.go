@@ -25,11 +25,16 @@ func DequantizeRowQ2_K(src []byte, dst []float32) {
 		y := dst[i*QK_K : (i+1)*QK_K]
 		scales, qs := b[:16], b[16:80]
 		d, dmin := half(b[80:]), half(b[82:])
-		for e := range y {
-			q := qs[e/128*32+e%32] >> (e / 32 % 4 * 2) & 3
-			sc := scales[e/16]
-			dl, ml := d*float32(sc&0xF), dmin*float32(sc>>4)
-			y[e] = float32(dl*float32(q)) - ml
+		for g := 0; g < 16; g++ {
+			// group g = 8h + 2s + half: elements 128h + 32s + 16half + (0..15)
+			h, s, k0 := g/8, g%8/2, g%2*16
+			dl, ml := d*float32(scales[g]&0xF), dmin*float32(scales[g]>>4)
+			q := qs[32*h+k0 : 32*h+k0+16]
+			yg := y[16*g : 16*g+16]
+			shift := uint(2 * s)
+			for k, v := range q {
+				yg[k] = float32(dl*float32(v>>shift&3)) - ml
+			}
 		}
 	}
 }
@@ -130,13 +135,15 @@ func VecDotQ2_K(n int, w, a []byte) float32 {
 		dmin := yd * half(x[82:])
 		var isum int32
 		for g := 0; g < 16; g++ {
-			// group g covers elements 16g..16g+15: half h, shift s, bytes k0..k0+15
-			h, s, k0 := g/8, g/2%4, g%2*16
+			// group g = 8h + 2s + half: elements 128h + 32s + 16half + (0..15)
+			h, s, k0 := g/8, g%8/2, g%2*16
 			q2 := qs[32*h+k0 : 32*h+k0+16]
 			a8 := q8[16*g : 16*g+16]
+			a8 = a8[:len(q2)]
+			shift := uint(2 * s)
 			var isuml int32
 			for l, q := range q2 {
-				isuml += int32(int8(a8[l])) * int32(q>>(2*s)&3)
+				isuml += int32(int8(a8[l])) * int32(q>>shift&3)
 			}
 			isum += int32(sc[g]&0xF) * isuml
 		}

@@ -34,13 +34,17 @@ func q3Scales(p []byte, sc *[16]int8) {
 
 // q3Quants unpacks the 256 signed 3-bit quants (-4..3) of a Q3_K block.
 func q3Quants(b []byte, q *[QK_K]int8) {
-	hmask, qs := b[:32], b[32:96]
-	for e := range q {
-		v := int8(qs[e/128*32+e%32] >> (e / 32 % 4 * 2) & 3)
-		if hmask[e%32]&(1<<(e/32)) == 0 {
-			v -= 4
+	hmask, qs := b[:32:32], b[32:96:96]
+	for h := 0; h < 2; h++ {
+		qb := qs[32*h : 32*h+32]
+		for s := 0; s < 4; s++ {
+			shift, bit := uint(2*s), uint(4*h+s)
+			out := q[128*h+32*s : 128*h+32*s+32]
+			for k, v := range qb {
+				// subtract 4 where the high bit is clear
+				out[k] = int8(v>>shift&3) - int8((^hmask[k]>>bit)&1)<<2
+			}
 		}
-		q[e] = v
 	}
 }
 
@@ -56,8 +60,12 @@ func DequantizeRowQ3_K(src []byte, dst []float32) {
 		d := half(b[108:])
 		q3Scales(b[96:], &sc)
 		q3Quants(b, &q)
-		for e := range y {
-			y[e] = d * float32(sc[e/16]) * float32(q[e])
+		for g := 0; g < 16; g++ {
+			dl := d * float32(sc[g])
+			yg := y[16*g : 16*g+16]
+			for k, v := range q[16*g : 16*g+16] {
+				yg[k] = dl * float32(v)
+			}
 		}
 	}
 }

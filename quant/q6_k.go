@@ -43,8 +43,12 @@ func DequantizeRowQ6_K(src []byte, dst []float32) {
 		d := half(b[208:])
 		sc := b[192:208]
 		q6KQuants(b, &q)
-		for e := range y {
-			y[e] = d * float32(int8(sc[e/16])) * float32(q[e])
+		for g := 0; g < 16; g++ {
+			dl := d * float32(int8(sc[g]))
+			yg := y[16*g : 16*g+16]
+			for k, v := range q[16*g : 16*g+16] {
+				yg[k] = dl * float32(v)
+			}
 		}
 	}
 }

@@ -62,9 +62,9 @@ func contraction(s string, i int) int {
 
 // skipClass returns the offset after the run of runes from i whose class
 // has a bit of mask.
-func skipClass(s string, i int, mask uint8) int {
+func skipClass(tab *classTable, s string, i int, mask uint8) int {
 	for i < len(s) {
-		_, w, c := decodeAt(s, i)
+		_, w, c := tab.decodeAt(s, i)
 		if c&mask == 0 {
 			break
 		}
@@ -83,11 +83,11 @@ func skipNewlines(s string, i int) int {
 
 // matchSpace matches \s*[\r\n]+|\s+(?!\S)|\s+ at i, where s[i:] starts
 // with whitespace, and returns the end of the match.
-func matchSpace(s string, i int) int {
+func matchSpace(tab *classTable, s string, i int) int {
 	lastNL, lastStart, n := -1, i, 0
 	j := i
 	for j < len(s) {
-		r, w, c := decodeAt(s, j)
+		r, w, c := tab.decodeAt(s, j)
 		if c&clsSpace == 0 {
 			break
 		}
@@ -118,9 +118,10 @@ func splitLlama3(s string, ends []int) []int { return splitQwenLike(s, ends, 3) 
 //
 //	(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,digits}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 func splitQwenLike(s string, ends []int, digits int) []int {
+	tab := classes()
 	e := wordEmitter{ends: ends, gap: -1}
 	for i := 0; i < len(s); {
-		r, w, c := decodeAt(s, i)
+		r, w, c := tab.decodeAt(s, i)
 		if r == '\'' {
 			if n := contraction(s, i); n > 0 {
 				e.match(i, i+n)
@@ -130,14 +131,14 @@ func splitQwenLike(s string, ends []int, digits int) []int {
 		}
 		// [^\r\n\p{L}\p{N}]?\p{L}+
 		if c&clsLetter != 0 {
-			end := skipClass(s, i+w, clsLetter)
+			end := skipClass(tab, s, i+w, clsLetter)
 			e.match(i, end)
 			i = end
 			continue
 		}
 		if c&clsNumber == 0 && r != '\r' && r != '\n' && i+w < len(s) {
-			if _, w2, c2 := decodeAt(s, i+w); c2&clsLetter != 0 {
-				end := skipClass(s, i+w+w2, clsLetter)
+			if _, w2, c2 := tab.decodeAt(s, i+w); c2&clsLetter != 0 {
+				end := skipClass(tab, s, i+w+w2, clsLetter)
 				e.match(i, end)
 				i = end
 				continue
@@ -147,7 +148,7 @@ func splitQwenLike(s string, ends []int, digits int) []int {
 		if c&clsNumber != 0 {
 			end := i + w
 			for k := 1; k < digits && end < len(s); k++ {
-				_, w2, c2 := decodeAt(s, end)
+				_, w2, c2 := tab.decodeAt(s, end)
 				if c2&clsNumber == 0 {
 					break
 				}
@@ -161,19 +162,19 @@ func splitQwenLike(s string, ends []int, digits int) []int {
 		const word = clsSpace | clsLetter | clsNumber
 		start := i
 		if r == ' ' && i+1 < len(s) {
-			if _, _, c2 := decodeAt(s, i+1); c2&word == 0 {
+			if _, _, c2 := tab.decodeAt(s, i+1); c2&word == 0 {
 				start = i + 1
 				c = c2
 			}
 		}
 		if c&word == 0 {
-			end := skipNewlines(s, skipClass2(s, start, word))
+			end := skipNewlines(s, skipClass2(tab, s, start, word))
 			e.match(i, end)
 			i = end
 			continue
 		}
 		if c&clsSpace != 0 {
-			end := matchSpace(s, i)
+			end := matchSpace(tab, s, i)
 			e.match(i, end)
 			i = end
 			continue
@@ -186,9 +187,9 @@ func splitQwenLike(s string, ends []int, digits int) []int {
 
 // skipClass2 returns the offset after the run of runes from i whose class
 // has no bit of mask.
-func skipClass2(s string, i int, mask uint8) int {
+func skipClass2(tab *classTable, s string, i int, mask uint8) int {
 	for i < len(s) {
-		_, w, c := decodeAt(s, i)
+		_, w, c := tab.decodeAt(s, i)
 		if c&mask != 0 {
 			break
 		}
@@ -208,13 +209,14 @@ func isDeepSeekCJK(r rune) bool {
 // everything else; the main pattern cannot match inside a digit run, so only
 // the other runs are split further.
 func splitDeepSeekV3(s string, ends []int) []int {
+	tab := classes()
 	for i := 0; i < len(s); {
-		r, w, c := decodeAt(s, i)
+		r, w, c := tab.decodeAt(s, i)
 		switch {
 		case c&clsNumber != 0:
 			end := i + w
 			for k := 1; k < 3 && end < len(s); k++ {
-				_, w2, c2 := decodeAt(s, end)
+				_, w2, c2 := tab.decodeAt(s, end)
 				if c2&clsNumber == 0 {
 					break
 				}
@@ -225,24 +227,24 @@ func splitDeepSeekV3(s string, ends []int) []int {
 		case isDeepSeekCJK(r):
 			end := i + w
 			for end < len(s) {
-				r2, w2, c2 := decodeAt(s, end)
+				r2, w2, c2 := tab.decodeAt(s, end)
 				if c2&clsNumber != 0 || !isDeepSeekCJK(r2) {
 					break
 				}
 				end += w2
 			}
-			ends = splitDeepSeekV3Main(s[:end], i, ends)
+			ends = splitDeepSeekV3Main(tab, s[:end], i, ends)
 			i = end
 		default:
 			end := i + w
 			for end < len(s) {
-				r2, w2, c2 := decodeAt(s, end)
+				r2, w2, c2 := tab.decodeAt(s, end)
 				if c2&clsNumber != 0 || isDeepSeekCJK(r2) {
 					break
 				}
 				end += w2
 			}
-			ends = splitDeepSeekV3Main(s[:end], i, ends)
+			ends = splitDeepSeekV3Main(tab, s[:end], i, ends)
 			i = end
 		}
 	}
@@ -259,10 +261,10 @@ func isASCIILetter(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
 // splitDeepSeekV3Main implements patDeepSeekV3 on s[from:]:
 //
 //	[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
-func splitDeepSeekV3Main(s string, from int, ends []int) []int {
+func splitDeepSeekV3Main(tab *classTable, s string, from int, ends []int) []int {
 	e := wordEmitter{ends: ends, gap: -1}
 	for i := from; i < len(s); {
-		r, w, c := decodeAt(s, i)
+		r, w, c := tab.decodeAt(s, i)
 		if r < 0x80 && isASCIIPunct(byte(r)) && i+1 < len(s) && isASCIILetter(s[i+1]) {
 			end := i + 2
 			for end < len(s) && isASCIILetter(s[end]) {
@@ -274,15 +276,15 @@ func splitDeepSeekV3Main(s string, from int, ends []int) []int {
 		}
 		const lm = clsLetter | clsMark
 		if c&(clsLetter|clsPunct|clsSymbol) == 0 && r != '\r' && r != '\n' && i+w < len(s) {
-			if _, w2, c2 := decodeAt(s, i+w); c2&lm != 0 {
-				end := skipClass(s, i+w+w2, lm)
+			if _, w2, c2 := tab.decodeAt(s, i+w); c2&lm != 0 {
+				end := skipClass(tab, s, i+w+w2, lm)
 				e.match(i, end)
 				i = end
 				continue
 			}
 		}
 		if c&lm != 0 {
-			end := skipClass(s, i+w, lm)
+			end := skipClass(tab, s, i+w, lm)
 			e.match(i, end)
 			i = end
 			continue
@@ -290,19 +292,19 @@ func splitDeepSeekV3Main(s string, from int, ends []int) []int {
 		const ps = clsPunct | clsSymbol
 		start := i
 		if r == ' ' && i+1 < len(s) {
-			if _, _, c2 := decodeAt(s, i+1); c2&ps != 0 {
+			if _, _, c2 := tab.decodeAt(s, i+1); c2&ps != 0 {
 				start = i + 1
 				c = c2
 			}
 		}
 		if c&ps != 0 {
-			end := skipNewlines(s, skipClass(s, start, ps))
+			end := skipNewlines(s, skipClass(tab, s, start, ps))
 			e.match(i, end)
 			i = end
 			continue
 		}
 		if c&clsSpace != 0 {
-			end := matchSpace(s, i)
+			end := matchSpace(tab, s, i)
 			e.match(i, end)
 			i = end
 			continue

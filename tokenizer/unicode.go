@@ -20,10 +20,14 @@ const (
 	clsSpace                    // \s
 )
 
-// bmpClasses holds the class bits of every code point below U+10000; the
+// classTable holds the class bits of every code point below U+10000; the
 // rest are computed on demand.
-var bmpClasses = sync.OnceValue(func() *[0x10000]uint8 {
-	var t [0x10000]uint8
+type classTable [0x10000]uint8
+
+// classes returns the class table, building it on first use (it takes a
+// few milliseconds, which programs that never tokenize should not pay).
+var classes = sync.OnceValue(func() *classTable {
+	var t classTable
 	for r := rune(0); r < 0x10000; r++ {
 		t[r] = computeClass(r)
 	}
@@ -50,23 +54,18 @@ func computeClass(r rune) uint8 {
 	return c
 }
 
-// classOf returns the class bits of r.
-func classOf(r rune) uint8 {
-	if r >= 0 && r < 0x10000 {
-		return bmpClasses()[r]
-	}
-	return computeClass(r)
-}
-
 // decodeAt returns the rune starting at byte i of s, its width and its
 // class bits. An invalid byte decodes as U+FFFD of width 1, as both Go and
 // regexp2 treat it.
-func decodeAt(s string, i int) (rune, int, uint8) {
+func (t *classTable) decodeAt(s string, i int) (rune, int, uint8) {
 	if c := s[i]; c < utf8.RuneSelf {
-		return rune(c), 1, bmpClasses()[c]
+		return rune(c), 1, t[c]
 	}
 	r, w := utf8.DecodeRuneInString(s[i:])
-	return r, w, classOf(r)
+	if r < 0x10000 {
+		return r, w, t[r]
+	}
+	return r, w, computeClass(r)
 }
 
 // utf8Len returns the length of the UTF-8 sequence that byte c starts,

@@ -13,15 +13,22 @@ type Rope struct {
 
 // Thetas fills cs (Dims) with interleaved cos, sin of the rotation angle of
 // each pair at position pos: angle_i = pos*FreqScale * Base^(-2i/Dims) / Factors[i].
+//
+// The angles are computed as ggml does, in float32 with the power taken by
+// repeated multiplication; the rounding that introduces is part of what
+// llama.cpp computes, and following it keeps logits within ~1e-13 KL of it.
 func (r *Rope) Thetas(cs []float32, pos int) {
 	half := r.Dims / 2
+	thetaScale := float32(math.Pow(r.Base, -2/float64(r.Dims)))
+	theta := float32(pos) * float32(r.FreqScale)
 	for i := 0; i < half; i++ {
-		theta := float64(pos) * r.FreqScale * math.Pow(r.Base, -2*float64(i)/float64(r.Dims))
+		t := theta
 		if r.Factors != nil {
-			theta /= float64(r.Factors[i])
+			t /= r.Factors[i]
 		}
-		s, c := math.Sincos(theta)
+		s, c := math.Sincos(float64(t))
 		cs[2*i], cs[2*i+1] = float32(c), float32(s)
+		theta *= thetaScale
 	}
 }
 

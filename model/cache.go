@@ -5,17 +5,17 @@ package model
 // caller (see Batch); the cache only stores them.
 type Cache struct {
 	nCtx int
-	k    [][]float32 // per layer (n_ctx, n_head_kv*head_k)
-	v    [][]float32 // per layer (n_ctx, n_head_kv*head_v)
+	k    [][]uint16 // per layer (n_ctx, n_head_kv*head_k), f16 as in llama.cpp
+	v    [][]uint16 // per layer (n_ctx, n_head_kv*head_v), f16
 }
 
 // NewCache allocates a cache for nCtx positions of m.
 func (m *Model) NewCache(nCtx int) *Cache {
-	c := &Cache{nCtx: nCtx, k: make([][]float32, m.NLayer), v: make([][]float32, m.NLayer)}
+	c := &Cache{nCtx: nCtx, k: make([][]uint16, m.NLayer), v: make([][]uint16, m.NLayer)}
 	kDim, vDim := m.NHeadKV*m.HeadDimK, m.NHeadKV*m.HeadDimV
 	for i := range c.k {
-		c.k[i] = make([]float32, nCtx*kDim)
-		c.v[i] = make([]float32, nCtx*vDim)
+		c.k[i] = make([]uint16, nCtx*kDim)
+		c.v[i] = make([]uint16, nCtx*vDim)
 	}
 	return c
 }
@@ -27,7 +27,7 @@ func (c *Cache) Len() int { return c.nCtx }
 func (c *Cache) Bytes() int64 {
 	var n int64
 	for i := range c.k {
-		n += int64(len(c.k[i])+len(c.v[i])) * 4
+		n += int64(len(c.k[i])+len(c.v[i])) * 2
 	}
 	return n
 }

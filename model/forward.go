@@ -55,18 +55,17 @@ func (m *Model) NewRunner(pool *kernels.Pool, maxBatch, nCtx int) *Runner {
 	ff := max(c.NFF, c.NFFExpert)
 	r := &Runner{
 		m: m, pool: pool, maxBatch: maxBatch,
-		x:      make([]float32, maxBatch*c.NEmbd),
-		h:      make([]float32, maxBatch*c.NEmbd),
-		q:      make([]float32, maxBatch*c.NHead*c.HeadDimK),
-		k:      make([]float32, maxBatch*c.NHeadKV*c.HeadDimK),
-		v:      make([]float32, maxBatch*c.NHeadKV*c.HeadDimV),
-		att:    make([]float32, maxBatch*c.NHead*c.HeadDimV),
-		proj:   make([]float32, maxBatch*c.NEmbd),
-		gate:   make([]float32, maxBatch*ff),
-		up:     make([]float32, maxBatch*ff),
-		scores: make([]float32, c.NHead*nCtx),
-		cs:     make([]float32, c.Rope.Dims),
-		outIn:  make([]float32, maxBatch*c.NEmbd),
+		x:     make([]float32, maxBatch*c.NEmbd),
+		h:     make([]float32, maxBatch*c.NEmbd),
+		q:     make([]float32, maxBatch*c.NHead*c.HeadDimK),
+		k:     make([]float32, maxBatch*c.NHeadKV*c.HeadDimK),
+		v:     make([]float32, maxBatch*c.NHeadKV*c.HeadDimV),
+		att:   make([]float32, maxBatch*c.NHead*c.HeadDimV),
+		proj:  make([]float32, maxBatch*c.NEmbd),
+		gate:  make([]float32, maxBatch*ff),
+		up:    make([]float32, maxBatch*ff),
+		cs:    make([]float32, c.Rope.Dims),
+		outIn: make([]float32, maxBatch*c.NEmbd),
 	}
 	r.act = make([]byte, r.actBytes(maxBatch))
 	if c.NExpert > 0 {
@@ -78,6 +77,11 @@ func (m *Model) NewRunner(pool *kernels.Pool, maxBatch, nCtx int) *Runner {
 		r.taken = make([]bool, c.NExpert)
 	}
 	r.nCtx = nCtx
+	r.attn.r = r
+	r.attn.scratch = make(chan *kernels.AttnScratch, pool.Threads())
+	for i := 0; i < pool.Threads(); i++ {
+		r.attn.scratch <- kernels.NewAttnScratch(c.HeadDimK, c.HeadDimV)
+	}
 	return r
 }
 
@@ -196,13 +200,13 @@ func (r *Runner) attention(li int, b *Batch) {
 		m.Rope.Apply(q[i*qd:(i+1)*qd], c.NHead, c.HeadDimK, r.cs)
 		m.Rope.Apply(k[i*kd:(i+1)*kd], c.NHeadKV, c.HeadDimK, r.cs)
 		cache, p := b.Caches[i], b.Pos[i]
-		copy(cache.k[li][p*kd:(p+1)*kd], k[i*kd:(i+1)*kd])
-		copy(cache.v[li][p*vd:(p+1)*vd], v[i*vd:(i+1)*vd])
+		toF16(cache.k[li][p*kd:(p+1)*kd], k[i*kd:(i+1)*kd])
+		toF16(cache.v[li][p*vd:(p+1)*vd], v[i*vd:(i+1)*vd])
 	}
 
-	r.attn = attnTask{r: r, layer: li, b: b}
-	r.pool.Parallel(c.NHead, 1, &r.attn)
-	r.attn = attnTask{}
+	r.attn.layer, r.attn.b = li, b
+	r.pool.Parallel(n*c.NHead, 1, &r.attn)
+	r.attn.b = nil
 
 	att := r.att[:n*c.NHead*c.HeadDimV]
 	proj := r.proj[:n*E]
@@ -211,12 +215,14 @@ func (r *Runner) attention(li int, b *Batch) {
 	kernels.Add(r.x[:n*E], proj)
 }
 
-// attnTask computes causal attention for a range of heads over every token
-// of the batch: out_h = softmax(q_h · K_h^T / sqrt(head_k)) V_h.
+// attnTask computes causal attention for a range of (token, head) pairs of
+// the batch: out_h = softmax(q_h · K_h^T / sqrt(head_k)) V_h. Each pair runs
+// on one thread with that thread's scratch.
 type attnTask struct {
-	r     *Runner
-	layer int
-	b     *Batch
+	r       *Runner
+	layer   int
+	b       *Batch
+	scratch chan *kernels.AttnScratch // one per thread
 }
 
 func (t *attnTask) Run(lo, hi int) {
@@ -225,24 +231,16 @@ func (t *attnTask) Run(lo, hi int) {
 	qd, kd, vd := c.NHead*hk, c.NHeadKV*hk, c.NHeadKV*hv
 	group := c.NHead / c.NHeadKV
 	scale := float32(1 / math.Sqrt(float64(hk)))
-	for i := range t.b.Tokens {
+	s := <-t.scratch
+	for x := lo; x < hi; x++ {
+		i, h := x/c.NHead, x%c.NHead
 		cache, p := t.b.Caches[i], t.b.Pos[i]
-		K, V := cache.k[t.layer], cache.v[t.layer]
-		for h := lo; h < hi; h++ {
-			kvh := h / group
-			q := r.q[i*qd+h*hk : i*qd+(h+1)*hk]
-			s := r.scores[h*r.nCtx : h*r.nCtx+p+1]
-			for j := range s {
-				s[j] = kernels.Dot(q, K[j*kd+kvh*hk:j*kd+(kvh+1)*hk]) * scale
-			}
-			kernels.Softmax(s)
-			out := r.att[i*c.NHead*hv+h*hv : i*c.NHead*hv+(h+1)*hv]
-			clear(out)
-			for j, w := range s {
-				kernels.Axpy(out, w, V[j*vd+kvh*hv:j*vd+(kvh+1)*hv])
-			}
-		}
+		kvh := h / group
+		q := r.q[i*qd+h*hk : i*qd+(h+1)*hk]
+		out := r.att[i*c.NHead*hv+h*hv : i*c.NHead*hv+(h+1)*hv]
+		kernels.AttentionHead(out, q, cache.k[t.layer][kvh*hk:], kd, cache.v[t.layer][kvh*hv:], vd, p+1, scale, s)
 	}
+	t.scratch <- s
 }
 
 func (r *Runner) ffn(li, n int) {
@@ -327,5 +325,13 @@ func (r *Runner) moe(li, n int) {
 			}
 			kernels.Axpy(r.x[i*E:(i+1)*E], w, out[a*E:(a+1)*E])
 		}
+	}
+}
+
+// toF16 rounds src to f16 into dst.
+func toF16(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = quant.FP32ToFP16(x)
 	}
 }

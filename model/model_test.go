@@ -293,6 +293,11 @@ func (r refModel) forward(toks []int) [][]float64 {
 				}
 				r.rope(k[hh*hd:(hh+1)*hd], i, factors)
 			}
+			// The cache holds keys and values as f16, as llama.cpp's does.
+			for j := range k {
+				k[j] = float64(quant.FP16ToFP32(quant.FP32ToFP16(float32(k[j]))))
+				v[j] = float64(quant.FP16ToFP32(quant.FP32ToFP16(float32(v[j]))))
+			}
 			Qs, Ks, Vs = append(Qs, q), append(Ks, k), append(Vs, v)
 		}
 		for i := range toks {
@@ -399,11 +404,13 @@ func TestTinyModelsMatchReference(t *testing.T) {
 		t.Run(s.name(), func(t *testing.T) {
 			f, m := loadTiny(t, s)
 			want := refModel{s: s, f: f, eps: 1e-6}.forward(toks)
-			// F32 weights: float32 arithmetic against float64, so a tight
-			// relative bound. Quantized weights: activations are rounded to 8
-			// bits as llama.cpp does, so compare distributions instead, with
-			// the dense-model bound of the shared references.
-			const tol, klTol = 2e-5, 1e-3
+			// F32 weights: float32 arithmetic against float64, with the query
+			// rounded to f16 and values accumulated in f16 inside attention
+			// (llama.cpp's flash attention), each ~2^-11 relative, so a
+			// relative bound of 2e-3. Quantized weights: activations are
+			// rounded to 8 bits as llama.cpp does, so compare distributions
+			// instead, with the dense-model bound of the shared references.
+			const tol, klTol = 2e-3, 1e-3
 			quantized := s.wtype != quant.F32
 			if quantized {
 				t.Logf("tolerance: mean KL(reference || engine) <= %g", klTol)

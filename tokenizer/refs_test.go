@@ -13,8 +13,10 @@ import (
 
 // TestRefsPromptTokens checks the prompt tokens of every reference in
 // testdata/refs (add_special is the flag llama.cpp was called with; BOS
-// then follows the model's metadata), and that decoding the greedy continuation gives llama.cpp's
-// bytes.
+// then follows the model's metadata), that decoding the greedy
+// continuation gives llama.cpp's bytes, and that IsEOG agrees with where
+// llama.cpp stopped: no end-of-generation token inside a continuation, and
+// one at the end of a continuation shorter than others for the same prompt.
 func TestRefsPromptTokens(t *testing.T) {
 	dir := testdata.Dir(t)
 	refs, err := filepath.Glob(filepath.Join(dir, "refs", "*.json"))
@@ -22,6 +24,13 @@ func TestRefsPromptTokens(t *testing.T) {
 		t.Fatalf("no references in %s (%v)", dir, err)
 	}
 	toks := map[string]*Tokenizer{}
+	type greedy struct {
+		name, prompt string
+		tok          *Tokenizer
+		ids          []int
+	}
+	var runs []greedy
+	longest := map[string]int{} // prompt -> longest continuation
 	for _, path := range refs {
 		var ref struct {
 			Model         string `json:"model"`
@@ -58,5 +67,23 @@ func TestRefsPromptTokens(t *testing.T) {
 		if got := tok.Decode(ref.GreedyTokens); got != string(want) {
 			t.Errorf("%s: Decode(greedy_tokens) = %q, want %q", name, got, want)
 		}
+		runs = append(runs, greedy{name, ref.Prompt, tok, ref.GreedyTokens})
+		longest[ref.Prompt] = max(longest[ref.Prompt], len(ref.GreedyTokens))
+		for _, id := range ref.GreedyTokens[:max(len(ref.GreedyTokens)-1, 0)] {
+			if tok.IsEOG(id) {
+				t.Errorf("%s: IsEOG(%d %q) inside the continuation", name, id, tok.TokenText(id))
+			}
+		}
 	}
+	stopped := 0
+	for _, r := range runs {
+		if len(r.ids) == 0 || len(r.ids) == longest[r.prompt] {
+			continue
+		}
+		stopped++
+		if last := r.ids[len(r.ids)-1]; !r.tok.IsEOG(last) {
+			t.Errorf("%s: continuation stops early at %d %q, which IsEOG does not report", r.name, last, r.tok.TokenText(last))
+		}
+	}
+	t.Logf("%d continuations stopped at an end-of-generation token", stopped)
 }

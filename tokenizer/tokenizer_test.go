@@ -509,3 +509,37 @@ func FuzzEncode(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrentEncode runs Encode from several goroutines on one
+// Tokenizer (shared word cache and scratch buffers) and compares with
+// sequential results.
+func TestConcurrentEncode(t *testing.T) {
+	tok := toyBPE(t, "qwen2", helloMerges, []string{"<|im_end|>"}, []TokenType{TypeControl})
+	rng := rand.New(rand.NewPCG(5, 6))
+	texts := make([]string, 200)
+	want := make([][]int, len(texts))
+	for i := range texts {
+		texts[i] = randomText(rng, 30)
+		want[i] = mustEncode(t, tok, texts[i], false, true)
+	}
+	tok.bpe.cache = map[string][]int32{} // start cold
+	errs := make(chan string, 8)
+	for g := range 8 {
+		go func() {
+			for k := range texts {
+				i := (k + g*25) % len(texts)
+				got, err := tok.Encode(texts[i], false, true)
+				if err != nil || !slices.Equal(got, want[i]) {
+					errs <- texts[i]
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for range 8 {
+		if s := <-errs; s != "" {
+			t.Errorf("concurrent Encode(%q) differs", s)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,5 +87,41 @@ func TestVocabFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestQwen2Vocab checks NFC and special-token handling on the real Qwen2
+// vocabulary.
+func TestQwen2Vocab(t *testing.T) {
+	tok := loadTokenizer(t, testdata.Path(t, "vocab", "ggml-vocab-qwen2.gguf"))
+	for _, pair := range [][2]string{
+		{"café au lait", "cafe\u0301 au lait"},
+		{"Ångström", "A\u030angstro\u0308m"},
+		{"한국어", "\u1112\u1161\u11ab\u1100\u116e\u11a8\u110b\u1165"}, // Hangul jamo compose
+	} {
+		if diff := cmp.Diff(mustEncode(t, tok, pair[0], false, false), mustEncode(t, tok, pair[1], false, false)); diff != "" {
+			t.Errorf("%q and its decomposed form tokenize differently (-nfc +nfd):\n%s", pair[0], diff)
+		}
+	}
+	imStart, ok := tok.SpecialID("<|im_start|>")
+	if !ok || imStart != 151644 {
+		t.Fatalf("SpecialID(<|im_start|>) = %d, %v", imStart, ok)
+	}
+	text := "<|im_start|>system\nYou are helpful.<|im_end|>"
+	parsed := mustEncode(t, tok, text, false, true)
+	if parsed[0] != imStart || parsed[len(parsed)-1] != 151645 {
+		t.Errorf("parseSpecial=true: %v", parsed)
+	}
+	plain := mustEncode(t, tok, text, false, false)
+	if slices.Contains(plain, imStart) || slices.Contains(plain, 151645) {
+		t.Errorf("parseSpecial=false produced control tokens: %v", plain)
+	}
+	for _, ids := range [][]int{parsed, plain} {
+		if got := tok.Decode(ids); got != text {
+			t.Errorf("Decode = %q, want %q", got, text)
+		}
+	}
+	if !tok.IsEOG(151645) || !tok.IsEOG(151643) || tok.IsEOG(imStart) {
+		t.Error("IsEOG: want <|im_end|> and <|endoftext|> only")
 	}
 }

@@ -122,80 +122,83 @@ func splitQwenLike(s string, ends []int, digits int) []int {
 	e := wordEmitter{ends: ends, gap: -1}
 	for i := 0; i < len(s); {
 		r, w, c := tab.decodeAt(s, i)
-		if r == '\'' {
-			if n := contraction(s, i); n > 0 {
-				e.match(i, i+n)
-				i += n
-				continue
+		end := -1
+		switch {
+		case r == '\'' && contraction(s, i) > 0:
+			end = i + contraction(s, i)
+		case c&clsNumber != 0:
+			end = skipUpTo(tab, s, i+w, clsNumber, digits-1)
+		default:
+			end = matchPrefixedRun(tab, s, i, r, w, c, clsLetter|clsNumber, clsLetter)
+			if end < 0 {
+				end = matchRunOrSpace(tab, s, i, r, c, clsSpace|clsLetter|clsNumber, true)
 			}
 		}
-		// [^\r\n\p{L}\p{N}]?\p{L}+
-		if c&clsLetter != 0 {
-			end := skipClass(tab, s, i+w, clsLetter)
-			e.match(i, end)
-			i = end
+		if end < 0 {
+			e.miss(i)
+			i += w
 			continue
 		}
-		if c&clsNumber == 0 && r != '\r' && r != '\n' && i+w < len(s) {
-			if _, w2, c2 := tab.decodeAt(s, i+w); c2&clsLetter != 0 {
-				end := skipClass(tab, s, i+w+w2, clsLetter)
-				e.match(i, end)
-				i = end
-				continue
-			}
-		}
-		// \p{N}{1,digits}
-		if c&clsNumber != 0 {
-			end := i + w
-			for k := 1; k < digits && end < len(s); k++ {
-				_, w2, c2 := tab.decodeAt(s, end)
-				if c2&clsNumber == 0 {
-					break
-				}
-				end += w2
-			}
-			e.match(i, end)
-			i = end
-			continue
-		}
-		// ' ?[^\s\p{L}\p{N}]+[\r\n]*'
-		const word = clsSpace | clsLetter | clsNumber
-		start := i
-		if r == ' ' && i+1 < len(s) {
-			if _, _, c2 := tab.decodeAt(s, i+1); c2&word == 0 {
-				start = i + 1
-				c = c2
-			}
-		}
-		if c&word == 0 {
-			end := skipNewlines(s, skipClass2(tab, s, start, word))
-			e.match(i, end)
-			i = end
-			continue
-		}
-		if c&clsSpace != 0 {
-			end := matchSpace(tab, s, i)
-			e.match(i, end)
-			i = end
-			continue
-		}
-		e.miss(i)
-		i += w
+		e.match(i, end)
+		i = end
 	}
 	return e.finish(len(s))
 }
 
-// skipClass2 returns the offset after the run of runes from i whose class
-// has no bit of mask.
-func skipClass2(tab *classTable, s string, i int, mask uint8) int {
-	for i < len(s) {
+// skipUpTo returns the offset after at most n runes from i whose class has
+// a bit of mask.
+func skipUpTo(tab *classTable, s string, i int, mask uint8, n int) int {
+	for ; n > 0 && i < len(s); n-- {
 		_, w, c := tab.decodeAt(s, i)
-		if c&mask != 0 {
+		if c&mask == 0 {
 			break
 		}
 		i += w
 	}
 	return i
+}
+
+// matchPrefixedRun matches [^\r\n<excl>]?<run>+ at i, where the rune at i
+// is r (width w, class c) and excl and run are class masks. It returns the
+// end of the match, or -1.
+func matchPrefixedRun(tab *classTable, s string, i int, r rune, w int, c, excl, run uint8) int {
+	if c&run != 0 {
+		return skipClass(tab, s, i+w, run)
+	}
+	if c&excl == 0 && r != '\r' && r != '\n' && i+w < len(s) {
+		if _, w2, c2 := tab.decodeAt(s, i+w); c2&run != 0 {
+			return skipClass(tab, s, i+w+w2, run)
+		}
+	}
+	return -1
+}
+
+// matchRunOrSpace matches ` ?X+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+` at i,
+// where the rune at i is r with class c, and X is the runes whose class has
+// a bit of mask (or, with negate, has none). It returns the end of the
+// match, or -1.
+func matchRunOrSpace(tab *classTable, s string, i int, r rune, c, mask uint8, negate bool) int {
+	in := func(c uint8) bool { return (c&mask != 0) != negate }
+	start := i
+	if r == ' ' && i+1 < len(s) {
+		if _, _, c2 := tab.decodeAt(s, i+1); in(c2) {
+			start, c = i+1, c2
+		}
+	}
+	if in(c) {
+		for start < len(s) {
+			_, w, c2 := tab.decodeAt(s, start)
+			if !in(c2) {
+				break
+			}
+			start += w
+		}
+		return skipNewlines(s, start)
+	}
+	if c&clsSpace != 0 {
+		return matchSpace(tab, s, i)
+	}
+	return -1
 }
 
 // isDeepSeekCJK reports whether r is in [一-龥぀-ゟ゠-ヿ].
@@ -214,14 +217,7 @@ func splitDeepSeekV3(s string, ends []int) []int {
 		r, w, c := tab.decodeAt(s, i)
 		switch {
 		case c&clsNumber != 0:
-			end := i + w
-			for k := 1; k < 3 && end < len(s); k++ {
-				_, w2, c2 := tab.decodeAt(s, end)
-				if c2&clsNumber == 0 {
-					break
-				}
-				end += w2
-			}
+			end := skipUpTo(tab, s, i+w, clsNumber, 2)
 			ends = append(ends, end)
 			i = end
 		case isDeepSeekCJK(r):
@@ -265,52 +261,22 @@ func splitDeepSeekV3Main(tab *classTable, s string, from int, ends []int) []int 
 	e := wordEmitter{ends: ends, gap: -1}
 	for i := from; i < len(s); {
 		r, w, c := tab.decodeAt(s, i)
+		end := -1
 		if r < 0x80 && isASCIIPunct(byte(r)) && i+1 < len(s) && isASCIILetter(s[i+1]) {
-			end := i + 2
+			end = i + 2
 			for end < len(s) && isASCIILetter(s[end]) {
 				end++
 			}
-			e.match(i, end)
-			i = end
+		} else if end = matchPrefixedRun(tab, s, i, r, w, c, clsLetter|clsPunct|clsSymbol, clsLetter|clsMark); end < 0 {
+			end = matchRunOrSpace(tab, s, i, r, c, clsPunct|clsSymbol, false)
+		}
+		if end < 0 {
+			e.miss(i)
+			i += w
 			continue
 		}
-		const lm = clsLetter | clsMark
-		if c&(clsLetter|clsPunct|clsSymbol) == 0 && r != '\r' && r != '\n' && i+w < len(s) {
-			if _, w2, c2 := tab.decodeAt(s, i+w); c2&lm != 0 {
-				end := skipClass(tab, s, i+w+w2, lm)
-				e.match(i, end)
-				i = end
-				continue
-			}
-		}
-		if c&lm != 0 {
-			end := skipClass(tab, s, i+w, lm)
-			e.match(i, end)
-			i = end
-			continue
-		}
-		const ps = clsPunct | clsSymbol
-		start := i
-		if r == ' ' && i+1 < len(s) {
-			if _, _, c2 := tab.decodeAt(s, i+1); c2&ps != 0 {
-				start = i + 1
-				c = c2
-			}
-		}
-		if c&ps != 0 {
-			end := skipNewlines(s, skipClass(tab, s, start, ps))
-			e.match(i, end)
-			i = end
-			continue
-		}
-		if c&clsSpace != 0 {
-			end := matchSpace(tab, s, i)
-			e.match(i, end)
-			i = end
-			continue
-		}
-		e.miss(i)
-		i += w
+		e.match(i, end)
+		i = end
 	}
 	return e.finish(len(s))
 }

@@ -98,62 +98,54 @@ func FP32ToBF16(f float32) uint16 {
 // DequantizeRowF16 converts len(dst) halves from src.
 //
 //	src (2*len(dst) bytes) -> dst
-func DequantizeRowF16(src []byte, dst []float32) {
-	src = src[:2*len(dst)]
-	for i := range dst {
-		dst[i] = FP16ToFP32(binary.LittleEndian.Uint16(src[2*i:]))
-	}
-}
+func DequantizeRowF16(src []byte, dst []float32) { decode16(src, dst, FP16ToFP32) }
 
 // QuantizeRowF16 stores x as halves in dst (2*len(x) bytes).
-func QuantizeRowF16(x []float32, dst []byte) {
-	dst = dst[:2*len(x)]
-	for i, v := range x {
-		binary.LittleEndian.PutUint16(dst[2*i:], FP32ToFP16(v))
-	}
-}
+func QuantizeRowF16(x []float32, dst []byte) { encode16(x, dst, FP32ToFP16) }
 
 // VecDotF16 is ggml_vec_dot_f16's scalar path: each product is rounded to
 // float32 and the sum is accumulated in float64.
 //
 //	w (n halves) . a (n halves) -> float32
-func VecDotF16(n int, w, a []byte) float32 {
-	w, a = w[:2*n], a[:2*n]
-	var sum float64
-	for i := 0; i < 2*n; i += 2 {
-		p := float32(FP16ToFP32(binary.LittleEndian.Uint16(w[i:])) * FP16ToFP32(binary.LittleEndian.Uint16(a[i:])))
-		sum += float64(p)
-	}
-	return float32(sum)
-}
+func VecDotF16(n int, w, a []byte) float32 { return dot16(n, w, a, FP16ToFP32) }
 
 // DequantizeRowBF16 converts len(dst) bfloat16 values from src.
 //
 //	src (2*len(dst) bytes) -> dst
-func DequantizeRowBF16(src []byte, dst []float32) {
-	src = src[:2*len(dst)]
-	for i := range dst {
-		dst[i] = BF16ToFP32(binary.LittleEndian.Uint16(src[2*i:]))
-	}
-}
+func DequantizeRowBF16(src []byte, dst []float32) { decode16(src, dst, BF16ToFP32) }
 
 // QuantizeRowBF16 stores x as bfloat16 in dst (2*len(x) bytes).
-func QuantizeRowBF16(x []float32, dst []byte) {
-	dst = dst[:2*len(x)]
-	for i, v := range x {
-		binary.LittleEndian.PutUint16(dst[2*i:], FP32ToBF16(v))
-	}
-}
+func QuantizeRowBF16(x []float32, dst []byte) { encode16(x, dst, FP32ToBF16) }
 
 // VecDotBF16 is ggml_vec_dot_bf16's scalar path: float32 products summed in
 // float64.
 //
 //	w (n bf16) . a (n bf16) -> float32
-func VecDotBF16(n int, w, a []byte) float32 {
+func VecDotBF16(n int, w, a []byte) float32 { return dot16(n, w, a, BF16ToFP32) }
+
+// decode16 converts len(dst) little-endian 16-bit floats.
+func decode16(src []byte, dst []float32, conv func(uint16) float32) {
+	src = src[:2*len(dst)]
+	for i := range dst {
+		dst[i] = conv(binary.LittleEndian.Uint16(src[2*i:]))
+	}
+}
+
+// encode16 stores x as little-endian 16-bit floats.
+func encode16(x []float32, dst []byte, conv func(float32) uint16) {
+	dst = dst[:2*len(x)]
+	for i, v := range x {
+		binary.LittleEndian.PutUint16(dst[2*i:], conv(v))
+	}
+}
+
+// dot16 sums the float32 products of n 16-bit floats in float64, as ggml's
+// scalar vec_dot_f16 and vec_dot_bf16 do.
+func dot16(n int, w, a []byte, conv func(uint16) float32) float32 {
 	w, a = w[:2*n], a[:2*n]
 	var sum float64
 	for i := 0; i < 2*n; i += 2 {
-		p := float32(BF16ToFP32(binary.LittleEndian.Uint16(w[i:])) * BF16ToFP32(binary.LittleEndian.Uint16(a[i:])))
+		p := float32(conv(binary.LittleEndian.Uint16(w[i:])) * conv(binary.LittleEndian.Uint16(a[i:])))
 		sum += float64(p)
 	}
 	return float32(sum)

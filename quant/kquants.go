@@ -24,28 +24,42 @@ func clampInt(v, lo, hi int) int {
 	return v
 }
 
+// groupMax returns the element of largest magnitude of a group, or ok =
+// false after zeroing L when ggml treats the group as all zeros.
+func groupMax(x []float32, L []int8) (max float32, ok bool) {
+	amax, max := absMax(x)
+	if amax < groupMaxEps {
+		clear(L[:len(x)])
+		return 0, false
+	}
+	return max, true
+}
+
+// symQuants rounds iscale*x to quants l in [-nmax, nmax-1], stores l+offset
+// in L unless L is nil, and returns the x*x-weighted sums of x*l and l*l.
+func symQuants(nmax int, iscale float32, x []float32, L []int8, offset int) (sumlx, suml2 float32) {
+	for i, v := range x {
+		l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
+		if L != nil {
+			L[i] = int8(l + offset)
+		}
+		w, fl := v*v, float32(l)
+		sumlx += float32(float32(w*v) * fl)
+		suml2 += float32(float32(w*fl) * fl)
+	}
+	return sumlx, suml2
+}
+
 // makeQXQuants is make_qx_quants with rmse_type 1 and no importance weights
 // (weights x*x), as quantize_row_q6_K_ref calls it: symmetric quants in
 // [-nmax, nmax-1], stored in L offset by nmax, and the scale that minimises
 // the weighted error over 19 candidate inverse scales.
 func makeQXQuants(nmax int, x []float32, L []int8) float32 {
-	amax, max := absMax(x)
-	if amax < groupMaxEps {
-		for i := range x {
-			L[i] = 0
-		}
+	max, ok := groupMax(x, L)
+	if !ok {
 		return 0
 	}
-	iscale := float32(-nmax) / max
-	var sumlx, suml2 float32
-	for i, v := range x {
-		l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
-		L[i] = int8(l + nmax)
-		w := v * v
-		fl := float32(l)
-		sumlx += float32(float32(w*v) * fl)
-		suml2 += float32(float32(w*fl) * fl)
-	}
+	sumlx, suml2 := symQuants(nmax, float32(-nmax)/max, x, L, nmax)
 	var scale float32
 	if suml2 != 0 {
 		scale = sumlx / suml2
@@ -55,18 +69,10 @@ func makeQXQuants(nmax int, x []float32, L []int8) float32 {
 		if is == 0 {
 			continue
 		}
-		iscale = -(float32(nmax) + float32(float32(0.1)*float32(is))) / max
-		sumlx, suml2 = 0, 0
-		for _, v := range x {
-			fl := float32(clampInt(nearestInt(iscale*v), -nmax, nmax-1))
-			w := v * v
-			sumlx += float32(float32(w*v) * fl)
-			suml2 += float32(float32(w*fl) * fl)
-		}
+		iscale := -(float32(nmax) + float32(float32(0.1)*float32(is))) / max
+		sumlx, suml2 = symQuants(nmax, iscale, x, nil, 0)
 		if suml2 > 0 && sumlx*sumlx > best*suml2 {
-			for i, v := range x {
-				L[i] = int8(nmax + clampInt(nearestInt(iscale*v), -nmax, nmax-1))
-			}
+			symQuants(nmax, iscale, x, L, nmax)
 			scale = sumlx / suml2
 			best = scale * sumlx
 		}
@@ -78,23 +84,11 @@ func makeQXQuants(nmax int, x []float32, L []int8) float32 {
 // [-nmax, nmax-1] refined one element at a time (up to 5 passes) to minimise
 // the x*x-weighted error, stored in L offset by nmax.
 func makeQ3Quants(nmax int, x []float32, L []int8) float32 {
-	amax, max := absMax(x)
-	if amax < groupMaxEps {
-		for i := range x {
-			L[i] = 0
-		}
+	max, ok := groupMax(x, L)
+	if !ok {
 		return 0
 	}
-	iscale := float32(-nmax) / max
-	var sumlx, suml2 float32
-	for i, v := range x {
-		l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
-		L[i] = int8(l)
-		w := v * v
-		fl := float32(l)
-		sumlx += float32(float32(w*v) * fl)
-		suml2 += float32(float32(w*fl) * fl)
-	}
+	sumlx, suml2 := symQuants(nmax, float32(-nmax)/max, x, L, 0)
 	for itry := 0; itry < 5; itry++ {
 		changed := 0
 		for i, v := range x {
@@ -127,6 +121,33 @@ func makeQ3Quants(nmax int, x []float32, L []int8) float32 {
 		return sumlx / suml2
 	}
 	return 0
+}
+
+// largestScale returns the group scale of largest magnitude (sign kept,
+// the first on ties) and that magnitude.
+func largestScale(scales *[16]float32) (maxScale, maxAbs float32) {
+	for _, s := range scales {
+		if a := abs32(s); a > maxAbs {
+			maxAbs, maxScale = a, s
+		}
+	}
+	return maxScale, maxAbs
+}
+
+// requantGroups recomputes the symmetric quants of each group of 16 from the
+// stored super-block scale d and group scales sc, as the Q3_K and Q6_K
+// reference quantizers do: L = clamp(nearest_int(x/(d*sc)), -nmax, nmax-1)
+// + nmax, leaving groups whose scale is zero as the search left them.
+func requantGroups(xb []float32, L *[QK_K]int8, d float32, sc *[16]int8, nmax int) {
+	for g := 0; g < 16; g++ {
+		dg := d * float32(sc[g])
+		if dg == 0 {
+			continue
+		}
+		for k, v := range xb[16*g : 16*g+16] {
+			L[16*g+k] = int8(clampInt(nearestInt(v/dg), -nmax, nmax-1) + nmax)
+		}
+	}
 }
 
 // makeQKX2Quants is make_qkx2_quants: asymmetric quants L in [0, nmax] with
@@ -264,3 +285,146 @@ func accumulate16(aux *[8]int32, scale int32, q8 []byte, a []int8) {
 		aux[l] += scale * (int32(int8(q8[l]))*int32(a[l]) + int32(int8(q8[l+8]))*int32(a[l+8]))
 	}
 }
+
+// dequantGrouped decodes one Q3_K/Q6_K super-block from its scale d, signed
+// group scales and signed quants: element e is d * sc[e/16] * q[e].
+func dequantGrouped(y []float32, d float32, sc *[16]int8, q *[QK_K]int8) {
+	y = y[:QK_K]
+	for g := 0; g < 16; g++ {
+		dl := d * float32(sc[g])
+		yg := y[16*g : 16*g+16]
+		for k, v := range q[16*g : 16*g+16] {
+			yg[k] = dl * float32(v)
+		}
+	}
+}
+
+// groupedDot accumulates the generic Q3_K/Q6_K dot with Q8_K: per block the
+// quants times the activations times the group scale summed into 8 integer
+// lanes, each lane scaled by d_w*d_a and accumulated in float32 across
+// blocks. The caller unpacks each block into sc and q, then calls addBlock.
+type groupedDot struct {
+	lanes laneSums
+	sc    [16]int8
+	q     [QK_K]int8
+}
+
+// addBlock adds one unpacked weight block with scale d against the Q8_K
+// block at the start of a.
+func (s *groupedDot) addBlock(d float32, a []byte) {
+	yd, q8, _ := q8KBlock(a)
+	var aux [8]int32
+	for g := 0; g < 16; g++ {
+		accumulate16(&aux, int32(s.sc[g]), q8[16*g:], s.q[16*g:])
+	}
+	s.lanes.addBlock(d*yd, &aux)
+}
+
+// The 6-bit scale-and-min formats Q4_K and Q5_K.
+
+// quantizeKScaleMin is the part Q4_K and Q5_K quantizers share: scales and
+// mins of the 8 sub-blocks by make_qkx2_quants with weights sqrt(mean x^2) +
+// |x|, stored as 6-bit values (packed into scales) against d and dmin, and
+// the quants in [0, nmax] recomputed from the stored values into L.
+func quantizeKScaleMin(xb []float32, dOut, dminOut, packed []byte, L *[QK_K]uint8, nmax int, rmin, rdelta float32, nstep int) {
+	var (
+		laux           [32]uint8
+		weights        [32]float32
+		scales, mins   [8]float32
+		maxScale, maxM float32
+	)
+	for j := 0; j < 8; j++ {
+		xj := xb[32*j : 32*j+32]
+		var sumX2 float32
+		for _, v := range xj {
+			sumX2 += float32(v * v)
+		}
+		avX := sqrt32(sumX2 / 32)
+		for l, v := range xj {
+			weights[l] = avX + abs32(v)
+		}
+		scales[j], mins[j] = makeQKX2Quants(nmax, xj, weights[:], L[32*j:32*j+32], laux[:], rmin, rdelta, nstep, false)
+		if scales[j] > maxScale {
+			maxScale = scales[j]
+		}
+		if mins[j] > maxM {
+			maxM = mins[j]
+		}
+	}
+	var invScale, invMin float32
+	if maxScale > 0 {
+		invScale = 63 / maxScale
+	}
+	if maxM > 0 {
+		invMin = 63 / maxM
+	}
+	var ls, lm [8]uint8
+	for j := 0; j < 8; j++ {
+		ls[j] = min(63, uint8(nearestInt(invScale*scales[j])))
+		lm[j] = min(63, uint8(nearestInt(invMin*mins[j])))
+	}
+	packScaleMinK4(packed, &ls, &lm)
+	putHalf(dOut, maxScale/63)
+	putHalf(dminOut, maxM/63)
+	d, dmin := half(dOut), half(dminOut)
+	for j := 0; j < 8; j++ {
+		sc, m := scaleMinK4(j, packed)
+		dl := d * float32(sc)
+		if dl == 0 {
+			continue
+		}
+		ml := dmin * float32(m)
+		for k, v := range xb[32*j : 32*j+32] {
+			L[32*j+k] = uint8(clampInt(nearestInt((v+ml)/dl), 0, nmax))
+		}
+	}
+}
+
+// dequantScaleMin decodes one Q4_K/Q5_K block b whose unsigned quants are
+// unpacked in q: element 32j+k is d*sc_j*q - dmin*m_j.
+func dequantScaleMin(y []float32, b []byte, q *[QK_K]int8) {
+	y = y[:QK_K]
+	d, dmin := half(b), half(b[2:])
+	for j := 0; j < 8; j++ {
+		sc, m := scaleMinK4(j, b[4:16])
+		dl, ml := d*float32(sc), dmin*float32(m)
+		yj := y[32*j : 32*j+32]
+		for k, v := range q[32*j : 32*j+32] {
+			yj[k] = float32(dl*float32(v)) - ml
+		}
+	}
+}
+
+// scaleMinDot accumulates the generic Q4_K/Q5_K dot with Q8_K: the quants
+// against the activations scaled per sub-block into the 8 lanes, and the mins
+// through the activation group sums into a separate float32 sum. The caller
+// unpacks each block's quants into q, then calls addBlock.
+type scaleMinDot struct {
+	lanes laneSums
+	sumf  float32
+	q     [QK_K]int8
+}
+
+// addBlock adds weight block x (quants unpacked in s.q) against the Q8_K
+// block at the start of a.
+func (s *scaleMinDot) addBlock(x, a []byte) {
+	yd, q8, bsums := q8KBlock(a)
+	var sc, m [8]int32
+	for j := 0; j < 8; j++ {
+		s, mm := scaleMinK4(j, x[4:16])
+		sc[j], m[j] = int32(s), int32(mm)
+	}
+	var sumi int32
+	for g := 0; g < 16; g++ {
+		sumi += bsum(bsums, g) * m[g/2]
+	}
+	var aux [8]int32
+	for g := 0; g < 16; g++ {
+		accumulate16(&aux, sc[g/2], q8[16*g:], s.q[16*g:])
+	}
+	s.lanes.addBlock(half(x)*yd, &aux)
+	s.sumf -= float32(half(x[2:]) * yd * float32(sumi))
+}
+
+// total is the dot product of all blocks added.
+func (s *scaleMinDot) total() float32 { return s.lanes.total(s.sumf) }

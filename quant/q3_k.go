@@ -48,25 +48,24 @@ func q3Quants(b []byte, q *[QK_K]int8) {
 	}
 }
 
+// unpackQ3_K decodes one Q3_K block: scale, group scales and quants.
+func unpackQ3_K(b []byte, sc *[16]int8, q *[QK_K]int8) float32 {
+	q3Scales(b[96:108], sc)
+	q3Quants(b, q)
+	return half(b[108:])
+}
+
 // DequantizeRowQ3_K decodes len(dst)/256 Q3_K blocks from src.
 //
 //	src (len(dst)/256 blocks of 110 bytes) -> dst (multiple of 256)
 func DequantizeRowQ3_K(src []byte, dst []float32) {
-	var sc [16]int8
-	var q [QK_K]int8
+	var (
+		sc [16]int8
+		q  [QK_K]int8
+	)
 	for i := 0; i < len(dst)/QK_K; i++ {
-		b := src[i*blockQ3_K : (i+1)*blockQ3_K]
-		y := dst[i*QK_K : (i+1)*QK_K]
-		d := half(b[108:])
-		q3Scales(b[96:], &sc)
-		q3Quants(b, &q)
-		for g := 0; g < 16; g++ {
-			dl := d * float32(sc[g])
-			yg := y[16*g : 16*g+16]
-			for k, v := range q[16*g : 16*g+16] {
-				yg[k] = dl * float32(v)
-			}
-		}
+		d := unpackQ3_K(src[i*blockQ3_K:(i+1)*blockQ3_K], &sc, &q)
+		dequantGrouped(dst[i*QK_K:], d, &sc, &q)
 	}
 }
 
@@ -81,17 +80,15 @@ func QuantizeRowQ3_K(x []float32, dst []byte) {
 		L      [QK_K]int8
 		scales [16]float32
 		sc     [16]int8
+		low    [QK_K]uint8
 	)
 	for i := 0; i < len(x)/QK_K; i++ {
 		xb := x[i*QK_K : (i+1)*QK_K]
 		b := dst[i*blockQ3_K : (i+1)*blockQ3_K]
-		var maxScale, amax float32
-		for g := 0; g < 16; g++ {
+		for g := range scales {
 			scales[g] = makeQ3Quants(4, xb[16*g:16*g+16], L[16*g:16*g+16])
-			if a := abs32(scales[g]); a > amax {
-				amax, maxScale = a, scales[g]
-			}
 		}
+		maxScale, _ := largestScale(&scales)
 		ps := b[96:108]
 		clear(ps)
 		if maxScale != 0 {
@@ -109,20 +106,10 @@ func QuantizeRowQ3_K(x []float32, dst []byte) {
 		} else {
 			putHalf(b[108:], 0)
 		}
-		d := half(b[108:])
 		q3Scales(ps, &sc)
-		for g := 0; g < 16; g++ {
-			dg := d * float32(sc[g])
-			if dg == 0 {
-				continue
-			}
-			for k, v := range xb[16*g : 16*g+16] {
-				L[16*g+k] = int8(clampInt(nearestInt(v/dg), -4, 3) + 4)
-			}
-		}
+		requantGroups(xb, &L, half(b[108:]), &sc, 4)
 		hmask := b[:32]
 		clear(hmask)
-		var low [QK_K]uint8
 		for e, l := range L {
 			if l > 3 {
 				hmask[e%32] |= 1 << (e / 32)
@@ -134,27 +121,14 @@ func QuantizeRowQ3_K(x []float32, dst []byte) {
 	}
 }
 
-// VecDotQ3_K is ggml_vec_dot_q3_K_q8_K_generic: per block, the quants times
-// the activations times the group scale summed into 8 integer lanes, each
-// lane scaled by d and accumulated in float32 across blocks.
+// VecDotQ3_K is ggml_vec_dot_q3_K_q8_K_generic.
 //
 //	w (n/256 Q3_K blocks) . a (n/256 Q8_K blocks) -> float32
 func VecDotQ3_K(n int, w, a []byte) float32 {
-	var (
-		lanes laneSums
-		q     [QK_K]int8
-		sc    [16]int8
-	)
+	var s groupedDot
 	for i := 0; i < n/QK_K; i++ {
-		x := w[i*blockQ3_K : (i+1)*blockQ3_K]
-		yd, q8, _ := q8KBlock(a[i*blockQ8_K:])
-		q3Quants(x, &q)
-		q3Scales(x[96:], &sc)
-		var aux [8]int32
-		for g := 0; g < 16; g++ {
-			accumulate16(&aux, int32(sc[g]), q8[16*g:], q[16*g:])
-		}
-		lanes.addBlock(half(x[108:])*yd, &aux)
+		d := unpackQ3_K(w[i*blockQ3_K:(i+1)*blockQ3_K], &s.sc, &s.q)
+		s.addBlock(d, a[i*blockQ8_K:])
 	}
-	return lanes.total(0)
+	return s.lanes.total(0)
 }

@@ -31,16 +31,8 @@ func DequantizeRowQ5_K(src []byte, dst []float32) {
 	var q [QK_K]int8
 	for i := 0; i < len(dst)/QK_K; i++ {
 		b := src[i*blockQ5_K : (i+1)*blockQ5_K]
-		y := dst[i*QK_K : (i+1)*QK_K]
-		d, dmin := half(b), half(b[2:])
 		q5KQuants(b, &q)
-		for j := 0; j < 8; j++ {
-			sc, m := scaleMinK4(j, b[4:16])
-			dl, ml := d*float32(sc), dmin*float32(m)
-			for k := 32 * j; k < 32*j+32; k++ {
-				y[k] = float32(dl*float32(q[k])) - ml
-			}
-		}
+		dequantScaleMin(dst[i*QK_K:], b, &q)
 	}
 }
 
@@ -50,9 +42,9 @@ func DequantizeRowQ5_K(src []byte, dst []float32) {
 //
 //	x (multiple of 256) -> dst (len(x)/256 blocks of 176 bytes)
 func QuantizeRowQ5_K(x []float32, dst []byte) {
+	var L [QK_K]uint8
 	for i := 0; i < len(x)/QK_K; i++ {
 		b := dst[i*blockQ5_K : (i+1)*blockQ5_K]
-		var L [QK_K]uint8
 		quantizeKScaleMin(x[i*QK_K:(i+1)*QK_K], b[:2], b[2:4], b[4:16], &L, 31, -0.5, 0.1, 15)
 		qh, qs := b[16:48], b[48:176]
 		clear(qh)
@@ -75,16 +67,11 @@ func QuantizeRowQ5_K(x []float32, dst []byte) {
 //
 //	w (n/256 Q5_K blocks) . a (n/256 Q8_K blocks) -> float32
 func VecDotQ5_K(n int, w, a []byte) float32 {
-	var (
-		lanes laneSums
-		sumf  float32
-		q     [QK_K]int8
-	)
+	var s scaleMinDot
 	for i := 0; i < n/QK_K; i++ {
 		x := w[i*blockQ5_K : (i+1)*blockQ5_K]
-		yd, q8, bsums := q8KBlock(a[i*blockQ8_K:])
-		q5KQuants(x, &q)
-		sumf = dotKScaleMin(&lanes, sumf, x, &q, yd, q8, bsums)
+		q5KQuants(x, &s.q)
+		s.addBlock(x, a[i*blockQ8_K:])
 	}
-	return lanes.total(sumf)
+	return s.total()
 }

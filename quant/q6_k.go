@@ -32,24 +32,26 @@ func q6KQuants(b []byte, q *[QK_K]int8) {
 	}
 }
 
+// unpackQ6_K decodes one Q6_K block: scale, group scales and quants.
+func unpackQ6_K(b []byte, sc *[16]int8, q *[QK_K]int8) float32 {
+	for g, v := range b[192:208] {
+		sc[g] = int8(v)
+	}
+	q6KQuants(b, q)
+	return half(b[208:])
+}
+
 // DequantizeRowQ6_K decodes len(dst)/256 Q6_K blocks from src.
 //
 //	src (len(dst)/256 blocks of 210 bytes) -> dst (multiple of 256)
 func DequantizeRowQ6_K(src []byte, dst []float32) {
-	var q [QK_K]int8
+	var (
+		sc [16]int8
+		q  [QK_K]int8
+	)
 	for i := 0; i < len(dst)/QK_K; i++ {
-		b := src[i*blockQ6_K : (i+1)*blockQ6_K]
-		y := dst[i*QK_K : (i+1)*QK_K]
-		d := half(b[208:])
-		sc := b[192:208]
-		q6KQuants(b, &q)
-		for g := 0; g < 16; g++ {
-			dl := d * float32(int8(sc[g]))
-			yg := y[16*g : 16*g+16]
-			for k, v := range q[16*g : 16*g+16] {
-				yg[k] = dl * float32(v)
-			}
-		}
+		d := unpackQ6_K(src[i*blockQ6_K:(i+1)*blockQ6_K], &sc, &q)
+		dequantGrouped(dst[i*QK_K:], d, &sc, &q)
 	}
 }
 
@@ -64,37 +66,26 @@ func QuantizeRowQ6_K(x []float32, dst []byte) {
 	var (
 		L      [QK_K]int8
 		scales [16]float32
+		sc     [16]int8
 	)
 	for i := 0; i < len(x)/QK_K; i++ {
 		xb := x[i*QK_K : (i+1)*QK_K]
 		b := dst[i*blockQ6_K : (i+1)*blockQ6_K]
-		var maxScale, maxAbs float32
-		for g := 0; g < 16; g++ {
+		for g := range scales {
 			scales[g] = makeQXQuants(32, xb[16*g:16*g+16], L[16*g:16*g+16])
-			if a := abs32(scales[g]); a > maxAbs {
-				maxAbs, maxScale = a, scales[g]
-			}
 		}
+		maxScale, maxAbs := largestScale(&scales)
 		if maxAbs < groupMaxEps {
 			clear(b)
 			continue
 		}
 		iscale := -128 / maxScale
 		putHalf(b[208:], 1/iscale)
-		sc := b[192:208]
 		for g := range sc {
-			sc[g] = byte(int8(min(127, nearestInt(iscale*scales[g]))))
+			sc[g] = int8(min(127, nearestInt(iscale*scales[g])))
+			b[192+g] = byte(sc[g])
 		}
-		d := half(b[208:])
-		for g := 0; g < 16; g++ {
-			dg := d * float32(int8(sc[g]))
-			if dg == 0 {
-				continue
-			}
-			for k, v := range xb[16*g : 16*g+16] {
-				L[16*g+k] = int8(clampInt(nearestInt(v/dg), -32, 31) + 32)
-			}
-		}
+		requantGroups(xb, &L, half(b[208:]), &sc, 32)
 		ql, qh := b[:128], b[128:192]
 		for h := 0; h < 2; h++ {
 			for k := 0; k < 32; k++ {
@@ -112,20 +103,10 @@ func QuantizeRowQ6_K(x []float32, dst []byte) {
 //
 //	w (n/256 Q6_K blocks) . a (n/256 Q8_K blocks) -> float32
 func VecDotQ6_K(n int, w, a []byte) float32 {
-	var (
-		lanes laneSums
-		q     [QK_K]int8
-	)
+	var s groupedDot
 	for i := 0; i < n/QK_K; i++ {
-		x := w[i*blockQ6_K : (i+1)*blockQ6_K]
-		yd, q8, _ := q8KBlock(a[i*blockQ8_K:])
-		q6KQuants(x, &q)
-		sc := x[192:208]
-		var aux [8]int32
-		for g := 0; g < 16; g++ {
-			accumulate16(&aux, int32(int8(sc[g])), q8[16*g:], q[16*g:])
-		}
-		lanes.addBlock(half(x[208:])*yd, &aux)
+		d := unpackQ6_K(w[i*blockQ6_K:(i+1)*blockQ6_K], &s.sc, &s.q)
+		s.addBlock(d, a[i*blockQ8_K:])
 	}
-	return lanes.total(0)
+	return s.lanes.total(0)
 }

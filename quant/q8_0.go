@@ -8,24 +8,12 @@ package quant
 // Q8_0 is both a weight format and the activation format that Q4_0, Q5_0 and
 // Q8_0 weights are dotted with.
 
-const (
-	qk8_0     = 32
-	blockQ8_0 = 34
-)
+const blockQ8_0 = 34
 
 // DequantizeRowQ8_0 decodes len(dst)/32 Q8_0 blocks from src.
 //
 //	src (len(dst)/32 blocks of 34 bytes) -> dst (multiple of 32)
-func DequantizeRowQ8_0(src []byte, dst []float32) {
-	for i := 0; i < len(dst)/qk8_0; i++ {
-		b := src[i*blockQ8_0 : (i+1)*blockQ8_0]
-		y := dst[i*qk8_0 : (i+1)*qk8_0]
-		d := half(b)
-		for j := range y {
-			y[j] = float32(int8(b[2+j])) * d
-		}
-	}
-}
+func DequantizeRowQ8_0(src []byte, dst []float32) { dequantQ8(src, dst, blockQ8_0, 2) }
 
 // QuantizeRowQ8_0 encodes x as Q8_0 into dst, exactly as
 // quantize_row_q8_0_ref: d = max|x|/127 stored as f16, and each element
@@ -33,21 +21,32 @@ func DequantizeRowQ8_0(src []byte, dst []float32) {
 //
 //	x (multiple of 32) -> dst (len(x)/32 blocks of 34 bytes)
 func QuantizeRowQ8_0(x []float32, dst []byte) {
-	for i := 0; i < len(x)/qk8_0; i++ {
-		xb := x[i*qk8_0 : (i+1)*qk8_0]
+	for i := 0; i < len(x)/qk32; i++ {
 		b := dst[i*blockQ8_0 : (i+1)*blockQ8_0]
-		d, id := q8Scale(xb)
+		d, _ := quantQ8(x[i*qk32:], b[2:])
 		putHalf(b, d)
-		for j, v := range xb {
-			b[2+j] = byte(int8(roundf(v * id)))
+	}
+}
+
+// dequantQ8 decodes Q8_0 or Q8_1 blocks: the f16 d at offset 0 and 32 int8
+// quants at offset qs of each block.
+func dequantQ8(src []byte, dst []float32, blockSize, qs int) {
+	for i := 0; i < len(dst)/qk32; i++ {
+		b := src[i*blockSize : (i+1)*blockSize]
+		y := dst[i*qk32 : (i+1)*qk32]
+		d := half(b)
+		for j, q := range b[qs : qs+qk32] {
+			y[j] = float32(int8(q)) * d
 		}
 	}
 }
 
-// q8Scale returns ggml's d = amax/127 and id = 1/d (0 when d is 0) for a Q8_0
-// or Q8_1 block. amax is accumulated with C's MAX macro, so a NaN element
-// poisons it the same way.
-func q8Scale(x []float32) (d, id float32) {
+// quantQ8 quantizes one block of 32 as quantize_row_q8_0_ref and
+// quantize_row_q8_1_ref do: d = amax/127, q = roundf(x * (1/d)), with amax
+// accumulated by C's MAX macro (so a NaN element poisons it the same way).
+// It returns the float32 d and the sum of the quants.
+func quantQ8(x []float32, qs []byte) (d float32, sum int32) {
+	x, qs = x[:qk32], qs[:qk32]
 	var amax float32
 	for _, v := range x {
 		a := abs32(v)
@@ -56,10 +55,16 @@ func q8Scale(x []float32) (d, id float32) {
 		}
 	}
 	d = amax / 127
+	var id float32
 	if d != 0 {
 		id = 1 / d
 	}
-	return d, id
+	for j, v := range x {
+		q := int8(roundf(v * id))
+		qs[j] = byte(q)
+		sum += int32(q)
+	}
+	return d, sum
 }
 
 // VecDotQ8_0 is ggml_vec_dot_q8_0_q8_0_generic.
@@ -67,7 +72,7 @@ func q8Scale(x []float32) (d, id float32) {
 //	w (n/32 Q8_0 blocks) . a (n/32 Q8_0 blocks) -> float32
 func VecDotQ8_0(n int, w, a []byte) float32 {
 	var sumf float32
-	for i := 0; i < n/qk8_0; i++ {
+	for i := 0; i < n/qk32; i++ {
 		x := w[i*blockQ8_0 : (i+1)*blockQ8_0]
 		y := a[i*blockQ8_0 : (i+1)*blockQ8_0]
 		var sumi int32

@@ -9,24 +9,12 @@ package quant
 // Q8_1 is the activation format that Q4_1 and Q5_1 weights are dotted with;
 // ggml has no dot product with Q8_1 weights.
 
-const (
-	qk8_1     = 32
-	blockQ8_1 = 36
-)
+const blockQ8_1 = 36
 
 // DequantizeRowQ8_1 decodes len(dst)/32 Q8_1 blocks from src.
 //
 //	src (len(dst)/32 blocks of 36 bytes) -> dst (multiple of 32)
-func DequantizeRowQ8_1(src []byte, dst []float32) {
-	for i := 0; i < len(dst)/qk8_1; i++ {
-		b := src[i*blockQ8_1 : (i+1)*blockQ8_1]
-		y := dst[i*qk8_1 : (i+1)*qk8_1]
-		d := half(b)
-		for j := range y {
-			y[j] = float32(int8(b[4+j])) * d
-		}
-	}
-}
+func DequantizeRowQ8_1(src []byte, dst []float32) { dequantQ8(src, dst, blockQ8_1, 4) }
 
 // QuantizeRowQ8_1 encodes x as Q8_1 into dst, exactly as
 // quantize_row_q8_1_ref: the quants as Q8_0's, and s = f16(sum(qs) * d)
@@ -34,17 +22,10 @@ func DequantizeRowQ8_1(src []byte, dst []float32) {
 //
 //	x (multiple of 32) -> dst (len(x)/32 blocks of 36 bytes)
 func QuantizeRowQ8_1(x []float32, dst []byte) {
-	for i := 0; i < len(x)/qk8_1; i++ {
-		xb := x[i*qk8_1 : (i+1)*qk8_1]
+	for i := 0; i < len(x)/qk32; i++ {
 		b := dst[i*blockQ8_1 : (i+1)*blockQ8_1]
-		d, id := q8Scale(xb)
+		d, sum := quantQ8(x[i*qk32:], b[4:])
 		putHalf(b, d)
-		var sum int32
-		for j, v := range xb {
-			q := int8(roundf(v * id))
-			b[4+j] = byte(q)
-			sum += int32(q)
-		}
 		putHalf(b[2:], float32(sum)*d)
 	}
 }

@@ -29,6 +29,18 @@ func (e *wordEmitter) miss(pos int) {
 	}
 }
 
+// advance records the match [i, end) and returns end, or, when end < 0
+// (no match), records the rune of width w at i as unmatched and returns
+// the offset after it.
+func (e *wordEmitter) advance(i, w, end int) int {
+	if end < 0 {
+		e.miss(i)
+		return i + w
+	}
+	e.match(i, end)
+	return end
+}
+
 // finish flushes pending unmatched text up to n.
 func (e *wordEmitter) finish(n int) []int {
 	if e.gap >= 0 {
@@ -134,13 +146,7 @@ func splitQwenLike(s string, ends []int, digits int) []int {
 				end = matchRunOrSpace(tab, s, i, r, c, clsSpace|clsLetter|clsNumber, true)
 			}
 		}
-		if end < 0 {
-			e.miss(i)
-			i += w
-			continue
-		}
-		e.match(i, end)
-		i = end
+		i = e.advance(i, w, end)
 	}
 	return e.finish(len(s))
 }
@@ -270,13 +276,7 @@ func splitDeepSeekV3Main(tab *classTable, s string, from int, ends []int) []int 
 		} else if end = matchPrefixedRun(tab, s, i, r, w, c, clsLetter|clsPunct|clsSymbol, clsLetter|clsMark); end < 0 {
 			end = matchRunOrSpace(tab, s, i, r, c, clsPunct|clsSymbol, false)
 		}
-		if end < 0 {
-			e.miss(i)
-			i += w
-			continue
-		}
-		e.match(i, end)
-		i = end
+		i = e.advance(i, w, end)
 	}
 	return e.finish(len(s))
 }

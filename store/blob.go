@@ -62,7 +62,7 @@ func (s *Store) FetchBlob(ctx context.Context, digest string, fetch func(partial
 	if err != nil || ok {
 		return path, err
 	}
-	l, err := lockPath(ctx, path+".lock")
+	l, err := lockPath(ctx, s.lockFile(digest))
 	if err != nil {
 		return "", err
 	}
@@ -79,8 +79,14 @@ func (s *Store) FetchBlob(ctx context.Context, digest string, fetch func(partial
 	}
 	// Only once the blob exists may the lock file go: a waiter that still
 	// holds the old file then finds the blob and does not fetch.
-	os.Remove(path + ".lock")
+	os.Remove(s.lockFile(digest))
 	return path, nil
+}
+
+// lockFile is the lock of a blob's download; the digest is valid.
+func (s *Store) lockFile(digest string) string {
+	name, _ := blobFile(digest)
+	return filepath.Join(s.dir, "locks", name+".lock")
 }
 
 // AddFile moves the complete file at tmp, whose SHA-256 the caller

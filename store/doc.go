@@ -8,6 +8,7 @@
 //	manifests/<escaped name>.json name -> blobs, size, quantization, architecture, times
 //	links/<escaped name>/<file>   hard links giving a split model's parts their
 //	                              original names, so a loader finds the siblings
+//	locks/                        lock files of downloads and manifest updates
 //
 // Two names for the same file cost one copy. Every write is a temporary file
 // renamed into place; a lock per blob serializes concurrent downloads of the

@@ -66,7 +66,7 @@ func DefaultDir() (string, error) {
 
 // Open opens the store in dir, creating its directories.
 func Open(dir string) (*Store, error) {
-	for _, sub := range []string{"blobs", "manifests", "links"} {
+	for _, sub := range []string{"blobs", "manifests", "links", "locks"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
@@ -293,7 +293,7 @@ func (s *Store) touch(name string, t time.Time) {
 // lockStore takes the store-wide lock that orders manifest writes and
 // removals.
 func (s *Store) lockStore(ctx context.Context) (*fileLock, error) {
-	return lockPath(ctx, filepath.Join(s.dir, "manifests", ".lock"))
+	return lockPath(ctx, filepath.Join(s.dir, "locks", "manifests.lock"))
 }
 
 // manifestPath returns the manifest file for name.

@@ -14,6 +14,11 @@
 //     default and their aliases), each word's bytes are mapped to the GPT-2
 //     byte alphabet, and merges apply by rank.
 //
+// Text need not be valid UTF-8. Byte-level BPE keeps invalid bytes as
+// they are (llama.cpp replaces each with U+FFFD), so any byte string
+// decodes back to itself; SentencePiece cuts characters by lead byte and
+// falls back to byte tokens, as llama.cpp does.
+//
 // Special tokens are matched in the text only when the caller asks
 // (parseSpecial): text a user typed must not become control tokens. As in
 // llama.cpp, user-defined tokens (such as <think> in Qwen3) are always

@@ -59,17 +59,24 @@ func (t *Tokenizer) encodeSPM(b *encodeBuffers, text string, prefix bool, out []
 	return out, nil
 }
 
-// spmByteToken returns the token for byte c: <0xXX>, else the one-byte
-// token, else the unknown token.
+// buildByteTokens finds the token of each byte for SentencePiece byte
+// fallback: <0xXX>, else the one-byte token, else the unknown token, else
+// none (-1).
+func (t *Tokenizer) buildByteTokens() {
+	for c := range t.byteTokens {
+		t.byteTokens[c] = int32(t.roles.unk)
+		if id, ok := t.toID[fmt.Sprintf("<0x%02X>", c)]; ok {
+			t.byteTokens[c] = id
+		} else if id, ok := t.toID[string([]byte{byte(c)})]; ok {
+			t.byteTokens[c] = id
+		}
+	}
+}
+
+// spmByteToken returns the byte-fallback token of c.
 func (t *Tokenizer) spmByteToken(c byte) (int, error) {
-	if id, ok := t.toID[fmt.Sprintf("<0x%02X>", c)]; ok {
+	if id := t.byteTokens[c]; id >= 0 {
 		return int(id), nil
-	}
-	if id, ok := t.toID[string([]byte{c})]; ok {
-		return int(id), nil
-	}
-	if t.roles.unk >= 0 {
-		return t.roles.unk, nil
 	}
 	return 0, fmt.Errorf("tokenizer: no token for byte 0x%02X (no <0x%02X> token and no unknown token)", c, c)
 }

@@ -21,7 +21,8 @@ type Tokenizer struct {
 
 	pieces [][]byte // token_to_piece with special=true, per id
 
-	bpe *bpeModel // byte-level BPE only
+	bpe        *bpeModel  // byte-level BPE only
+	byteTokens [256]int32 // SentencePiece byte fallback, -1 for none
 
 	bufs sync.Pool // *encodeBuffers
 }
@@ -112,7 +113,10 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int, e
 	if b == nil {
 		b = new(encodeBuffers)
 	}
-	defer t.bufs.Put(b)
+	defer func() {
+		clear(b.frags) // do not keep the caller's text alive
+		t.bufs.Put(b)
+	}()
 	b.frags = t.partition(text, parseSpecial, b.frags[:0])
 
 	out := make([]int, 0, len(text)/3+2)

@@ -243,6 +243,9 @@ func newFromVocab(v vocabSpec) (*Tokenizer, error) {
 		t.phi3Fixup()
 	}
 	t.buildSpecials()
+	if t.kind == kindSPM {
+		t.buildByteTokens()
+	}
 	if t.kind == kindBPE {
 		if err := t.buildMerges(v.merges); err != nil {
 			return nil, err

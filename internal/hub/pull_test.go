@@ -9,13 +9,22 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/qilin-ai/qilin/internal/hub"
+	"github.com/qilin-ai/qilin/internal/hub/hubtest"
 	"github.com/qilin-ai/qilin/store"
 )
 
 const repo = "org/Model-GGUF"
+
+func newHub(t *testing.T) *hubtest.Server { return hubtest.New(t) }
+
+// client returns a Client for h with fast retries.
+func client(h *hubtest.Server) *hub.Client {
+	return &hub.Client{Endpoint: h.URL, Retries: 3, Backoff: time.Millisecond, StallTimeout: 5 * time.Second}
+}
 
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
@@ -55,18 +64,18 @@ func blobDir(t *testing.T, s *store.Store) []string {
 }
 
 // standardRepo fills repo with two quantizations, a projector and a README.
-func standardRepo(t *testing.T, h *fakeHub) (q4, q8 []byte) {
-	q4 = ggufBytes(t, "qwen2", 50000, 1)
-	q8 = ggufBytes(t, "llama", 20000, 2)
-	h.add(repo, "Model-Q4_K_M.gguf", q4)
-	h.add(repo, "Model-Q8_0.gguf", q8)
-	h.add(repo, "mmproj-Model-F16.gguf", []byte("projector"))
-	h.add(repo, "README.md", []byte("# model")).published = ""
+func standardRepo(t *testing.T, h *hubtest.Server) (q4, q8 []byte) {
+	q4 = hubtest.GGUF(t, "qwen2", 50000, 1)
+	q8 = hubtest.GGUF(t, "llama", 20000, 2)
+	h.Add(repo, "Model-Q4_K_M.gguf", q4)
+	h.Add(repo, "Model-Q8_0.gguf", q8)
+	h.Add(repo, "mmproj-Model-F16.gguf", []byte("projector"))
+	h.Add(repo, "README.md", []byte("# model")).Published = ""
 	return q4, q8
 }
 
 func TestPullFull(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	q4, q8 := standardRepo(t, h)
 	s := newStore(t)
 	ctx := context.Background()
@@ -82,12 +91,12 @@ func TestPullFull(t *testing.T) {
 			return meterFunc(func(n int64) { meterMax = max(meterMax, n) })
 		},
 	}
-	m, err := hub.Pull(ctx, h.client(), s, "hf.co/"+repo, opts)
+	m, err := hub.Pull(ctx, client(h), s, "hf.co/"+repo, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &store.Manifest{Name: "hf.co/" + repo + ":Q4_K_M", Source: "hf.co/" + repo, Quant: "Q4_K_M", Arch: "qwen2",
-		Size: int64(len(q4)), Files: []store.Blob{{Digest: "sha256:" + sha(q4), Name: "Model-Q4_K_M.gguf", Size: int64(len(q4))}}}
+		Size: int64(len(q4)), Files: []store.Blob{{Digest: "sha256:" + hubtest.SHA256(q4), Name: "Model-Q4_K_M.gguf", Size: int64(len(q4))}}}
 	if diff := cmp.Diff(want, m, ignoreTimes); diff != "" {
 		t.Errorf("manifest (-want +got):\n%s", diff)
 	}
@@ -97,21 +106,21 @@ func TestPullFull(t *testing.T) {
 	if meterMax != int64(len(q4)) {
 		t.Errorf("progress reached %d of %d bytes", meterMax, len(q4))
 	}
-	if got := h.served.Load(); got != int64(len(q4)) {
+	if got := h.Served.Load(); got != int64(len(q4)) {
 		t.Errorf("CDN served %d bytes for a %d-byte file", got, len(q4))
 	}
-	if diff := cmp.Diff([]string{"sha256-" + sha(q4)}, blobDir(t, s)); diff != "" {
+	if diff := cmp.Diff([]string{"sha256-" + hubtest.SHA256(q4)}, blobDir(t, s)); diff != "" {
 		t.Errorf("blobs/ (-want +got):\n%s", diff)
 	}
 
 	// Pulling again fetches nothing; another quantization is another blob.
-	if _, err := hub.Pull(ctx, h.client(), s, "hf.co/"+repo+":q4_k_m", opts); err != nil {
+	if _, err := hub.Pull(ctx, client(h), s, "hf.co/"+repo+":q4_k_m", opts); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.served.Load(); got != int64(len(q4)) {
+	if got := h.Served.Load(); got != int64(len(q4)) {
 		t.Errorf("second pull fetched %d more bytes", got-int64(len(q4)))
 	}
-	m8, err := hub.Pull(ctx, h.client(), s, "hf.co/"+repo+":Q8_0", hub.PullOptions{})
+	m8, err := hub.Pull(ctx, client(h), s, "hf.co/"+repo+":Q8_0", hub.PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,16 +133,16 @@ func TestPullFull(t *testing.T) {
 }
 
 func TestPullFileRefAndNonLFS(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	standardRepo(t, h)
-	tiny := ggufBytes(t, "qwen3", 16, 3)
-	h.add(repo, "sub/tiny-F32.gguf", tiny).published = "" // small files live in git, not LFS
+	tiny := hubtest.GGUF(t, "qwen3", 16, 3)
+	h.Add(repo, "sub/tiny-F32.gguf", tiny).Published = "" // small files live in git, not LFS
 	s := newStore(t)
-	m, err := hub.Pull(context.Background(), h.client(), s, "hf.co/"+repo+"/sub/tiny-F32.gguf", hub.PullOptions{})
+	m, err := hub.Pull(context.Background(), client(h), s, "hf.co/"+repo+"/sub/tiny-F32.gguf", hub.PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Name != "hf.co/"+repo+"/sub/tiny-F32.gguf" || m.Quant != "F32" || m.Arch != "qwen3" || m.Files[0].Digest != "sha256:"+sha(tiny) {
+	if m.Name != "hf.co/"+repo+"/sub/tiny-F32.gguf" || m.Quant != "F32" || m.Arch != "qwen3" || m.Files[0].Digest != "sha256:"+hubtest.SHA256(tiny) {
 		t.Errorf("manifest %+v", m)
 	}
 	if !bytes.Equal(blobData(t, s, m.Name), tiny) {
@@ -145,15 +154,15 @@ func TestPullFileRefAndNonLFS(t *testing.T) {
 }
 
 func TestPullSplit(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	// Real split files: each part is a GGUF, the first carries the metadata.
-	part1 := ggufBytes(t, "qwen2", 30000, 4)
-	part2 := ggufBytes(t, "", 20000, 5)
-	h.add(repo, "Q4_K_M/Model-Q4_K_M-00002-of-00002.gguf", part2)
-	h.add(repo, "Q4_K_M/Model-Q4_K_M-00001-of-00002.gguf", part1)
-	h.add(repo, "Model-Q8_0.gguf", []byte("other"))
+	part1 := hubtest.GGUF(t, "qwen2", 30000, 4)
+	part2 := hubtest.GGUF(t, "", 20000, 5)
+	h.Add(repo, "Q4_K_M/Model-Q4_K_M-00002-of-00002.gguf", part2)
+	h.Add(repo, "Q4_K_M/Model-Q4_K_M-00001-of-00002.gguf", part1)
+	h.Add(repo, "Model-Q8_0.gguf", []byte("other"))
 	s := newStore(t)
-	m, err := hub.Pull(context.Background(), h.client(), s, "hf.co/"+repo, hub.PullOptions{})
+	m, err := hub.Pull(context.Background(), client(h), s, "hf.co/"+repo, hub.PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,19 +190,19 @@ func TestPullSplit(t *testing.T) {
 // TestPullResumeWithinCall cuts the connection mid-file: the retry asks
 // for the rest with Range and no byte is fetched twice.
 func TestPullResumeWithinCall(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	q4, _ := standardRepo(t, h)
 	const cut = 70001
-	h.dropAfter, h.drops = cut, 1
+	h.Configure(func(k *hubtest.Knobs) { k.DropAfter, k.Drops = cut, 1 })
 	s := newStore(t)
-	m, err := hub.Pull(context.Background(), h.client(), s, "hf.co/"+repo, hub.PullOptions{})
+	m, err := hub.Pull(context.Background(), client(h), s, "hf.co/"+repo, hub.PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"", "bytes=70001-"}, h.ranges); diff != "" {
+	if diff := cmp.Diff([]string{"", "bytes=70001-"}, h.Ranges()); diff != "" {
 		t.Errorf("CDN Range headers (-want +got):\n%s", diff)
 	}
-	if got := h.served.Load(); got != int64(len(q4)) {
+	if got := h.Served.Load(); got != int64(len(q4)) {
 		t.Errorf("CDN served %d bytes for a %d-byte file: bytes fetched twice", got, len(q4))
 	}
 	if !bytes.Equal(blobData(t, s, m.Name), q4) {
@@ -204,32 +213,32 @@ func TestPullResumeWithinCall(t *testing.T) {
 // TestPullResumeAcrossRuns interrupts a pull for good, then pulls again:
 // the second run asks only for the bytes the first did not get.
 func TestPullResumeAcrossRuns(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	q4, _ := standardRepo(t, h)
 	const cut = 123457
-	h.dropAfter, h.drops = cut, 1
+	h.Configure(func(k *hubtest.Knobs) { k.DropAfter, k.Drops = cut, 1 })
 	s := newStore(t)
-	c := h.client()
+	c := client(h)
 	c.Retries = 0
 	_, err := hub.Pull(context.Background(), c, s, "hf.co/"+repo, hub.PullOptions{})
 	if err == nil || !strings.Contains(err.Error(), "connection lost at byte 123457") {
 		t.Fatalf("interrupted pull: %v, want a connection-lost error at byte %d", err, cut)
 	}
-	partial := filepath.Join(s.Dir(), "blobs", "sha256-"+sha(q4)+".partial")
+	partial := filepath.Join(s.Dir(), "blobs", "sha256-"+hubtest.SHA256(q4)+".partial")
 	if fi, err := os.Stat(partial); err != nil || fi.Size() != cut {
 		t.Fatalf("partial file after the cut: %v, %v; want %d bytes", fi, err, cut)
 	}
 	if _, err := s.Get("hf.co/" + repo); err == nil {
 		t.Errorf("an interrupted pull recorded a manifest")
 	}
-	m, err := hub.Pull(context.Background(), h.client(), s, "hf.co/"+repo, hub.PullOptions{})
+	m, err := hub.Pull(context.Background(), client(h), s, "hf.co/"+repo, hub.PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"", "bytes=123457-"}, h.ranges); diff != "" {
+	if diff := cmp.Diff([]string{"", "bytes=123457-"}, h.Ranges()); diff != "" {
 		t.Errorf("CDN Range headers (-want +got):\n%s", diff)
 	}
-	if got := h.served.Load(); got != int64(len(q4)) {
+	if got := h.Served.Load(); got != int64(len(q4)) {
 		t.Errorf("CDN served %d bytes in all for a %d-byte file", got, len(q4))
 	}
 	if !bytes.Equal(blobData(t, s, m.Name), q4) {
@@ -241,17 +250,17 @@ func TestPullResumeAcrossRuns(t *testing.T) {
 }
 
 func TestPullStallRetries(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	q4, _ := standardRepo(t, h)
-	h.stallAfter, h.stalls = 9000, 1
-	c := h.client()
-	c.StallTimeout = 100 * 1e6 // 100ms
+	h.Configure(func(k *hubtest.Knobs) { k.StallAfter, k.Stalls = 9000, 1 })
+	c := client(h)
+	c.StallTimeout = 100 * time.Millisecond
 	s := newStore(t)
 	m, err := hub.Pull(context.Background(), c, s, "hf.co/"+repo, hub.PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"", "bytes=9000-"}, h.ranges); diff != "" {
+	if diff := cmp.Diff([]string{"", "bytes=9000-"}, h.Ranges()); diff != "" {
 		t.Errorf("CDN Range headers (-want +got):\n%s", diff)
 	}
 	if !bytes.Equal(blobData(t, s, m.Name), q4) {
@@ -260,11 +269,11 @@ func TestPullStallRetries(t *testing.T) {
 }
 
 func TestPullServerIgnoresRange(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	q4, _ := standardRepo(t, h)
-	h.dropAfter, h.drops, h.noRange = 5000, 1, true
+	h.Configure(func(k *hubtest.Knobs) { k.DropAfter, k.Drops, k.NoRange = 5000, 1, true })
 	s := newStore(t)
-	m, err := hub.Pull(context.Background(), h.client(), s, "hf.co/"+repo, hub.PullOptions{})
+	m, err := hub.Pull(context.Background(), client(h), s, "hf.co/"+repo, hub.PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,17 +283,17 @@ func TestPullServerIgnoresRange(t *testing.T) {
 }
 
 func TestPullChecksumMismatch(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	q4, _ := standardRepo(t, h)
 	bad := bytes.Clone(q4)
 	bad[len(bad)/2] ^= 1
-	h.file(repo, "Model-Q4_K_M.gguf").served = bad // the CDN delivers corrupted bytes
+	h.Add(repo, "Model-Q4_K_M.gguf", q4).Served = bad // the CDN delivers corrupted bytes
 	s := newStore(t)
-	_, err := hub.Pull(context.Background(), h.client(), s, "hf.co/"+repo, hub.PullOptions{})
+	_, err := hub.Pull(context.Background(), client(h), s, "hf.co/"+repo, hub.PullOptions{})
 	if !errors.Is(err, hub.ErrChecksum) {
 		t.Fatalf("pull of corrupted bytes: %v, want ErrChecksum", err)
 	}
-	for _, want := range []string{sha(q4), sha(bad), "deleted"} {
+	for _, want := range []string{hubtest.SHA256(q4), hubtest.SHA256(bad), "deleted"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -298,16 +307,16 @@ func TestPullChecksumMismatch(t *testing.T) {
 }
 
 func TestPullChangedOnHub(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	standardRepo(t, h)
 	s := newStore(t)
-	c := h.client()
+	c := client(h)
 	files, err := c.ListFiles(context.Background(), repo, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	newer := ggufBytes(t, "qwen2", 50000, 99)
-	h.add(repo, "Model-Q4_K_M.gguf", newer) // replaced after the listing
+	newer := hubtest.GGUF(t, "qwen2", 50000, 99)
+	h.Add(repo, "Model-Q4_K_M.gguf", newer) // replaced after the listing
 	var f hub.File
 	for _, x := range files {
 		if x.Path == "Model-Q4_K_M.gguf" {
@@ -321,11 +330,11 @@ func TestPullChangedOnHub(t *testing.T) {
 }
 
 func TestPullErrors(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	standardRepo(t, h)
-	h.add("org/Gated-GGUF", "Gated-Q4_K_M.gguf", ggufBytes(t, "llama", 10, 5))
-	h.gated["org/Gated-GGUF"] = "secret"
-	h.add("org/Gone-GGUF", "Gone-Q4_K_M.gguf", []byte("x"))
+	h.Add("org/Gated-GGUF", "Gated-Q4_K_M.gguf", hubtest.GGUF(t, "llama", 10, 5))
+	h.Gate("org/Gated-GGUF", "secret")
+	h.Add("org/Gone-GGUF", "Gone-Q4_K_M.gguf", []byte("x"))
 	tests := []struct {
 		name  string
 		ref   string
@@ -341,7 +350,7 @@ func TestPullErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := h.client()
+			c := client(h)
 			c.Token = tt.token
 			_, err := hub.Pull(context.Background(), c, newStore(t), tt.ref, hub.PullOptions{})
 			if tt.is == nil {
@@ -362,7 +371,7 @@ func TestPullErrors(t *testing.T) {
 	}
 
 	// A file that is listed but whose resolve URL is gone.
-	c := h.client()
+	c := client(h)
 	_, err := c.Download(context.Background(), repo, "", hub.File{Path: "Deleted-Q4_K_M.gguf", Size: 3}, filepath.Join(t.TempDir(), "p"), nil)
 	if !errors.Is(err, hub.ErrNotFound) || !strings.Contains(err.Error(), `file "Deleted-Q4_K_M.gguf"`) {
 		t.Errorf("download of a missing file: %v", err)
@@ -373,20 +382,20 @@ func TestPullErrors(t *testing.T) {
 	if _, err := hub.Pull(context.Background(), c, newStore(t), "hf.co/org/Gated-GGUF", hub.PullOptions{}); err != nil {
 		t.Errorf("gated pull with the token: %v", err)
 	}
-	if last := h.authSeen[len(h.authSeen)-1]; last != "Bearer secret" {
+	if last := h.Auth()[len(h.Auth())-1]; last != "Bearer secret" {
 		t.Errorf("last request carried Authorization %q", last)
 	}
 }
 
 func TestRetryTransient(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	standardRepo(t, h)
-	h.fail5xx = 3
-	if _, err := hub.Pull(context.Background(), h.client(), newStore(t), "hf.co/"+repo, hub.PullOptions{}); err != nil {
+	h.Configure(func(k *hubtest.Knobs) { k.Fail5xx = 3 })
+	if _, err := hub.Pull(context.Background(), client(h), newStore(t), "hf.co/"+repo, hub.PullOptions{}); err != nil {
 		t.Errorf("pull after 3 transient 503s with 3 retries: %v", err)
 	}
-	h.fail5xx = 3
-	c := h.client()
+	h.Configure(func(k *hubtest.Knobs) { k.Fail5xx = 3 })
+	c := client(h)
 	c.Retries = 2
 	_, err := hub.Pull(context.Background(), c, newStore(t), "hf.co/"+repo, hub.PullOptions{})
 	if err == nil || !strings.Contains(err.Error(), "503") {
@@ -395,11 +404,11 @@ func TestRetryTransient(t *testing.T) {
 }
 
 func TestListFilesPaginated(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	standardRepo(t, h)
-	h.add(repo, "a/b/c-Q2_K.gguf", []byte("c"))
-	h.pageSize = 2
-	files, err := h.client().ListFiles(context.Background(), repo, "")
+	h.Add(repo, "a/b/c-Q2_K.gguf", []byte("c"))
+	h.Configure(func(k *hubtest.Knobs) { k.PageSize = 2 })
+	files, err := client(h).ListFiles(context.Background(), repo, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,10 +426,10 @@ func TestListFilesPaginated(t *testing.T) {
 }
 
 func TestOfflineMakesNoConnection(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	standardRepo(t, h)
 	s := newStore(t)
-	off := h.client()
+	off := client(h)
 	off.Offline = true
 	ctx := context.Background()
 
@@ -434,37 +443,37 @@ func TestOfflineMakesNoConnection(t *testing.T) {
 	if _, err := off.Download(ctx, repo, "", hub.File{Path: "Model-Q8_0.gguf"}, filepath.Join(t.TempDir(), "x"), nil); !errors.Is(err, hub.ErrOffline) {
 		t.Errorf("offline Download: %v", err)
 	}
-	if n := h.conns.Load(); n != 0 {
+	if n := h.Conns.Load(); n != 0 {
 		t.Errorf("offline mode opened %d connections", n)
 	}
 
 	// Once pulled, an offline pull finds the model without the network.
-	if _, err := hub.Pull(ctx, h.client(), s, "hf.co/"+repo, hub.PullOptions{}); err != nil {
+	if _, err := hub.Pull(ctx, client(h), s, "hf.co/"+repo, hub.PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	before := h.conns.Load()
+	before := h.Conns.Load()
 	if _, err := hub.Pull(ctx, off, s, "hf.co/"+repo+":Q4_K_M", hub.PullOptions{}); err != nil {
 		t.Errorf("offline pull of a present model: %v", err)
 	}
-	if n := h.conns.Load(); n != before {
+	if n := h.Conns.Load(); n != before {
 		t.Errorf("offline pull of a present model opened %d connections", n-before)
 	}
 }
 
 func TestHostileNames(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	standardRepo(t, h)
 	outside := t.TempDir()
 	s, _ := store.Open(filepath.Join(outside, "store"))
-	h.add(repo, "../../x-Q4_K_M.gguf", []byte("escape"))
-	_, err := hub.Pull(context.Background(), h.client(), s, "hf.co/"+repo, hub.PullOptions{})
+	h.Add(repo, "../../x-Q4_K_M.gguf", []byte("escape"))
+	_, err := hub.Pull(context.Background(), client(h), s, "hf.co/"+repo, hub.PullOptions{})
 	if !errors.Is(err, hub.ErrUnsafe) || !strings.Contains(err.Error(), `"../../x-Q4_K_M.gguf"`) {
 		t.Errorf("pull from a repository listing ../../x: %v, want ErrUnsafe naming it", err)
 	}
 	for _, p := range []string{"/abs.gguf", `..\x.gguf`, "a/./b.gguf", "a//b.gguf", "c:x.gguf"} {
-		h2 := newFakeHub(t)
-		h2.add(repo, p, []byte("x"))
-		if _, err := h2.client().ListFiles(context.Background(), repo, ""); !errors.Is(err, hub.ErrUnsafe) {
+		h2 := newHub(t)
+		h2.Add(repo, p, []byte("x"))
+		if _, err := client(h2).ListFiles(context.Background(), repo, ""); !errors.Is(err, hub.ErrUnsafe) {
 			t.Errorf("listing with %q: %v, want ErrUnsafe", p, err)
 		}
 	}
@@ -477,23 +486,23 @@ func TestHostileNames(t *testing.T) {
 	}
 
 	// A hostile LFS oid never becomes a path.
-	h3 := newFakeHub(t)
-	h3.add(repo, "M-Q4_K_M.gguf", []byte("x")).published = "../../../../etc/passwd"
-	if _, err := h3.client().ListFiles(context.Background(), repo, ""); err == nil || !strings.Contains(err.Error(), "malformed LFS oid") {
+	h3 := newHub(t)
+	h3.Add(repo, "M-Q4_K_M.gguf", []byte("x")).Published = "../../../../etc/passwd"
+	if _, err := client(h3).ListFiles(context.Background(), repo, ""); err == nil || !strings.Contains(err.Error(), "malformed LFS oid") {
 		t.Errorf("listing with a hostile oid: %v", err)
 	}
 	// Hostile references are refused before any request.
 	for _, ref := range []string{"hf.co/org/repo/../../x.gguf", "hf.co/../x", "hf.co/org/..", "hf.co/org/re po"} {
-		if _, err := hub.Pull(context.Background(), h.client(), s, ref, hub.PullOptions{}); err == nil {
+		if _, err := hub.Pull(context.Background(), client(h), s, ref, hub.PullOptions{}); err == nil {
 			t.Errorf("Pull(%q) accepted", ref)
 		}
 	}
 }
 
 func TestConcurrentPulls(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	q4, _ := standardRepo(t, h)
-	h.chunkDelay = 200 * 1e3 // 200µs per 4 KiB: the pulls overlap
+	h.Configure(func(k *hubtest.Knobs) { k.ChunkDelay = 200 * time.Microsecond }) // the pulls overlap
 	s := newStore(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
@@ -505,7 +514,7 @@ func TestConcurrentPulls(t *testing.T) {
 				ref = "hf.co/" + repo + ":Q4_K_M"
 			}
 			si, _ := store.Open(s.Dir())
-			_, errs[i] = hub.Pull(context.Background(), h.client(), si, ref, hub.PullOptions{})
+			_, errs[i] = hub.Pull(context.Background(), client(h), si, ref, hub.PullOptions{})
 		})
 	}
 	wg.Wait()
@@ -514,21 +523,21 @@ func TestConcurrentPulls(t *testing.T) {
 			t.Errorf("pull %d: %v", i, err)
 		}
 	}
-	if got := h.served.Load(); got != int64(len(q4)) {
+	if got := h.Served.Load(); got != int64(len(q4)) {
 		t.Errorf("CDN served %d bytes for 4 concurrent pulls of a %d-byte file, want one download", got, len(q4))
 	}
 	if !bytes.Equal(blobData(t, s, "hf.co/"+repo+":Q4_K_M"), q4) {
 		t.Errorf("stored file corrupted")
 	}
-	if diff := cmp.Diff([]string{"sha256-" + sha(q4)}, blobDir(t, s)); diff != "" {
+	if diff := cmp.Diff([]string{"sha256-" + hubtest.SHA256(q4)}, blobDir(t, s)); diff != "" {
 		t.Errorf("blobs/ (-want +got):\n%s", diff)
 	}
 }
 
 func TestCancelKeepsPartial(t *testing.T) {
-	h := newFakeHub(t)
+	h := newHub(t)
 	q4, _ := standardRepo(t, h)
-	h.chunkDelay = 1e6 // 1ms per chunk
+	h.Configure(func(k *hubtest.Knobs) { k.ChunkDelay = time.Millisecond })
 	s := newStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	opts := hub.PullOptions{Meter: func(string, int64) hub.Meter {
@@ -538,10 +547,10 @@ func TestCancelKeepsPartial(t *testing.T) {
 			}
 		})
 	}}
-	if _, err := hub.Pull(ctx, h.client(), s, "hf.co/"+repo, opts); !errors.Is(err, context.Canceled) {
+	if _, err := hub.Pull(ctx, client(h), s, "hf.co/"+repo, opts); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled pull: %v", err)
 	}
-	fi, err := os.Stat(filepath.Join(s.Dir(), "blobs", "sha256-"+sha(q4)+".partial"))
+	fi, err := os.Stat(filepath.Join(s.Dir(), "blobs", "sha256-"+hubtest.SHA256(q4)+".partial"))
 	if err != nil || fi.Size() < 40000 {
 		t.Errorf("partial after cancel: %v, %v", fi, err)
 	}

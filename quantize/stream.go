@@ -1,0 +1,328 @@
+package quantize
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/qilin-ai/qilin/gguf"
+	"github.com/qilin-ai/qilin/quant"
+)
+
+// OutTensor is a tensor to write whose bytes are produced on demand, so that
+// a file need never be held in memory whole.
+type OutTensor struct {
+	Name string
+	Type quant.Type
+	Dims []uint64 // ggml order: Dims[0] is the row length
+	// Fill writes rows [lo, hi) of the tensor (rows are the product of
+	// Dims[1:]) into dst, which holds exactly those rows' bytes. WriteGGUF
+	// calls it from several goroutines at once for disjoint row ranges.
+	Fill func(lo, hi int, dst []byte) error
+}
+
+// rowBytes returns the bytes of one row and the number of rows of t.
+func (t *OutTensor) rowBytes() (int, int, error) {
+	if len(t.Dims) == 0 || len(t.Dims) > gguf.MaxDims {
+		return 0, 0, fmt.Errorf("quantize: tensor %s: %d dimensions", t.Name, len(t.Dims))
+	}
+	rb, err := t.Type.RowSize(int(t.Dims[0]))
+	if err != nil {
+		return 0, 0, fmt.Errorf("quantize: tensor %s: %w", t.Name, err)
+	}
+	rows := 1
+	for _, d := range t.Dims[1:] {
+		rows *= int(d)
+	}
+	return rb, rows, nil
+}
+
+// WriteGGUF writes a GGUF file with the metadata kv (in order) and tensors
+// (in order) to path. Tensor bytes are produced by each tensor's Fill, in
+// parallel over rows on threads goroutines (0: all CPUs), one tensor at a
+// time. The file is written under a temporary name in the same directory and
+// renamed over path only when complete; on any error the temporary file is
+// removed and path is left untouched.
+func WriteGGUF(path string, kv []gguf.KV, tensors []OutTensor, threads int) (err error) {
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	// The gguf Writer lays the file out; it is given placeholder data of the
+	// right sizes (all views of one zero buffer, never copied) and a sink
+	// that substitutes each tensor's real bytes as the data section passes.
+	w := gguf.NewWriter()
+	for _, e := range kv {
+		w.SetKV(e.Key, e.Value)
+	}
+	sizes := make([]int, len(tensors))
+	maxSize := 0
+	for i := range tensors {
+		rb, rows, err := tensors[i].rowBytes()
+		if err != nil {
+			return err
+		}
+		sizes[i] = rb * rows
+		maxSize = max(maxSize, sizes[i])
+	}
+	zeros := make([]byte, maxSize)
+	for i, t := range tensors {
+		if err := w.AddTensor(t.Name, t.Type, t.Dims, zeros[:sizes[i]]); err != nil {
+			return fmt.Errorf("quantize: %w", err)
+		}
+	}
+	align := uint64(gguf.DefaultAlignment)
+	if v, ok := lookupKV(kv, "general.alignment"); ok {
+		if a := uintOf(v); a > 0 {
+			align = a
+		}
+	}
+	var data uint64 // data section size: every tensor padded to align
+	offsets := make([]uint64, len(tensors))
+	nonEmpty := 0
+	for i, s := range sizes {
+		if s > 0 {
+			nonEmpty++
+		}
+		offsets[i] = data
+		data += (uint64(s) + align - 1) / align * align
+	}
+	var count countWriter
+	if _, err := w.WriteTo(&count); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	if uint64(count) < data {
+		return fmt.Errorf("quantize: gguf layout of %d bytes is shorter than its %d data bytes", count, data)
+	}
+
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 4<<20)
+	s := &substWriter{
+		out: bw, header: uint64(count) - data, tensors: tensors, sizes: sizes,
+		offsets: offsets, threads: threads, cur: -1,
+	}
+	if _, err = w.WriteTo(s); err != nil {
+		return err
+	}
+	if s.filled != nonEmpty {
+		return fmt.Errorf("quantize: wrote %d of %d tensors", s.filled, nonEmpty)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	return nil
+}
+
+// uintOf converts an integer metadata value; 0 for anything else.
+func uintOf(v any) uint64 {
+	switch x := v.(type) {
+	case uint8:
+		return uint64(x)
+	case uint16:
+		return uint64(x)
+	case uint32:
+		return uint64(x)
+	case uint64:
+		return x
+	case int8:
+		return uint64(max(x, 0))
+	case int16:
+		return uint64(max(x, 0))
+	case int32:
+		return uint64(max(x, 0))
+	case int64:
+		return uint64(max(x, 0))
+	case int:
+		return uint64(max(x, 0))
+	}
+	return 0
+}
+
+func lookupKV(kv []gguf.KV, key string) (any, bool) {
+	for _, e := range kv {
+		if e.Key == key {
+			return e.Value, true
+		}
+	}
+	return nil, false
+}
+
+// countWriter counts bytes and discards them.
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// substWriter passes the header through and, in the data section, writes
+// each tensor's generated bytes in place of its placeholder; padding passes
+// through.
+type substWriter struct {
+	out     io.Writer
+	header  uint64 // bytes before the data section
+	pos     uint64 // bytes written so far
+	tensors []OutTensor
+	sizes   []int
+	offsets []uint64 // within the data section
+	threads int
+
+	cur    int    // tensor whose bytes buf holds
+	buf    []byte // its bytes
+	filled int    // tensors generated so far
+}
+
+func (s *substWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if s.pos < s.header {
+			k := min(uint64(len(p)), s.header-s.pos)
+			if err := s.emit(p[:k]); err != nil {
+				return 0, err
+			}
+			p = p[k:]
+			continue
+		}
+		d := s.pos - s.header
+		i := s.tensorAt(d)
+		if i < 0 { // padding after a tensor
+			k := uint64(len(p))
+			if next := s.nextOffset(d); next > d {
+				k = min(k, next-d)
+			}
+			if err := s.emit(p[:k]); err != nil {
+				return 0, err
+			}
+			p = p[k:]
+			continue
+		}
+		if err := s.generate(i); err != nil {
+			return 0, err
+		}
+		in := d - s.offsets[i]
+		k := min(uint64(len(p)), uint64(s.sizes[i])-in)
+		if err := s.emit(s.buf[in : in+k]); err != nil {
+			return 0, err
+		}
+		p = p[k:]
+	}
+	return n, nil
+}
+
+func (s *substWriter) emit(b []byte) error {
+	if _, err := s.out.Write(b); err != nil {
+		return fmt.Errorf("quantize: write: %w", err)
+	}
+	s.pos += uint64(len(b))
+	return nil
+}
+
+// tensorAt returns the tensor whose bytes hold data offset d, or -1 in
+// padding. Tensors are visited in order, so it starts from the current one.
+func (s *substWriter) tensorAt(d uint64) int {
+	for i := max(s.cur, 0); i < len(s.tensors); i++ {
+		if d < s.offsets[i] {
+			return -1
+		}
+		if d < s.offsets[i]+uint64(s.sizes[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// nextOffset returns the start of the first tensor after data offset d, or 0.
+func (s *substWriter) nextOffset(d uint64) uint64 {
+	for i := max(s.cur, 0); i < len(s.tensors); i++ {
+		if s.offsets[i] > d {
+			return s.offsets[i]
+		}
+	}
+	return 0
+}
+
+// generate fills buf with tensor i's bytes unless it already holds them.
+func (s *substWriter) generate(i int) error {
+	if s.cur == i {
+		return nil
+	}
+	if cap(s.buf) < s.sizes[i] {
+		s.buf = make([]byte, s.sizes[i])
+	}
+	s.buf = s.buf[:s.sizes[i]]
+	if err := fillParallel(&s.tensors[i], s.buf, s.threads); err != nil {
+		return err
+	}
+	s.cur = i
+	s.filled++
+	return nil
+}
+
+// fillParallel runs t.Fill over all rows in chunks spread over threads
+// goroutines.
+func fillParallel(t *OutTensor, dst []byte, threads int) error {
+	rb, rows, err := t.rowBytes()
+	if err != nil {
+		return err
+	}
+	// Chunks of at least 32Ki elements (as llama.cpp), and enough of them to
+	// balance the threads.
+	chunk := max(1, (32<<10)/max(1, int(t.Dims[0])))
+	chunk = max(chunk, rows/(threads*8))
+	var (
+		mu    sync.Mutex
+		next  int
+		first error
+		wg    sync.WaitGroup
+	)
+	take := func() (int, int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first != nil || next >= rows {
+			return 0, 0, false
+		}
+		lo := next
+		next = min(rows, next+chunk)
+		return lo, next, true
+	}
+	for g := 0; g < min(threads, (rows+chunk-1)/chunk); g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo, hi, ok := take()
+				if !ok {
+					return
+				}
+				if err := t.Fill(lo, hi, dst[lo*rb:hi*rb]); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("quantize: tensor %s: %w", t.Name, err)
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

@@ -115,9 +115,10 @@ func readManifest(path, name string) (*Manifest, error) {
 	return m, nil
 }
 
-// Put records m, replacing any manifest of the same name. Every blob it
-// names must already be in the store. For a split model it also links the
-// parts under their original names (see Resolve).
+// Put records m, replacing any manifest of the same name; blobs of the
+// replaced manifest that nothing references any more are deleted. Every
+// blob m names must already be in the store. For a split model Put also
+// links the parts under their original names (see Resolve).
 func (s *Store) Put(ctx context.Context, m *Manifest) error {
 	p, err := s.manifestPath(m.Name)
 	if err != nil {
@@ -148,10 +149,17 @@ func (s *Store) Put(ctx context.Context, m *Manifest) error {
 			return fmt.Errorf("store: model %q: blob %s (%s) does not have the recorded size %d", m.Name, b.Digest, b.Name, b.Size)
 		}
 	}
+	old, _ := readManifest(p, m.Name) // nil if absent or unreadable (its blobs then stay)
 	if err := s.link(m); err != nil {
 		return err
 	}
-	return writeJSON(p, m)
+	if err := writeJSON(p, m); err != nil {
+		return err
+	}
+	if old != nil {
+		return s.dropUnreferenced(old.Files)
+	}
+	return nil
 }
 
 // List returns every manifest, sorted by name. Unreadable manifests are
@@ -200,10 +208,19 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 	if err := os.RemoveAll(s.linkDir(name)); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
+	if err := s.dropUnreferenced(m.Files); err != nil {
+		return fmt.Errorf("store: removed %q: %w", name, err)
+	}
+	return nil
+}
+
+// dropUnreferenced deletes those of blobs that no manifest references.
+// The caller holds the store lock.
+func (s *Store) dropUnreferenced(blobs []Blob) error {
 	rest, err := s.List()
 	if err != nil {
 		// A manifest we cannot read might reference anything: keep blobs.
-		return fmt.Errorf("store: removed %q but kept its blobs: %w", name, err)
+		return fmt.Errorf("kept unreferenced blobs: %w", err)
 	}
 	used := map[string]bool{}
 	for _, o := range rest {
@@ -212,7 +229,7 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 		}
 	}
 	var errs []error
-	for _, b := range m.Files {
+	for _, b := range blobs {
 		if used[b.Digest] {
 			continue
 		}
@@ -225,7 +242,7 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("store: removing blobs of %q: %w", name, err)
+		return fmt.Errorf("removing blobs: %w", err)
 	}
 	return nil
 }

@@ -109,6 +109,33 @@ func TestPutListRemoveSharesBlobs(t *testing.T) {
 	}
 }
 
+func TestPutReplacesAndDropsOldBlob(t *testing.T) {
+	ctx := context.Background()
+	s, _ := store.Open(t.TempDir())
+	v1 := addBlob(t, s, "m.gguf", []byte("version 1"))
+	v2 := addBlob(t, s, "m.gguf", []byte("version 2"))
+	shared := addBlob(t, s, "s.gguf", []byte("shared"))
+	for _, m := range []*store.Manifest{
+		{Name: "m", Files: []store.Blob{v1}, Size: v1.Size},
+		{Name: "n", Files: []store.Blob{shared}, Size: shared.Size},
+		{Name: "o", Files: []store.Blob{shared}, Size: shared.Size},
+		{Name: "m", Files: []store.Blob{v2}, Size: v2.Size}, // an update on the Hub
+		{Name: "n", Files: []store.Blob{v2}, Size: v2.Size}, // o still holds shared
+	} {
+		if err := s.Put(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		b    store.Blob
+		want bool
+	}{{v1, false}, {v2, true}, {shared, true}} {
+		if _, ok, _ := s.Blob(c.b.Digest); ok != c.want {
+			t.Errorf("blob %q present = %v, want %v", c.b.Digest, ok, c.want)
+		}
+	}
+}
+
 func TestResolveMarksUse(t *testing.T) {
 	ctx := context.Background()
 	s, _ := store.Open(t.TempDir())

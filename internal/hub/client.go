@@ -18,6 +18,10 @@ import (
 // DefaultEndpoint is the Hugging Face Hub.
 const DefaultEndpoint = "https://huggingface.co"
 
+// apiTimeout bounds one page of a file listing (downloads have their own
+// stall watchdog instead, since they may take hours).
+const apiTimeout = time.Minute
+
 // Errors that callers may test for with errors.Is. The errors returned
 // wrap them with the repository, file and advice.
 var (
@@ -117,7 +121,9 @@ func (c *Client) ListFiles(ctx context.Context, repo, revision string) ([]File, 
 		var entries []treeEntry
 		var link string
 		err := c.retry(ctx, func() (bool, error) {
-			resp, err := c.get(ctx, next, 0)
+			reqCtx, cancel := context.WithTimeout(ctx, apiTimeout)
+			defer cancel()
+			resp, err := c.get(reqCtx, next, 0)
 			if err != nil {
 				return true, err
 			}

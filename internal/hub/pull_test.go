@@ -132,6 +132,28 @@ func TestPullFull(t *testing.T) {
 	}
 }
 
+func TestPullUpdate(t *testing.T) {
+	h := newHub(t)
+	q4, _ := standardRepo(t, h)
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := hub.Pull(ctx, client(h), s, "hf.co/"+repo, hub.PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	newer := hubtest.GGUF(t, "qwen2", 50000, 7)
+	h.Add(repo, "Model-Q4_K_M.gguf", newer)
+	m, err := hub.Pull(ctx, client(h), s, "hf.co/"+repo, hub.PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(blobData(t, s, m.Name), newer) {
+		t.Errorf("pull after an update on the Hub kept the old file")
+	}
+	if diff := cmp.Diff([]string{"sha256-" + hubtest.SHA256(newer)}, blobDir(t, s)); diff != "" {
+		t.Errorf("blobs/ after the update (-want +got), old %s:\n%s", hubtest.SHA256(q4), diff)
+	}
+}
+
 func TestPullFileRefAndNonLFS(t *testing.T) {
 	h := newHub(t)
 	standardRepo(t, h)

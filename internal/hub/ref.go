@@ -2,7 +2,6 @@ package hub
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -123,18 +122,4 @@ func unknownRef(s string) error {
 		return fmt.Errorf("hub: unknown model %q: did you mean %s?", s, strings.Join(same, ", "))
 	}
 	return fmt.Errorf("hub: unknown model %q: use hf.co/ORG/REPO[:QUANT], hf.co/ORG/REPO/FILE.gguf or a short name (qilin list --available)", s)
-}
-
-// IsRef reports whether s looks like a model reference rather than a file
-// path: a known short name or a Hub reference.
-func IsRef(s string) bool {
-	if slices.ContainsFunc(ShortNames, func(sn ShortName) bool { return strings.EqualFold(s, sn.Name) }) {
-		return true
-	}
-	for _, p := range hubPrefixes {
-		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
-			return true
-		}
-	}
-	return false
 }

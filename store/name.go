@@ -38,15 +38,15 @@ func checkName(name string) error {
 		return fmt.Errorf("store: empty model name")
 	case len(name) > maxNameLen:
 		return fmt.Errorf("store: model name longer than %d bytes", maxNameLen)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("store: model name %q is not UTF-8", name)
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("store: model name %q holds a control character", name)
-		}
+	case !printable(name):
+		return fmt.Errorf("store: model name %q is not UTF-8 or holds a control character", name)
 	}
 	return nil
+}
+
+// printable reports whether s is UTF-8 without control characters.
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // checkFileName reports whether a file name from a repository is safe to
@@ -57,13 +57,8 @@ func checkFileName(name string) error {
 		return fmt.Errorf("unsafe file name %q", name)
 	case strings.ContainsAny(name, "/\\:\x00"):
 		return fmt.Errorf("unsafe file name %q: only a base name is allowed", name)
-	case !utf8.ValidString(name):
-		return fmt.Errorf("unsafe file name %q: not UTF-8", name)
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("unsafe file name %q: control character", name)
-		}
+	case !printable(name):
+		return fmt.Errorf("unsafe file name %q: not UTF-8 or holds a control character", name)
 	}
 	return nil
 }

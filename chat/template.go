@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ardanlabs/jinja"
@@ -68,7 +69,7 @@ func compile(src string) (t *jinja.Template, err error) {
 // yields Fallback, with IsFallback reporting true so that the caller can
 // warn.
 func ForModel(src string) (*Template, error) {
-	if isBlank(src) {
+	if strings.TrimSpace(src) == "" {
 		t, err := NewTemplate(Fallback)
 		if err != nil {
 			return nil, err
@@ -77,15 +78,6 @@ func ForModel(src string) (*Template, error) {
 		return t, nil
 	}
 	return NewTemplate(src)
-}
-
-func isBlank(s string) bool {
-	for _, c := range s {
-		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			return false
-		}
-	}
-	return true
 }
 
 // Source returns the template source as given.

@@ -122,9 +122,6 @@ func WriteGGUF(path string, kv []gguf.KV, tensors []OutTensor, threads int) (err
 	if err = bw.Flush(); err != nil {
 		return fmt.Errorf("quantize: %w", err)
 	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("quantize: %w", err)
-	}
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("quantize: %w", err)
 	}

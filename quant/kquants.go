@@ -157,7 +157,7 @@ func requantGroups(xb []float32, L *[QK_K]int8, d float32, sc *[16]int8, nmax in
 func makeQKX2Quants(nmax int, x, weights []float32, L, laux []uint8, rmin, rdelta float32, nstep int, useMad bool) (scale, theMin float32) {
 	min, max := x[0], x[0]
 	sumW := weights[0]
-	sumX := sumW * x[0]
+	sumX := float32(sumW * x[0]) // rounded: it is added to below
 	for i := 1; i < len(x); i++ {
 		if x[i] < min {
 			min = x[i]
@@ -373,7 +373,7 @@ func quantizeKScaleMin(xb []float32, dOut, dminOut, packed []byte, L *[QK_K]uint
 		if dl == 0 {
 			continue
 		}
-		ml := dmin * float32(m)
+		ml := float32(dmin * float32(m)) // rounded before it is added
 		for k, v := range xb[32*j : 32*j+32] {
 			L[32*j+k] = uint8(clampInt(nearestInt((v+ml)/dl), 0, nmax))
 		}
@@ -387,7 +387,7 @@ func dequantScaleMin(y []float32, b []byte, q *[QK_K]int8) {
 	d, dmin := half(b), half(b[2:])
 	for j := 0; j < 8; j++ {
 		sc, m := scaleMinK4(j, b[4:16])
-		dl, ml := d*float32(sc), dmin*float32(m)
+		dl, ml := d*float32(sc), float32(dmin*float32(m)) // ml rounded before it is subtracted
 		yj := y[32*j : 32*j+32]
 		for k, v := range q[32*j : 32*j+32] {
 			yj[k] = float32(dl*float32(v)) - ml

@@ -28,7 +28,7 @@ func DequantizeRowQ2_K(src []byte, dst []float32) {
 		for g := 0; g < 16; g++ {
 			// group g = 8h + 2s + half: elements 128h + 32s + 16half + (0..15)
 			h, s, k0 := g/8, g%8/2, g%2*16
-			dl, ml := d*float32(scales[g]&0xF), dmin*float32(scales[g]>>4)
+			dl, ml := d*float32(scales[g]&0xF), float32(dmin*float32(scales[g]>>4)) // ml rounded before it is subtracted
 			q := qs[32*h+k0 : 32*h+k0+16]
 			yg := y[16*g : 16*g+16]
 			shift := uint(2 * s)
@@ -97,7 +97,7 @@ func QuantizeRowQ2_K(x []float32, dst []byte) {
 			if dg == 0 {
 				continue
 			}
-			mg := dmin * float32(sc[g]>>4)
+			mg := float32(dmin * float32(sc[g]>>4)) // rounded before it is added
 			for k, v := range xb[16*g : 16*g+16] {
 				L[16*g+k] = uint8(clampInt(nearestInt((v+mg)/dg), 0, 3))
 			}

@@ -145,7 +145,8 @@ func putHalf(b []byte, f float32) { binary.LittleEndian.PutUint16(b, FP32ToFP16(
 // |f| <= 4194303; beyond that, like ggml, it returns a meaningless but
 // harmless value.
 func nearestInt(f float32) int {
-	v := f + 12582912
+	// float32(f): callers pass products, which must not fuse with the add.
+	v := float32(f) + 12582912
 	return int(math.Float32bits(v)&0x007fffff) - 0x00400000
 }
 

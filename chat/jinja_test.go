@@ -79,6 +79,17 @@ b|['a', 'b']|['a', 'b c']`},
 		{"filters", `{{ ' a '|trim }}|{{ xs|join(', ') }}|{{ xs|length }}|{{ 'a\nb'|indent(2) }}|{{ xs|map(attribute='n')|list if false else xs|reverse|list }}`, `{"xs": [1, 2]}`, `a|1, 2|2|a
   b|[2, 1]`},
 		{"string concatenation", `{{ 'a' + 'b' ~ 1 }}{{ 'ab' * 2 }}`, `{}`, `ab1abab`},
+		// Differs in the jinja library: it decodes only \n, \t, \\ and quotes.
+		{"string literal escapes", `{{ "a\
+b\x41\u00e9\U0001F600\101\q\'" }}|{{ 'tab\tq\'' }}`, `{}`, "abAé😀A\\q'|tab\tq'"},
+		// Differs in the jinja library: its trim_blocks reaches past {{ x }}.
+		{"newline after expression kept", `{% for x in xs %}{{ x }}
+{% endfor %}`, `{"xs": [1, 2]}`, "1\n2\n"},
+		// Differs in the jinja library: it trims the text after the next tag.
+		{"right trim stops at the next tag", `{{ 'a' -}}{{ 'b' }}  c`, `{}`, `ab  c`},
+		// Differs in the jinja library: it ignores "+".
+		{"plus disables lstrip", "a\n  {%+ if true %}b{% endif %}", `{}`, "a\n  b"},
+		{"comments and raw", "a\n  {# c #}\nb{% raw %} {{ x }} {% endraw %}c", `{}`, "a\nb {{ x }} c"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

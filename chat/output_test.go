@@ -338,8 +338,15 @@ func TestToolFormatFor(t *testing.T) {
 			t.Errorf("%s: ToolFormatFor = %v, want %v", name, got, format)
 		}
 	}
-	if got := ToolFormatFor(Fallback); got != ToolFormatNone {
-		t.Errorf("fallback: %v", got)
+	for name, src := range map[string]string{
+		"fallback":    Fallback,
+		"glm xml":     "<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n<arg_value>{{ v }}</arg_value>",
+		"qwen3-coder": "<tool_call>\n<function=example_function_name>\n<parameter=\"name\">",
+		"plain text":  "{{ 'tool_call' }}",
+	} {
+		if got := ToolFormatFor(src); got != ToolFormatNone {
+			t.Errorf("%s: ToolFormatFor = %v, want none", name, got)
+		}
 	}
 }
 

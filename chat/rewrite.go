@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -305,7 +306,11 @@ func rewriteExpr(s string) string {
 		switch {
 		case c == '\'' || c == '"':
 			k := skipString(s, j)
-			out.WriteString(s[j:k])
+			lit := s[j+1 : k-1]
+			if k-j < 2 || s[k-1] != c {
+				lit = s[j+1 : k] // unterminated: the compiler reports it
+			}
+			out.WriteString(quoteForLibrary(pyUnescape(lit)))
 			j, lastSig = k, c
 			continue
 		case isIdentStart(c):
@@ -351,6 +356,80 @@ func rewriteExpr(s string) string {
 		j++
 	}
 	return out.String()
+}
+
+// pyUnescape decodes the body of a Jinja2 string literal as Python does
+// (Jinja2 decodes literals with the unicode-escape codec): \n, \t, \\,
+// quotes, \a \b \f \v \r, octal, \xNN, \uNNNN, \UNNNNNNNN, and a
+// backslash-newline is dropped. Unknown escapes stay as written. The jinja
+// library only knows \n \t \\ \' and \".
+func pyUnescape(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch c := s[i]; c {
+		case '\n':
+		case '\\', '\'', '"':
+			b.WriteByte(c)
+		case 'a':
+			b.WriteByte('\a')
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'v':
+			b.WriteByte('\v')
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			n, k := 0, i
+			for k < len(s) && k < i+3 && s[k] >= '0' && s[k] <= '7' {
+				n = n*8 + int(s[k]-'0')
+				k++
+			}
+			b.WriteRune(rune(n))
+			i = k - 1
+		case 'x', 'u', 'U':
+			digits := map[byte]int{'x': 2, 'u': 4, 'U': 8}[c]
+			if r, err := strconv.ParseUint(s[i+1:min(len(s), i+1+digits)], 16, 32); err == nil && i+digits < len(s) && r <= unicode.MaxRune {
+				b.WriteRune(rune(r))
+				i += digits
+				continue
+			}
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// quoteForLibrary writes s as a string literal that the jinja library
+// decodes back to s.
+func quoteForLibrary(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' || s[i] == '\'' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('\'')
+	return b.String()
 }
 
 // singleArgEnd reports whether s[i:] starts (after blanks) with a call

@@ -47,12 +47,16 @@ func (f ToolFormat) String() string {
 }
 
 // ToolFormatFor picks the tool-call format from a chat template's source:
-// the markers the template teaches the model to write.
+// the markers the template teaches the model to write. A <tool_call> tag
+// counts as Qwen's only with a JSON "name" field described, not with the
+// XML argument forms of GLM (<arg_key>) or Qwen3-Coder (<function=...>).
 func ToolFormatFor(templateSrc string) ToolFormat {
 	switch {
 	case strings.Contains(templateSrc, dsCallBegin) || strings.Contains(templateSrc, dsCallsBegin):
 		return ToolFormatDeepSeek
-	case strings.Contains(templateSrc, qwenBegin):
+	case strings.Contains(templateSrc, qwenBegin) &&
+		(strings.Contains(templateSrc, `"name"`) || strings.Contains(templateSrc, `\"name\"`)) &&
+		!strings.Contains(templateSrc, "<arg_key>") && !strings.Contains(templateSrc, "<function="):
 		return ToolFormatQwen
 	}
 	return ToolFormatNone

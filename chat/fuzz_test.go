@@ -82,3 +82,31 @@ func FuzzToolCallParser(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTemplate compiles and renders arbitrary template sources: errors are
+// fine, panics and hangs are not.
+func FuzzTemplate(f *testing.F) {
+	for _, s := range []string{
+		qwenLike, Fallback, "{{ x -}} {%- if a %}{%+ endif +%}", "{% raw %}{{ {% endraw %}", "{{ 'a\\", "{# x", "{{ \"}}\" }}",
+		"{{ x.split('a', 1)|selectattr('q')|tojson(indent=2) }}", "{%- for m in messages -%}{{ m.content|default('d') }}{% endfor %}",
+		"{{ '\\u12' ~ \"\\x4\" ~ '\\777' }}", "{% set x %}{{ 1 }}{% endset %}{{ x|string }}",
+	} {
+		f.Add(s)
+	}
+	in := Input{
+		RawMessages:         []byte(`[{"role": "user", "content": "hi"}, {"role": "assistant", "content": null, "tool_calls": [{"function": {"name": "f", "arguments": "{\"a\": 1}"}}]}]`),
+		Tools:               []json.RawMessage{[]byte(`{"type": "function", "function": {"name": "f"}}`)},
+		AddGenerationPrompt: true,
+		Now:                 fixedNow,
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		if strings.Contains(src, "range") || strings.Contains(src, "*") {
+			return // loops and repetition can be made arbitrarily long
+		}
+		tmpl, err := NewTemplate(src)
+		if err != nil {
+			return
+		}
+		tmpl.Render(in)
+	})
+}

@@ -1,5 +1,7 @@
 package quant
 
+import "math"
+
 // Q8_0: blocks of 32 elements, 34 bytes:
 //
 //	offset 0   d   f16        scale
@@ -20,10 +22,19 @@ func DequantizeRowQ8_0(src []byte, dst []float32) { dequantQ8(src, dst, blockQ8_
 // rounded half away from zero (roundf) after multiplying by the float32 1/d.
 //
 //	x (multiple of 32) -> dst (len(x)/32 blocks of 34 bytes)
-func QuantizeRowQ8_0(x []float32, dst []byte) {
+func QuantizeRowQ8_0(x []float32, dst []byte) { quantizeRowQ8_0(x, dst, false) }
+
+// QuantizeActRowQ8_0 encodes activations as Q8_0 the way ggml-cpu's
+// vectorized quantize_row_q8_0 does on x86 and ARM (127/amax, round half to
+// even), which is what llama.cpp feeds its Q4_0/Q5_0/Q8_0 dot products.
+//
+//	x (multiple of 32) -> dst (len(x)/32 blocks of 34 bytes)
+func QuantizeActRowQ8_0(x []float32, dst []byte) { quantizeRowQ8_0(x, dst, true) }
+
+func quantizeRowQ8_0(x []float32, dst []byte, vec bool) {
 	for i := 0; i < len(x)/qk32; i++ {
 		b := dst[i*blockQ8_0 : (i+1)*blockQ8_0]
-		d, _ := quantQ8(x[i*qk32:], b[2:])
+		d, _ := quantQ8With(x[i*qk32:], b[2:], vec)
 		putHalf(b, d)
 	}
 }
@@ -46,6 +57,13 @@ func dequantQ8(src []byte, dst []float32, blockSize, qs int) {
 // accumulated by C's MAX macro (so a NaN element poisons it the same way).
 // It returns the float32 d and the sum of the quants.
 func quantQ8(x []float32, qs []byte) (d float32, sum int32) {
+	return quantQ8With(x, qs, false)
+}
+
+// quantQ8With is quantQ8, or with vec set the variant of ggml-cpu's
+// vectorized quantize_row_q8_0/q8_1 (x86 AVX2/AVX-512, ARM NEON): the
+// inverse scale is 127/amax rather than 1/d, and quants round half to even.
+func quantQ8With(x []float32, qs []byte, vec bool) (d float32, sum int32) {
 	x, qs = x[:qk32], qs[:qk32]
 	var amax float32
 	for _, v := range x {
@@ -56,11 +74,19 @@ func quantQ8(x []float32, qs []byte) (d float32, sum int32) {
 	}
 	d = amax / 127
 	var id float32
-	if d != 0 {
+	switch {
+	case vec && amax != 0:
+		id = 127 / amax
+	case !vec && d != 0:
 		id = 1 / d
 	}
 	for j, v := range x {
-		q := int8(roundf(v * id))
+		var q int8
+		if vec {
+			q = int8(math.RoundToEven(float64(v * id)))
+		} else {
+			q = int8(roundf(v * id))
+		}
 		qs[j] = byte(q)
 		sum += int32(q)
 	}

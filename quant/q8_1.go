@@ -21,10 +21,19 @@ func DequantizeRowQ8_1(src []byte, dst []float32) { dequantQ8(src, dst, blockQ8_
 // with the unrounded float32 d.
 //
 //	x (multiple of 32) -> dst (len(x)/32 blocks of 36 bytes)
-func QuantizeRowQ8_1(x []float32, dst []byte) {
+func QuantizeRowQ8_1(x []float32, dst []byte) { quantizeRowQ8_1(x, dst, false) }
+
+// QuantizeActRowQ8_1 encodes activations as Q8_1 the way ggml-cpu's
+// vectorized quantize_row_q8_1 does on x86 and ARM (127/amax, round half to
+// even), as llama.cpp feeds its Q4_1/Q5_1 dot products.
+//
+//	x (multiple of 32) -> dst (len(x)/32 blocks of 36 bytes)
+func QuantizeActRowQ8_1(x []float32, dst []byte) { quantizeRowQ8_1(x, dst, true) }
+
+func quantizeRowQ8_1(x []float32, dst []byte, vec bool) {
 	for i := 0; i < len(x)/qk32; i++ {
 		b := dst[i*blockQ8_1 : (i+1)*blockQ8_1]
-		d, sum := quantQ8(x[i*qk32:], b[4:])
+		d, sum := quantQ8With(x[i*qk32:], b[4:], vec)
 		putHalf(b, d)
 		putHalf(b[2:], float32(sum)*d)
 	}

@@ -167,3 +167,27 @@ func sqrt32(f float32) float32 { return float32(math.Sqrt(float64(f))) }
 
 // roundf rounds half away from zero, as C's roundf.
 func roundf(f float32) float32 { return float32(math.Round(float64(f))) }
+
+// QuantizeActivations quantizes one row of activations x to the activation
+// type t (a VecDotType) as llama.cpp's CPU backend does before its dot
+// products: Q8_0 and Q8_1 with the vectorized quantizers' rounding
+// (QuantizeActRowQ8_0/Q8_1), every other type as Quantize.
+func QuantizeActivations(t Type, x []float32, dst []byte) error {
+	switch t {
+	case Q8_0, Q8_1:
+		rs, err := t.RowSize(len(x))
+		if err != nil {
+			return err
+		}
+		if len(dst) < rs {
+			return fmt.Errorf("quant: %s activations of %d elements need %d bytes, have %d", t, len(x), rs, len(dst))
+		}
+		if t == Q8_0 {
+			QuantizeActRowQ8_0(x, dst)
+		} else {
+			QuantizeActRowQ8_1(x, dst)
+		}
+		return nil
+	}
+	return Quantize(t, x, dst)
+}

@@ -48,14 +48,55 @@ type fragment struct {
 	token int // -1 for raw text
 }
 
+// Range is the byte range [Start, End) of a text.
+type Range struct{ Start, End int }
+
+// overlaps reports whether [s, e) overlaps any of the sorted ranges rs.
+func overlaps(rs []Range, s, e int) bool {
+	k := sort.Search(len(rs), func(k int) bool { return rs[k].End > s })
+	return k < len(rs) && rs[k].Start < e
+}
+
 // partition splits text at special tokens the way llama.cpp's
 // tokenizer_st_partition does: each special token, longest first, claims
 // its leftmost non-overlapping occurrences in the text not yet claimed.
-// Control and unknown tokens take part only when parseSpecial is set;
+// Control and unknown tokens take part only when parseSpecial is set and
+// they do not overlap a range in plain (sorted, for text a user supplied);
 // user-defined tokens always do.
-func (t *Tokenizer) partition(text string, parseSpecial bool, frags []fragment) []fragment {
+func (t *Tokenizer) partition(text string, parseSpecial bool, plain []Range, frags []fragment) []fragment {
+	pos := 0
+	for _, c := range t.claim(text, parseSpecial, plain) {
+		if c.start > pos {
+			frags = append(frags, fragment{text: text[pos:c.start], token: -1})
+		}
+		if c.rank >= 0 {
+			frags = append(frags, fragment{token: int(t.specials[c.rank])})
+		}
+		pos = c.end
+	}
+	if pos < len(text) {
+		frags = append(frags, fragment{text: text[pos:], token: -1})
+	}
+	return frags
+}
+
+// ControlRanges returns the byte ranges of text that Encode with
+// parseSpecial would turn into control or unknown tokens, in order.
+func (t *Tokenizer) ControlRanges(text string) []Range {
+	var rs []Range
+	for _, c := range t.claim(text, true, nil) {
+		if c.rank >= 0 && t.attrs[t.specials[c.rank]]&(attrControl|attrUnknown) != 0 {
+			rs = append(rs, Range{c.start, c.end})
+		}
+	}
+	return rs
+}
+
+// claim returns the spans of text that partition turns into special tokens
+// (rank >= 0) or drops as whitespace they strip (rank -1), sorted by start.
+func (t *Tokenizer) claim(text string, parseSpecial bool, plain []Range) []span {
 	if text == "" {
-		return frags
+		return nil
 	}
 	first := &t.specialTrie.first
 	// Collect every occurrence of every eligible special token.
@@ -73,14 +114,14 @@ func (t *Tokenizer) partition(text string, parseSpecial bool, frags []fragment) 
 			n = int(nx)
 			if rank := int(t.specialTrie.nodes[n].value); rank >= 0 {
 				id := t.specials[rank]
-				if parseSpecial || t.attrs[id]&(attrControl|attrUnknown) == 0 {
+				if t.attrs[id]&(attrControl|attrUnknown) == 0 || (parseSpecial && !overlaps(plain, i, j+1)) {
 					occ = append(occ, span{i, j + 1, rank})
 				}
 			}
 		}
 	}
 	if len(occ) == 0 {
-		return append(frags, fragment{text: text, token: -1})
+		return nil
 	}
 	sort.Slice(occ, func(a, b int) bool {
 		if occ[a].rank != occ[b].rank {
@@ -139,20 +180,7 @@ func (t *Tokenizer) partition(text string, parseSpecial bool, frags []fragment) 
 			}
 		}
 	}
-	pos := 0
-	for _, c := range claimed {
-		if c.start > pos {
-			frags = append(frags, fragment{text: text[pos:c.start], token: -1})
-		}
-		if c.rank >= 0 {
-			frags = append(frags, fragment{token: int(t.specials[c.rank])})
-		}
-		pos = c.end
-	}
-	if pos < len(text) {
-		frags = append(frags, fragment{text: text[pos:], token: -1})
-	}
-	return frags
+	return claimed
 }
 
 // isCSpace is C's isspace in the "C" locale, which llama.cpp uses to strip

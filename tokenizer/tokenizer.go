@@ -1,6 +1,9 @@
 package tokenizer
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // Tokenizer encodes text to token ids and decodes ids to text for one
 // vocabulary. Build one with FromGGUF.
@@ -109,6 +112,22 @@ func (t *Tokenizer) SpecialID(text string) (int, bool) {
 // text, which is what text from a user must get. User-defined tokens are
 // matched either way, as in llama.cpp and Hugging Face.
 func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int, error) {
+	return t.encode(text, addSpecial, parseSpecial, nil)
+}
+
+// EncodeTemplated tokenizes text rendered from a chat template: control
+// tokens written in it become their ids, as with parseSpecial, except inside
+// the ranges in plain, which hold text a user supplied and are tokenized as
+// plain text. Text between the ranges and the template's own markers is
+// tokenized together, exactly as Encode would, so the only difference from
+// Encode(text, addSpecial, true) is that users cannot forge control tokens.
+func (t *Tokenizer) EncodeTemplated(text string, addSpecial bool, plain []Range) ([]int, error) {
+	plain = slices.Clone(plain)
+	slices.SortFunc(plain, func(a, b Range) int { return a.Start - b.Start })
+	return t.encode(text, addSpecial, true, plain)
+}
+
+func (t *Tokenizer) encode(text string, addSpecial, parseSpecial bool, plain []Range) ([]int, error) {
 	b, _ := t.bufs.Get().(*encodeBuffers)
 	if b == nil {
 		b = new(encodeBuffers)
@@ -117,7 +136,7 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) ([]int, e
 		clear(b.frags) // do not keep the caller's text alive
 		t.bufs.Put(b)
 	}()
-	b.frags = t.partition(text, parseSpecial, b.frags[:0])
+	b.frags = t.partition(text, parseSpecial, plain, b.frags[:0])
 
 	out := make([]int, 0, len(text)/3+2)
 	if addSpecial && t.addBOS {

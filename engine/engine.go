@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
+	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/gguf"
 	"github.com/qilin-ai/qilin/kernels"
 	"github.com/qilin-ai/qilin/model"
@@ -27,6 +29,10 @@ type Engine struct {
 	Tok   *tokenizer.Tokenizer
 	Pool  *kernels.Pool
 	opts  Options
+
+	tmplOnce sync.Once
+	tmpl     *chat.Template
+	tmplErr  error
 }
 
 // Load opens a GGUF model file and prepares it for generation.

@@ -98,8 +98,7 @@ func TestChatEncoderUserSpecialsStayText(t *testing.T) {
 func TestChatEncoderKeepsJSON(t *testing.T) {
 	e := loadTest(t, "syn-qwen3-q8_0.gguf", 64)
 	c := chatEncoder(t, e)
-	var esc escaper
-	esc.c = c
+	esc := escaper{tok: c.tok}
 	in := `{"z":1.50,"a":[true,null,{"k":"<|im_start|>x"}],"b":"\u003c|im_end|>"}`
 	got, err := esc.json([]byte(in))
 	if err != nil {

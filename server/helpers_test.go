@@ -1,0 +1,201 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/qilin-ai/qilin/engine"
+	"github.com/qilin-ai/qilin/internal/testdata"
+)
+
+// Test models: syn-qwen2 carries the DeepSeek-R1-Distill-Qwen template
+// (its generation prompt opens <think>), syn-qwen3 the Qwen3 template
+// (<tool_call>, enable_thinking), stories260K no template at all.
+const (
+	modelR1      = "syn-qwen2-q8_0.gguf"
+	modelQwen3   = "syn-qwen3-q8_0.gguf"
+	modelStories = "stories260K.gguf"
+	testCtx      = 512
+)
+
+var (
+	enginesMu sync.Mutex
+	engines   = map[string]*engine.Engine{}
+)
+
+// testEngine loads a shared test model once per test binary. The engine
+// must only be used by one scheduler at a time, so tests that take it do
+// not run in parallel.
+func testEngine(t testing.TB, name string) (*engine.Engine, string) {
+	t.Helper()
+	path := testdata.Path(t, "models", name)
+	enginesMu.Lock()
+	defer enginesMu.Unlock()
+	if e, ok := engines[name]; ok {
+		return e, path
+	}
+	e, err := engine.Load(path, engine.Options{Context: testCtx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engines[name] = e
+	return e, path
+}
+
+// testServer is a running server on a random loopback port.
+type testServer struct {
+	*Server
+	URL string
+	e   *engine.Engine
+	m   *model
+}
+
+func startServer(t testing.TB, name string, opts Options) *testServer {
+	t.Helper()
+	e, path := testEngine(t, name)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Sched.Slots == 0 {
+		opts.Sched.Slots = 4
+	}
+	opts.ModelName = "test-model"
+	s := New(opts)
+	if err := s.Load(e, path); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(func() {
+		ts.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return &testServer{Server: s, URL: ts.URL, e: e, m: s.state.Load()}
+}
+
+func (ts *testServer) client(opts ...option.RequestOption) *openai.Client {
+	c := openai.NewClient(append([]option.RequestOption{option.WithBaseURL(ts.URL + "/v1/"),
+		option.WithAPIKey("unused"), option.WithMaxRetries(0)}, opts...)...)
+	return &c
+}
+
+// post sends a JSON body and returns the status, headers and body.
+func (ts *testServer) post(t testing.TB, path, body string, hdr ...string) (int, http.Header, []byte) {
+	t.Helper()
+	return ts.do(t, http.MethodPost, path, body, hdr...)
+}
+
+func (ts *testServer) do(t testing.TB, method, path, body string, hdr ...string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+// openAIError decodes an OpenAI-shaped error body, failing t when the
+// shape is wrong.
+func openAIError(t testing.TB, body []byte) apiError {
+	t.Helper()
+	var e struct {
+		Error *apiError `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error == nil || e.Error.Message == "" || e.Error.Type == "" {
+		t.Fatalf("not an OpenAI error body: %s", body)
+	}
+	return *e.Error
+}
+
+// ndjson splits a newline-delimited JSON body into objects.
+func ndjson(t testing.TB, body []byte) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("bad NDJSON line %q: %v", sc.Text(), err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// greedyAlone decodes prompt greedily with a plain sequence: the reference.
+func greedyAlone(t testing.TB, e *engine.Engine, prompt []int, n int) []int {
+	t.Helper()
+	var out []int
+	seq := e.NewSequenceBatch(64)
+	if _, err := seq.Generate(context.Background(), prompt, engine.GenerateOptions{MaxTokens: n}, func(tok int) bool {
+		out = append(out, tok)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// extra returns a string field the SDK keeps in ExtraFields.
+func extraString(t testing.TB, raw string) string {
+	t.Helper()
+	if raw == "" || raw == "null" {
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatalf("extra field %s: %v", raw, err)
+	}
+	return s
+}
+
+// scriptFor returns a Script hook that makes the model write text (its
+// special-token text parsed as the template's) and records prompts.
+func scriptFor(t testing.TB, name, text string, prompts *[][]int) func([]int) []int {
+	e, _ := testEngine(t, name)
+	ids, err := e.Tok.Encode(text, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	return func(p []int) []int {
+		if prompts != nil {
+			mu.Lock()
+			*prompts = append(*prompts, append([]int(nil), p...))
+			mu.Unlock()
+		}
+		return ids
+	}
+}

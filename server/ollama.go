@@ -1,0 +1,474 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/qilin-ai/qilin/chat"
+)
+
+// ollamaOptions are the Ollama "options" a generation uses.
+type ollamaOptions struct {
+	Temperature      *float64 `json:"temperature"`
+	TopP             *float64 `json:"top_p"`
+	TopK             *int     `json:"top_k"`
+	MinP             *float64 `json:"min_p"`
+	NumPredict       *int     `json:"num_predict"`
+	Seed             *int64   `json:"seed"`
+	Stop             stopList `json:"stop"`
+	RepeatPenalty    *float64 `json:"repeat_penalty"`
+	PresencePenalty  *float64 `json:"presence_penalty"`
+	FrequencyPenalty *float64 `json:"frequency_penalty"`
+}
+
+type ollamaToolCall struct {
+	Function struct {
+		Index     int             `json:"index,omitempty"`
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
+}
+
+type ollamaMessage struct {
+	Role      string           `json:"role"`
+	Content   string           `json:"content"`
+	Thinking  string           `json:"thinking,omitempty"`
+	Images    []string         `json:"images,omitempty"`
+	ToolCalls []ollamaToolCall `json:"tool_calls,omitempty"`
+	ToolName  string           `json:"tool_name,omitempty"`
+}
+
+type ollamaChatRequest struct {
+	Model    string            `json:"model"`
+	Messages []ollamaMessage   `json:"messages"`
+	Tools    []json.RawMessage `json:"tools"`
+	Think    json.RawMessage   `json:"think"`
+	Stream   *bool             `json:"stream"`
+	Options  *ollamaOptions    `json:"options"`
+	Format   json.RawMessage   `json:"format"`
+}
+
+type ollamaGenerateRequest struct {
+	Model   string          `json:"model"`
+	Prompt  string          `json:"prompt"`
+	System  string          `json:"system"`
+	Raw     bool            `json:"raw"`
+	Think   json.RawMessage `json:"think"`
+	Stream  *bool           `json:"stream"`
+	Options *ollamaOptions  `json:"options"`
+	Format  json.RawMessage `json:"format"`
+	Images  []string        `json:"images"`
+}
+
+// think reads Ollama's think field: absent (nil), a boolean, or an effort
+// level ("low", "medium", "high"), which means on.
+func parseThink(raw json.RawMessage) (on *bool, effort string, err *apiError) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, "", nil
+	}
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return &b, "", nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil && (s == "low" || s == "medium" || s == "high") {
+		t := true
+		return &t, s, nil
+	}
+	return nil, "", badRequest("think", "want true, false, \"low\", \"medium\" or \"high\"")
+}
+
+// ollamaJob fills a job's sampling from Ollama options.
+func (s *Server) ollamaJob(m *model, opts *ollamaOptions) (*genJob, *apiError) {
+	job := &genJob{start: s.opts.Now(), n: 1}
+	if opts == nil {
+		opts = &ollamaOptions{}
+	}
+	sf := samplingFields{Temperature: opts.Temperature, TopP: opts.TopP, TopK: opts.TopK, MinP: opts.MinP,
+		PresencePenalty: opts.PresencePenalty, FrequencyPenalty: opts.FrequencyPenalty, RepeatPenalty: opts.RepeatPenalty, Seed: opts.Seed}
+	var np *int
+	if opts.NumPredict != nil && *opts.NumPredict > 0 { // -1 and -2 mean no limit
+		np = opts.NumPredict
+	}
+	err := s.commonParams(m, job, &sf, nil, opts.Stop, []struct {
+		name string
+		v    *int
+	}{{"options.num_predict", np}})
+	return job, err
+}
+
+func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, m *model) {
+	fail := func(e *apiError) { writeOllamaError(w, e) }
+	var req ollamaChatRequest
+	if aerr := decodeBody(r, &req); aerr != nil {
+		fail(aerr)
+		return
+	}
+	if aerr := m.checkModel(req.Model); aerr != nil {
+		fail(aerr)
+		return
+	}
+	if f := strings.TrimSpace(string(req.Format)); f != "" && f != "null" && f != `""` {
+		fail(badRequest("format", "structured output is not supported"))
+		return
+	}
+	think, effort, aerr := parseThink(req.Think)
+	if aerr != nil {
+		fail(aerr)
+		return
+	}
+	job, aerr := s.ollamaJob(m, req.Options)
+	if aerr != nil {
+		fail(aerr)
+		return
+	}
+	if len(req.Messages) == 0 { // Ollama loads the model and answers done
+		s.ollamaLoaded(w, m, "message")
+		return
+	}
+	msgs, aerr := ollamaMessages(req.Messages)
+	if aerr != nil {
+		fail(aerr)
+		return
+	}
+	vars := map[string]any{}
+	off := think != nil && !*think
+	if off {
+		vars["enable_thinking"] = false
+	}
+	if effort != "" {
+		vars["reasoning_effort"] = effort
+	}
+	var tools []json.RawMessage
+	if len(req.Tools) > 0 {
+		tools = req.Tools
+	}
+	if aerr := s.renderChat(m, chatInput(msgs, tools, vars), off, nil, job); aerr != nil {
+		fail(aerr)
+		return
+	}
+	job.parse = s.chatOutput(m, job.promptText, tools != nil, s.opts.ReasoningFormat)
+	s.ollamaStream(w, r, m, job, req.Stream, off, true)
+}
+
+// ollamaMessages converts Ollama messages to the OpenAI-shaped JSON the
+// templates read.
+func ollamaMessages(in []ollamaMessage) (json.RawMessage, *apiError) {
+	out := make([]map[string]any, len(in))
+	for i, msg := range in {
+		if msg.Role == "" {
+			return nil, badRequest(fmt.Sprintf("messages[%d].role", i), "want a non-empty string")
+		}
+		if len(msg.Images) > 0 {
+			return nil, badRequest(fmt.Sprintf("messages[%d].images", i), "images are not supported")
+		}
+		o := map[string]any{"role": msg.Role, "content": msg.Content}
+		if msg.Thinking != "" {
+			o["reasoning_content"] = msg.Thinking
+		}
+		if msg.ToolName != "" {
+			o["name"] = msg.ToolName
+		}
+		if len(msg.ToolCalls) > 0 {
+			calls := make([]map[string]any, len(msg.ToolCalls))
+			for k, tc := range msg.ToolCalls {
+				args := tc.Function.Arguments
+				if len(args) == 0 {
+					args = json.RawMessage("{}")
+				}
+				calls[k] = map[string]any{"type": "function", "function": map[string]any{"name": tc.Function.Name, "arguments": args}}
+			}
+			o["tool_calls"] = calls
+		}
+		out[i] = o
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, badRequest("messages", "%v", err)
+	}
+	return b, nil
+}
+
+func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model) {
+	fail := func(e *apiError) { writeOllamaError(w, e) }
+	var req ollamaGenerateRequest
+	if aerr := decodeBody(r, &req); aerr != nil {
+		fail(aerr)
+		return
+	}
+	if aerr := m.checkModel(req.Model); aerr != nil {
+		fail(aerr)
+		return
+	}
+	if len(req.Images) > 0 {
+		fail(badRequest("images", "images are not supported"))
+		return
+	}
+	if f := strings.TrimSpace(string(req.Format)); f != "" && f != "null" && f != `""` {
+		fail(badRequest("format", "structured output is not supported"))
+		return
+	}
+	think, effort, aerr := parseThink(req.Think)
+	if aerr != nil {
+		fail(aerr)
+		return
+	}
+	job, aerr := s.ollamaJob(m, req.Options)
+	if aerr != nil {
+		fail(aerr)
+		return
+	}
+	if req.Prompt == "" {
+		s.ollamaLoaded(w, m, "response")
+		return
+	}
+	off := think != nil && !*think
+	if req.Raw {
+		ids, err := m.e.Tok.Encode(req.Prompt, true, true)
+		if err != nil {
+			fail(badRequest("prompt", "%v", err))
+			return
+		}
+		job.prompt, job.promptText = ids, req.Prompt
+	} else {
+		var msgs []ollamaMessage
+		if req.System != "" {
+			msgs = append(msgs, ollamaMessage{Role: "system", Content: req.System})
+		}
+		raw, aerr := ollamaMessages(append(msgs, ollamaMessage{Role: "user", Content: req.Prompt}))
+		if aerr != nil {
+			fail(aerr)
+			return
+		}
+		vars := map[string]any{}
+		if off {
+			vars["enable_thinking"] = false
+		}
+		if effort != "" {
+			vars["reasoning_effort"] = effort
+		}
+		if aerr := s.renderChat(m, chatInput(raw, nil, vars), off, nil, job); aerr != nil {
+			fail(aerr)
+			return
+		}
+		job.parse = s.chatOutput(m, job.promptText, false, s.opts.ReasoningFormat)
+	}
+	s.ollamaStream(w, r, m, job, req.Stream, off, false)
+}
+
+// ollamaLoaded answers a request without input, which Ollama clients send
+// to load a model.
+func (s *Server) ollamaLoaded(w http.ResponseWriter, m *model, field string) {
+	resp := map[string]any{"model": m.name, "created_at": s.opts.Now().UTC().Format(time.RFC3339Nano), "done": true, "done_reason": "load"}
+	if field == "message" {
+		resp["message"] = map[string]string{"role": "assistant", "content": ""}
+	} else {
+		resp["response"] = ""
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// ollamaReply is a line of an Ollama chat or generate response.
+type ollamaReply struct {
+	Model     string         `json:"model"`
+	CreatedAt string         `json:"created_at"`
+	Message   *ollamaMessage `json:"message,omitempty"`
+	Response  *string        `json:"response,omitempty"`
+	Thinking  string         `json:"thinking,omitempty"`
+	Done      bool           `json:"done"`
+	ollamaStats
+}
+
+type ollamaStats struct {
+	DoneReason         string `json:"done_reason,omitempty"`
+	TotalDuration      int64  `json:"total_duration,omitempty"`
+	LoadDuration       int64  `json:"load_duration,omitempty"`
+	PromptEvalCount    int    `json:"prompt_eval_count,omitempty"`
+	PromptEvalDuration int64  `json:"prompt_eval_duration,omitempty"`
+	EvalCount          int    `json:"eval_count,omitempty"`
+	EvalDuration       int64  `json:"eval_duration,omitempty"`
+}
+
+// ollamaStream runs job and writes NDJSON lines (stream, the default) or
+// one object. dropThinking discards reasoning (think: false).
+func (s *Server) ollamaStream(w http.ResponseWriter, r *http.Request, m *model, job *genJob, stream *bool, dropThinking, isChat bool) {
+	streams, aerr := s.submit(r.Context(), m, job)
+	if aerr != nil {
+		writeOllamaError(w, aerr)
+		return
+	}
+	reply := func(content, thinking string, calls []chat.ToolCall) ollamaReply {
+		if dropThinking {
+			thinking = ""
+		}
+		o := ollamaReply{Model: m.name, CreatedAt: s.opts.Now().UTC().Format(time.RFC3339Nano)}
+		if isChat {
+			o.Message = &ollamaMessage{Role: "assistant", Content: content, Thinking: thinking}
+			for _, c := range calls {
+				var tc ollamaToolCall
+				tc.Function.Name, tc.Function.Arguments = c.Function.Name, json.RawMessage(c.Function.Arguments)
+				if !json.Valid(tc.Function.Arguments) {
+					tc.Function.Arguments, _ = json.Marshal(c.Function.Arguments)
+				}
+				o.Message.ToolCalls = append(o.Message.ToolCalls, tc)
+			}
+		} else {
+			o.Response, o.Thinking = &content, thinking
+		}
+		return o
+	}
+	stats := func(c choiceResult) ollamaStats {
+		total := s.opts.Now().Sub(job.start)
+		first := c.res.FirstToken
+		return ollamaStats{DoneReason: c.finish, TotalDuration: int64(total), PromptEvalCount: c.res.PromptTokens,
+			PromptEvalDuration: int64(first), EvalCount: c.res.CompletionTokens, EvalDuration: int64(total - first)}
+	}
+	if stream != nil && !*stream {
+		c := s.run(streamsOf(job, streams, 0), func(delta) {})[0]
+		if c.res.Err != nil {
+			writeOllamaError(w, engineError(c.res.Err))
+			return
+		}
+		o := reply(c.content, c.reasoning, c.calls)
+		o.Done, o.ollamaStats = true, stats(c)
+		writeJSON(w, http.StatusOK, o)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	s.run(streamsOf(job, streams, 0), func(d delta) {
+		if d.final && d.res.Err != nil {
+			enc.Encode(map[string]string{"error": engineError(d.res.Err).Message})
+			rc.Flush()
+			return
+		}
+		if d.content != "" || (d.reasoning != "" && !dropThinking) || len(d.calls) > 0 {
+			enc.Encode(reply(d.content, d.reasoning, d.calls))
+		}
+		if d.final {
+			o := reply("", "", nil)
+			o.Done, o.ollamaStats = true, stats(choiceResult{finish: d.finish, res: d.res})
+			enc.Encode(o)
+		}
+		rc.Flush()
+	})
+}
+
+// ollamaDetails is the "details" object of Ollama model listings.
+type ollamaDetails struct {
+	ParentModel       string   `json:"parent_model"`
+	Format            string   `json:"format"`
+	Family            string   `json:"family"`
+	Families          []string `json:"families"`
+	ParameterSize     string   `json:"parameter_size"`
+	QuantizationLevel string   `json:"quantization_level"`
+}
+
+func (m *model) details() ollamaDetails {
+	arch := m.e.File.Arch()
+	return ollamaDetails{Format: "gguf", Family: arch, Families: []string{arch},
+		ParameterSize: paramSize(m.params()), QuantizationLevel: m.e.File.FileTypeName()}
+}
+
+func (m *model) params() int64 {
+	var n int64
+	for _, t := range m.e.File.Tensors {
+		n += t.NumElements()
+	}
+	return n
+}
+
+// paramSize writes a parameter count as Ollama does ("494.03M", "7.6B").
+func paramSize(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1fB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.2fM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.2fK", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}
+
+// digest identifies the served model. It hashes the path, size and
+// modification time rather than reading the whole file.
+func (m *model) digest() string {
+	size, mod := m.fileInfo()
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", m.path, size, mod.UnixNano()))
+	return hex.EncodeToString(h[:])
+}
+
+func (s *Server) ollamaTags(w http.ResponseWriter, r *http.Request, m *model) {
+	size, mod := m.fileInfo()
+	writeJSON(w, http.StatusOK, map[string]any{"models": []map[string]any{{
+		"name": m.name + ":latest", "model": m.name + ":latest", "modified_at": mod.UTC().Format(time.RFC3339Nano),
+		"size": size, "digest": m.digest(), "details": m.details(),
+	}}})
+}
+
+func (s *Server) ollamaPS(w http.ResponseWriter, r *http.Request, m *model) {
+	size, _ := m.fileInfo()
+	writeJSON(w, http.StatusOK, map[string]any{"models": []map[string]any{{
+		"name": m.name + ":latest", "model": m.name + ":latest", "size": size, "digest": m.digest(), "details": m.details(),
+		"expires_at": m.loaded.Add(100 * 365 * 24 * time.Hour).UTC().Format(time.RFC3339Nano), "size_vram": 0,
+		"context_length": m.sched.Options().SlotContext,
+	}}})
+}
+
+func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request, m *model) {
+	var req struct {
+		Model string `json:"model"`
+		Name  string `json:"name"`
+	}
+	if aerr := decodeBody(r, &req); aerr != nil {
+		writeOllamaError(w, aerr)
+		return
+	}
+	name := req.Model
+	if name == "" {
+		name = req.Name
+	}
+	if name == "" {
+		writeOllamaError(w, badRequest("model", "required"))
+		return
+	}
+	if aerr := m.checkModel(name); aerr != nil {
+		writeOllamaError(w, aerr)
+		return
+	}
+	info := map[string]any{"general.parameter_count": m.params()}
+	for _, kv := range m.e.File.KV {
+		switch kv.Value.(type) {
+		case string, bool, uint8, int8, uint16, int16, uint32, int32, uint64, int64, float32, float64:
+			if kv.Key != "tokenizer.chat_template" {
+				info[kv.Key] = kv.Value
+			}
+		}
+	}
+	caps := []string{"completion"}
+	if m.tools != chat.ToolFormatNone {
+		caps = append(caps, "tools")
+	}
+	src := m.enc.Template().Source()
+	if strings.Contains(src, chat.ThinkOpen) {
+		caps = append(caps, "thinking")
+	}
+	_, mod := m.fileInfo()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"modelfile":    fmt.Sprintf("# served by qilin\nFROM %s\n", m.path),
+		"parameters":   "",
+		"template":     src,
+		"details":      m.details(),
+		"model_info":   info,
+		"capabilities": caps,
+		"modified_at":  mod.UTC().Format(time.RFC3339Nano),
+	})
+}

@@ -1,0 +1,316 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/qilin-ai/qilin/chat"
+	"github.com/qilin-ai/qilin/engine"
+)
+
+// Reasoning formats (Options.ReasoningFormat).
+const (
+	ReasoningDeepSeek = "deepseek" // reasoning in reasoning_content / message.thinking
+	ReasoningNone     = "none"     // leave <think>…</think> in the content
+)
+
+// Version is reported by /api/version.
+const Version = "0.9.0"
+
+// Options configures a Server. The zero value serves without API keys or
+// CORS, with DeepSeek-style reasoning output.
+type Options struct {
+	// ModelName is the id clients use; "" means the model file's base name
+	// without .gguf.
+	ModelName string
+	// APIKeys, when any, are required as "Authorization: Bearer KEY" on
+	// every route but /health.
+	APIKeys []string
+	// CORSOrigin, when set, is sent as Access-Control-Allow-Origin ("*"
+	// for any) and preflight requests are answered.
+	CORSOrigin string
+	// ChatTemplate, when set, replaces the model's chat template (Jinja
+	// source).
+	ChatTemplate string
+	// ReasoningFormat is ReasoningDeepSeek ("" too) or ReasoningNone.
+	ReasoningFormat string
+	// LogPrompts logs rendered prompts and outputs (off: never).
+	LogPrompts bool
+	// Logger receives request logs; nil means slog.Default().
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies; 0 means 8 MiB.
+	MaxBodyBytes int64
+	// MaxTokensLimit is the largest max_tokens accepted; 0 means the slot
+	// context.
+	MaxTokensLimit int
+	// Sched configures the scheduler started by Load.
+	Sched engine.SchedOptions
+	// Script, when not nil, is a test hook: the tokens it returns for a
+	// prompt replace sampling (see engine.Request.Script).
+	Script func(prompt []int) []int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is an http.Handler serving one model.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	keys    [][sha256.Size]byte
+	state   atomic.Pointer[model] // nil while loading
+	metrics *metrics
+	started time.Time
+}
+
+// model is what Load attaches.
+type model struct {
+	e       *engine.Engine
+	sched   *engine.Scheduler
+	enc     *engine.ChatEncoder
+	name    string
+	path    string
+	loaded  time.Time
+	tools   chat.ToolFormat
+	think   []int // tokens of <think>
+	close   []int // tokens that close a reasoning block
+	maxToks int
+}
+
+// New returns a server that answers 503 until Load attaches a model.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 8 << 20
+	}
+	if opts.ReasoningFormat == "" {
+		opts.ReasoningFormat = ReasoningDeepSeek
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), metrics: newMetrics(), started: opts.Now()}
+	for _, k := range opts.APIKeys {
+		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+	}
+	s.routes()
+	return s
+}
+
+// ValidReasoningFormat reports whether f is a known reasoning format.
+func ValidReasoningFormat(f string) bool {
+	return f == ReasoningDeepSeek || f == ReasoningNone || f == ""
+}
+
+// Load attaches a loaded engine and starts its scheduler; from then on the
+// server answers requests. path is the model file (for listings).
+func (s *Server) Load(e *engine.Engine, path string) error {
+	if s.state.Load() != nil {
+		return errors.New("server: a model is already loaded")
+	}
+	src := e.File.String("tokenizer.chat_template", "")
+	if s.opts.ChatTemplate != "" {
+		src = s.opts.ChatTemplate
+	}
+	tmpl, err := chat.ForModel(src)
+	if err != nil {
+		s.log.Warn("the model's chat template does not compile; using ChatML", "err", err)
+		tmpl, err = chat.ForModel("")
+		if err != nil {
+			return err
+		}
+	}
+	if tmpl.IsFallback() {
+		s.log.Warn("the model has no chat template; using ChatML, which may not be its format", "template", chat.DefaultTemplateName)
+	}
+	m := &model{e: e, enc: engine.NewChatEncoder(e.Tok, tmpl), path: path, loaded: s.opts.Now(), tools: chat.ToolFormatFor(src)}
+	m.name = s.opts.ModelName
+	if m.name == "" {
+		m.name = strings.TrimSuffix(filepath.Base(path), ".gguf")
+	}
+	if m.think, err = m.enc.EncodeTemplateText(chat.ThinkOpen); err != nil {
+		return err
+	}
+	if m.close, err = m.enc.EncodeTemplateText("\n" + chat.ThinkClose + "\n\n"); err != nil {
+		return err
+	}
+	m.sched = e.NewScheduler(s.opts.Sched)
+	m.maxToks = s.opts.MaxTokensLimit
+	if m.maxToks <= 0 {
+		m.maxToks = m.sched.Options().SlotContext
+	}
+	s.state.Store(m)
+	s.log.Info("model loaded", "model", m.name, "slots", m.sched.Options().Slots, "context", m.sched.Options().SlotContext)
+	return nil
+}
+
+// Shutdown stops accepting generation requests and waits for running ones
+// until ctx ends, then cancels them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if m := s.state.Load(); m != nil {
+		return m.sched.Close(ctx)
+	}
+	return nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.opts.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.metrics.request(r.URL.Path, rec.status)
+		s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration", s.opts.Now().Sub(start).Round(time.Microsecond))
+	}()
+	if s.opts.CORSOrigin != "" {
+		h := rec.Header()
+		h.Set("Access-Control-Allow-Origin", s.opts.CORSOrigin)
+		h.Add("Vary", "Origin")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			rec.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	if r.URL.Path != "/health" && !s.authorized(r) {
+		e := &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "invalid_api_key",
+			Message: "missing or invalid API key: send Authorization: Bearer KEY"}
+		rec.Header().Set("WWW-Authenticate", `Bearer realm="qilin"`)
+		s.writeError(rec, r, e)
+		return
+	}
+	r.Body = http.MaxBytesReader(rec, r.Body, s.opts.MaxBodyBytes)
+	s.mux.ServeHTTP(rec, r)
+}
+
+// authorized checks the bearer key in constant time (over key hashes, so
+// that neither content nor length leaks).
+func (s *Server) authorized(r *http.Request) bool {
+	if len(s.keys) == 0 {
+		return true
+	}
+	auth := r.Header.Get("Authorization")
+	key, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		return false
+	}
+	h := sha256.Sum256([]byte(strings.TrimSpace(key)))
+	match := 0
+	for i := range s.keys {
+		match |= subtle.ConstantTimeCompare(h[:], s.keys[i][:])
+	}
+	return match == 1
+}
+
+// writeError writes e in the shape of the route's API.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeOllamaError(w, e)
+		return
+	}
+	writeOpenAIError(w, e)
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /health", s.health)
+	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
+	s.mux.HandleFunc("GET /v1/models", s.withModel(s.listModels))
+	s.mux.HandleFunc("GET /v1/models/{id...}", s.withModel(s.getModel))
+	s.mux.HandleFunc("POST /v1/chat/completions", s.withModel(s.chatCompletions))
+	s.mux.HandleFunc("POST /v1/completions", s.withModel(s.completions))
+	s.mux.HandleFunc("POST /api/chat", s.withModel(s.ollamaChat))
+	s.mux.HandleFunc("POST /api/generate", s.withModel(s.ollamaGenerate))
+	s.mux.HandleFunc("GET /api/tags", s.withModel(s.ollamaTags))
+	s.mux.HandleFunc("POST /api/show", s.withModel(s.ollamaShow))
+	s.mux.HandleFunc("GET /api/ps", s.withModel(s.ollamaPS))
+	s.mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"version": Version})
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found",
+			Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+	})
+}
+
+// withModel answers 503 while no model is loaded.
+func (s *Server) withModel(h func(http.ResponseWriter, *http.Request, *model)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m := s.state.Load()
+		if m == nil {
+			w.Header().Set("Retry-After", "5")
+			s.writeError(w, r, &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "model_loading",
+				Message: "the model is still loading"})
+			return
+		}
+		h(w, r, m)
+	}
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if s.state.Load() == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "loading"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// checkModel resolves a requested model name: "" and the served name (with
+// or without an Ollama ":latest" tag, or as its file name) are accepted.
+func (m *model) checkModel(name string) *apiError {
+	n := strings.TrimSuffix(name, ":latest")
+	if name == "" || n == m.name || name == m.path || n == strings.TrimSuffix(filepath.Base(m.path), ".gguf") {
+		return nil
+	}
+	return notFoundModel(name)
+}
+
+// fileInfo returns the model file's size and modification time.
+func (m *model) fileInfo() (int64, time.Time) {
+	fi, err := os.Stat(m.path)
+	if err != nil {
+		return 0, m.loaded
+	}
+	return fi.Size(), fi.ModTime()
+}
+
+// statusRecorder remembers the status code and passes flushes through.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -229,12 +229,12 @@ func chatInput(messages json.RawMessage, tools []json.RawMessage, vars map[strin
 // template that opens the reasoning anyway, a zero reasoning budget closes
 // it at once.
 func (s *Server) renderChat(m *model, in chat.Input, thinkingOff bool, budget *int, job *genJob) *apiError {
-	ids, text, err := m.enc.Encode(in)
+	p, err := m.e.RenderChatWith(m.tmpl, in)
 	if err != nil {
 		return badRequest("messages", "%v", err)
 	}
-	job.prompt, job.promptText = ids, text
-	startsOpen := chat.ReasoningStartsOpen(text)
+	job.prompt, job.promptText = p.Tokens, p.Text
+	startsOpen := p.ThinkingOpen
 	b := -1
 	switch {
 	case budget != nil:

@@ -457,7 +457,7 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request, m *model) {
 	if m.tools != chat.ToolFormatNone {
 		caps = append(caps, "tools")
 	}
-	src := m.enc.Template().Source()
+	src := m.tmpl.Source()
 	if strings.Contains(src, chat.ThinkOpen) {
 		caps = append(caps, "thinking")
 	}

@@ -2,9 +2,8 @@ package server
 
 import (
 	"context"
-	"errors"
-	"os"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 	"github.com/qilin-ai/qilin/chat"
-	"github.com/qilin-ai/qilin/internal/testdata"
 )
 
 func chatParams(msg string, maxTokens int64) openai.ChatCompletionNewParams {
@@ -83,10 +81,11 @@ func TestChatGreedyMatchesEngine(t *testing.T) {
 	}
 	// Reference: render the same conversation and decode alone.
 	msgs, _ := json.Marshal([]map[string]string{{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2+2?"}})
-	ids, text, err := ts.m.enc.Encode(chat.Input{RawMessages: msgs, AddGenerationPrompt: true, Vars: map[string]any{"enable_thinking": true}})
+	cp, err := ts.e.RenderChatWith(ts.m.tmpl, chat.Input{RawMessages: msgs, AddGenerationPrompt: true, Vars: map[string]any{"enable_thinking": true}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids, text := cp.Tokens, cp.Text
 	prompts = append(prompts, ids)
 	out := greedyAlone(t, ts.e, ids, 12)
 	want, _ := chat.Parse(ts.e.Tok.Decode(out), chat.OutputOptions{Reasoning: true, ReasoningStartsOpen: chat.ReasoningStartsOpen(text)})
@@ -173,16 +172,10 @@ func TestChatThinkingControls(t *testing.T) {
 			t.Fatal(err)
 		}
 		ch := resp.Choices[0]
-		var toks []string
-		for _, lp := range ch.Logprobs.Content {
-			toks = append(toks, lp.Token)
-		}
+		toks := logprobTokens(ch.Logprobs.Content)
 		// Three sampled reasoning tokens, then the forced close.
 		closeText := "\n" + chat.ThinkClose + "\n\n"
-		var closeToks []string
-		for _, id := range ts.m.close {
-			closeToks = append(closeToks, string(ts.e.Tok.Piece(id)))
-		}
+		closeToks := pieces(ts, ts.m.close)
 		if len(toks) < 3+len(closeToks) || !cmp.Equal(toks[3:3+len(closeToks)], closeToks) {
 			t.Fatalf("tokens %q: want the close %q after 3 reasoning tokens", toks, closeToks)
 		}
@@ -196,22 +189,25 @@ func TestChatThinkingControls(t *testing.T) {
 		}
 	})
 	t.Run("effort none on a template that always thinks", func(t *testing.T) {
-		// QwQ's template opens <think> whatever the variables say, so
+		// This template opens <think> whatever the variables say, so
 		// thinking off closes the block before the first token.
-		src, err := os.ReadFile(testdata.Path(t, "templates", "Qwen-QwQ-32B.jinja"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := startServer(t, modelR1, Options{ChatTemplate: string(src)})
-		p := chatParams("Hi", 6)
+		ts := startServer(t, modelR1, Options{ChatTemplate: alwaysThinks})
+		p := chatParams("Hi", 8)
 		p.ReasoningEffort = shared.ReasoningEffortNone
+		p.Temperature, p.Seed, p.Logprobs = openai.Float(1), openai.Int(7), openai.Bool(true)
 		resp, err := ts.client().Chat.Completions.New(context.Background(), p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg := resp.Choices[0].Message
-		if r := extraString(t, msg.JSON.ExtraFields["reasoning_content"].Raw()); r != "" || msg.Content == "" {
-			t.Errorf("reasoning %q content %q: want no reasoning", r, msg.Content)
+		ch := resp.Choices[0]
+		toks := logprobTokens(ch.Logprobs.Content)
+		closeToks := pieces(ts, ts.m.close)
+		if len(toks) < len(closeToks) || !cmp.Equal(toks[:len(closeToks)], closeToks) {
+			t.Fatalf("tokens %q: want the close %q first", toks, closeToks)
+		}
+		want := strings.TrimLeft(strings.Join(toks[len(closeToks):], ""), " \t\r\n")
+		if r := extraString(t, ch.Message.JSON.ExtraFields["reasoning_content"].Raw()); r != "" || ch.Message.Content != want {
+			t.Errorf("reasoning %q content %q: want none and %q", r, ch.Message.Content, want)
 		}
 	})
 	t.Run("enable_thinking false on qwen3", func(t *testing.T) {
@@ -453,4 +449,28 @@ func containsRun(s, run []int) bool {
 		}
 	}
 	return false
+}
+
+// alwaysThinks is ChatML whose generation prompt opens <think>, as QwQ's
+// and DeepSeek-R1's released templates do.
+const alwaysThinks = `{%- for m in messages %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endfor %}{%- if add_generation_prompt %}<|im_start|>assistant
+<think>
+{% endif %}`
+
+func logprobTokens(lps []openai.ChatCompletionTokenLogprob) []string {
+	var out []string
+	for _, lp := range lps {
+		out = append(out, lp.Token)
+	}
+	return out
+}
+
+func pieces(ts *testServer, ids []int) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, string(ts.e.Tok.Piece(id)))
+	}
+	return out
 }

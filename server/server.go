@@ -77,7 +77,7 @@ type Server struct {
 type model struct {
 	e       *engine.Engine
 	sched   *engine.Scheduler
-	enc     *engine.ChatEncoder
+	tmpl    *chat.Template
 	name    string
 	path    string
 	loaded  time.Time
@@ -135,15 +135,16 @@ func (s *Server) Load(e *engine.Engine, path string) error {
 	if tmpl.IsFallback() {
 		s.log.Warn("the model has no chat template; using ChatML, which may not be its format", "template", chat.DefaultTemplateName)
 	}
-	m := &model{e: e, enc: engine.NewChatEncoder(e.Tok, tmpl), path: path, loaded: s.opts.Now(), tools: chat.ToolFormatFor(src)}
+	m := &model{e: e, tmpl: tmpl, path: path, loaded: s.opts.Now(), tools: chat.ToolFormatFor(src)}
 	m.name = s.opts.ModelName
 	if m.name == "" {
 		m.name = strings.TrimSuffix(filepath.Base(path), ".gguf")
 	}
-	if m.think, err = m.enc.EncodeTemplateText(chat.ThinkOpen); err != nil {
+	// Template text: its special-token text becomes special tokens.
+	if m.think, err = e.Tok.Encode(chat.ThinkOpen, false, true); err != nil {
 		return err
 	}
-	if m.close, err = m.enc.EncodeTemplateText("\n" + chat.ThinkClose + "\n\n"); err != nil {
+	if m.close, err = e.Tok.Encode("\n"+chat.ThinkClose+"\n\n", false, true); err != nil {
 		return err
 	}
 	m.sched = e.NewScheduler(s.opts.Sched)

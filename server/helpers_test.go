@@ -199,3 +199,25 @@ func scriptFor(t testing.TB, name, text string, prompts *[][]int) func([]int) []
 		return ids
 	}
 }
+
+func schedOpts(slots, maxQueue int) engine.SchedOptions {
+	return engine.SchedOptions{Slots: slots, MaxQueue: maxQueue}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

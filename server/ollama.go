@@ -325,7 +325,11 @@ func (s *Server) ollamaStream(w http.ResponseWriter, r *http.Request, m *model, 
 	stats := func(c choiceResult) ollamaStats {
 		total := s.opts.Now().Sub(job.start)
 		first := c.res.FirstToken
-		return ollamaStats{DoneReason: c.finish, TotalDuration: int64(total), PromptEvalCount: c.res.PromptTokens,
+		reason := c.finish
+		if reason == "tool_calls" { // Ollama says stop
+			reason = "stop"
+		}
+		return ollamaStats{DoneReason: reason, TotalDuration: int64(total), PromptEvalCount: c.res.PromptTokens,
 			PromptEvalDuration: int64(first), EvalCount: c.res.CompletionTokens, EvalDuration: int64(total - first)}
 	}
 	if stream != nil && !*stream {

@@ -52,7 +52,9 @@ func decodeJSON(body []byte, v any) *apiError {
 			if te.Field == "" {
 				return badRequest("", "want a JSON object, got %s", te.Value)
 			}
-			return badRequest(te.Field, "wrong type: want %s, got %s", typeName(te.Type.String()), te.Value)
+			// Fields of embedded structs carry the struct's Go name.
+			field := strings.ReplaceAll(te.Field, "samplingFields.", "")
+			return badRequest(field, "wrong type: want %s, got %s", typeName(te.Type.String()), te.Value)
 		case errors.As(err, &fe):
 			return badRequest(fe.field, "%s", fe.msg)
 		case errors.Is(err, io.ErrUnexpectedEOF):

@@ -35,8 +35,8 @@ type Input struct {
 	// terminal input
 	term    *term.Terminal
 	keys    *keyReader
-	fd      int          // terminal to size and restore; -1 for none
-	restore *term.State  // state before raw mode
+	fd      int           // terminal to size and restore; -1 for none
+	restore *term.State   // state before raw mode
 	plain   *bufio.Reader // plain input
 }
 

@@ -48,6 +48,34 @@ func (t *OutTensor) rowBytes() (int, int, error) {
 // renamed over path only when complete; on any error the temporary file is
 // removed and path is left untouched.
 func WriteGGUF(path string, kv []gguf.KV, tensors []OutTensor, threads int) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 4<<20)
+	if err = writeGGUF(bw, kv, tensors, threads); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("quantize: write: %w", err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	return nil
+}
+
+// writeGGUF writes the file to out.
+func writeGGUF(out io.Writer, kv []gguf.KV, tensors []OutTensor, threads int) error {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
@@ -97,36 +125,15 @@ func WriteGGUF(path string, kv []gguf.KV, tensors []OutTensor, threads int) (err
 	if uint64(count) < data {
 		return fmt.Errorf("quantize: gguf layout of %d bytes is shorter than its %d data bytes", count, data)
 	}
-
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("quantize: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 4<<20)
 	s := &substWriter{
-		out: bw, header: uint64(count) - data, tensors: tensors, sizes: sizes,
+		out: out, header: uint64(count) - data, tensors: tensors, sizes: sizes,
 		offsets: offsets, threads: threads, cur: -1,
 	}
-	if _, err = w.WriteTo(s); err != nil {
+	if _, err := w.WriteTo(s); err != nil {
 		return err
 	}
 	if s.filled != nonEmpty {
 		return fmt.Errorf("quantize: wrote %d of %d tensors", s.filled, nonEmpty)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("quantize: %w", err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("quantize: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("quantize: %w", err)
 	}
 	return nil
 }

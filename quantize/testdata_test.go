@@ -16,6 +16,7 @@ import (
 // the tensor types, the tensor order, the metadata and the bytes.
 func TestMatchesLlamaQuantize(t *testing.T) {
 	for _, tc := range []struct{ src, ref, ft string }{
+		// -short runs those in shortRefs (the K-quant encoders are slow).
 		{"syn-qwen2-f32", "syn-qwen2-q4_k_m", "Q4_K_M"},
 		{"syn-qwen2-f32", "syn-qwen2-q5_k_m", "Q5_K_M"},
 		{"syn-qwen2-f32", "syn-qwen2-q6_k", "Q6_K"},
@@ -35,6 +36,9 @@ func TestMatchesLlamaQuantize(t *testing.T) {
 		{"syn-qwen3moe-f32", "syn-qwen3moe-q8_0", "Q8_0"},
 	} {
 		t.Run(tc.ref, func(t *testing.T) {
+			if testing.Short() && !shortRefs[tc.ref] {
+				t.Skip("-short")
+			}
 			in := openTestdata(t, tc.src)
 			ref := openTestdata(t, tc.ref)
 			ft, err := ParseFileType(tc.ft)
@@ -64,6 +68,8 @@ func TestMatchesLlamaQuantize(t *testing.T) {
 		})
 	}
 }
+
+var shortRefs = map[string]bool{"syn-qwen2-q4_k_m": true, "syn-qwen2-q8_0": true, "syn-llama-q4_k_m": true, "syn-qwen3moe-q8_0": true}
 
 func openTestdata(t *testing.T, name string) *gguf.File {
 	t.Helper()

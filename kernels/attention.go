@@ -8,13 +8,13 @@ import (
 
 // AttnScratch holds the per-thread buffers of AttentionHead.
 type AttnScratch struct {
-	q   []uint16 // query rounded to f16 (head_k)
-	acc []uint16 // value accumulator in f16 (head_v)
+	q   []float32 // query rounded to f16, as float32 (head_k)
+	acc []uint16  // value accumulator in f16 (head_v)
 }
 
 // NewAttnScratch allocates scratch for heads of the given key and value sizes.
 func NewAttnScratch(headK, headV int) *AttnScratch {
-	return &AttnScratch{q: make([]uint16, headK), acc: make([]uint16, headV)}
+	return &AttnScratch{q: make([]float32, headK), acc: make([]uint16, headV)}
 }
 
 // AttentionHead computes one query head's causal attention over n cached
@@ -28,37 +28,32 @@ func NewAttnScratch(headK, headV int) *AttnScratch {
 // online with a running maximum, and the weighted sum of values accumulates
 // in f16, rescaled whenever the maximum grows. Following it (rather than a
 // plain f32 softmax) is what makes logits agree with llama.cpp to ~1e-10 KL.
+// The SIMD and generic kernels give bit-identical results.
 func AttentionHead(out, q []float32, k []uint16, kStride int, v []uint16, vStride int, n int, scale float32, s *AttnScratch) {
+	attentionHead(active, out, q, k, kStride, v, vStride, n, scale, s)
+}
+
+func attentionHead(ks *kernelSet, out, q []float32, k []uint16, kStride int, v []uint16, vStride int, n int, scale float32, s *AttnScratch) {
 	hk, hv := len(q), len(out)
-	q16, acc := s.q[:hk], s.acc[:hv]
+	qf, acc := s.q[:hk], s.acc[:hv]
 	for i, x := range q {
-		q16[i] = quant.FP32ToFP16(x)
+		qf[i] = quant.FP16ToFP32(quant.FP32ToFP16(x))
 	}
 	clear(acc)
 	var sum float32
 	m := float32(math.Inf(-1))
 	for j := 0; j < n; j++ {
-		kj := k[j*kStride : j*kStride+hk]
-		var dot float32
-		for i, x := range q16 {
-			dot += quant.FP16ToFP32(x) * quant.FP16ToFP32(kj[i])
-		}
-		score := dot * scale
+		score := ks.attnDot(qf, k[j*kStride:j*kStride+hk]) * scale
 		ms, vs := float32(1), float32(1)
-		if score > m {
+		rescale := score > m
+		if rescale {
 			ms = float32(math.Exp(float64(m - score)))
 			m = score
-			for i, a := range acc {
-				acc[i] = quant.FP32ToFP16(quant.FP16ToFP32(a) * ms)
-			}
 		} else {
 			vs = float32(math.Exp(float64(score - m)))
 		}
-		vj := v[j*vStride : j*vStride+hv]
-		for i, a := range acc {
-			acc[i] = quant.FP32ToFP16(quant.FP16ToFP32(a) + quant.FP16ToFP32(vj[i])*vs)
-		}
-		sum = sum*ms + vs
+		ks.attnAcc(acc, v[j*vStride:j*vStride+hv], ms, vs, rescale)
+		sum = float32(sum*ms) + vs
 	}
 	inv := float32(0)
 	if sum != 0 {
@@ -66,5 +61,42 @@ func AttentionHead(out, q []float32, k []uint16, kStride int, v []uint16, vStrid
 	}
 	for i, a := range acc {
 		out[i] = quant.FP16ToFP32(a) * inv
+	}
+}
+
+// attnDotGo returns sum q[i]*float32(k[i]) with each product rounded to
+// float32 (exact when q and k hold f16 values) and the sum accumulated in
+// float64, then rounded to float32, as ggml_vec_dot_f16 accumulates its
+// scalar part. The first 8*(len(q)/8) products are summed in 8 lanes (lane l
+// takes i ≡ l mod 8, in order), the lanes reduced as e_j = l_j + l_{j+4},
+// (e0+e2) + (e1+e3), and the rest added in order: the order of the AVX2
+// kernel, so both give the same bits.
+func attnDotGo(q []float32, k []uint16) float32 {
+	k = k[:len(q)]
+	var l [8]float64
+	n8 := len(q) / 8 * 8
+	for i := 0; i < n8; i += 8 {
+		for j := range l {
+			l[j] += float64(q[i+j] * quant.FP16ToFP32(k[i+j]))
+		}
+	}
+	s := ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+	for i := n8; i < len(q); i++ {
+		s += float64(q[i] * quant.FP16ToFP32(k[i]))
+	}
+	return float32(s)
+}
+
+// attnAccGo updates the f16 accumulator acc with value row v: if rescale,
+// acc = f16(acc*ms) first; then acc = f16(acc + float32(v*vs)).
+func attnAccGo(acc, v []uint16, ms, vs float32, rescale bool) {
+	v = v[:len(acc)]
+	if rescale {
+		for i, a := range acc {
+			acc[i] = quant.FP32ToFP16(float32(quant.FP16ToFP32(a) * ms))
+		}
+	}
+	for i, a := range acc {
+		acc[i] = quant.FP32ToFP16(quant.FP16ToFP32(a) + float32(quant.FP16ToFP32(v[i])*vs))
 	}
 }

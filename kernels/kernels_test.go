@@ -34,55 +34,70 @@ func TestPoolCoversEveryIndexOnce(t *testing.T) {
 	}
 }
 
-// MatMul must equal a float64 product of the dequantized weights with the
-// activations, within the error of quantizing the activations.
+// MatMul must equal the float64 product of the dequantized weights with the
+// activations as quantized for them (quant.QuantizeActivations), within float
+// rounding, on every kernel set, for decode (n=1), a batch of four and odd
+// batches that take both the four-row and single-row paths.
 func TestMatMulMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	p := NewPool(2)
-	defer p.Close()
-	const rows, cols, n = 37, 512, 3
-	for _, typ := range []quant.Type{quant.F32, quant.F16, quant.BF16, quant.Q8_0, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
-		wf := make([]float32, rows*cols)
-		for i := range wf {
-			wf[i] = float32(rng.NormFloat64())
-		}
-		rb, _ := typ.RowSize(cols)
-		data := make([]byte, rows*rb)
-		if err := quant.Quantize(typ, wf, data); err != nil {
-			t.Fatalf("%s: %v", typ, err)
-		}
-		deq := make([]float32, rows*cols)
-		if err := quant.Dequantize(typ, data, deq); err != nil {
-			t.Fatal(err)
-		}
-		w, err := NewMatrix(typ, rows, cols, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := make([]float32, n*cols)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		out := make([]float32, n*rows)
-		p.MatMul(out, w, x, n, make([]byte, ActivationBytes(typ, cols, n)))
-		tol := 1e-5
-		if quant.VecDotType(typ) != quant.F32 {
-			tol = 1e-2 // activations rounded to 8 bits (or 16-bit floats)
-		}
-		var maxErr, scale float64
-		for i := 0; i < n; i++ {
-			for r := 0; r < rows; r++ {
-				var want float64
-				for c := 0; c < cols; c++ {
-					want += float64(deq[r*cols+c]) * float64(x[i*cols+c])
+	const rows, cols = 37, 512
+	for _, ks := range kernelSets {
+		p := NewPool(2)
+		p.ks = ks
+		for _, typ := range dotTypes {
+			wf := make([]float32, rows*cols)
+			for i := range wf {
+				wf[i] = float32(rng.NormFloat64())
+			}
+			rb, _ := typ.RowSize(cols)
+			data := make([]byte, rows*rb)
+			if err := quant.Quantize(typ, wf, data); err != nil {
+				t.Fatalf("%s: %v", typ, err)
+			}
+			deq := make([]float32, rows*cols)
+			if err := quant.Dequantize(typ, data, deq); err != nil {
+				t.Fatal(err)
+			}
+			w, err := NewMatrix(typ, rows, cols, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := quant.VecDotType(typ)
+			tol := 1e-5
+			if at == quant.Q8_1 {
+				tol = 2e-3 // the dot uses the block sums Q8_1 stores rounded to f16
+			}
+			for _, n := range []int{1, 4, 7} {
+				x := make([]float32, n*cols)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
 				}
-				maxErr = math.Max(maxErr, math.Abs(float64(out[i*rows+r])-want))
-				scale = math.Max(scale, math.Abs(want))
+				out := make([]float32, n*rows)
+				p.MatMul(out, w, x, n, make([]byte, ActivationBytes(typ, cols, n)))
+				act := make([]byte, ActivationBytes(typ, cols, 1))
+				xq := make([]float32, cols)
+				for i := 0; i < n; i++ {
+					if err := quant.QuantizeActivations(at, x[i*cols:(i+1)*cols], act); err != nil {
+						t.Fatal(err)
+					}
+					if err := quant.Dequantize(at, act, xq); err != nil {
+						t.Fatal(err)
+					}
+					for r := 0; r < rows; r++ {
+						var want, mag float64
+						for c := 0; c < cols; c++ {
+							v := float64(deq[r*cols+c]) * float64(xq[c])
+							want += v
+							mag += math.Abs(v)
+						}
+						if got := float64(out[i*rows+r]); math.Abs(got-want) > tol*mag {
+							t.Errorf("%s %s n=%d: out[%d][%d] = %v, want %v (magnitude %g)", ks.name, typ, n, i, r, got, want, mag)
+						}
+					}
+				}
 			}
 		}
-		if maxErr/scale > tol {
-			t.Errorf("%s: max error %.3g of scale %.3g exceeds relative %g", typ, maxErr, scale, tol)
-		}
+		p.Close()
 	}
 }
 

@@ -44,6 +44,11 @@ func ActivationBytes(t quant.Type, cols, n int) int {
 	return rb * n
 }
 
+// chunkBytes is the weight bytes a MatMul chunk of rows aims at when several
+// activation rows are multiplied: small enough to stay in L2 while every
+// group of activation rows passes over it.
+const chunkBytes = 96 << 10
+
 // MatMul computes out = x @ W^T for n input rows:
 //
 //	W (Rows, Cols) @ x (n, Cols) -> out (n, Rows)
@@ -51,19 +56,54 @@ func ActivationBytes(t quant.Type, cols, n int) int {
 // Inputs are first quantized to W's activation type (as llama.cpp does), into
 // scratch, which must hold ActivationBytes(W.Type, W.Cols, n) bytes. Each
 // output element is the same dot product whatever n is, so a token computes
-// identical values alone or in a batch.
+// identical values alone or in a batch. Rows are split between the pool's
+// threads in chunks; with several input rows, each chunk's weights are read
+// once per group of four input rows.
 func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int, scratch []byte) {
 	at := quant.VecDotType(w.Type)
 	arb, _ := at.RowSize(w.Cols)
 	act := scratch[:arb*n]
-	for i := 0; i < n; i++ {
-		if err := quant.Quantize(at, x[i*w.Cols:(i+1)*w.Cols], act[i*arb:(i+1)*arb]); err != nil {
-			panic(err)
-		}
+	p.qt = quantizeTask{ks: p.ks, t: at, x: x[:n*w.Cols], cols: w.Cols, act: act, rowBytes: arb}
+	if n >= 2*p.threads && n*w.Cols >= 1<<14 {
+		p.Parallel(n, 1, &p.qt)
+	} else {
+		p.qt.Run(0, n)
 	}
-	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, n: n}
-	p.Parallel(w.Rows, p.grainFor(w.Rows, 4), &p.mm)
+	p.qt = quantizeTask{}
+	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, n: n, k: p.ks.dot(w.Type)}
+	p.Parallel(w.Rows, p.rowGrain(w, n), &p.mm)
 	p.mm = matmulTask{}
+}
+
+// rowGrain picks the rows per chunk: for one input row, enough chunks for
+// balance (8 per thread); for several, chunks of about chunkBytes of weights
+// and at least 4 per thread.
+func (p *Pool) rowGrain(w Matrix, n int) int {
+	g := w.Rows / (p.threads * 8)
+	if n > 1 {
+		chunks := p.threads * 4
+		for w.Rows/chunks*w.RowBytes > chunkBytes && w.Rows/chunks > 16 {
+			chunks += p.threads
+		}
+		g = (w.Rows + chunks - 1) / chunks
+	}
+	return max(g, 4)
+}
+
+// quantizeTask quantizes rows of activations.
+type quantizeTask struct {
+	ks       *kernelSet
+	t        quant.Type
+	x        []float32
+	cols     int
+	act      []byte
+	rowBytes int
+}
+
+func (t *quantizeTask) Run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		t.ks.quantizeRow(t.t, t.x[i*t.cols:(i+1)*t.cols], t.act[i*t.rowBytes:(i+1)*t.rowBytes])
+	}
 }
 
 type matmulTask struct {
@@ -72,15 +112,25 @@ type matmulTask struct {
 	act         []byte
 	actRowBytes int
 	n           int
+	k           dotKernel
 }
 
 func (t *matmulTask) Run(lo, hi int) {
-	w, cols := t.w, t.w.Cols
-	for r := lo; r < hi; r++ {
-		row := w.Data[r*w.RowBytes : (r+1)*w.RowBytes]
-		for i := 0; i < t.n; i++ {
-			a := t.act[i*t.actRowBytes : (i+1)*t.actRowBytes]
-			t.out[i*w.Rows+r] = quant.VecDot(w.Type, cols, row, a)
+	w, cols, arb, rows := t.w, t.w.Cols, t.actRowBytes, t.w.Rows
+	i := 0
+	if t.k.four != nil {
+		for ; i+4 <= t.n; i += 4 {
+			a := t.act[i*arb : (i+4)*arb]
+			for r := lo; r < hi; r++ {
+				t.k.four(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], a, arb, t.out[i*rows+r:], rows)
+			}
+		}
+	}
+	for ; i < t.n; i++ {
+		a := t.act[i*arb : (i+1)*arb]
+		o := t.out[i*rows : (i+1)*rows]
+		for r := lo; r < hi; r++ {
+			o[r] = t.k.one(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], a)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
 
@@ -13,22 +12,42 @@ type Task interface {
 	Run(lo, hi int)
 }
 
+// spinBudget is how many polls a worker (or the caller waiting for workers)
+// makes before it blocks. Decode issues a few hundred small parallel calls
+// per token, microseconds apart; a worker that is still spinning when the
+// next one starts picks it up without the cost of a wake-up.
+const spinBudget = 1 << 14
+
 // Pool is a persistent set of worker goroutines that split a Task's index
 // range between them and the calling goroutine. One Parallel call runs at a
-// time; a Pool must not be used from two goroutines at once.
+// time; a Pool must not be used from two goroutines at once. Workers spin
+// briefly after each call before they sleep, so that back-to-back calls
+// start without a wake-up; a Parallel call allocates nothing.
 //
 // The zero Pool is not usable; create one with NewPool.
 type Pool struct {
 	threads int
-	wake    []chan struct{}
-	done    sync.WaitGroup
+	ks      *kernelSet
+	workers []*worker
 
-	task  Task
-	n     int
-	grain int
-	next  atomic.Int64
+	// The current call: the task, its size and chunk, and the next chunk.
+	task    Task
+	n       int
+	grain   int
+	next    atomic.Int64
+	gen     atomic.Uint64 // bumped for each call that uses the workers
+	pending atomic.Int32  // workers that have not finished the call
+	closed  atomic.Bool
+	done    chan struct{} // the last worker to finish signals a sleeping caller
+	waiting atomic.Bool   // the caller sleeps on done
 
-	mm matmulTask // reused by MatMul so that calls do not allocate
+	mm matmulTask   // reused by MatMul so that calls do not allocate
+	qt quantizeTask // likewise for activation quantization
+}
+
+type worker struct {
+	wake     chan struct{}
+	sleeping atomic.Bool
 }
 
 // NewPool starts a pool with the given number of threads (the caller counts
@@ -37,11 +56,11 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	p := &Pool{threads: threads}
+	p := &Pool{threads: threads, ks: active, done: make(chan struct{}, 1)}
 	for i := 1; i < threads; i++ {
-		ch := make(chan struct{})
-		p.wake = append(p.wake, ch)
-		go p.worker(ch)
+		w := &worker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		go p.loop(w)
 	}
 	return p
 }
@@ -51,16 +70,56 @@ func (p *Pool) Threads() int { return p.threads }
 
 // Close stops the workers. The pool must not be used afterwards.
 func (p *Pool) Close() {
-	for _, ch := range p.wake {
-		close(ch)
+	if p.closed.Swap(true) {
+		return
 	}
-	p.wake = nil
+	p.gen.Add(1)
+	for _, w := range p.workers {
+		w.wakeUp()
+	}
 }
 
-func (p *Pool) worker(wake chan struct{}) {
-	for range wake {
+func (w *worker) wakeUp() {
+	if w.sleeping.CompareAndSwap(true, false) {
+		w.wake <- struct{}{}
+	}
+}
+
+// loop runs calls as they are published: it polls gen for a while, then
+// marks itself sleeping and blocks until a call wakes it.
+func (p *Pool) loop(w *worker) {
+	var seen uint64 // gen is 0 when the pool starts, whenever this goroutine runs
+	for {
+		for i := 0; p.gen.Load() == seen; i++ {
+			if i < spinBudget {
+				if i&63 == 63 {
+					runtime.Gosched()
+				}
+				continue
+			}
+			w.sleeping.Store(true)
+			if p.gen.Load() != seen {
+				// A call was published meanwhile: take it, unless its
+				// publisher already saw us sleeping and sent a wake-up.
+				if !w.sleeping.CompareAndSwap(true, false) {
+					<-w.wake
+				}
+				break
+			}
+			<-w.wake
+			break
+		}
+		seen = p.gen.Load()
+		if p.closed.Load() {
+			return
+		}
 		p.work()
-		p.done.Done()
+		if p.pending.Add(-1) == 0 && p.waiting.Load() {
+			select {
+			case p.done <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
@@ -73,19 +132,32 @@ func (p *Pool) Parallel(n, grain int, t Task) {
 	if grain < 1 {
 		grain = 1
 	}
-	if p.threads == 1 || n <= grain || len(p.wake) == 0 {
+	if len(p.workers) == 0 || n <= grain {
 		t.Run(0, n)
 		return
 	}
 	p.task, p.n, p.grain = t, n, grain
 	p.next.Store(0)
-	workers := min(len(p.wake), (n+grain-1)/grain-1)
-	p.done.Add(workers)
-	for _, ch := range p.wake[:workers] {
-		ch <- struct{}{}
+	p.pending.Store(int32(len(p.workers)))
+	p.gen.Add(1)
+	for _, w := range p.workers {
+		w.wakeUp()
 	}
 	p.work()
-	p.done.Wait()
+	for i := 0; i < spinBudget && p.pending.Load() != 0; i++ {
+		if i&63 == 63 {
+			runtime.Gosched()
+		}
+	}
+	// Still running: sleep until the last worker signals. A signal left
+	// over from an earlier call only costs one more check.
+	for p.pending.Load() != 0 {
+		p.waiting.Store(true)
+		if p.pending.Load() != 0 {
+			<-p.done
+		}
+		p.waiting.Store(false)
+	}
 	p.task = nil
 }
 
@@ -97,14 +169,4 @@ func (p *Pool) work() {
 		}
 		p.task.Run(lo, min(lo+p.grain, p.n))
 	}
-}
-
-// grainFor picks a chunk size for n rows so that each thread gets several
-// chunks (for balance) but chunks stay large enough to amortize scheduling.
-func (p *Pool) grainFor(n, minGrain int) int {
-	g := n / (p.threads * 8)
-	if g < minGrain {
-		g = minGrain
-	}
-	return g
 }

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// shufI16 returns a VPSHUFB mask that fills the low 128-bit lane with copies
+// of 16-bit element lo and the high lane with copies of element hi.
+func shufI16(lo, hi int) []byte {
+	b := make([]byte, 32)
+	for i := 0; i < 16; i += 2 {
+		b[i], b[i+1] = byte(2*lo), byte(2*lo+1)
+		b[16+i], b[16+i+1] = byte(2*hi), byte(2*hi+1)
+	}
+	return b
+}
+
+// kq describes one K-quant weight format dotted with Q8_K activations.
+type kq struct {
+	name string
+	size int
+	T    []int
+}
+
+// sumiAcc adds d_w * d_a(t) * float(sumi) to acc, where d_a is the float32
+// at the start of activation block t.
+func sumiAcc(dw VecVirtual, dA Mem, sumi, acc VecVirtual) {
+	d := YMM()
+	VBROADCASTSS(dA, d)
+	VMULPS(dw, d, d)
+	VCVTDQ2PS(sumi, sumi)
+	VFMADD231PS(sumi, d, acc)
+}
+
+func genKQuants() {
+	var shufK [8]Mem
+	for k := range shufK {
+		shufK[k] = constBytes(fmt.Sprintf("shufK%d", k), shufI16(k, k))
+	}
+	var shufQ6 [4]Mem
+	for s := range shufQ6 {
+		shufQ6[s] = constBytes(fmt.Sprintf("shufQ6_%d", s), shufI16(2*s, 2*s+1))
+	}
+	c30 := constBytes("mask30", splat32(0x30))
+	for _, T := range []int{1, 4} {
+		genScaleMin("Q4_K", 144, T, &shufK, true)
+		genScaleMin("Q5_K", 176, T, &shufK, false)
+		genQ6_K(T, &shufQ6, c30)
+	}
+}
+
+// genScaleMin emits Q4_K or Q5_K x Q8_K for T activation rows. Per
+// super-block: the 6-bit scales and mins are unpacked in general registers
+// (ggml's utmp shuffle), the mins applied through the activations' bsums,
+// and each 32-quant sub-block dotted by VPMADDUBSW and scaled by VPMADDWD.
+//
+// With total set (Q4_K), each block's exact integer sums S (quants) and M
+// (mins) are scaled once: [acc, accm] += [S, M] * [d, dmin]*d_a by one fused
+// multiply-add, and the result is acc - accm, as llama.cpp's repacked Q4_K
+// kernels compute it. Otherwise (Q5_K) the 8 lanes of S are scaled and
+// accumulated separately and the mins folded into the same lanes.
+func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
+	TEXT(fmt.Sprintf("dot%sx%dAVX2", name, T), NOSPLIT, sigQ(T))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("dot%sx%dAVX2 writes out[t] = %s row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", name, T, name, T), outDoc(T))
+	q5 := name == "Q5_K"
+	qs := 16
+	if q5 {
+		qs = 48
+	}
+	nb := loadGP("nb")
+	w := loadGP("w")
+	a := loadActs(T)
+	acc := ymms(T)
+	zero(acc...)
+	blockLoop("blocks", nb, 1, func(int) {
+		// Scales and mins: s0..s2 are the 12 packed bytes.
+		s0, s1, s2, t, u := GP64(), GP64(), GP64(), GP64(), GP64()
+		MOVL(Mem{Base: w, Disp: 4}, s0.As32())
+		MOVL(Mem{Base: w, Disp: 8}, s1.As32())
+		MOVL(Mem{Base: w, Disp: 12}, s2.As32())
+		MOVL(s2.As32(), t.As32())
+		SHRL(U8(4), t.As32())
+		ANDL(U32(0x0f0f0f0f), t.As32())
+		MOVL(s1.As32(), u.As32())
+		SHRL(U8(6), u.As32())
+		ANDL(U32(0x03030303), u.As32())
+		SHLL(U8(4), u.As32())
+		ORL(u.As32(), t.As32())          // mins 4..7
+		ANDL(U32(0x3f3f3f3f), s1.As32()) // mins 0..3
+		ANDL(U32(0x0f0f0f0f), s2.As32())
+		MOVL(s0.As32(), u.As32())
+		SHRL(U8(6), u.As32())
+		ANDL(U32(0x03030303), u.As32())
+		SHLL(U8(4), u.As32())
+		ORL(u.As32(), s2.As32())         // scales 4..7
+		ANDL(U32(0x3f3f3f3f), s0.As32()) // scales 0..3
+		SHLQ(U8(32), s2)
+		ORQ(s0, s2)
+		SHLQ(U8(32), t)
+		ORQ(s1, t)
+		ms := YMM()
+		VMOVQ(s2, ms.AsX())
+		VPINSRQ(U8(1), t, ms.AsX(), ms.AsX())
+		VPMOVZXBW(ms.AsX(), ms) // low lane: 8 scales, high lane: 8 mins (int16)
+		mins, sc := XMM(), YMM()
+		VEXTRACTI128(U8(1), ms, mins)
+		VPERMQ(U8(0x44), ms, sc)
+
+		// Mins: acc -= dmin*d_a * sum_j m_j * (bsum[2j] + bsum[2j+1]).
+		dmin := halfBroadcast(Mem{Base: w, Disp: 2})
+		for t := 0; t < T && !total; t++ {
+			p, d := YMM(), YMM()
+			VMOVDQU(a.at(t, 260), p.AsX())
+			VPHADDW(a.at(t, 276), p.AsX(), p.AsX())
+			VPMADDWD(mins, p.AsX(), p.AsX())
+			VCVTDQ2PS(p.AsX(), p.AsX())
+			VBROADCASTSS(a.at(t, 0), d)
+			VMULPS(dmin, d, d)
+			VFNMADD231PS(p, d, acc[t])
+		}
+
+		sumi := ymms(T)
+		zero(sumi...)
+		var hbits VecVirtual
+		if q5 {
+			hbits = YMM()
+			VMOVDQU(Mem{Base: w, Disp: 16}, hbits)
+		}
+		for j := 0; j < 4; j++ {
+			lo, hi := YMM(), YMM()
+			VMOVDQU(Mem{Base: w, Disp: qs + 32*j}, hi)
+			VPAND(mask0F, hi, lo)
+			VPSRLW(U8(4), hi, hi)
+			VPAND(mask0F, hi, hi)
+			if q5 {
+				// Sub-block 2j+e takes bit 2j+e of each qh byte as bit 4.
+				for e, q := range []VecVirtual{lo, hi} {
+					b, sh := YMM(), 2*j+e
+					switch {
+					case sh < 4:
+						VPSLLW(U8(4-sh), hbits, b)
+					case sh == 4:
+						VMOVDQU(hbits, b)
+					default:
+						VPSRLW(U8(sh-4), hbits, b)
+					}
+					VPAND(mask10, b, b)
+					VPOR(b, q, q)
+				}
+			}
+			sl, sh := YMM(), YMM()
+			VPSHUFB(shufK[2*j], sc, sl)
+			VPSHUFB(shufK[2*j+1], sc, sh)
+			for t := 0; t < T; t++ {
+				p := YMM()
+				VPMADDUBSW(a.at(t, 4+64*j), lo, p)
+				VPMADDWD(sl, p, p)
+				VPADDD(p, sumi[t], sumi[t])
+				VPMADDUBSW(a.at(t, 4+64*j+32), hi, p)
+				VPMADDWD(sh, p, p)
+				VPADDD(p, sumi[t], sumi[t])
+			}
+		}
+		if total {
+			wsc := XMM()
+			VMOVD(Mem{Base: w}, wsc)
+			VCVTPH2PS(wsc, wsc) // [d, dmin, 0, 0]
+			for t := 0; t < T; t++ {
+				p, x, d := XMM(), XMM(), XMM()
+				VMOVDQU(a.at(t, 260), p)
+				VPHADDW(a.at(t, 276), p, p)
+				VPMADDWD(mins, p, p)
+				VEXTRACTI128(U8(1), sumi[t], x)
+				VPADDD(sumi[t].AsX(), x, x)
+				VPHADDD(p, x, x)
+				VPHADDD(x, x, x) // [S, M, S, M]
+				VCVTDQ2PS(x, x)
+				VBROADCASTSS(a.at(t, 0), d)
+				VMULPS(wsc, d, d)
+				VFMADD231PS(x, d, acc[t].AsX())
+			}
+			return
+		}
+		dw := halfBroadcast(Mem{Base: w})
+		for t := 0; t < T; t++ {
+			sumiAcc(dw, a.at(t, 0), sumi[t], acc[t])
+		}
+	}, func(int) {
+		ADDQ(U32(size), w)
+		ADDQ(U32(292), a.base)
+	})
+	if total {
+		storeWith(acc, func(v, dst VecVirtual) {
+			VMOVSHDUP(v.AsX(), dst)
+			VSUBSS(dst, v.AsX(), dst) // acc - accm
+		})
+		VZEROUPPER()
+		RET()
+		return
+	}
+	finishAcc(acc, T)
+}
+
+// genQ6_K emits Q6_K x Q8_K for T activation rows. The quants' offset of 32
+// is applied through the bsums: sum_g sc_g * sum_k (q-32)*y = sum_g sc_g *
+// sum_k q*y - 32 * sum_g sc_g * bsum_g, all in exact integers.
+func genQ6_K(T int, shufQ6 *[4]Mem, c30 Mem) {
+	TEXT(fmt.Sprintf("dotQ6_Kx%dAVX2", T), NOSPLIT, sigQ(T))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("dotQ6_Kx%dAVX2 writes out[t] = Q6_K row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", T, T), outDoc(T))
+	nb := loadGP("nb")
+	w := loadGP("w")
+	a := loadActs(T)
+	acc := ymms(T)
+	zero(acc...)
+	blockLoop("blocks", nb, 1, func(int) {
+		sumi := ymms(T)
+		{
+			sc, nsc := YMM(), YMM()
+			VPMOVSXBW(Mem{Base: w, Disp: 192}, sc)
+			VPXOR(nsc, nsc, nsc)
+			VPSUBW(sc, nsc, nsc)
+			for t := 0; t < T; t++ {
+				VPMADDWD(a.at(t, 260), nsc, sumi[t])
+				VPSLLD(U8(5), sumi[t], sumi[t])
+			}
+		}
+		for h := 0; h < 2; h++ {
+			scH, qh := YMM(), YMM()
+			VPMOVSXBW(Mem{Base: w, Disp: 192 + 8*h}, scH.AsX())
+			VINSERTI128(U8(1), scH.AsX(), scH, scH)
+			VMOVDQU(Mem{Base: w, Disp: 128 + 32*h}, qh)
+			for s := 0; s < 4; s++ {
+				q, hb := YMM(), YMM()
+				VMOVDQU(Mem{Base: w, Disp: 64*h + 32*(s%2)}, q)
+				if s >= 2 {
+					VPSRLW(U8(4), q, q)
+				}
+				VPAND(mask0F, q, q)
+				switch sh := 2 * s; {
+				case sh < 4:
+					VPSLLW(U8(4-sh), qh, hb)
+				case sh == 4:
+					VMOVDQU(qh, hb)
+				default:
+					VPSRLW(U8(sh-4), qh, hb)
+				}
+				VPAND(c30, hb, hb)
+				VPOR(hb, q, q)
+				scv := YMM()
+				VPSHUFB(shufQ6[s], scH, scv)
+				for t := 0; t < T; t++ {
+					p := YMM()
+					VPMADDUBSW(a.at(t, 4+128*h+32*s), q, p)
+					VPMADDWD(scv, p, p)
+					VPADDD(p, sumi[t], sumi[t])
+				}
+			}
+		}
+		dw := halfBroadcast(Mem{Base: w, Disp: 208})
+		for t := 0; t < T; t++ {
+			sumiAcc(dw, a.at(t, 0), sumi[t], acc[t])
+		}
+	}, func(int) {
+		ADDQ(U32(210), w)
+		ADDQ(U32(292), a.base)
+	})
+	finishAcc(acc, T)
+}

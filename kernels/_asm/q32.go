@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// sigQ returns the signature of a dot kernel over T activation rows: one
+// row returns its sum; four rows store theirs at out[t*ostride].
+func sigQ(T int) string {
+	if T == 1 {
+		return "func(nb int, w, a *byte) float32"
+	}
+	return "func(nb int, w, a *byte, astride int, out *float32, ostride int)"
+}
+
+// unrollFor picks how many blocks a T-row kernel handles per loop iteration.
+// Each activation row has one accumulator whatever T is, so that a row's
+// result does not depend on how many rows are computed together.
+func unrollFor(T int) int {
+	if T == 1 {
+		return 2
+	}
+	return 1
+}
+
+// accFor returns the accumulator of activation row t.
+func accFor(acc []VecVirtual, T, t, u int) VecVirtual { return acc[t] }
+
+// finishAcc stores the sums and returns.
+func finishAcc(acc []VecVirtual, T int) {
+	storeOuts(acc)
+	VZEROUPPER()
+	RET()
+}
+
+// scaleAccTotal adds float(sum of the lanes of sumi) * (dw * d of the
+// activation row, the f16 at m) to the low lane of acc with one fused
+// multiply-add: a whole block's exact integer dot, scaled once, the way
+// llama.cpp's repacked Q4_0 and Q4_K kernels accumulate.
+func scaleAccTotal(dw VecVirtual, m Mem, sumi, acc VecVirtual) {
+	dy := halfBroadcast(m)
+	VMULSS(dw.AsX(), dy.AsX(), dy.AsX())
+	s := hsumI32(sumi)
+	VCVTDQ2PS(s, s)
+	VFMADD231SS(s, dy.AsX(), acc.AsX())
+}
+
+// scaleAcc adds (dw * d of activation row t) * float(sumi) to acc, where the
+// activation's f16 scale is at m.
+func scaleAcc(dw VecVirtual, m Mem, sumi, acc VecVirtual) {
+	dy := halfBroadcast(m)
+	VMULPS(dw, dy, dy)
+	VCVTDQ2PS(sumi, sumi)
+	VFMADD231PS(sumi, dy, acc)
+}
+
+// genQ8_0 emits the Q8_0 x Q8_0 dot products: per block of 32, the integer
+// dot of the quants (via the sign trick: |w| as unsigned bytes times a with
+// w's sign, so weights may hold -128; activations must be in [-127, 127], as
+// the Q8_0 quantizer guarantees), scaled by d_w*d_a in float32.
+func genQ8_0() {
+	for _, T := range []int{1, 4} {
+		TEXT(fmt.Sprintf("dotQ8_0x%dAVX2", T), NOSPLIT, sigQ(T))
+		Pragma("noescape")
+		Doc(fmt.Sprintf("dotQ8_0x%dAVX2 writes out[t] = Q8_0 row w . Q8_0 activation row t (at a + t*astride) for t < %d, over nb blocks.", T, T), outDoc(T))
+		nb := loadGP("nb")
+		w := loadGP("w")
+		a := loadActs(T)
+		acc := ymms(T)
+		zero(acc...)
+		ones := YMM()
+		VMOVDQU(ones16, ones)
+		blockLoop("blocks", nb, unrollFor(T), func(u int) {
+			off := 34 * u
+			x, ax := YMM(), YMM()
+			VMOVDQU(Mem{Base: w, Disp: off + 2}, x)
+			VPSIGNB(x, x, ax)
+			dw := halfBroadcast(Mem{Base: w, Disp: off})
+			for t := 0; t < T; t++ {
+				y := YMM()
+				VMOVDQU(a.at(t, off+2), y)
+				VPSIGNB(x, y, y)
+				VPMADDUBSW(y, ax, y)
+				VPMADDWD(ones, y, y)
+				scaleAcc(dw, a.at(t, off), y, accFor(acc, T, t, u))
+			}
+		}, func(k int) {
+			ADDQ(U32(34*k), w)
+			ADDQ(U32(34*k), a.base)
+		})
+		finishAcc(acc, T)
+	}
+}
+
+// genQK32 emits Q4_0 and Q5_0 x Q8_0: the unsigned quants q are dotted with
+// the activations by VPMADDUBSW and the offset (8 or 16) times the sum of
+// the activations subtracted, which is exact for any int8 activations.
+func genQK32() {
+	shufBits := make([]byte, 32)
+	for j := range shufBits {
+		shufBits[j] = byte(j / 8)
+	}
+	shufBitsM := constBytes("shufBits", shufBits)
+	bitMask := make([]byte, 32)
+	for j := range bitMask {
+		bitMask[j] = ^byte(1 << (j % 8))
+	}
+	bitMaskM := constBytes("bitMask", bitMask)
+	c08 := constBytes("splat08", splat32(8))
+
+	for _, f := range []struct {
+		name   string
+		size   int
+		offset Mem
+		high   bool
+		total  bool // accumulate whole-block sums in one float (scaleAccTotal)
+	}{{"Q4_0", 18, c08, false, true}, {"Q5_0", 22, mask10, true, false}} {
+		for _, T := range []int{1, 4} {
+			TEXT(fmt.Sprintf("dot%sx%dAVX2", f.name, T), NOSPLIT, sigQ(T))
+			Pragma("noescape")
+			Doc(fmt.Sprintf("dot%sx%dAVX2 writes out[t] = %s row w . Q8_0 activation row t (at a + t*astride) for t < %d, over nb blocks.", f.name, T, f.name, T), outDoc(T))
+			nb := loadGP("nb")
+			w := loadGP("w")
+			a := loadActs(T)
+			acc := ymms(T)
+			zero(acc...)
+			ones, offs := YMM(), YMM()
+			VMOVDQU(ones16, ones)
+			VMOVDQU(f.offset, offs)
+			var allOnes VecVirtual
+			if f.high {
+				allOnes = YMM()
+				VPCMPEQB(allOnes, allOnes, allOnes)
+			}
+			qs := 2
+			if f.high {
+				qs = 6
+			}
+			blockLoop("blocks", nb, unrollFor(T), func(u int) {
+				off := f.size * u
+				q, hi := YMM(), XMM()
+				VMOVDQU(Mem{Base: w, Disp: off + qs}, q.AsX())
+				VPSRLW(U8(4), q.AsX(), hi)
+				VINSERTI128(U8(1), hi, q, q)
+				VPAND(mask0F, q, q)
+				if f.high {
+					// Byte j gets 0x10 where bit j of the 32-bit qh is set.
+					b := YMM()
+					VPBROADCASTD(Mem{Base: w, Disp: off + 2}, b)
+					VPSHUFB(shufBitsM, b, b)
+					VPOR(bitMaskM, b, b)
+					VPCMPEQB(allOnes, b, b)
+					VPAND(mask10, b, b)
+					VPOR(b, q, q)
+				}
+				dw := halfBroadcast(Mem{Base: w, Disp: off})
+				for t := 0; t < T; t++ {
+					p, o := YMM(), YMM()
+					VPMADDUBSW(a.at(t, off/f.size*34+2), q, p)
+					VPMADDUBSW(a.at(t, off/f.size*34+2), offs, o)
+					VPSUBW(o, p, p)
+					VPMADDWD(ones, p, p)
+					if f.total {
+						scaleAccTotal(dw, a.at(t, off/f.size*34), p, accFor(acc, T, t, u))
+					} else {
+						scaleAcc(dw, a.at(t, off/f.size*34), p, accFor(acc, T, t, u))
+					}
+				}
+			}, func(k int) {
+				ADDQ(U32(f.size*k), w)
+				ADDQ(U32(34*k), a.base)
+			})
+			if f.total {
+				storeWith(acc, func(v, dst VecVirtual) { VMOVAPS(v.AsX(), dst) })
+				VZEROUPPER()
+				RET()
+				continue
+			}
+			finishAcc(acc, T)
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package kernels
+
+import (
+	"github.com/qilin-ai/qilin/quant"
+)
+
+// kernelSet is one implementation level of the hot loops: the pure-Go
+// generic set, which calls package quant's scalar specifications, or a SIMD
+// set chosen at run time from the CPU's features. Every SIMD kernel has the
+// generic one as its twin and the tests compare each set against it.
+type kernelSet struct {
+	name string
+	dots [maxType]dotKernel
+	// quantize converts rows of activations to type t (Q8_0, Q8_K, F16);
+	// nil entries fall back to quant.Quantize.
+	quantize [maxType]func(x []float32, dst []byte)
+	// attnDot returns the f16 attention score of q (floats already rounded
+	// to f16) against key k, in the lane order of attnDotGo.
+	attnDot func(q []float32, k []uint16) float32
+	// attnAcc applies one position's update to the f16 value accumulator,
+	// as attnAccGo.
+	attnAcc func(acc, v []uint16, ms, vs float32, rescale bool)
+}
+
+// maxType bounds the quant.Type ids the tables cover (BF16 = 30 is the
+// largest implemented).
+const maxType = 32
+
+// dotKernel computes dot products of one weight row with quantized
+// activation rows. one is w (n elements) . a; four writes out[i*ostride] =
+// w . a_i for the 4 activation rows a_i = a[i*stride:], reusing each weight
+// block's unpacking for all four, with each result equal to one's. four may
+// be nil.
+type dotKernel struct {
+	one  func(n int, w, a []byte) float32
+	four func(n int, w, a []byte, stride int, out []float32, ostride int)
+}
+
+// genericSet is the pure-Go kernel set; it is always available.
+var genericSet = func() *kernelSet {
+	ks := &kernelSet{name: "generic", attnDot: attnDotGo, attnAcc: attnAccGo}
+	for t := quant.Type(0); t < maxType; t++ {
+		if quant.HasVecDot(t) {
+			ks.dots[t] = dotKernel{one: func(n int, w, a []byte) float32 { return quant.VecDot(t, n, w, a) }}
+		}
+	}
+	return ks
+}()
+
+// kernelSets lists the generic set and then every SIMD set this CPU runs,
+// slowest first; the last is the one in use.
+var kernelSets = append([]*kernelSet{genericSet}, simdSets()...)
+
+// active is the kernel set MatMul and AttentionHead use.
+var active = kernelSets[len(kernelSets)-1]
+
+// Implementation returns the name of the kernel set in use: "generic" or
+// the SIMD level ("avx2").
+func Implementation() string { return active.name }
+
+// dot returns the dot kernel for weights of type t, falling back to the
+// generic one for types the set does not accelerate.
+func (ks *kernelSet) dot(t quant.Type) dotKernel {
+	if int(t) < maxType {
+		if k := ks.dots[t]; k.one != nil {
+			return k
+		}
+		return genericSet.dots[t]
+	}
+	return dotKernel{one: func(n int, w, a []byte) float32 { return quant.VecDot(t, n, w, a) }}
+}
+
+// quantizeRow converts x to activation type t in dst.
+func (ks *kernelSet) quantizeRow(t quant.Type, x []float32, dst []byte) {
+	if int(t) < maxType && ks.quantize[t] != nil {
+		ks.quantize[t](x, dst)
+		return
+	}
+	if err := quant.QuantizeActivations(t, x, dst); err != nil {
+		panic(err) // sizes were checked when the weight was bound
+	}
+}

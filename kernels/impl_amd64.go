@@ -1,0 +1,112 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+
+	"github.com/qilin-ai/qilin/quant"
+)
+
+// simdSets returns the AVX2 kernel set when the CPU has AVX2, FMA and F16C.
+func simdSets() []*kernelSet {
+	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
+		return nil
+	}
+	ks := &kernelSet{name: "avx2", attnDot: attnDotAVX2Go, attnAcc: attnAccAVX2Go}
+	blockDot := func(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
+		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
+		ks.dots[t] = dotKernel{
+			one: func(n int, w, a []byte) float32 {
+				nb := n / bl
+				if nb == 0 {
+					return 0
+				}
+				_, _ = w[nb*wb-1], a[nb*ab-1]
+				return one(nb, &w[0], &a[0])
+			},
+			four: func(n int, w, a []byte, stride int, out []float32, ostride int) {
+				_ = out[3*ostride]
+				nb := n / bl
+				if nb == 0 {
+					for i := 0; i < 4; i++ {
+						out[i*ostride] = 0
+					}
+					return
+				}
+				_, _ = w[nb*wb-1], a[3*stride+nb*ab-1]
+				four(nb, &w[0], &a[0], stride, &out[0], ostride)
+			},
+		}
+	}
+	blockDot(quant.Q8_0, dotQ8_0x1AVX2, dotQ8_0x4AVX2)
+	blockDot(quant.Q4_0, dotQ4_0x1AVX2, dotQ4_0x4AVX2)
+	blockDot(quant.Q5_0, dotQ5_0x1AVX2, dotQ5_0x4AVX2)
+	blockDot(quant.Q4_K, dotQ4_Kx1AVX2, dotQ4_Kx4AVX2)
+	blockDot(quant.Q5_K, dotQ5_Kx1AVX2, dotQ5_Kx4AVX2)
+	blockDot(quant.Q6_K, dotQ6_Kx1AVX2, dotQ6_Kx4AVX2)
+	ks.dots[quant.F16] = dotKernel{one: func(n int, w, a []byte) float32 { return floatDot(n, w, a, 2, dotF16AVX2, quant.VecDotF16) }}
+	ks.dots[quant.F32] = dotKernel{one: func(n int, w, a []byte) float32 { return floatDot(n, w, a, 4, dotF32AVX2, quant.VecDotF32) }}
+
+	ks.quantize[quant.Q8_0] = func(x []float32, dst []byte) {
+		if nb := len(x) / 32; nb > 0 {
+			_ = dst[nb*34-1]
+			quantQ8_0AVX2(&x[0], &dst[0], nb)
+		}
+	}
+	ks.quantize[quant.Q8_K] = func(x []float32, dst []byte) {
+		if nb := len(x) / quant.QK_K; nb > 0 {
+			_ = dst[nb*292-1]
+			quantQ8_KAVX2(&x[0], &dst[0], nb)
+		}
+	}
+	ks.quantize[quant.F16] = func(x []float32, dst []byte) {
+		dst = dst[:2*len(x)]
+		n8 := len(x) / 8
+		if n8 > 0 {
+			toF16AVX2(n8, &x[0], (*uint16)(unsafe.Pointer(&dst[0])))
+		}
+		quant.QuantizeRowF16(x[8*n8:], dst[16*n8:])
+	}
+	return []*kernelSet{ks}
+}
+
+// floatDot runs a float dot kernel over the multiple-of-8 head of n
+// elements of size bytes each and adds the scalar dot of the tail.
+func floatDot(n int, w, a []byte, size int, k func(n8 int, w, a *byte) float32, tail func(n int, w, a []byte) float32) float32 {
+	n8 := n / 8
+	var s float32
+	if n8 > 0 {
+		_, _ = w[8*n8*size-1], a[8*n8*size-1]
+		s = k(n8, &w[0], &a[0])
+	}
+	if r := n - 8*n8; r > 0 {
+		s += tail(r, w[8*n8*size:], a[8*n8*size:])
+	}
+	return s
+}
+
+// attnDotAVX2Go is attnDotGo on the multiple-of-8 head of q with the same
+// lane order, and attnDotGo's tail order for the rest.
+func attnDotAVX2Go(q []float32, k []uint16) float32 {
+	n8 := len(q) / 8
+	if n8 == 0 || len(q)%8 != 0 {
+		return attnDotGo(q, k)
+	}
+	_ = k[len(q)-1]
+	return attnDotAVX2(n8, &q[0], &k[0])
+}
+
+// attnAccAVX2Go is attnAccGo, vectorized over multiples of 8 elements.
+func attnAccAVX2Go(acc, v []uint16, ms, vs float32, rescale bool) {
+	n8 := len(acc) / 8
+	if n8 > 0 {
+		_ = v[8*n8-1]
+		attnAccAVX2(n8, &acc[0], &v[0], ms, vs, rescale)
+	}
+	if 8*n8 < len(acc) {
+		attnAccGo(acc[8*n8:], v[8*n8:], ms, vs, rescale)
+	}
+}

@@ -138,7 +138,7 @@ func (i *Input) readLine(prompt string) (string, error) {
 
 // WatchInterrupt calls cancel when the user presses Ctrl-C or the process
 // receives os.Interrupt, until stop is called; stop returns once watching
-// has ended. Keys typed meanwhile, other than Ctrl-C, wait for the next
+// has ended (it may be called more than once). Keys typed meanwhile, other than Ctrl-C, wait for the next
 // ReadMessage. cancel may be called more than once.
 func (i *Input) WatchInterrupt(cancel func()) (stop func()) {
 	sigs := make(chan os.Signal, 1)
@@ -166,9 +166,12 @@ func (i *Input) WatchInterrupt(cancel func()) (stop func()) {
 			}
 		}
 	}()
+	var once sync.Once
 	return func() {
-		signal.Stop(sigs)
-		close(quit)
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(quit)
+		})
 		<-done
 	}
 }

@@ -1,0 +1,447 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/qilin-ai/qilin/engine"
+	"github.com/qilin-ai/qilin/gguf"
+	"github.com/qilin-ai/qilin/quantize"
+	"github.com/qilin-ai/qilin/synth"
+)
+
+func init() {
+	register(&command{
+		name:    "bench",
+		summary: "measure prompt and generation speed (like llama-bench), memory bandwidth and the roofline share",
+		run:     runBench,
+	})
+}
+
+// benchReport is the result of one bench run; its JSON form is --json.
+type benchReport struct {
+	Model         string       `json:"model"`
+	Threads       int          `json:"threads"`
+	Results       []benchTest  `json:"results"`
+	BandwidthGBs  float64      `json:"bandwidth_gbs"`
+	RooflineShare float64      `json:"roofline_share"` // tg tok/s × decode bytes per token / bandwidth
+	PrefillGFLOPs float64      `json:"prefill_gflops"` // pp FLOPs / time
+	File          string       `json:"file,omitempty"`
+	SizeBytes     int64        `json:"size_bytes"` // tensor bytes
+	Params        int64        `json:"params"`
+	DecodeBytes   int64        `json:"decode_bytes_per_token"` // weight bytes read per decoded token
+	PrefillFLOPs  float64      `json:"prefill_flops"`          // per pp run
+	BWThreads     int          `json:"bandwidth_threads"`
+	BWBufferBytes int64        `json:"bandwidth_buffer_bytes"`
+	LoadSeconds   float64      `json:"load_s"`
+	Reference     *benchRefCmp `json:"llama_cpp,omitempty"`
+}
+
+// benchTest is one llama-bench test: ppN (N prompt tokens in one batch) or
+// tgN (N tokens decoded one at a time).
+type benchTest struct {
+	Test       string    `json:"test"`
+	TokensPerS float64   `json:"tokens_per_s"`
+	Stddev     float64   `json:"stddev"`
+	Samples    []float64 `json:"samples"`
+}
+
+// benchRef holds llama.cpp's figures measured on this machine kind (2
+// cores, AVX-512 VNNI, ~20 GB/s) with 2 threads on random-weight models of
+// the same shapes, from docs/../shared DESIGN.md "Performance method".
+type benchRef struct {
+	shape        string
+	ft           quantize.FileType
+	pp512, tg128 float64
+}
+
+var benchRefs = []benchRef{
+	{"qwen2.5-0.5b", quantize.Q4_K_M, 127, 26.0},
+	{"qwen2.5-0.5b", quantize.Q8_0, 172, 22.3},
+	{"qwen2.5-1.5b", quantize.Q4_K_M, 67, 11.4},
+}
+
+// benchRefCmp compares a run with llama.cpp's figures for the same shape.
+type benchRefCmp struct {
+	PP512         float64 `json:"pp512_tokens_per_s,omitempty"`
+	TG128         float64 `json:"tg128_tokens_per_s,omitempty"`
+	PPRatio       float64 `json:"pp_ratio,omitempty"` // qilin / llama.cpp
+	TGRatio       float64 `json:"tg_ratio,omitempty"`
+	RooflineShare float64 `json:"roofline_share,omitempty"` // llama.cpp's tg128 at this run's bandwidth
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", "--model FILE | --synthetic NAME [--quant TYPE] [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]", stderr)
+	modelRef := fs.String("model", "", "model `FILE` to measure")
+	synthName := fs.String("synthetic", "", "measure a random-weight model of the shape `NAME` (written to a temporary file): "+strings.Join(synth.Names(), ", "))
+	qt := fs.String("quant", "Q4_K_M", "quantization `TYPE` of the --synthetic model")
+	nPrompt := fs.Int("p", 512, "prompt tokens evaluated in one batch (pp test; 0: none)")
+	nGen := fs.Int("n", 128, "tokens generated one at a time (tg test; 0: none)")
+	threads := fs.Int("t", runtime.NumCPU(), "worker `THREADS`")
+	fs.IntVar(threads, "threads", runtime.NumCPU(), "same as -t")
+	reps := fs.Int("r", 5, "repetitions of each test")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	bwMiB := fs.Int("bandwidth-mib", 512, "buffer `MiB` for the memory bandwidth measurement (well above the caches)")
+	seed := fs.Uint64("seed", 1, "seed of the synthetic weights and of the token ids")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) > 0:
+		return usageError("unexpected arguments %q", pos)
+	case (*modelRef == "") == (*synthName == ""):
+		return usageError("give either --model FILE or --synthetic NAME")
+	case *nPrompt < 0 || *nGen < 0 || *nPrompt+*nGen == 0:
+		return usageError("-p and -n must be >= 0 and not both 0")
+	case *reps < 1 || *threads < 1 || *bwMiB < 1:
+		return usageError("-r, -t and --bandwidth-mib must be positive")
+	}
+
+	rep := &benchReport{Threads: *threads}
+	path := ""
+	var ref *benchRef
+	if *synthName != "" {
+		shape, err := synth.Lookup(*synthName)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		ft, err := quantize.ParseFileType(*qt)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		dir, err := os.MkdirTemp("", "qilin-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, shape.Name+".gguf")
+		start := time.Now()
+		if err := synth.Write(path, shape, synth.Options{Type: ft, Seed: *seed}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote a synthetic %s %v in %v\n", shape.Name, ft, time.Since(start).Round(time.Millisecond))
+		rep.Model = fmt.Sprintf("%s %v (synthetic)", shape.Name, ft)
+		for i := range benchRefs {
+			if benchRefs[i].shape == shape.Name && benchRefs[i].ft == ft {
+				ref = &benchRefs[i]
+			}
+		}
+	} else {
+		if path, err = resolveModel(*modelRef); err != nil {
+			return err
+		}
+		rep.File = path
+	}
+
+	start := time.Now()
+	e, err := engine.Load(path, engine.Options{Threads: *threads, Context: max(*nPrompt, *nGen), BatchSize: max(*nPrompt, 1)})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	rep.LoadSeconds = time.Since(start).Seconds()
+	if rep.Model == "" {
+		rep.Model = strings.TrimSpace(e.File.String("general.name", filepath.Base(path)) + " " + e.File.FileTypeName())
+	}
+	w := weightTraffic(e.File, e.Model.NExpert, e.Model.NExpertUse)
+	rep.SizeBytes, rep.Params, rep.DecodeBytes = w.size, w.params, w.decodeBytes
+
+	// Bandwidth is measured in the same run, around the decode test (the
+	// machines are shared, so the figure drifts); the best pass counts.
+	rep.BWThreads = runtime.NumCPU()
+	rep.BWBufferBytes = int64(*bwMiB) << 20
+	probe := newBandwidthProbe(rep.BWBufferBytes, rep.BWThreads)
+	defer probe.release()
+
+	rng := rand.New(rand.NewPCG(*seed, 0xbe7c))
+	seq := e.NewSequenceBatch(max(*nPrompt, 1))
+	keep := func(int, []float32) {} // ask for logits, as llama-bench does
+	randomTokens := func(n int) []int {
+		t := make([]int, n)
+		for i := range t {
+			t[i] = rng.IntN(e.Model.NVocab)
+		}
+		return t
+	}
+	if *nPrompt > 0 {
+		run := func() (float64, error) {
+			toks := randomTokens(*nPrompt)
+			seq.Reset(0)
+			t0 := time.Now()
+			if err := seq.Eval(toks, false, keep); err != nil {
+				return 0, err
+			}
+			return float64(*nPrompt) / time.Since(t0).Seconds(), nil
+		}
+		res, err := repeat(ctx, fmt.Sprintf("pp%d", *nPrompt), *reps, run)
+		if err != nil {
+			return err
+		}
+		rep.Results = append(rep.Results, res)
+		// The output projection runs for the last token only.
+		rep.PrefillFLOPs = 2 * (float64(w.layerParams)*float64(*nPrompt) + float64(w.outputParams))
+		rep.PrefillGFLOPs = rep.PrefillFLOPs * res.TokensPerS / float64(*nPrompt) / 1e9
+	}
+	probe.measure(3)
+	if *nGen > 0 {
+		one := []int{0}
+		run := func() (float64, error) {
+			seq.Reset(0)
+			toks := randomTokens(*nGen)
+			t0 := time.Now()
+			for _, tok := range toks {
+				one[0] = tok
+				if err := seq.Eval(one, false, keep); err != nil {
+					return 0, err
+				}
+			}
+			return float64(*nGen) / time.Since(t0).Seconds(), nil
+		}
+		res, err := repeat(ctx, fmt.Sprintf("tg%d", *nGen), *reps, run)
+		if err != nil {
+			return err
+		}
+		rep.Results = append(rep.Results, res)
+		probe.measure(3)
+	}
+	probe.release()
+	rep.BandwidthGBs = probe.best / 1e9
+	for _, r := range rep.Results {
+		if strings.HasPrefix(r.Test, "tg") {
+			rep.RooflineShare = r.TokensPerS * float64(rep.DecodeBytes) / probe.best
+		}
+	}
+	if ref != nil && *threads == 2 {
+		rep.Reference = compareRef(rep, ref)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printBench(stdout, rep)
+	return nil
+}
+
+// repeat runs a warm-up and then reps measured runs of a test.
+func repeat(ctx context.Context, name string, reps int, run func() (float64, error)) (benchTest, error) {
+	if _, err := run(); err != nil {
+		return benchTest{}, err
+	}
+	res := benchTest{Test: name}
+	for i := 0; i < reps; i++ {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		tps, err := run()
+		if err != nil {
+			return res, err
+		}
+		res.Samples = append(res.Samples, tps)
+	}
+	res.TokensPerS, res.Stddev = meanStddev(res.Samples)
+	return res, nil
+}
+
+// meanStddev returns the mean and the sample standard deviation of x.
+func meanStddev(x []float64) (float64, float64) {
+	var sum float64
+	for _, v := range x {
+		sum += v
+	}
+	mean := sum / float64(len(x))
+	if len(x) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, v := range x {
+		ss += (v - mean) * (v - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(x)-1))
+}
+
+// traffic summarizes a model's weights for the roofline and FLOP counts.
+type traffic struct {
+	size         int64 // bytes of all tensors
+	params       int64 // elements of all tensors
+	decodeBytes  int64 // bytes read to decode one token
+	layerParams  int64 // matrix weights per token in the layers
+	outputParams int64 // weights of the output projection
+}
+
+// weightTraffic counts what one token reads: every layer weight (for
+// expert tensors only the nUsed of nExpert experts a token is routed to),
+// the output projection, and one row of the token embedding (all of it when
+// it is also the output projection).
+func weightTraffic(f *gguf.File, nExpert, nUsed int) traffic {
+	var w traffic
+	_, untied := f.Tensor("output.weight")
+	for _, t := range f.Tensors {
+		b, n := int64(len(t.Data)), t.NumElements()
+		w.size += b
+		w.params += n
+		switch {
+		case t.Name == "token_embd.weight":
+			rows := max(int64(t.Rows()), 1)
+			w.decodeBytes += b / rows
+			if !untied {
+				w.decodeBytes += b
+				w.outputParams += n
+			}
+		case t.Name == "output.weight":
+			w.decodeBytes += b
+			w.outputParams += n
+		case strings.Contains(t.Name, "_exps.") && nExpert > 0:
+			w.decodeBytes += b * int64(nUsed) / int64(nExpert)
+			w.layerParams += n * int64(nUsed) / int64(nExpert)
+		default:
+			w.decodeBytes += b
+			if len(t.Dims) >= 2 && strings.HasPrefix(t.Name, "blk.") {
+				w.layerParams += n
+			}
+		}
+	}
+	return w
+}
+
+// bandwidthProbe measures memory read bandwidth: threads goroutines each
+// stream through their part of a buffer far larger than the caches, summing
+// it as 64-bit words with eight independent accumulators, so that memory, not
+// the loop, is the limit.
+type bandwidthProbe struct {
+	buf     []uint64
+	threads int
+	best    float64 // bytes per second
+}
+
+func newBandwidthProbe(size int64, threads int) *bandwidthProbe {
+	buf := make([]uint64, size/8)
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := range buf { // distinct values on every page: nothing to share or compress
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		buf[i] = x
+	}
+	return &bandwidthProbe{buf: buf, threads: threads}
+}
+
+// measure runs passes timed passes and keeps the best rate seen.
+func (b *bandwidthProbe) measure(passes int) {
+	chunk := len(b.buf) / b.threads
+	sums := make([]uint64, b.threads)
+	for p := 0; p < passes; p++ {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for t := 0; t < b.threads; t++ {
+			part := b.buf[t*chunk : (t+1)*chunk]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sums[t] = sumWords(part)
+			}()
+		}
+		wg.Wait()
+		b.best = max(b.best, float64(8*chunk*b.threads)/time.Since(start).Seconds())
+	}
+	var all uint64
+	for _, s := range sums {
+		all += s
+	}
+	benchSink += all
+}
+
+// benchSink keeps the sums alive so that the reads cannot be optimized away.
+var benchSink uint64
+
+func sumWords(u []uint64) uint64 {
+	var a0, a1, a2, a3, a4, a5, a6, a7 uint64
+	for ; len(u) >= 8; u = u[8:] {
+		a0 += u[0]
+		a1 += u[1]
+		a2 += u[2]
+		a3 += u[3]
+		a4 += u[4]
+		a5 += u[5]
+		a6 += u[6]
+		a7 += u[7]
+	}
+	for _, v := range u {
+		a0 += v
+	}
+	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
+}
+
+// release frees the buffer.
+func (b *bandwidthProbe) release() {
+	b.buf = nil
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
+func compareRef(rep *benchReport, ref *benchRef) *benchRefCmp {
+	c := &benchRefCmp{}
+	for _, r := range rep.Results {
+		switch r.Test {
+		case "pp512":
+			c.PP512, c.PPRatio = ref.pp512, r.TokensPerS/ref.pp512
+		case "tg128":
+			c.TG128, c.TGRatio = ref.tg128, r.TokensPerS/ref.tg128
+			c.RooflineShare = ref.tg128 * float64(rep.DecodeBytes) / (rep.BandwidthGBs * 1e9)
+		}
+	}
+	if c.PP512 == 0 && c.TG128 == 0 {
+		return nil
+	}
+	return c
+}
+
+// printBench writes the report as a Markdown table (like llama-bench's)
+// followed by the derived figures.
+func printBench(w io.Writer, rep *benchReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| model\t size\t params\t threads\t test\t t/s |")
+	fmt.Fprintln(tw, "| ---\t ---:\t ---:\t ---:\t ---:\t ---: |")
+	for _, r := range rep.Results {
+		fmt.Fprintf(tw, "| %s\t %.2f MiB\t %.2f M\t %d\t %s\t %.2f ± %.2f |\n", rep.Model, float64(rep.SizeBytes)/(1<<20),
+			float64(rep.Params)/1e6, rep.Threads, r.Test, r.TokensPerS, r.Stddev)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "- memory read bandwidth: %.1f GB/s (%d threads streaming a %d MiB buffer, best of 3 passes before and 3 after the decode test)\n",
+		rep.BandwidthGBs, rep.BWThreads, rep.BWBufferBytes>>20)
+	for _, r := range rep.Results {
+		switch {
+		case strings.HasPrefix(r.Test, "tg"):
+			fmt.Fprintf(w, "- decode: %.1f MiB of weights read per token; %s at %.2f tok/s is %.1f%% of the bandwidth roofline (%.1f tok/s)\n",
+				float64(rep.DecodeBytes)/(1<<20), r.Test, r.TokensPerS, 100*rep.RooflineShare, rep.BandwidthGBs*1e9/float64(rep.DecodeBytes))
+		case strings.HasPrefix(r.Test, "pp"):
+			fmt.Fprintf(w, "- prefill: %.1f GFLOP/s (%.4g GFLOP per %s run: 2 × weights × tokens, the output projection for the last token only)\n",
+				rep.PrefillGFLOPs, rep.PrefillFLOPs/1e9, r.Test)
+		}
+	}
+	if c := rep.Reference; c != nil {
+		var parts []string
+		if c.PP512 > 0 {
+			parts = append(parts, fmt.Sprintf("pp512 %.0f t/s, qilin %.2f×", c.PP512, c.PPRatio))
+		}
+		if c.TG128 > 0 {
+			parts = append(parts, fmt.Sprintf("tg128 %.1f t/s (%.1f%% of this run's roofline), qilin %.2f×", c.TG128, 100*c.RooflineShare, c.TGRatio))
+		}
+		fmt.Fprintf(w, "- llama.cpp, same shape and type, 2 threads (DESIGN.md, this machine kind): %s\n", strings.Join(parts, "; "))
+	}
+	fmt.Fprintf(w, "- model load: %.2f s\n", rep.LoadSeconds)
+}

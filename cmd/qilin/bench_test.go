@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/qilin-ai/qilin/gguf"
+)
+
+func TestBenchJSON(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "bench", "--synthetic", "tiny-qwen2", "-p", "8", "-n", "4", "-r", "1", "-t", "2",
+		"--json", "--bandwidth-mib", "64")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, stdout)
+	}
+	for _, key := range []string{"model", "threads", "results", "bandwidth_gbs", "roofline_share", "prefill_gflops"} {
+		if _, ok := got[key]; !ok {
+			t.Errorf("key %q missing from %s", key, stdout)
+		}
+	}
+	if m, _ := got["model"].(string); !strings.Contains(m, "tiny-qwen2") {
+		t.Errorf("model %q", m)
+	}
+	if th, _ := got["threads"].(float64); th != 2 {
+		t.Errorf("threads %v, want 2", got["threads"])
+	}
+	for _, key := range []string{"bandwidth_gbs", "roofline_share", "prefill_gflops"} {
+		if v, _ := got[key].(float64); !(v > 0) {
+			t.Errorf("%s = %v, want a positive number", key, got[key])
+		}
+	}
+	var res struct {
+		Results []struct {
+			Test       string    `json:"test"`
+			TokensPerS float64   `json:"tokens_per_s"`
+			Stddev     *float64  `json:"stddev"`
+			Samples    []float64 `json:"samples"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	var tests []string
+	for _, r := range res.Results {
+		tests = append(tests, r.Test)
+		if !(r.TokensPerS > 0) || r.Stddev == nil || len(r.Samples) != 1 {
+			t.Errorf("result %+v", r)
+		}
+	}
+	if !slices.Equal(tests, []string{"pp8", "tg4"}) {
+		t.Errorf("tests %v, want [pp8 tg4]", tests)
+	}
+}
+
+func TestBenchTableAndModelFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if _, stderr, code := runCLI(t, "synth", "tiny-qwen3moe", path, "--quant", "Q8_0"); code != 0 {
+		t.Fatal(stderr)
+	}
+	stdout, stderr, code := runCLI(t, "bench", "--model", path, "-p", "4", "-n", "2", "-r", "2", "--bandwidth-mib", "16")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"| model", "pp4", "tg2", "±", "GB/s", "roofline", "GFLOP/s"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, args := range [][]string{
+		{"bench"},
+		{"bench", "--model", path, "--synthetic", "tiny-qwen2"},
+		{"bench", "--synthetic", "gpt-5"},
+		{"bench", "--synthetic", "tiny-qwen2", "--quant", "Q9"},
+		{"bench", "--model", path, "-p", "0", "-n", "0"},
+		{"bench", "--model", path, "-r", "0"},
+	} {
+		if _, stderr, code := runCLI(t, args...); code != 2 {
+			t.Errorf("%q: exit %d (%s), want 2", args, code, stderr)
+		}
+	}
+}
+
+// TestWeightTraffic checks the bytes a decoded token reads on an MoE model:
+// two of eight experts, every other layer weight, the untied output and one
+// embedding row.
+func TestWeightTraffic(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if _, stderr, code := runCLI(t, "synth", "tiny-qwen3moe", path, "--quant", "Q4_K_M"); code != 0 {
+		t.Fatal(stderr)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var all, experts, embd int64
+	for _, tn := range f.Tensors {
+		all += int64(len(tn.Data))
+		if strings.HasSuffix(tn.Name, "_exps.weight") {
+			experts += int64(len(tn.Data))
+		}
+		if tn.Name == "token_embd.weight" {
+			embd = int64(len(tn.Data))
+		}
+	}
+	w := weightTraffic(f, 8, 2)
+	want := all - experts + experts/4 - embd + embd/1024
+	if w.decodeBytes != want || w.size != all {
+		t.Errorf("decode bytes %d, size %d; want %d, %d", w.decodeBytes, w.size, want, all)
+	}
+	if w.params != 4068864 {
+		t.Errorf("params %d", w.params)
+	}
+}

@@ -1,0 +1,198 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/qilin-ai/qilin/quant"
+)
+
+var (
+	bwOnce sync.Once
+	bwGBs  float64
+)
+
+// machineBandwidth measures the read bandwidth once per test binary, with
+// every CPU streaming through 1 GiB.
+func machineBandwidth() float64 {
+	bwOnce.Do(func() {
+		p := NewPool(runtime.NumCPU())
+		defer p.Close()
+		bwGBs = p.ReadBandwidth(1<<30, 5) / 1e9
+	})
+	return bwGBs
+}
+
+// BenchmarkReadBandwidth reports the streaming read bandwidth of all
+// threads over a buffer much larger than the caches: the decode roofline.
+func BenchmarkReadBandwidth(b *testing.B) {
+	for _, threads := range []int{1, runtime.NumCPU()} {
+		b.Run(fmt.Sprintf("t=%d", threads), func(b *testing.B) {
+			p := NewPool(threads)
+			defer p.Close()
+			var bw float64
+			for i := 0; i < b.N; i++ {
+				bw = p.ReadBandwidth(512<<20, 3)
+			}
+			b.ReportMetric(bw/1e9, "GB/s")
+		})
+	}
+}
+
+// benchTypes are the formats of real downloads.
+var benchTypes = []quant.Type{quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.Q8_0, quant.Q5_0, quant.Q4_0, quant.F16, quant.F32}
+
+// randomMatrix quantizes a rows x cols matrix of normal values to t.
+func randomMatrix(tb testing.TB, t quant.Type, rows, cols int) Matrix {
+	rng := rand.New(rand.NewPCG(uint64(rows), uint64(cols)))
+	rb, err := t.RowSize(cols)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data := make([]byte, rows*rb)
+	row := make([]float32, cols)
+	for r := 0; r < rows; r++ {
+		for i := range row {
+			row[i] = float32(rng.NormFloat64())
+		}
+		if err := quant.Quantize(t, row, data[r*rb:(r+1)*rb]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	m, err := NewMatrix(t, rows, cols, data)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkDot times each kernel set's dot kernels on cache-resident rows of
+// 4864 elements (Qwen2.5-0.5B's ffn width): the kernels' own speed, in
+// weight bytes per second, one activation row and four.
+func BenchmarkDot(b *testing.B) {
+	const rows, cols = 64, 4864
+	for _, ks := range kernelSets {
+		for _, t := range benchTypes {
+			if cols%t.BlockLen() != 0 {
+				continue
+			}
+			w := randomMatrix(b, t, rows, cols)
+			x := randVec(rand.New(rand.NewPCG(1, 1)), 4*cols, 1)
+			at := quant.VecDotType(t)
+			arb, _ := at.RowSize(cols)
+			act := make([]byte, 4*arb)
+			for i := 0; i < 4; i++ {
+				ks.quantizeRow(at, x[i*cols:(i+1)*cols], act[i*arb:(i+1)*arb])
+			}
+			k := ks.dot(t)
+			b.Run(fmt.Sprintf("%s/%s/n=1", ks.name, t), func(b *testing.B) {
+				b.SetBytes(int64(w.RowBytes))
+				var s float32
+				for i := 0; i < b.N; i++ {
+					r := i % rows
+					s += k.one(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act)
+				}
+				sink = s
+			})
+			if k.four == nil {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%s/n=4", ks.name, t), func(b *testing.B) {
+				b.SetBytes(int64(w.RowBytes))
+				out := make([]float32, 4)
+				for i := 0; i < b.N; i++ {
+					r := i % rows
+					k.four(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, arb, out, 1)
+				}
+			})
+		}
+	}
+}
+
+var sink float32
+
+// BenchmarkMatMul times MatMul on the matrix shapes of Qwen2.5-0.5B at
+// decode (n=1) and prefill (n=64, 512) batch sizes, reporting weight GB/s,
+// GFLOP/s (2*rows*cols*n per call) and, for decode, the share of the
+// machine's measured read bandwidth (the roofline; "%bw"). Decode cycles
+// through copies of the matrix totalling at least 256 MiB, so that weights
+// come from memory as in a real model, not from the caches. Run with
+// -benchtime=20x or so; the 151936-row output matrix is large.
+func BenchmarkMatMul(b *testing.B) {
+	shapes := []struct{ rows, cols int }{{896, 896}, {4864, 896}, {896, 4864}, {151936, 896}}
+	bw := machineBandwidth()
+	for _, t := range []quant.Type{quant.Q8_0, quant.Q5_0, quant.Q4_0, quant.Q4_K, quant.Q6_K, quant.F16} {
+		for _, s := range shapes {
+			if s.cols%t.BlockLen() != 0 || (s.rows > 100000 && t != quant.Q8_0 && t != quant.Q6_K) {
+				continue
+			}
+			w := randomMatrix(b, t, s.rows, s.cols)
+			copies := []Matrix{w}
+			for len(copies)*len(w.Data) < 256<<20 {
+				c := w
+				c.Data = append([]byte(nil), w.Data...)
+				copies = append(copies, c)
+			}
+			for _, n := range []int{1, 64, 512} {
+				if n > 1 && s.rows > 100000 {
+					continue
+				}
+				x := randVec(rand.New(rand.NewPCG(2, 2)), n*s.cols, 1)
+				out := make([]float32, n*s.rows)
+				scratch := make([]byte, ActivationBytes(t, s.cols, n))
+				for _, threads := range []int{1, runtime.NumCPU()} {
+					b.Run(fmt.Sprintf("%s/%dx%d/n=%d/t=%d", t, s.rows, s.cols, n, threads), func(b *testing.B) {
+						p := NewPool(threads)
+						defer p.Close()
+						b.SetBytes(int64(len(w.Data)))
+						for i := 0; i < b.N; i++ {
+							p.MatMul(out, copies[i%len(copies)], x, n, scratch)
+						}
+						sec := b.Elapsed().Seconds() / float64(b.N)
+						b.ReportMetric(2*float64(s.rows*s.cols*n)/sec/1e9, "GFLOP/s")
+						if n == 1 && threads == runtime.NumCPU() {
+							b.ReportMetric(100*float64(len(w.Data))/sec/1e9/bw, "%bw")
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkParallelOverhead times an empty Parallel call over the pool's
+// threads: the synchronization cost each MatMul pays.
+func BenchmarkParallelOverhead(b *testing.B) {
+	p := NewPool(runtime.NumCPU())
+	defer p.Close()
+	task := &sumTask{hits: make([]int32, 64)}
+	for i := 0; i < b.N; i++ {
+		p.Parallel(64, 8, task)
+	}
+}
+
+// BenchmarkAttentionHead times one head of attention (head size 64) over
+// 512 cached positions.
+func BenchmarkAttentionHead(b *testing.B) {
+	const hd, n = 64, 512
+	rng := rand.New(rand.NewPCG(3, 3))
+	k, v := make([]uint16, n*hd), make([]uint16, n*hd)
+	for i := range k {
+		k[i] = quant.FP32ToFP16(float32(rng.NormFloat64()))
+		v[i] = quant.FP32ToFP16(float32(rng.NormFloat64()))
+	}
+	q := randVec(rng, hd, 1)
+	out := make([]float32, hd)
+	for _, ks := range kernelSets {
+		b.Run(ks.name, func(b *testing.B) {
+			s := NewAttnScratch(hd, hd)
+			b.SetBytes(int64(4 * n * hd))
+			for i := 0; i < b.N; i++ {
+				attentionHead(ks, out, q, k, hd, v, hd, n, 0.125, s)
+			}
+		})
+	}
+}

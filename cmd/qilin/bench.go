@@ -47,6 +47,7 @@ type benchReport struct {
 	BWBufferBytes int64        `json:"bandwidth_buffer_bytes"`
 	LoadSeconds   float64      `json:"load_s"`
 	Reference     *benchRefCmp `json:"llama_cpp,omitempty"`
+	Command       string       `json:"command"`
 }
 
 // benchTest is one llama-bench test: ppN (N prompt tokens in one batch) or
@@ -93,11 +94,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(threads, "threads", runtime.NumCPU(), "same as -t")
 	reps := fs.Int("r", 5, "repetitions of each test")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	report := fs.Bool("report", false, "instead of measuring, print a Markdown report of the --json outputs named as arguments")
 	bwMiB := fs.Int("bandwidth-mib", 512, "buffer `MiB` for the memory bandwidth measurement (well above the caches)")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic weights and of the token ids")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if *report {
+		return benchReportFiles(stdout, pos)
 	}
 	switch {
 	case len(pos) > 0:
@@ -110,7 +115,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError("-r, -t and --bandwidth-mib must be positive")
 	}
 
-	rep := &benchReport{Threads: *threads}
+	rep := &benchReport{Threads: *threads, Command: "qilin bench " + strings.Join(args, " ")}
 	path := ""
 	var ref *benchRef
 	if *synthName != "" {
@@ -176,6 +181,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return t
 	}
+	// Warm up: one token reads every weight once (paging in the mapped
+	// file) and touches every buffer.
+	if err := seq.Eval(randomTokens(1), false, keep); err != nil {
+		return err
+	}
 	if *nPrompt > 0 {
 		run := func() (float64, error) {
 			toks := randomTokens(*nPrompt)
@@ -236,11 +246,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// repeat runs a warm-up and then reps measured runs of a test.
+// repeat runs reps measured runs of a test.
 func repeat(ctx context.Context, name string, reps int, run func() (float64, error)) (benchTest, error) {
-	if _, err := run(); err != nil {
-		return benchTest{}, err
-	}
 	res := benchTest{Test: name}
 	for i := 0; i < reps; i++ {
 		if err := ctx.Err(); err != nil {
@@ -444,4 +451,52 @@ func printBench(w io.Writer, rep *benchReport) {
 		fmt.Fprintf(w, "- llama.cpp, same shape and type, 2 threads (DESIGN.md, this machine kind): %s\n", strings.Join(parts, "; "))
 	}
 	fmt.Fprintf(w, "- model load: %.2f s\n", rep.LoadSeconds)
+}
+
+// benchReportFiles prints a Markdown report of saved --json outputs: one
+// summary table, then each run's command, table and derived figures.
+func benchReportFiles(w io.Writer, paths []string) error {
+	if len(paths) == 0 {
+		return usageError("--report needs the JSON files of bench --json runs")
+	}
+	var reps []*benchReport
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		r := &benchReport{}
+		if err := json.Unmarshal(b, r); err != nil {
+			return fmt.Errorf("%s: not a bench --json report: %w", p, err)
+		}
+		reps = append(reps, r)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| model\t threads\t pp t/s\t tg t/s\t bandwidth\t tg roofline share\t prefill GFLOP/s\t llama.cpp pp / tg t/s\t qilin / llama.cpp pp, tg\t llama.cpp roofline share |")
+	fmt.Fprintln(tw, "| ---\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---: |")
+	for _, r := range reps {
+		pp, tg := "-", "-"
+		for _, t := range r.Results {
+			cell := fmt.Sprintf("%s: %.2f ± %.2f", t.Test, t.TokensPerS, t.Stddev)
+			if strings.HasPrefix(t.Test, "pp") {
+				pp = cell
+			} else {
+				tg = cell
+			}
+		}
+		ref, ratio, refShare := "-", "-", "-"
+		if c := r.Reference; c != nil {
+			ref = fmt.Sprintf("%.0f / %.1f", c.PP512, c.TG128)
+			ratio = fmt.Sprintf("%.2f×, %.2f×", c.PPRatio, c.TGRatio)
+			refShare = fmt.Sprintf("%.1f%%", 100*c.RooflineShare)
+		}
+		fmt.Fprintf(tw, "| %s\t %d\t %s\t %s\t %.1f GB/s\t %.1f%%\t %.1f\t %s\t %s\t %s |\n", r.Model, r.Threads, pp, tg,
+			r.BandwidthGBs, 100*r.RooflineShare, r.PrefillGFLOPs, ref, ratio, refShare)
+	}
+	tw.Flush()
+	for _, r := range reps {
+		fmt.Fprintf(w, "\n### %s, %d thread(s)\n\n```\n%s\n```\n\n", r.Model, r.Threads, r.Command)
+		printBench(w, r)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,6 +57,24 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if !slices.Equal(tests, []string{"pp8", "tg4"}) {
 		t.Errorf("tests %v, want [pp8 tg4]", tests)
+	}
+
+	// --report renders saved runs as Markdown with their commands.
+	saved := filepath.Join(t.TempDir(), "run.json")
+	if err := os.WriteFile(saved, []byte(stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	md, stderr, code := runCLI(t, "bench", "--report", saved)
+	if code != 0 {
+		t.Fatalf("--report: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"| model", "tiny-qwen2 Q4_K_M (synthetic)", "pp8: ", "qilin bench --synthetic tiny-qwen2 -p 8", "GB/s"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if _, _, code := runCLI(t, "bench", "--report", filepath.Join(t.TempDir(), "none.json")); code != 1 {
+		t.Errorf("--report of a missing file: exit %d, want 1", code)
 	}
 }
 

@@ -1,0 +1,58 @@
+#!/bin/sh
+# Regenerates docs/perf.md: builds qilin, runs qilin bench on random-weight
+# models with the shapes of the released Qwen2.5 models (the shapes and types
+# of the llama.cpp figures in DESIGN.md "Performance method"), and writes the
+# report. Run it from the repository root on an otherwise idle machine:
+#
+#	sh docs/perf.sh            # 3 repetitions per test
+#	REPS=5 sh docs/perf.sh     # as llama-bench's default
+set -eu
+reps=${REPS:-3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/qilin" ./cmd/qilin
+
+n=0
+bench() {
+	n=$((n + 1))
+	echo "qilin bench $*" >&2
+	"$tmp/qilin" bench "$@" -r "$reps" --json >"$tmp/$n.json"
+}
+bench --synthetic qwen2.5-0.5b --quant Q4_K_M -t 2
+bench --synthetic qwen2.5-0.5b --quant Q8_0 -t 2
+bench --synthetic qwen2.5-1.5b --quant Q4_K_M -t 2
+bench --synthetic qwen2.5-0.5b --quant Q4_K_M -t 1
+bench --synthetic qwen2.5-0.5b --quant Q8_0 -t 1
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || uname -m)
+{
+	cat <<'HEAD'
+# qilin performance
+
+Written by `sh docs/perf.sh` (which runs the commands listed below); do not
+edit by hand. The method is DESIGN.md's "Performance method": decode is
+memory-bound, so tg (tokens generated one at a time) is reported as a share
+of the bandwidth roofline, `tg tok/s × bytes of weights read per token /
+memory read bandwidth`, with the bandwidth measured in the same run (all CPUs
+streaming a 512 MiB buffer, best pass just before and after the decode
+test); prefill is compute-bound, so pp (the prompt as one batch) is also
+reported as GFLOP/s, `2 × weights × tokens / time` (the output projection
+counted for the last token only, as only its logits are computed). The
+models are `qilin synth` files: random weights with the exact shapes, tensor
+types (llama.cpp's Q4_K_M / Q8_0 mixes) and vocabulary sizes of the released
+models. Machines here are shared and noisy: compare the ratios within a run,
+not absolute times across runs.
+
+The llama.cpp columns are DESIGN.md's figures for this machine kind (2
+cores, AVX-512 VNNI, ~20 GB/s; llama.cpp CPU build, 2 threads, random-weight
+models of the same shapes); their roofline share is recomputed with the
+bandwidth measured in this run. Goals (issue 4): tg >= 1.3× llama.cpp
+(>= 65% of the roofline), pp >= 1.0× (stretch 1.5×).
+
+HEAD
+	echo "Measured $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown) on $cpu, $(nproc 2>/dev/null || echo '?') CPUs, $reps repetitions per test."
+	echo
+	"$tmp/qilin" bench --report "$tmp"/[0-9]*.json
+} >docs/perf.md.tmp
+mv docs/perf.md.tmp docs/perf.md
+echo "wrote docs/perf.md" >&2

@@ -117,36 +117,29 @@ func genFloat() {
 		r := Load(Param("rescale"), GP8())
 		TESTB(r, r)
 		JE(LabelRef("plain"))
-		blockLoop("scaled", n, 1, func(int) {
-			x, y := YMM(), YMM()
-			VCVTPH2PS(Mem{Base: acc}, x)
-			VMULPS(ms, x, x)
-			VCVTPS2PH(U8(0), x, x.AsX())
-			VCVTPH2PS(x.AsX(), x)
-			VCVTPH2PS(Mem{Base: v}, y)
-			VMULPS(vs, y, y)
-			VADDPS(y, x, x)
-			VCVTPS2PH(U8(0), x, Mem{Base: acc})
-		}, func(int) {
-			ADDQ(U32(16), acc)
-			ADDQ(U32(16), v)
-		})
-		VZEROUPPER()
-		RET()
+		accLoop := func(name string, rescale bool) {
+			blockLoop(name, n, 1, func(int) {
+				x, y := YMM(), YMM()
+				VCVTPH2PS(Mem{Base: acc}, x)
+				if rescale {
+					VMULPS(ms, x, x)
+					VCVTPS2PH(U8(0), x, x.AsX())
+					VCVTPH2PS(x.AsX(), x)
+				}
+				VCVTPH2PS(Mem{Base: v}, y)
+				VMULPS(vs, y, y)
+				VADDPS(y, x, x)
+				VCVTPS2PH(U8(0), x, Mem{Base: acc})
+			}, func(int) {
+				ADDQ(U32(16), acc)
+				ADDQ(U32(16), v)
+			})
+			VZEROUPPER()
+			RET()
+		}
+		accLoop("scaled", true)
 		Label("plain")
-		blockLoop("unscaled", n, 1, func(int) {
-			x, y := YMM(), YMM()
-			VCVTPH2PS(Mem{Base: acc}, x)
-			VCVTPH2PS(Mem{Base: v}, y)
-			VMULPS(vs, y, y)
-			VADDPS(y, x, x)
-			VCVTPS2PH(U8(0), x, Mem{Base: acc})
-		}, func(int) {
-			ADDQ(U32(16), acc)
-			ADDQ(U32(16), v)
-		})
-		VZEROUPPER()
-		RET()
+		accLoop("unscaled", false)
 	}
 }
 

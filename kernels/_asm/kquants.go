@@ -140,15 +140,8 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 			if q5 {
 				// Sub-block 2j+e takes bit 2j+e of each qh byte as bit 4.
 				for e, q := range []VecVirtual{lo, hi} {
-					b, sh := YMM(), 2*j+e
-					switch {
-					case sh < 4:
-						VPSLLW(U8(4-sh), hbits, b)
-					case sh == 4:
-						VMOVDQU(hbits, b)
-					default:
-						VPSRLW(U8(sh-4), hbits, b)
-					}
+					b := YMM()
+					bitsTo(4, 2*j+e, hbits, b)
 					VPAND(mask10, b, b)
 					VPOR(b, q, q)
 				}
@@ -242,14 +235,7 @@ func genQ6_K(T int, shufQ6 *[4]Mem, c30 Mem) {
 					VPSRLW(U8(4), q, q)
 				}
 				VPAND(mask0F, q, q)
-				switch sh := 2 * s; {
-				case sh < 4:
-					VPSLLW(U8(4-sh), qh, hb)
-				case sh == 4:
-					VMOVDQU(qh, hb)
-				default:
-					VPSRLW(U8(sh-4), qh, hb)
-				}
+				bitsTo(4, 2*s, qh, hb)
 				VPAND(c30, hb, hb)
 				VPOR(hb, q, q)
 				scv := YMM()
@@ -271,4 +257,18 @@ func genQ6_K(T int, shufQ6 *[4]Mem, c30 Mem) {
 		ADDQ(U32(292), a.base)
 	})
 	finishAcc(acc, T)
+}
+
+// bitsTo moves bit from of every byte of src to bit to in dst (other bits
+// are left for the caller to mask off). Word shifts suffice: the bits that
+// cross into a neighbouring byte land outside the masked positions.
+func bitsTo(to, from int, src, dst VecVirtual) {
+	switch {
+	case from < to:
+		VPSLLW(U8(to-from), src, dst)
+	case from == to:
+		VMOVDQU(src, dst)
+	default:
+		VPSRLW(U8(from-to), src, dst)
+	}
 }

@@ -153,6 +153,7 @@ type reasoner struct {
 	path              string
 	reasoning, answer string // what the split output must be
 	gen               int    // tokens generated in a turn with thinking
+	loop              string // with loop: what repeats in the answer without thinking
 	*scripted
 }
 
@@ -171,6 +172,7 @@ func newReasoner(t *testing.T, base string, loop bool) *reasoner {
 	if len(think) != 1 || len(unthink) != 1 {
 		t.Fatalf("%s: <think> %v and </think> %v are not single tokens", base, think, unthink)
 	}
+	r := &reasoner{reasoning: "Let me count the apples", answer: "There are three", scripted: s}
 	next := map[int]int{}
 	chain := []int{lastOn}
 	if !on.ThinkingOpen { // the model opens its reasoning itself
@@ -178,6 +180,7 @@ func newReasoner(t *testing.T, base string, loop bool) *reasoner {
 	}
 	chain = append(append(append(chain, reason...), unthink...), answer...)
 	script(t, next, append(chain, s.tok.EOS())...)
+	r.gen = len(chain) - 1
 	if loop {
 		// Without thinking, two other tokens in turn, for ever.
 		var two []int
@@ -187,11 +190,12 @@ func newReasoner(t *testing.T, base string, loop bool) *reasoner {
 			}
 		}
 		script(t, next, lastOff, two[0], two[1], two[0])
+		r.loop = s.tok.Decode(two)
 	} else {
 		script(t, next, append([]int{lastOff}, answer...)...)
 	}
-	return &reasoner{path: s.write(t, next), reasoning: "Let me count the apples", answer: "There are three",
-		gen: len(chain) - 1, scripted: s}
+	r.path = s.write(t, next)
+	return r
 }
 
 // runJSON runs qilin run --json and decodes its output.

@@ -49,6 +49,7 @@ func simdSets() []*kernelSet {
 	blockDot(quant.Q6_K, dotQ6_Kx1AVX2, dotQ6_Kx4AVX2)
 	ks.dots[quant.F16] = dotKernel{one: func(n int, w, a []byte) float32 { return floatDot(n, w, a, 2, dotF16AVX2, quant.VecDotF16) }}
 	ks.dots[quant.F32] = dotKernel{one: func(n int, w, a []byte) float32 { return floatDot(n, w, a, 4, dotF32AVX2, quant.VecDotF32) }}
+	ks.dots[quant.BF16] = dotKernel{one: func(n int, w, a []byte) float32 { return floatDot(n, w, a, 2, dotBF16AVX2, quant.VecDotBF16) }}
 
 	ks.quantize[quant.Q8_0] = func(x []float32, dst []byte) {
 		if nb := len(x) / 32; nb > 0 {

@@ -3153,6 +3153,72 @@ blocks_done:
 	VZEROUPPER
 	RET
 
+// func dotBF16AVX2(n8 int, w *byte, a *byte) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ  n8+0(FP), AX
+	MOVQ  w+8(FP), CX
+	MOVQ  a+16(FP), DX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+
+blocks_main:
+	CMPQ        AX, $0x00000004
+	JL          blocks_tail
+	VPMOVZXWD   (CX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VPMOVZXWD   (DX), Y5
+	VPSLLD      $0x10, Y5, Y5
+	VFMADD231PS Y4, Y5, Y0
+	VPMOVZXWD   16(CX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VPMOVZXWD   16(DX), Y5
+	VPSLLD      $0x10, Y5, Y5
+	VFMADD231PS Y4, Y5, Y1
+	VPMOVZXWD   32(CX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VPMOVZXWD   32(DX), Y5
+	VPSLLD      $0x10, Y5, Y5
+	VFMADD231PS Y4, Y5, Y2
+	VPMOVZXWD   48(CX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VPMOVZXWD   48(DX), Y5
+	VPSLLD      $0x10, Y5, Y5
+	VFMADD231PS Y4, Y5, Y3
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000004, AX
+	JMP         blocks_main
+
+blocks_tail:
+	CMPQ        AX, $0x00000000
+	JE          blocks_done
+	VPMOVZXWD   (CX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VPMOVZXWD   (DX), Y5
+	VPSLLD      $0x10, Y5, Y5
+	VFMADD231PS Y4, Y5, Y0
+	ADDQ        $0x00000010, CX
+	ADDQ        $0x00000010, DX
+	DECQ        AX
+	JMP         blocks_tail
+
+blocks_done:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func toF16AVX2(n8 int, x *float32, dst *uint16)
 // Requires: AVX, F16C
 TEXT ·toF16AVX2(SB), NOSPLIT, $0-24

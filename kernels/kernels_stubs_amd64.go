@@ -100,6 +100,11 @@ func dotF16AVX2(n8 int, w *byte, a *byte) float32
 //go:noescape
 func dotF32AVX2(n8 int, w *byte, a *byte) float32
 
+// dotBF16AVX2 returns the dot product of 8*n8 elements of w and a, accumulated in float32 with FMA.
+//
+//go:noescape
+func dotBF16AVX2(n8 int, w *byte, a *byte) float32
+
 // toF16AVX2 converts 8*n8 floats to f16, rounding to nearest even.
 //
 //go:noescape

@@ -6,7 +6,7 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// genFloat emits the float kernels: F16 and F32 dot products (float32 FMA
+// genFloat emits the float kernels: F16, BF16 and F32 dot products (float32 FMA
 // accumulation in four registers), float32 to f16 conversion, and the two
 // steps of f16 attention.
 func genFloat() {
@@ -17,6 +17,10 @@ func genFloat() {
 	}{
 		{"dotF16AVX2", 16, func(m Mem, dst VecVirtual) { VCVTPH2PS(m, dst) }},
 		{"dotF32AVX2", 32, func(m Mem, dst VecVirtual) { VMOVUPS(m, dst) }},
+		{"dotBF16AVX2", 16, func(m Mem, dst VecVirtual) {
+			VPMOVZXWD(m, dst) // bfloat16 is the top half of a float32
+			VPSLLD(U8(16), dst, dst)
+		}},
 	} {
 		TEXT(f.name, NOSPLIT, "func(n8 int, w, a *byte) float32")
 		Pragma("noescape")

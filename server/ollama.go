@@ -12,18 +12,12 @@ import (
 	"github.com/qilin-ai/qilin/chat"
 )
 
-// ollamaOptions are the Ollama "options" a generation uses.
+// ollamaOptions are the Ollama "options" a generation uses; the sampling
+// ones have OpenAI's names.
 type ollamaOptions struct {
-	Temperature      *float64 `json:"temperature"`
-	TopP             *float64 `json:"top_p"`
-	TopK             *int     `json:"top_k"`
-	MinP             *float64 `json:"min_p"`
-	NumPredict       *int     `json:"num_predict"`
-	Seed             *int64   `json:"seed"`
-	Stop             stopList `json:"stop"`
-	RepeatPenalty    *float64 `json:"repeat_penalty"`
-	PresencePenalty  *float64 `json:"presence_penalty"`
-	FrequencyPenalty *float64 `json:"frequency_penalty"`
+	samplingFields
+	NumPredict *int     `json:"num_predict"`
+	Stop       stopList `json:"stop"`
 }
 
 type ollamaToolCall struct {
@@ -43,26 +37,27 @@ type ollamaMessage struct {
 	ToolName  string           `json:"tool_name,omitempty"`
 }
 
-type ollamaChatRequest struct {
-	Model    string            `json:"model"`
-	Messages []ollamaMessage   `json:"messages"`
-	Tools    []json.RawMessage `json:"tools"`
-	Think    json.RawMessage   `json:"think"`
-	Stream   *bool             `json:"stream"`
-	Options  *ollamaOptions    `json:"options"`
-	Format   json.RawMessage   `json:"format"`
-}
-
-type ollamaGenerateRequest struct {
+// ollamaCommon are the fields /api/chat and /api/generate share.
+type ollamaCommon struct {
 	Model   string          `json:"model"`
-	Prompt  string          `json:"prompt"`
-	System  string          `json:"system"`
-	Raw     bool            `json:"raw"`
 	Think   json.RawMessage `json:"think"`
 	Stream  *bool           `json:"stream"`
 	Options *ollamaOptions  `json:"options"`
 	Format  json.RawMessage `json:"format"`
-	Images  []string        `json:"images"`
+}
+
+type ollamaChatRequest struct {
+	ollamaCommon
+	Messages []ollamaMessage   `json:"messages"`
+	Tools    []json.RawMessage `json:"tools"`
+}
+
+type ollamaGenerateRequest struct {
+	ollamaCommon
+	Prompt string   `json:"prompt"`
+	System string   `json:"system"`
+	Raw    bool     `json:"raw"`
+	Images []string `json:"images"`
 }
 
 // think reads Ollama's think field: absent (nil), a boolean, or an effort
@@ -83,23 +78,49 @@ func parseThink(raw json.RawMessage) (on *bool, effort string, err *apiError) {
 	return nil, "", badRequest("think", "want true, false, \"low\", \"medium\" or \"high\"")
 }
 
-// ollamaJob fills a job's sampling from Ollama options.
-func (s *Server) ollamaJob(m *model, opts *ollamaOptions) (*genJob, *apiError) {
+// ollamaThink is a request's thinking choice: off (think: false) and the
+// template variables it sets.
+type ollamaThink struct {
+	off  bool
+	vars map[string]any
+}
+
+// prepare checks what /api/chat and /api/generate share and returns the
+// job with its sampling and the thinking choice.
+func (s *Server) prepare(m *model, c *ollamaCommon) (*genJob, ollamaThink, *apiError) {
+	var th ollamaThink
+	if aerr := m.checkModel(c.Model); aerr != nil {
+		return nil, th, aerr
+	}
+	if f := strings.TrimSpace(string(c.Format)); f != "" && f != "null" && f != `""` {
+		return nil, th, badRequest("format", "structured output is not supported")
+	}
+	think, effort, aerr := parseThink(c.Think)
+	if aerr != nil {
+		return nil, th, aerr
+	}
+	th.off = think != nil && !*think
+	th.vars = map[string]any{}
+	if th.off {
+		th.vars["enable_thinking"] = false
+	}
+	if effort != "" {
+		th.vars["reasoning_effort"] = effort
+	}
 	job := &genJob{start: s.opts.Now(), n: 1}
+	opts := c.Options
 	if opts == nil {
 		opts = &ollamaOptions{}
 	}
-	sf := samplingFields{Temperature: opts.Temperature, TopP: opts.TopP, TopK: opts.TopK, MinP: opts.MinP,
-		PresencePenalty: opts.PresencePenalty, FrequencyPenalty: opts.FrequencyPenalty, RepeatPenalty: opts.RepeatPenalty, Seed: opts.Seed}
 	var np *int
 	if opts.NumPredict != nil && *opts.NumPredict > 0 { // -1 and -2 mean no limit
 		np = opts.NumPredict
 	}
-	err := s.commonParams(m, job, &sf, nil, opts.Stop, []struct {
+	aerr = s.commonParams(m, job, &opts.samplingFields, nil, opts.Stop, []struct {
 		name string
 		v    *int
 	}{{"options.num_predict", np}})
-	return job, err
+	return job, th, aerr
 }
 
 func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, m *model) {
@@ -109,20 +130,7 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, m *model) {
 		fail(aerr)
 		return
 	}
-	if aerr := m.checkModel(req.Model); aerr != nil {
-		fail(aerr)
-		return
-	}
-	if f := strings.TrimSpace(string(req.Format)); f != "" && f != "null" && f != `""` {
-		fail(badRequest("format", "structured output is not supported"))
-		return
-	}
-	think, effort, aerr := parseThink(req.Think)
-	if aerr != nil {
-		fail(aerr)
-		return
-	}
-	job, aerr := s.ollamaJob(m, req.Options)
+	job, th, aerr := s.prepare(m, &req.ollamaCommon)
 	if aerr != nil {
 		fail(aerr)
 		return
@@ -136,24 +144,16 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, m *model) {
 		fail(aerr)
 		return
 	}
-	vars := map[string]any{}
-	off := think != nil && !*think
-	if off {
-		vars["enable_thinking"] = false
-	}
-	if effort != "" {
-		vars["reasoning_effort"] = effort
-	}
 	var tools []json.RawMessage
 	if len(req.Tools) > 0 {
 		tools = req.Tools
 	}
-	if aerr := s.renderChat(m, chatInput(msgs, tools, vars), off, nil, job); aerr != nil {
+	if aerr := s.renderChat(m, chatInput(msgs, tools, th.vars), th.off, nil, job); aerr != nil {
 		fail(aerr)
 		return
 	}
 	job.parse = s.chatOutput(m, job.promptText, tools != nil, s.opts.ReasoningFormat)
-	s.ollamaStream(w, r, m, job, req.Stream, off, true)
+	s.ollamaStream(w, r, m, job, req.Stream, th.off, true)
 }
 
 // ollamaMessages converts Ollama messages to the OpenAI-shaped JSON the
@@ -201,7 +201,8 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model
 		fail(aerr)
 		return
 	}
-	if aerr := m.checkModel(req.Model); aerr != nil {
+	job, th, aerr := s.prepare(m, &req.ollamaCommon)
+	if aerr != nil {
 		fail(aerr)
 		return
 	}
@@ -209,25 +210,10 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model
 		fail(badRequest("images", "images are not supported"))
 		return
 	}
-	if f := strings.TrimSpace(string(req.Format)); f != "" && f != "null" && f != `""` {
-		fail(badRequest("format", "structured output is not supported"))
-		return
-	}
-	think, effort, aerr := parseThink(req.Think)
-	if aerr != nil {
-		fail(aerr)
-		return
-	}
-	job, aerr := s.ollamaJob(m, req.Options)
-	if aerr != nil {
-		fail(aerr)
-		return
-	}
 	if req.Prompt == "" {
 		s.ollamaLoaded(w, m, "response")
 		return
 	}
-	off := think != nil && !*think
 	if req.Raw {
 		ids, err := m.e.Tok.Encode(req.Prompt, true, true)
 		if err != nil {
@@ -245,20 +231,13 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model
 			fail(aerr)
 			return
 		}
-		vars := map[string]any{}
-		if off {
-			vars["enable_thinking"] = false
-		}
-		if effort != "" {
-			vars["reasoning_effort"] = effort
-		}
-		if aerr := s.renderChat(m, chatInput(raw, nil, vars), off, nil, job); aerr != nil {
+		if aerr := s.renderChat(m, chatInput(raw, nil, th.vars), th.off, nil, job); aerr != nil {
 			fail(aerr)
 			return
 		}
 		job.parse = s.chatOutput(m, job.promptText, false, s.opts.ReasoningFormat)
 	}
-	s.ollamaStream(w, r, m, job, req.Stream, off, false)
+	s.ollamaStream(w, r, m, job, req.Stream, th.off, false)
 }
 
 // ollamaLoaded answers a request without input, which Ollama clients send

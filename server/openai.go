@@ -474,8 +474,22 @@ func (m *model) object() modelObject {
 	return modelObject{ID: m.name, Object: "model", Created: m.loaded.Unix(), OwnedBy: "qilin"}
 }
 
+// envelope is an OpenAI response or stream chunk around its choices.
+type envelope[C any] struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	Model   string `json:"model"`
+	Choices []C    `json:"choices"`
+	Usage   *usage `json:"usage,omitempty"`
+}
+
 // OpenAI response shapes.
 type (
+	chatResponse       = envelope[chatChoice]
+	chatChunk          = envelope[chunkChoice]
+	completionResponse = envelope[completionChoice]
+
 	usage struct {
 		PromptTokens        int `json:"prompt_tokens"`
 		CompletionTokens    int `json:"completion_tokens"`
@@ -483,14 +497,6 @@ type (
 		PromptTokensDetails struct {
 			CachedTokens int `json:"cached_tokens"`
 		} `json:"prompt_tokens_details"`
-	}
-	chatResponse struct {
-		ID      string       `json:"id"`
-		Object  string       `json:"object"`
-		Created int64        `json:"created"`
-		Model   string       `json:"model"`
-		Choices []chatChoice `json:"choices"`
-		Usage   *usage       `json:"usage,omitempty"`
 	}
 	chatChoice struct {
 		Index        int           `json:"index"`
@@ -527,14 +533,6 @@ type (
 		Logprob float64 `json:"logprob"`
 		Bytes   []int   `json:"bytes"`
 	}
-	chatChunk struct {
-		ID      string        `json:"id"`
-		Object  string        `json:"object"`
-		Created int64         `json:"created"`
-		Model   string        `json:"model"`
-		Choices []chunkChoice `json:"choices"`
-		Usage   *usage        `json:"usage,omitempty"`
-	}
 	chunkChoice struct {
 		Index        int           `json:"index"`
 		Delta        chunkDelta    `json:"delta"`
@@ -546,14 +544,6 @@ type (
 		Content          *string       `json:"content,omitempty"`
 		ReasoningContent string        `json:"reasoning_content,omitempty"`
 		ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
-	}
-	completionResponse struct {
-		ID      string             `json:"id"`
-		Object  string             `json:"object"`
-		Created int64              `json:"created"`
-		Model   string             `json:"model"`
-		Choices []completionChoice `json:"choices"`
-		Usage   *usage             `json:"usage,omitempty"`
 	}
 	completionChoice struct {
 		Index        int            `json:"index"`

@@ -75,9 +75,11 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer in.Close()
+	tmpl, _ := e.Template() // checked by checkTemplate
 	s := &chatSession{
 		e: e, seq: e.NewSequence(), out: in.Writer(), tty: in.IsTerminal(),
-		system: *system, think: *think, show: !*hide,
+		thinkSwitch: strings.Contains(tmpl.Source(), "enable_thinking"),
+		system:      *system, think: *think, show: !*hide,
 		opts: engine.GenerateOptions{MaxTokens: *maxTokens, Sample: sf.params()},
 	}
 	if s.tty {
@@ -140,9 +142,11 @@ type chatSession struct {
 	system string
 	msgs   []chat.Message // the turns, without the system prompt
 	think  bool           // enable_thinking
-	show   bool           // show the reasoning
-	turns  int
-	last   turnStats
+	// thinkSwitch: the template reads enable_thinking.
+	thinkSwitch bool
+	show        bool // show the reasoning
+	turns       int
+	last        turnStats
 }
 
 // turnStats measure the last answer.
@@ -189,6 +193,9 @@ func (s *chatSession) command(line string) (bye bool) {
 			return false
 		}
 		s.note("thinking %s, reasoning %s", onOff(s.think, "on", "off"), onOff(s.show, "shown", "hidden"))
+		if (arg == "on" || arg == "off") && !s.thinkSwitch {
+			s.note("(this model's chat template has no enable_thinking switch: /think %s changes nothing)", arg)
+		}
 	case "/system":
 		if arg == "" {
 			s.note("system prompt: %s", onOff(s.system == "", "(none)", s.system))

@@ -391,7 +391,10 @@ func TestChatPiped(t *testing.T) {
 func TestChatReuseMatchesFresh(t *testing.T) {
 	model := testdata.Path(t, "models", "stories260K.gguf")
 	save := filepath.Join(t.TempDir(), "c.json")
-	out, errs := chatRun(t, "Once upon a time\nTell me about the cat.\n/save "+save+"\n", model, "--temp", "0", "--max-tokens", "12")
+	out, errs := chatRun(t, "Once upon a time\nTell me about the cat.\n/save "+save+"\n/think off\n", model, "--temp", "0", "--max-tokens", "12")
+	if !strings.Contains(out, "no enable_thinking switch") {
+		t.Errorf("/think off on a template without the switch: no note in %q", out)
+	}
 	if !strings.Contains(errs, "no chat template") {
 		t.Errorf("no fallback warning: stderr %q", errs)
 	}

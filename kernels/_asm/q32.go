@@ -158,22 +158,35 @@ func genQK32() {
 					VPOR(b, q, q)
 				}
 				dw := halfBroadcast(Mem{Base: w, Disp: off})
-				for t := 0; t < T; t++ {
-					p, o := YMM(), YMM()
+				ps := ymms(T)
+				for t, p := range ps {
+					o := YMM()
 					VPMADDUBSW(a.at(t, off/f.size*34+2), q, p)
 					VPMADDUBSW(a.at(t, off/f.size*34+2), offs, o)
 					VPSUBW(o, p, p)
 					VPMADDWD(ones, p, p)
+					if f.total && T == 4 {
+						continue
+					}
 					if f.total {
 						scaleAccTotal(dw, a.at(t, off/f.size*34), p, accFor(acc, T, t, u))
 					} else {
 						scaleAcc(dw, a.at(t, off/f.size*34), p, accFor(acc, T, t, u))
 					}
 				}
+				if f.total && T == 4 {
+					totals4(ps, dw, a, off/f.size*34, acc[0])
+				}
 			}, func(k int) {
 				ADDQ(U32(f.size*k), w)
 				ADDQ(U32(34*k), a.base)
 			})
+			if f.total && T == 4 {
+				store4(acc[0])
+				VZEROUPPER()
+				RET()
+				continue
+			}
 			if f.total {
 				storeWith(acc, func(v, dst VecVirtual) { VMOVAPS(v.AsX(), dst) })
 				VZEROUPPER()
@@ -183,4 +196,36 @@ func genQK32() {
 			finishAcc(acc, T)
 		}
 	}
+}
+
+// totals4 is scaleAccTotal for four activation rows at once: lane t of acc
+// gets float(sum of the lanes of ps[t]) * (dw * d_t) by one fused
+// multiply-add, with d_t the f16 scale at disp in activation row t. Lane by
+// lane this rounds exactly as scaleAccTotal does.
+func totals4(ps []VecVirtual, dw VecVirtual, a acts, disp int, acc VecVirtual) {
+	VPHADDD(ps[1], ps[0], ps[0])
+	VPHADDD(ps[3], ps[2], ps[2])
+	VPHADDD(ps[2], ps[0], ps[0]) // lane t of each half: a partial sum of row t
+	x := XMM()
+	VEXTRACTI128(U8(1), ps[0], x)
+	VPADDD(ps[0].AsX(), x, x)
+	VCVTDQ2PS(x, x)
+	d := XMM()
+	VPXOR(d, d, d)
+	for t := 0; t < 4; t++ {
+		VPINSRW(U8(t), a.at(t, disp), d, d)
+	}
+	VCVTPH2PS(d, d)
+	VMULPS(dw.AsX(), d, d)
+	VFMADD231PS(x, d, acc.AsX())
+}
+
+// store4 stores lane t of acc at out[t*ostride].
+func store4(acc VecVirtual) {
+	out, os := loadGP("out"), loadGP("ostride")
+	VMOVSS(acc.AsX(), Mem{Base: out})
+	VEXTRACTPS(U8(1), acc.AsX(), Mem{Base: out, Index: os, Scale: 4})
+	VEXTRACTPS(U8(2), acc.AsX(), Mem{Base: out, Index: os, Scale: 8})
+	LEAQ(Mem{Base: os, Index: os, Scale: 2}, os)
+	VEXTRACTPS(U8(3), acc.AsX(), Mem{Base: out, Index: os, Scale: 4})
 }

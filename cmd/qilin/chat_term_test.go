@@ -102,7 +102,8 @@ func (p *tmuxPane) waitFor(want string, count int) string {
 
 // TestChatTerminal drives qilin chat in a terminal (a tmux pane): a
 // question with a streamed answer whose reasoning is dimmed, /stats,
-// Ctrl-C dropping a line being typed, a multi-line message, /save,
+// Ctrl-C dropping a line being typed, multi-line messages (typed in a
+// """ block and pasted), /save,
 // /clear, Ctrl-C stopping an endless answer but not the chat, and Ctrl-D.
 func TestChatTerminal(t *testing.T) {
 	if testing.Short() {
@@ -149,6 +150,11 @@ func TestChatTerminal(t *testing.T) {
 	p.waitFor("... ", 1)
 	p.keys(`them"""`, "Enter")
 	p.waitFor(">>> ", 6)
+	// Pasted lines stay one message until Enter is typed.
+	p.tmux("set-buffer", "-b", "paste", "Two lines\npasted")
+	p.tmux("paste-buffer", "-p", "-d", "-b", "paste", "-t", "q")
+	p.keys("", "Enter")
+	p.waitFor(">>> ", 7)
 
 	save := filepath.Join(dir, "chat.json")
 	p.keys("/save "+save, "Enter")
@@ -157,6 +163,8 @@ func TestChatTerminal(t *testing.T) {
 		{Role: "user", Content: "How many apples?"},
 		{Role: "assistant", Content: m.answer, ReasoningContent: m.reasoning},
 		{Role: "user", Content: "Count\nthem"},
+		{Role: "assistant", Content: m.answer, ReasoningContent: m.reasoning},
+		{Role: "user", Content: "Two lines\npasted"},
 		{Role: "assistant", Content: m.answer, ReasoningContent: m.reasoning},
 	}
 	if diff := cmp.Diff(want, readMessages(t, save)); diff != "" {

@@ -21,8 +21,9 @@ var ErrInterrupt = errors.New("termui: input interrupted")
 // mode and edits lines with golang.org/x/term (cursor keys, history,
 // Ctrl-A/E/K/U/W); elsewhere it reads plain lines, prints no prompts, and
 // so can be scripted. Either way a message may span several lines: a line
-// ending in a backslash continues on the next, and a line starting with
-// """ opens a block that runs to the next line ending in """.
+// ending in a backslash continues on the next, a line starting with """
+// opens a block that runs to the next line ending in """, and text pasted
+// into a terminal (bracketed paste) stays one message until Enter is typed.
 //
 // Ctrl-C at the prompt drops the message being typed (ErrInterrupt); Ctrl-D
 // on an empty line, or the end of the input, is io.EOF. While an answer
@@ -56,6 +57,7 @@ func NewInput(in io.Reader, out io.Writer, prompt, cont string) (*Input, error) 
 	}
 	i := newTerminalInput(in, out, prompt, cont)
 	i.fd, i.restore = fd, st
+	i.term.SetBracketedPasteMode(true)
 	return i, nil
 }
 
@@ -82,6 +84,7 @@ func (i *Input) Close() error {
 	if i.restore == nil {
 		return nil
 	}
+	i.term.SetBracketedPasteMode(false)
 	err := term.Restore(i.fd, i.restore)
 	i.restore = nil
 	return err
@@ -98,6 +101,11 @@ func (i *Input) ReadMessage() (string, error) {
 			prompt = i.cont
 		}
 		line, err := i.readLine(prompt)
+		if errors.Is(err, term.ErrPasteIndicator) {
+			// A whole line pasted: the message goes on.
+			m.lines = append(m.lines, line)
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) && m.started() {
 				return m.text(), nil
@@ -110,7 +118,8 @@ func (i *Input) ReadMessage() (string, error) {
 	}
 }
 
-// readLine reads one line without its end.
+// readLine reads one line without its end; term.ErrPasteIndicator comes
+// with a line that was pasted whole.
 func (i *Input) readLine(prompt string) (string, error) {
 	if i.term == nil {
 		line, err := i.plain.ReadString('\n')

@@ -177,6 +177,15 @@ func TestTerminalInput(t *testing.T) {
 		}
 	}
 
+	// Pasted lines (bracketed paste) make one message with what is typed
+	// after them.
+	in.term.SetBracketedPasteMode(true)
+	c = read(in)
+	io.WriteString(keys, "\x1b[200~one\rtwo\r\x1b[201~three\r")
+	if r := wait(t, c); r.msg != "one\ntwo\nthree" || r.err != nil {
+		t.Errorf("pasted lines: %q, %v; want one message", r.msg, r.err)
+	}
+
 	// Ctrl-D on an empty line ends the input.
 	c = read(in)
 	io.WriteString(keys, "\x04")

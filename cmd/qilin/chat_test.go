@@ -386,20 +386,22 @@ func TestChatPiped(t *testing.T) {
 	}
 }
 
-// The cache kept across turns gives the answer a fresh evaluation of the
-// whole conversation gives.
+// The cache kept across turns gives the answers a fresh evaluation of the
+// whole conversation gives, both where the new prompt extends what the
+// cache holds and where it departs from it early (a new system prompt).
 func TestChatReuseMatchesFresh(t *testing.T) {
 	model := testdata.Path(t, "models", "stories260K.gguf")
 	save := filepath.Join(t.TempDir(), "c.json")
-	out, errs := chatRun(t, "Once upon a time\nTell me about the cat.\n/save "+save+"\n/think off\n", model, "--temp", "0", "--max-tokens", "12")
-	if !strings.Contains(out, "no enable_thinking switch") {
-		t.Errorf("/think off on a template without the switch: no note in %q", out)
-	}
+	input := "Once upon a time\n/system You tell stories.\nTell me about the cat.\nAnd the dog?\n/save " + save + "\n/think off\n"
+	out, errs := chatRun(t, input, model, "--temp", "0", "--max-tokens", "12")
 	if !strings.Contains(errs, "no chat template") {
 		t.Errorf("no fallback warning: stderr %q", errs)
 	}
+	if !strings.Contains(out, "no enable_thinking switch") {
+		t.Errorf("/think off on a template without the switch: no note in %q", out)
+	}
 	msgs := readMessages(t, save)
-	if len(msgs) != 4 || msgs[3].Content == "" || !strings.Contains(out, msgs[3].Content) {
+	if len(msgs) != 5 || msgs[0].Content != "You tell stories." {
 		t.Fatalf("conversation %+v\noutput %q", msgs, out)
 	}
 	e, err := engine.Load(model, engine.Options{})
@@ -407,20 +409,22 @@ func TestChatReuseMatchesFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	p, err := renderChat(e, msgs[:3], true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var toks []int
-	if _, err := e.NewSequence().Generate(context.Background(), p.Tokens, engine.GenerateOptions{MaxTokens: 12}, func(tok int) bool {
-		toks = append(toks, tok)
-		return true
-	}); err != nil {
-		t.Fatal(err)
-	}
-	fresh, _ := chat.Parse(e.Tok.Decode(toks), chat.OutputOptions{Reasoning: true})
-	if fresh.Content != msgs[3].Content {
-		t.Errorf("second answer with the cache kept %q, evaluated afresh %q", msgs[3].Content, fresh.Content)
+	for _, n := range []int{2, 4} {
+		p, err := renderChat(e, msgs[:n], true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var toks []int
+		if _, err := e.NewSequence().Generate(context.Background(), p.Tokens, engine.GenerateOptions{MaxTokens: 12}, func(tok int) bool {
+			toks = append(toks, tok)
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		fresh, _ := chat.Parse(e.Tok.Decode(toks), chat.OutputOptions{Reasoning: true})
+		if fresh.Content == "" || fresh.Content != msgs[n].Content || !strings.Contains(out, fresh.Content) {
+			t.Errorf("answer %d with the cache kept %q, evaluated afresh %q", n/2, msgs[n].Content, fresh.Content)
+		}
 	}
 }
 

@@ -26,9 +26,10 @@ type SchedOptions struct {
 	// beyond it fails with ErrQueueFull. 0 means 64, negative means none
 	// may wait.
 	MaxQueue int
-	// PrefillChunk bounds the prompt tokens evaluated in one step, over all
-	// slots, so that a long prompt delays running streams by one chunk at
-	// a time; 0 means 256.
+	// PrefillChunk bounds the prompt tokens evaluated in a step that also
+	// decodes running streams, over all slots, so that a long prompt delays
+	// them by one chunk at a time; 0 means 64. A step with no running
+	// stream takes up to max(PrefillChunk, 256) prompt tokens.
 	PrefillChunk int
 	// NoPrefixCache disables the reuse of a slot's cached prompt prefix.
 	NoPrefixCache bool
@@ -224,6 +225,9 @@ type reasonState struct {
 	n      int // tokens generated inside the block
 }
 
+// idleChunk is the prefill bound of a step without decode tokens.
+const idleChunk = 256
+
 // Scheduler runs many requests on one engine with continuous batching: a
 // single goroutine builds each forward step from the next token of every
 // decoding slot plus a bounded chunk of pending prompt tokens, so the
@@ -272,9 +276,9 @@ func (e *Engine) NewScheduler(opts SchedOptions) *Scheduler {
 		opts.MaxQueue = 64
 	}
 	if opts.PrefillChunk <= 0 {
-		opts.PrefillChunk = 256
+		opts.PrefillChunk = 64
 	}
-	maxBatch := opts.Slots + opts.PrefillChunk
+	maxBatch := opts.Slots + max(opts.PrefillChunk, idleChunk)
 	s := &Scheduler{
 		e:        e,
 		opts:     opts,
@@ -591,8 +595,12 @@ func (s *Scheduler) step() {
 			rows++
 		}
 	}
-	// Then prompt chunks, in slot order, up to the step's budget.
+	// Then prompt chunks, in slot order, up to the step's budget: small
+	// while streams wait for their next token, larger when none does.
 	budget := s.opts.PrefillChunk
+	if rows == 0 {
+		budget = max(budget, idleChunk)
+	}
 	for _, sl := range s.slots {
 		if sl.state != slotPrefill || budget == 0 {
 			continue

@@ -413,3 +413,35 @@ func ExampleScheduler() {
 	}
 	fmt.Println(st.Result().Reason)
 }
+
+// TestSchedChunkedPrefill: while a stream decodes, a long prompt is
+// evaluated a chunk per step, so the stream gets a token every step.
+func TestSchedChunkedPrefill(t *testing.T) {
+	e := loadTest(t, "stories260K.gguf", 512)
+	s := newSched(t, e, SchedOptions{Slots: 2, PrefillChunk: 16})
+	running, _ := s.Submit(context.Background(), Request{Prompt: encode(t, e, "Once upon a time")})
+	running.Recv()
+	long := encode(t, e, strings.Repeat("The little dog ran to the park and played with a ball. ", 20))
+	before := s.Stats().Steps
+	st, err := s.Submit(context.Background(), Request{Prompt: long, MaxTokens: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(st)
+	steps := s.Stats().Steps - before
+	running.Cancel()
+	_, _, _, res := collect(running)
+	if want := int64((len(long) + 15) / 16); steps < want {
+		t.Errorf("a %d-token prompt took %d steps beside a running stream, want >= %d (chunks of 16)", len(long), steps, want)
+	}
+	if int64(res.CompletionTokens) < steps-2 {
+		t.Errorf("the running stream got %d tokens during %d steps", res.CompletionTokens, steps)
+	}
+	// Alone (nothing cached), the prompt goes in idle-sized chunks.
+	alone := newSched(t, e, SchedOptions{Slots: 2, PrefillChunk: 16, NoPrefixCache: true})
+	st, _ = alone.Submit(context.Background(), Request{Prompt: long, MaxTokens: 1})
+	collect(st)
+	if steps, want := alone.Stats().Steps, int64((len(long)+idleChunk-1)/idleChunk); steps != want {
+		t.Errorf("alone, %d steps for %d prompt tokens, want %d", steps, len(long), want)
+	}
+}

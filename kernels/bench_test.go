@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -194,5 +195,105 @@ func BenchmarkAttentionHead(b *testing.B) {
 				attentionHead(ks, out, q, k, hd, v, hd, n, 0.125, s)
 			}
 		})
+	}
+}
+
+// fastMatrix fills a rows x cols matrix of type t with random quants and
+// small finite scales, without running the (slow) reference quantizer:
+// speed does not depend on the values.
+func fastMatrix(rng *rand.Rand, t quant.Type, rows, cols int) Matrix {
+	rb, _ := t.RowSize(cols)
+	data := make([]byte, rows*rb)
+	for i := 0; i+8 <= len(data); i += 8 {
+		binary.LittleEndian.PutUint64(data[i:], rng.Uint64())
+	}
+	switch t {
+	case quant.F16, quant.BF16, quant.F32:
+		x := randVec(rng, cols, 1)
+		for r := 0; r < rows; r++ {
+			quant.Quantize(t, x, data[r*rb:(r+1)*rb])
+		}
+	default:
+		bs := t.BlockSize()
+		for b := 0; b < len(data)/bs; b++ {
+			for _, off := range scaleFields(t) {
+				binary.LittleEndian.PutUint16(data[b*bs+off:], quant.FP32ToFP16(0.01))
+			}
+		}
+	}
+	m, _ := NewMatrix(t, rows, cols, data)
+	return m
+}
+
+// qwen05Layer is one decoder layer of Qwen2.5-0.5B (n_embd 896, 14 heads
+// of 64, 2 KV heads, n_ff 4864) as the weight types of a file.
+type qwen05Layer struct{ q, k, v, o, gate, up, down Matrix }
+
+// qwen05Weights builds the 24 layers and the tied output of Qwen2.5-0.5B
+// with the tensor types llama-quantize gives the file: "q8_0" everywhere
+// Q8_0; "q4_k_m" Q4_K with Q6_K for attn_v and ffn_down in the layers
+// llama.cpp's use_more_bits picks, where 896-column tensors fall back to
+// Q5_0 (for Q4_K) and Q8_0 (for Q6_K), and a Q8_0 output.
+func qwen05Weights(mix string) (layers []qwen05Layer, output Matrix, bytes int) {
+	const E, F, KV, L = 896, 4864, 128, 24
+	rng := rand.New(rand.NewPCG(9, 9))
+	moreBits := func(i int) bool { return i < L/8 || i >= 7*L/8 || (i-L/8)%3 == 2 }
+	for i := 0; i < L; i++ {
+		base, v, down := quant.Q8_0, quant.Q8_0, quant.Q8_0
+		if mix == "q4_k_m" {
+			base, v, down = quant.Q5_0, quant.Q5_0, quant.Q4_K
+			if moreBits(i) {
+				v, down = quant.Q8_0, quant.Q6_K
+			}
+		}
+		l := qwen05Layer{
+			q: fastMatrix(rng, base, E, E), k: fastMatrix(rng, base, KV, E), v: fastMatrix(rng, v, KV, E),
+			o: fastMatrix(rng, base, E, E), gate: fastMatrix(rng, base, F, E), up: fastMatrix(rng, base, F, E),
+			down: fastMatrix(rng, down, E, F),
+		}
+		for _, m := range []Matrix{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
+			bytes += len(m.Data)
+		}
+		layers = append(layers, l)
+	}
+	output = fastMatrix(rng, quant.Q8_0, 151936, E)
+	return layers, output, bytes + len(output.Data)
+}
+
+// BenchmarkDecodeQwen05 runs the matrix products of one decode step of
+// Qwen2.5-0.5B (every weight read once, as in generation) and reports
+// tokens/s, weight GB/s and the share of the measured read bandwidth
+// ("%bw", the roofline), with the bandwidth measured by the same threads
+// just before the timed loop (machines here are shared and their bandwidth
+// varies from minute to minute). Attention, norms and sampling are not
+// included: they read little memory.
+func BenchmarkDecodeQwen05(b *testing.B) {
+	for _, mix := range []string{"q8_0", "q4_k_m"} {
+		layers, output, bytes := qwen05Weights(mix)
+		for _, threads := range []int{1, runtime.NumCPU()} {
+			b.Run(fmt.Sprintf("%s/t=%d", mix, threads), func(b *testing.B) {
+				p := NewPool(threads)
+				defer p.Close()
+				x := randVec(rand.New(rand.NewPCG(4, 4)), 4864, 1)
+				out := make([]float32, 151936)
+				scratch := make([]byte, ActivationBytes(quant.Q4_K, 4864, 1)+ActivationBytes(quant.Q8_0, 4864, 1))
+				b.SetBytes(int64(bytes))
+				bw := p.ReadBandwidth(512<<20, 3) / 1e9
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					for _, l := range layers {
+						for _, m := range []Matrix{l.q, l.k, l.v, l.o, l.gate, l.up} {
+							p.MatMul(out, m, x[:896], 1, scratch)
+						}
+						p.MatMul(out, l.down, x, 1, scratch)
+					}
+					p.MatMul(out, output, x[:896], 1, scratch)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(1/sec, "tok/s")
+				b.ReportMetric(bw, "bwGB/s")
+				b.ReportMetric(100*float64(bytes)/sec/1e9/bw, "%bw")
+			})
+		}
 	}
 }

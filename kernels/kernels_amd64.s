@@ -151,7 +151,7 @@ DATA permPack<>+28(SB)/4, $0x00000007
 GLOBL permPack<>(SB), RODATA|NOPTR, $32
 
 // func dotQ8_0x1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, SSE
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
 TEXT ·dotQ8_0x1AVX2(SB), NOSPLIT, $0-28
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
@@ -162,6 +162,7 @@ TEXT ·dotQ8_0x1AVX2(SB), NOSPLIT, $0-28
 blocks_main:
 	CMPQ         AX, $0x00000002
 	JL           blocks_tail
+	PREFETCHT0   2048(CX)
 	VMOVDQU      2(CX), Y2
 	VPSIGNB      Y2, Y2, Y3
 	VPBROADCASTW (CX), X4
@@ -175,6 +176,7 @@ blocks_main:
 	VMULPS       Y4, Y2, Y2
 	VCVTDQ2PS    Y5, Y5
 	VFMADD231PS  Y5, Y2, Y0
+	PREFETCHT0   2082(CX)
 	VMOVDQU      36(CX), Y2
 	VPSIGNB      Y2, Y2, Y3
 	VPBROADCASTW 34(CX), X4
@@ -196,6 +198,7 @@ blocks_main:
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
 	VMOVDQU      2(CX), Y2
 	VPSIGNB      Y2, Y2, Y3
 	VPBROADCASTW (CX), X4
@@ -226,7 +229,7 @@ blocks_done:
 	RET
 
 // func dotQ8_0x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
-// Requires: AVX, AVX2, F16C, FMA3
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-48
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
@@ -242,6 +245,7 @@ TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-48
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
 	VMOVDQU      2(CX), Y5
 	VPSIGNB      Y5, Y5, Y6
 	VPBROADCASTW (CX), X7
@@ -425,7 +429,7 @@ DATA splat08<>+31(SB)/1, $0x08
 GLOBL splat08<>(SB), RODATA|NOPTR, $32
 
 // func dotQ4_0x1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, SSE
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
 TEXT ·dotQ4_0x1AVX2(SB), NOSPLIT, $0-28
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
@@ -437,6 +441,7 @@ TEXT ·dotQ4_0x1AVX2(SB), NOSPLIT, $0-28
 blocks_main:
 	CMPQ         AX, $0x00000002
 	JL           blocks_tail
+	PREFETCHT0   2048(CX)
 	VMOVDQU      2(CX), X3
 	VPSRLW       $0x04, X3, X4
 	VINSERTI128  $0x01, X4, Y3, Y3
@@ -483,6 +488,7 @@ blocks_main:
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
 	VMOVDQU      2(CX), X8
 	VPSRLW       $0x04, X8, X3
 	VINSERTI128  $0x01, X3, Y8, Y8
@@ -514,7 +520,7 @@ blocks_done:
 	RET
 
 // func dotQ4_0x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
-// Requires: AVX, AVX2, F16C, FMA3
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-48
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
@@ -531,6 +537,7 @@ TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-48
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
 	VMOVDQU      2(CX), X2
 	VPSRLW       $0x04, X2, X4
 	VINSERTI128  $0x01, X4, Y2, Y2
@@ -584,7 +591,7 @@ blocks_done:
 	RET
 
 // func dotQ5_0x1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, SSE
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
 TEXT ·dotQ5_0x1AVX2(SB), NOSPLIT, $0-28
 	MOVQ     nb+0(FP), AX
 	MOVQ     w+8(FP), CX
@@ -597,6 +604,7 @@ TEXT ·dotQ5_0x1AVX2(SB), NOSPLIT, $0-28
 blocks_main:
 	CMPQ         AX, $0x00000002
 	JL           blocks_tail
+	PREFETCHT0   2048(CX)
 	VMOVDQU      6(CX), X4
 	VPSRLW       $0x04, X4, X5
 	VINSERTI128  $0x01, X5, Y4, Y4
@@ -647,6 +655,7 @@ blocks_main:
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
 	VMOVDQU      6(CX), X7
 	VPSRLW       $0x04, X7, X4
 	VINSERTI128  $0x01, X4, Y7, Y7
@@ -685,7 +694,7 @@ blocks_done:
 	RET
 
 // func dotQ5_0x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
-// Requires: AVX, AVX2, F16C, FMA3
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·dotQ5_0x4AVX2(SB), NOSPLIT, $0-48
 	MOVQ     nb+0(FP), AX
 	MOVQ     w+8(FP), CX
@@ -703,6 +712,7 @@ TEXT ·dotQ5_0x4AVX2(SB), NOSPLIT, $0-48
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
 	VMOVDQU      6(CX), X7
 	VPSRLW       $0x04, X7, X8
 	VINSERTI128  $0x01, X8, Y7, Y7
@@ -1877,7 +1887,7 @@ DATA mask30<>+31(SB)/1, $0x30
 GLOBL mask30<>(SB), RODATA|NOPTR, $32
 
 // func dotQ4_Kx1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, SSE
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
 TEXT ·dotQ4_Kx1AVX2(SB), NOSPLIT, $0-28
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
@@ -1887,6 +1897,9 @@ TEXT ·dotQ4_Kx1AVX2(SB), NOSPLIT, $0-28
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	PREFETCHT0   2176(CX)
 	MOVL         4(CX), BX
 	MOVL         8(CX), SI
 	MOVL         12(CX), DI
@@ -1992,7 +2005,7 @@ blocks_done:
 	RET
 
 // func dotQ5_Kx1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, SSE
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
 TEXT ·dotQ5_Kx1AVX2(SB), NOSPLIT, $0-28
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
@@ -2002,6 +2015,9 @@ TEXT ·dotQ5_Kx1AVX2(SB), NOSPLIT, $0-28
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	PREFETCHT0   2176(CX)
 	MOVL         4(CX), BX
 	MOVL         8(CX), SI
 	MOVL         12(CX), DI
@@ -2136,7 +2152,7 @@ blocks_done:
 	RET
 
 // func dotQ6_Kx1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, SSE
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
 TEXT ·dotQ6_Kx1AVX2(SB), NOSPLIT, $0-28
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
@@ -2146,6 +2162,10 @@ TEXT ·dotQ6_Kx1AVX2(SB), NOSPLIT, $0-28
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	PREFETCHT0   2176(CX)
+	PREFETCHT0   2240(CX)
 	VPMOVSXBW    192(CX), Y1
 	VPXOR        Y3, Y3, Y3
 	VPSUBW       Y1, Y3, Y3
@@ -2256,7 +2276,7 @@ blocks_done:
 	RET
 
 // func dotQ4_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
-// Requires: AVX, AVX2, F16C, FMA3
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·dotQ4_Kx4AVX2(SB), NOSPLIT, $0-48
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
@@ -2271,6 +2291,9 @@ TEXT ·dotQ4_Kx4AVX2(SB), NOSPLIT, $0-48
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	PREFETCHT0   2176(CX)
 	MOVL         4(CX), DI
 	MOVL         8(CX), R8
 	MOVL         12(CX), R9
@@ -2496,7 +2519,7 @@ blocks_done:
 	RET
 
 // func dotQ5_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
-// Requires: AVX, AVX2, F16C, FMA3
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·dotQ5_Kx4AVX2(SB), NOSPLIT, $0-48
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
@@ -2511,6 +2534,9 @@ TEXT ·dotQ5_Kx4AVX2(SB), NOSPLIT, $0-48
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	PREFETCHT0   2176(CX)
 	MOVL         4(CX), DI
 	MOVL         8(CX), R8
 	MOVL         12(CX), R9
@@ -2777,7 +2803,7 @@ blocks_done:
 	RET
 
 // func dotQ6_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
-// Requires: AVX, AVX2, F16C, FMA3
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·dotQ6_Kx4AVX2(SB), NOSPLIT, $0-48
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
@@ -2792,6 +2818,10 @@ TEXT ·dotQ6_Kx4AVX2(SB), NOSPLIT, $0-48
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	PREFETCHT0   2176(CX)
+	PREFETCHT0   2240(CX)
 	VPMOVSXBW    192(CX), Y4
 	VPXOR        Y7, Y7, Y7
 	VPSUBW       Y4, Y7, Y7

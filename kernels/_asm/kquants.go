@@ -78,6 +78,9 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 	acc := ymms(T)
 	zero(acc...)
 	blockLoop("blocks", nb, 1, func(int) {
+		for off := 0; off < size; off += 64 {
+			prefetch(w, off)
+		}
 		// Scales and mins: s0..s2 are the 12 packed bytes.
 		s0, s1, s2, t, u := GP64(), GP64(), GP64(), GP64(), GP64()
 		MOVL(Mem{Base: w, Disp: 4}, s0.As32())
@@ -212,6 +215,9 @@ func genQ6_K(T int, shufQ6 *[4]Mem, c30 Mem) {
 	acc := ymms(T)
 	zero(acc...)
 	blockLoop("blocks", nb, 1, func(int) {
+		for off := 0; off < 210; off += 64 {
+			prefetch(w, off)
+		}
 		sumi := ymms(T)
 		{
 			sc, nsc := YMM(), YMM()

@@ -220,3 +220,14 @@ func hsumI32(v VecVirtual) VecVirtual {
 	VPHADDD(x, x, x)
 	return x
 }
+
+// prefetchDist is how far ahead of the weights the kernels prefetch, in
+// bytes; 0 turns prefetching off.
+var prefetchDist = 2048
+
+// prefetch asks for the cache line prefetchDist bytes past w+disp.
+func prefetch(w GPVirtual, disp int) {
+	if prefetchDist > 0 {
+		PREFETCHT0(Mem{Base: w, Disp: disp + prefetchDist})
+	}
+}

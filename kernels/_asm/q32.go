@@ -76,6 +76,7 @@ func genQ8_0() {
 		VMOVDQU(ones16, ones)
 		blockLoop("blocks", nb, unrollFor(T), func(u int) {
 			off := 34 * u
+			prefetch(w, off)
 			x, ax := YMM(), YMM()
 			VMOVDQU(Mem{Base: w, Disp: off + 2}, x)
 			VPSIGNB(x, x, ax)
@@ -142,6 +143,9 @@ func genQK32() {
 			}
 			blockLoop("blocks", nb, unrollFor(T), func(u int) {
 				off := f.size * u
+				if u == 0 {
+					prefetch(w, off)
+				}
 				q, hi := YMM(), XMM()
 				VMOVDQU(Mem{Base: w, Disp: off + qs}, q.AsX())
 				VPSRLW(U8(4), q.AsX(), hi)

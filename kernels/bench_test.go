@@ -85,8 +85,15 @@ func BenchmarkDot(b *testing.B) {
 			at := quant.VecDotType(t)
 			arb, _ := at.RowSize(cols)
 			act := make([]byte, 4*arb)
+			var ad []float32
 			for i := 0; i < 4; i++ {
 				ks.quantizeRow(at, x[i*cols:(i+1)*cols], act[i*arb:(i+1)*arb])
+			}
+			if at == quant.Q8_0 {
+				ad = make([]float32, 4*cols/32)
+				for i := 0; i < 4; i++ {
+					q8Scales(act[i*arb:(i+1)*arb], ad[i*cols/32:(i+1)*cols/32])
+				}
 			}
 			k := ks.dot(t)
 			b.Run(fmt.Sprintf("%s/%s/n=1", ks.name, t), func(b *testing.B) {
@@ -94,7 +101,7 @@ func BenchmarkDot(b *testing.B) {
 				var s float32
 				for i := 0; i < b.N; i++ {
 					r := i % rows
-					s += k.one(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act)
+					s += k.one(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, ad)
 				}
 				sink = s
 			})
@@ -106,7 +113,7 @@ func BenchmarkDot(b *testing.B) {
 				out := make([]float32, 4)
 				for i := 0; i < b.N; i++ {
 					r := i % rows
-					k.four(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, arb, out, 1)
+					k.four(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, arb, ad, cols/32, out, 1)
 				}
 			})
 		}
@@ -293,6 +300,43 @@ func BenchmarkDecodeQwen05(b *testing.B) {
 				b.ReportMetric(1/sec, "tok/s")
 				b.ReportMetric(bw, "bwGB/s")
 				b.ReportMetric(100*float64(bytes)/sec/1e9/bw, "%bw")
+			})
+		}
+	}
+}
+
+// BenchmarkPrefillQwen05 runs the matrix products of a 64-token prompt
+// through Qwen2.5-0.5B (logits for the last token only, as generation
+// needs) and reports tokens/s and GFLOP/s (2 x weights x tokens).
+func BenchmarkPrefillQwen05(b *testing.B) {
+	const n = 64
+	for _, mix := range []string{"q8_0", "q4_k_m"} {
+		layers, output, _ := qwen05Weights(mix)
+		var params int
+		for _, l := range layers {
+			for _, m := range []Matrix{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
+				params += m.Rows * m.Cols
+			}
+		}
+		for _, threads := range []int{1, runtime.NumCPU()} {
+			b.Run(fmt.Sprintf("%s/n=%d/t=%d", mix, n, threads), func(b *testing.B) {
+				p := NewPool(threads)
+				defer p.Close()
+				x := randVec(rand.New(rand.NewPCG(4, 4)), n*4864, 1)
+				out := make([]float32, n*4864+151936)
+				scratch := make([]byte, max(ActivationBytes(quant.Q8_0, 4864, n), ActivationBytes(quant.Q4_K, 4864, n)))
+				for i := 0; i < b.N; i++ {
+					for _, l := range layers {
+						for _, m := range []Matrix{l.q, l.k, l.v, l.o, l.gate, l.up} {
+							p.MatMul(out, m, x[:n*896], n, scratch)
+						}
+						p.MatMul(out, l.down, x, n, scratch)
+					}
+					p.MatMul(out, output, x[:896], 1, scratch)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(n/sec, "tok/s")
+				b.ReportMetric(2*float64(params+output.Rows*output.Cols/n)*n/sec/1e9, "GFLOP/s")
 			})
 		}
 	}

@@ -165,7 +165,8 @@ func TestDotKernels(t *testing.T) {
 							for j := range x {
 								x[j] = float32(rng.NormFloat64() * math.Pow(10, float64(i-1)))
 							}
-							acts[i] = make([]byte, ActivationBytes(typ, n, 1))
+							rb, _ := at.RowSize(n)
+							acts[i] = make([]byte, rb)
 							if err := quant.Quantize(at, x, acts[i]); err != nil {
 								t.Fatal(err)
 							}
@@ -187,13 +188,28 @@ func checkDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel, w [
 	for i, a := range acts {
 		copy(packed[1+i*stride:], a)
 	}
+	// Float scales of Q8_0 activations, rows 3 apart with a gap.
+	var ad []float32
+	nb := n / 32
+	if quant.VecDotType(typ) == quant.Q8_0 {
+		ad = make([]float32, 4*(nb+3))
+		for i, a := range acts {
+			q8Scales(a, ad[i*(nb+3):i*(nb+3)+nb])
+		}
+	}
+	rowScales := func(i int) []float32 {
+		if ad == nil {
+			return nil
+		}
+		return ad[i*(nb+3):]
+	}
 	four := make([]float32, 4*5)
 	if k.four != nil {
-		k.four(n, wu, packed[1:], stride, four, 5)
+		k.four(n, wu, packed[1:], stride, ad, nb+3, four, 5)
 	}
 	for i, a := range acts {
 		want := quant.VecDot(typ, n, w, a)
-		got := k.one(n, wu, packed[1+i*stride:1+i*stride+len(a)])
+		got := k.one(n, wu, packed[1+i*stride:1+i*stride+len(a)], rowScales(i))
 		ref, mag := exactDot(typ, n, w, a)
 		ok := func(got float32) bool {
 			if exact && math.Abs(ref) < 1<<23 && mag < 1<<24 {

@@ -30,10 +30,12 @@ const maxType = 32
 // activation rows. one is w (n elements) . a; four writes out[i*ostride] =
 // w . a_i for the 4 activation rows a_i = a[i*stride:], reusing each weight
 // block's unpacking for all four, with each result equal to one's. four may
-// be nil.
+// be nil. For Q8_0 activations, ad holds the activation row's block scales
+// as float32 (row i's at ad[i*adStride:]), which the SIMD kernels read
+// instead of converting the f16 in each block; other kernels ignore it.
 type dotKernel struct {
-	one  func(n int, w, a []byte) float32
-	four func(n int, w, a []byte, stride int, out []float32, ostride int)
+	one  func(n int, w, a []byte, ad []float32) float32
+	four func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int)
 }
 
 // genericSet is the pure-Go kernel set; it is always available.
@@ -41,7 +43,7 @@ var genericSet = func() *kernelSet {
 	ks := &kernelSet{name: "generic", attnDot: attnDotGo, attnAcc: attnAccGo}
 	for t := quant.Type(0); t < maxType; t++ {
 		if quant.HasVecDot(t) {
-			ks.dots[t] = dotKernel{one: func(n int, w, a []byte) float32 { return quant.VecDot(t, n, w, a) }}
+			ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}
 		}
 	}
 	return ks
@@ -67,7 +69,7 @@ func (ks *kernelSet) dot(t quant.Type) dotKernel {
 		}
 		return genericSet.dots[t]
 	}
-	return dotKernel{one: func(n int, w, a []byte) float32 { return quant.VecDot(t, n, w, a) }}
+	return dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}
 }
 
 // quantizeRow converts x to activation type t in dst.

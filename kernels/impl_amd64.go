@@ -16,10 +16,10 @@ func simdSets() []*kernelSet {
 		return nil
 	}
 	ks := &kernelSet{name: "avx2", attnDot: attnDotAVX2Go, attnAcc: attnAccAVX2Go}
-	blockDot := func(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
+	kDot := func(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
 		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
 		ks.dots[t] = dotKernel{
-			one: func(n int, w, a []byte) float32 {
+			one: func(n int, w, a []byte, _ []float32) float32 {
 				nb := n / bl
 				if nb == 0 {
 					return 0
@@ -27,13 +27,11 @@ func simdSets() []*kernelSet {
 				_, _ = w[nb*wb-1], a[nb*ab-1]
 				return one(nb, &w[0], &a[0])
 			},
-			four: func(n int, w, a []byte, stride int, out []float32, ostride int) {
+			four: func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
 				_ = out[3*ostride]
 				nb := n / bl
 				if nb == 0 {
-					for i := 0; i < 4; i++ {
-						out[i*ostride] = 0
-					}
+					zero4(out, ostride)
 					return
 				}
 				_, _ = w[nb*wb-1], a[3*stride+nb*ab-1]
@@ -41,15 +39,44 @@ func simdSets() []*kernelSet {
 			},
 		}
 	}
-	blockDot(quant.Q8_0, dotQ8_0x1AVX2, dotQ8_0x4AVX2)
-	blockDot(quant.Q4_0, dotQ4_0x1AVX2, dotQ4_0x4AVX2)
-	blockDot(quant.Q5_0, dotQ5_0x1AVX2, dotQ5_0x4AVX2)
-	blockDot(quant.Q4_K, dotQ4_Kx1AVX2, dotQ4_Kx4AVX2)
-	blockDot(quant.Q5_K, dotQ5_Kx1AVX2, dotQ5_Kx4AVX2)
-	blockDot(quant.Q6_K, dotQ6_Kx1AVX2, dotQ6_Kx4AVX2)
-	ks.dots[quant.F16] = dotKernel{one: func(n int, w, a []byte) float32 { return floatDot(n, w, a, 2, dotF16AVX2, quant.VecDotF16) }}
-	ks.dots[quant.F32] = dotKernel{one: func(n int, w, a []byte) float32 { return floatDot(n, w, a, 4, dotF32AVX2, quant.VecDotF32) }}
-	ks.dots[quant.BF16] = dotKernel{one: func(n int, w, a []byte) float32 { return floatDot(n, w, a, 2, dotBF16AVX2, quant.VecDotBF16) }}
+	q8Dot := func(t quant.Type, one func(nb int, w, a *byte, ad *float32) float32, four func(nb int, w, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)) {
+		wb := t.BlockSize()
+		ks.dots[t] = dotKernel{
+			one: func(n int, w, a []byte, ad []float32) float32 {
+				nb := n / 32
+				if nb == 0 {
+					return 0
+				}
+				_, _, _ = w[nb*wb-1], a[nb*34-1], ad[nb-1]
+				return one(nb, &w[0], &a[0], &ad[0])
+			},
+			four: func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
+				_ = out[3*ostride]
+				nb := n / 32
+				if nb == 0 {
+					zero4(out, ostride)
+					return
+				}
+				_, _, _ = w[nb*wb-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1]
+				four(nb, &w[0], &a[0], stride, &ad[0], 4*adStride, &out[0], ostride)
+			},
+		}
+	}
+	q8Dot(quant.Q8_0, dotQ8_0x1AVX2, dotQ8_0x4AVX2)
+	q8Dot(quant.Q4_0, dotQ4_0x1AVX2, dotQ4_0x4AVX2)
+	q8Dot(quant.Q5_0, dotQ5_0x1AVX2, dotQ5_0x4AVX2)
+	kDot(quant.Q4_K, dotQ4_Kx1AVX2, dotQ4_Kx4AVX2)
+	kDot(quant.Q5_K, dotQ5_Kx1AVX2, dotQ5_Kx4AVX2)
+	kDot(quant.Q6_K, dotQ6_Kx1AVX2, dotQ6_Kx4AVX2)
+	ks.dots[quant.F16] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 {
+		return floatDot(n, w, a, 2, dotF16AVX2, quant.VecDotF16)
+	}}
+	ks.dots[quant.F32] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 {
+		return floatDot(n, w, a, 4, dotF32AVX2, quant.VecDotF32)
+	}}
+	ks.dots[quant.BF16] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 {
+		return floatDot(n, w, a, 2, dotBF16AVX2, quant.VecDotBF16)
+	}}
 
 	ks.quantize[quant.Q8_0] = func(x []float32, dst []byte) {
 		if nb := len(x) / 32; nb > 0 {
@@ -72,6 +99,13 @@ func simdSets() []*kernelSet {
 		quant.QuantizeRowF16(x[8*n8:], dst[16*n8:])
 	}
 	return []*kernelSet{ks}
+}
+
+// zero4 clears out[i*ostride] for the four rows.
+func zero4(out []float32, ostride int) {
+	for i := 0; i < 4; i++ {
+		out[i*ostride] = 0
+	}
 }
 
 // floatDot runs a float dot kernel over the multiple-of-8 head of n

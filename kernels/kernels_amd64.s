@@ -150,12 +150,13 @@ DATA permPack<>+24(SB)/4, $0x00000003
 DATA permPack<>+28(SB)/4, $0x00000007
 GLOBL permPack<>(SB), RODATA|NOPTR, $32
 
-// func dotQ8_0x1AVX2(nb int, w *byte, a *byte) float32
+// func dotQ8_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
 // Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ8_0x1AVX2(SB), NOSPLIT, $0-28
+TEXT ·dotQ8_0x1AVX2(SB), NOSPLIT, $0-36
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
 	MOVQ    a+16(FP), DX
+	MOVQ    ad+24(FP), BX
 	VPXOR   Y0, Y0, Y0
 	VMOVDQU ones16<>+0(SB), Y1
 
@@ -171,9 +172,8 @@ blocks_main:
 	VPSIGNB      Y2, Y5, Y5
 	VPMADDUBSW   Y5, Y3, Y5
 	VPMADDWD     Y1, Y5, Y5
-	VPBROADCASTW (DX), X2
-	VCVTPH2PS    X2, Y2
-	VMULPS       Y4, Y2, Y2
+	VBROADCASTSS (BX), Y2
+	VMULPS       Y2, Y4, Y2
 	VCVTDQ2PS    Y5, Y5
 	VFMADD231PS  Y5, Y2, Y0
 	PREFETCHT0   2082(CX)
@@ -185,13 +185,13 @@ blocks_main:
 	VPSIGNB      Y2, Y5, Y5
 	VPMADDUBSW   Y5, Y3, Y5
 	VPMADDWD     Y1, Y5, Y5
-	VPBROADCASTW 34(DX), X2
-	VCVTPH2PS    X2, Y2
-	VMULPS       Y4, Y2, Y2
+	VBROADCASTSS 4(BX), Y2
+	VMULPS       Y2, Y4, Y2
 	VCVTDQ2PS    Y5, Y5
 	VFMADD231PS  Y5, Y2, Y0
 	ADDQ         $0x00000044, CX
 	ADDQ         $0x00000044, DX
+	ADDQ         $0x00000008, BX
 	SUBQ         $0x00000002, AX
 	JMP          blocks_main
 
@@ -207,13 +207,13 @@ blocks_tail:
 	VPSIGNB      Y2, Y5, Y5
 	VPMADDUBSW   Y5, Y3, Y5
 	VPMADDWD     Y1, Y5, Y5
-	VPBROADCASTW (DX), X2
-	VCVTPH2PS    X2, Y2
-	VMULPS       Y4, Y2, Y2
+	VBROADCASTSS (BX), Y2
+	VMULPS       Y2, Y4, Y2
 	VCVTDQ2PS    Y5, Y5
 	VFMADD231PS  Y5, Y2, Y0
 	ADDQ         $0x00000022, CX
 	ADDQ         $0x00000022, DX
+	ADDQ         $0x00000004, BX
 	DECQ         AX
 	JMP          blocks_tail
 
@@ -224,18 +224,21 @@ blocks_done:
 	VADDPS       X1, X0, X1
 	VMOVSHDUP    X1, X0
 	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+24(FP)
+	MOVSS        X1, ret+32(FP)
 	VZEROUPPER
 	RET
 
-// func dotQ8_0x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+// func dotQ8_0x4AVX2(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-48
+TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-64
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
 	MOVQ    a+16(FP), DX
 	MOVQ    astride+24(FP), BX
 	LEAQ    (BX)(BX*2), SI
+	MOVQ    ad+32(FP), DI
+	MOVQ    adstride+40(FP), R8
+	LEAQ    (R8)(R8*2), R9
 	VPXOR   Y0, Y0, Y0
 	VPXOR   Y1, Y1, Y1
 	VPXOR   Y2, Y2, Y2
@@ -254,46 +257,43 @@ blocks_tail:
 	VPSIGNB      Y5, Y8, Y8
 	VPMADDUBSW   Y8, Y6, Y8
 	VPMADDWD     Y4, Y8, Y8
-	VPBROADCASTW (DX), X9
-	VCVTPH2PS    X9, Y9
-	VMULPS       Y7, Y9, Y9
+	VBROADCASTSS (DI), Y9
+	VMULPS       Y9, Y7, Y9
 	VCVTDQ2PS    Y8, Y8
 	VFMADD231PS  Y8, Y9, Y0
 	VMOVDQU      2(DX)(BX*1), Y8
 	VPSIGNB      Y5, Y8, Y8
 	VPMADDUBSW   Y8, Y6, Y8
 	VPMADDWD     Y4, Y8, Y8
-	VPBROADCASTW (DX)(BX*1), X9
-	VCVTPH2PS    X9, Y9
-	VMULPS       Y7, Y9, Y9
+	VBROADCASTSS (DI)(R8*1), Y9
+	VMULPS       Y9, Y7, Y9
 	VCVTDQ2PS    Y8, Y8
 	VFMADD231PS  Y8, Y9, Y1
 	VMOVDQU      2(DX)(BX*2), Y8
 	VPSIGNB      Y5, Y8, Y8
 	VPMADDUBSW   Y8, Y6, Y8
 	VPMADDWD     Y4, Y8, Y8
-	VPBROADCASTW (DX)(BX*2), X9
-	VCVTPH2PS    X9, Y9
-	VMULPS       Y7, Y9, Y9
+	VBROADCASTSS (DI)(R8*2), Y9
+	VMULPS       Y9, Y7, Y9
 	VCVTDQ2PS    Y8, Y8
 	VFMADD231PS  Y8, Y9, Y2
 	VMOVDQU      2(DX)(SI*1), Y8
 	VPSIGNB      Y5, Y8, Y8
 	VPMADDUBSW   Y8, Y6, Y8
 	VPMADDWD     Y4, Y8, Y8
-	VPBROADCASTW (DX)(SI*1), X5
-	VCVTPH2PS    X5, Y5
-	VMULPS       Y7, Y5, Y5
+	VBROADCASTSS (DI)(R9*1), Y5
+	VMULPS       Y5, Y7, Y5
 	VCVTDQ2PS    Y8, Y8
 	VFMADD231PS  Y8, Y5, Y3
 	ADDQ         $0x00000022, CX
 	ADDQ         $0x00000022, DX
+	ADDQ         $0x00000004, DI
 	DECQ         AX
 	JMP          blocks_tail
 
 blocks_done:
-	MOVQ         out+32(FP), AX
-	MOVQ         ostride+40(FP), CX
+	MOVQ         out+48(FP), AX
+	MOVQ         ostride+56(FP), CX
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPS       X0, X4, X4
 	VMOVHLPS     X4, X4, X0
@@ -428,12 +428,13 @@ DATA splat08<>+30(SB)/1, $0x08
 DATA splat08<>+31(SB)/1, $0x08
 GLOBL splat08<>(SB), RODATA|NOPTR, $32
 
-// func dotQ4_0x1AVX2(nb int, w *byte, a *byte) float32
+// func dotQ4_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
 // Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ4_0x1AVX2(SB), NOSPLIT, $0-28
+TEXT ·dotQ4_0x1AVX2(SB), NOSPLIT, $0-36
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
 	MOVQ    a+16(FP), DX
+	MOVQ    ad+24(FP), BX
 	VPXOR   Y0, Y0, Y0
 	VMOVDQU ones16<>+0(SB), Y1
 	VMOVDQU splat08<>+0(SB), Y2
@@ -452,15 +453,14 @@ blocks_main:
 	VPMADDUBSW   2(DX), Y2, Y6
 	VPSUBW       Y6, Y5, Y5
 	VPMADDWD     Y1, Y5, Y5
-	VPBROADCASTW (DX), X6
-	VCVTPH2PS    X6, Y6
-	VMULSS       X4, X6, X6
-	VEXTRACTI128 $0x01, Y5, X3
-	VPADDD       X5, X3, X3
-	VPHADDD      X3, X3, X3
-	VPHADDD      X3, X3, X3
-	VCVTDQ2PS    X3, X3
-	VFMADD231SS  X3, X6, X0
+	VMOVSS       (BX), X3
+	VMULSS       X3, X4, X3
+	VEXTRACTI128 $0x01, Y5, X4
+	VPADDD       X5, X4, X4
+	VPHADDD      X4, X4, X4
+	VPHADDD      X4, X4, X4
+	VCVTDQ2PS    X4, X4
+	VFMADD231SS  X4, X3, X0
 	VMOVDQU      20(CX), X7
 	VPSRLW       $0x04, X7, X3
 	VINSERTI128  $0x01, X3, Y7, Y7
@@ -471,17 +471,17 @@ blocks_main:
 	VPMADDUBSW   36(DX), Y2, Y6
 	VPSUBW       Y6, Y5, Y5
 	VPMADDWD     Y1, Y5, Y5
-	VPBROADCASTW 34(DX), X6
-	VCVTPH2PS    X6, Y6
-	VMULSS       X4, X6, X6
-	VEXTRACTI128 $0x01, Y5, X3
-	VPADDD       X5, X3, X3
-	VPHADDD      X3, X3, X3
-	VPHADDD      X3, X3, X3
-	VCVTDQ2PS    X3, X3
-	VFMADD231SS  X3, X6, X0
+	VMOVSS       4(BX), X3
+	VMULSS       X3, X4, X3
+	VEXTRACTI128 $0x01, Y5, X4
+	VPADDD       X5, X4, X4
+	VPHADDD      X4, X4, X4
+	VPHADDD      X4, X4, X4
+	VCVTDQ2PS    X4, X4
+	VFMADD231SS  X4, X3, X0
 	ADDQ         $0x00000024, CX
 	ADDQ         $0x00000044, DX
+	ADDQ         $0x00000008, BX
 	SUBQ         $0x00000002, AX
 	JMP          blocks_main
 
@@ -499,9 +499,8 @@ blocks_tail:
 	VPMADDUBSW   2(DX), Y2, Y5
 	VPSUBW       Y5, Y4, Y4
 	VPMADDWD     Y1, Y4, Y4
-	VPBROADCASTW (DX), X5
-	VCVTPH2PS    X5, Y5
-	VMULSS       X3, X5, X5
+	VMOVSS       (BX), X5
+	VMULSS       X5, X3, X5
 	VEXTRACTI128 $0x01, Y4, X3
 	VPADDD       X4, X3, X3
 	VPHADDD      X3, X3, X3
@@ -510,23 +509,27 @@ blocks_tail:
 	VFMADD231SS  X3, X5, X0
 	ADDQ         $0x00000012, CX
 	ADDQ         $0x00000022, DX
+	ADDQ         $0x00000004, BX
 	DECQ         AX
 	JMP          blocks_tail
 
 blocks_done:
 	VMOVAPS X0, X0
-	MOVSS   X0, ret+24(FP)
+	MOVSS   X0, ret+32(FP)
 	VZEROUPPER
 	RET
 
-// func dotQ4_0x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+// func dotQ4_0x4AVX2(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-48
+TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-64
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
 	MOVQ    a+16(FP), DX
 	MOVQ    astride+24(FP), BX
 	LEAQ    (BX)(BX*2), SI
+	MOVQ    ad+32(FP), DI
+	MOVQ    adstride+40(FP), R8
+	LEAQ    (R8)(R8*2), R9
 	VPXOR   Y0, Y0, Y0
 	VPXOR   Y1, Y1, Y1
 	VPXOR   Y1, Y1, Y1
@@ -566,22 +569,21 @@ blocks_tail:
 	VEXTRACTI128 $0x01, Y5, X2
 	VPADDD       X5, X2, X2
 	VCVTDQ2PS    X2, X2
-	VPXOR        X5, X5, X5
-	VPINSRW      $0x00, (DX), X5, X5
-	VPINSRW      $0x01, (DX)(BX*1), X5, X5
-	VPINSRW      $0x02, (DX)(BX*2), X5, X5
-	VPINSRW      $0x03, (DX)(SI*1), X5, X5
-	VCVTPH2PS    X5, X5
-	VMULPS       X4, X5, X5
+	VMOVSS       (DI), X5
+	VINSERTPS    $0x10, (DI)(R8*1), X5, X5
+	VINSERTPS    $0x20, (DI)(R8*2), X5, X5
+	VINSERTPS    $0x30, (DI)(R9*1), X5, X5
+	VMULPS       X5, X4, X5
 	VFMADD231PS  X2, X5, X0
 	ADDQ         $0x00000012, CX
 	ADDQ         $0x00000022, DX
+	ADDQ         $0x00000004, DI
 	DECQ         AX
 	JMP          blocks_tail
 
 blocks_done:
-	MOVQ       out+32(FP), AX
-	MOVQ       ostride+40(FP), CX
+	MOVQ       out+48(FP), AX
+	MOVQ       ostride+56(FP), CX
 	VMOVSS     X0, (AX)
 	VEXTRACTPS $0x01, X0, (AX)(CX*4)
 	VEXTRACTPS $0x02, X0, (AX)(CX*8)
@@ -590,12 +592,13 @@ blocks_done:
 	VZEROUPPER
 	RET
 
-// func dotQ5_0x1AVX2(nb int, w *byte, a *byte) float32
+// func dotQ5_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
 // Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ5_0x1AVX2(SB), NOSPLIT, $0-28
+TEXT ·dotQ5_0x1AVX2(SB), NOSPLIT, $0-36
 	MOVQ     nb+0(FP), AX
 	MOVQ     w+8(FP), CX
 	MOVQ     a+16(FP), DX
+	MOVQ     ad+24(FP), BX
 	VPXOR    Y0, Y0, Y0
 	VMOVDQU  ones16<>+0(SB), Y1
 	VMOVDQU  mask10<>+0(SB), Y2
@@ -621,9 +624,8 @@ blocks_main:
 	VPMADDUBSW   2(DX), Y2, Y9
 	VPSUBW       Y9, Y8, Y8
 	VPMADDWD     Y1, Y8, Y8
-	VPBROADCASTW (DX), X9
-	VCVTPH2PS    X9, Y9
-	VMULPS       Y5, Y9, Y9
+	VBROADCASTSS (BX), Y9
+	VMULPS       Y9, Y5, Y9
 	VCVTDQ2PS    Y8, Y8
 	VFMADD231PS  Y8, Y9, Y0
 	VMOVDQU      28(CX), X6
@@ -642,13 +644,13 @@ blocks_main:
 	VPMADDUBSW   36(DX), Y2, Y9
 	VPSUBW       Y9, Y8, Y8
 	VPMADDWD     Y1, Y8, Y8
-	VPBROADCASTW 34(DX), X9
-	VCVTPH2PS    X9, Y9
-	VMULPS       Y5, Y9, Y9
+	VBROADCASTSS 4(BX), Y9
+	VMULPS       Y9, Y5, Y9
 	VCVTDQ2PS    Y8, Y8
 	VFMADD231PS  Y8, Y9, Y0
 	ADDQ         $0x0000002c, CX
 	ADDQ         $0x00000044, DX
+	ADDQ         $0x00000008, BX
 	SUBQ         $0x00000002, AX
 	JMP          blocks_main
 
@@ -672,13 +674,13 @@ blocks_tail:
 	VPMADDUBSW   2(DX), Y2, Y6
 	VPSUBW       Y6, Y5, Y5
 	VPMADDWD     Y1, Y5, Y5
-	VPBROADCASTW (DX), X6
-	VCVTPH2PS    X6, Y6
-	VMULPS       Y4, Y6, Y6
+	VBROADCASTSS (BX), Y6
+	VMULPS       Y6, Y4, Y6
 	VCVTDQ2PS    Y5, Y5
 	VFMADD231PS  Y5, Y6, Y0
 	ADDQ         $0x00000016, CX
 	ADDQ         $0x00000022, DX
+	ADDQ         $0x00000004, BX
 	DECQ         AX
 	JMP          blocks_tail
 
@@ -689,18 +691,21 @@ blocks_done:
 	VADDPS       X1, X0, X1
 	VMOVSHDUP    X1, X0
 	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+24(FP)
+	MOVSS        X1, ret+32(FP)
 	VZEROUPPER
 	RET
 
-// func dotQ5_0x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+// func dotQ5_0x4AVX2(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
-TEXT ·dotQ5_0x4AVX2(SB), NOSPLIT, $0-48
+TEXT ·dotQ5_0x4AVX2(SB), NOSPLIT, $0-64
 	MOVQ     nb+0(FP), AX
 	MOVQ     w+8(FP), CX
 	MOVQ     a+16(FP), DX
 	MOVQ     astride+24(FP), BX
 	LEAQ     (BX)(BX*2), SI
+	MOVQ     ad+32(FP), DI
+	MOVQ     adstride+40(FP), R8
+	LEAQ     (R8)(R8*2), R9
 	VPXOR    Y0, Y0, Y0
 	VPXOR    Y1, Y1, Y1
 	VPXOR    Y2, Y2, Y2
@@ -729,46 +734,43 @@ blocks_tail:
 	VPMADDUBSW   2(DX), Y5, Y10
 	VPSUBW       Y10, Y9, Y9
 	VPMADDWD     Y4, Y9, Y9
-	VPBROADCASTW (DX), X10
-	VCVTPH2PS    X10, Y10
-	VMULPS       Y8, Y10, Y10
+	VBROADCASTSS (DI), Y10
+	VMULPS       Y10, Y8, Y10
 	VCVTDQ2PS    Y9, Y9
 	VFMADD231PS  Y9, Y10, Y0
 	VPMADDUBSW   2(DX)(BX*1), Y7, Y9
 	VPMADDUBSW   2(DX)(BX*1), Y5, Y10
 	VPSUBW       Y10, Y9, Y9
 	VPMADDWD     Y4, Y9, Y9
-	VPBROADCASTW (DX)(BX*1), X10
-	VCVTPH2PS    X10, Y10
-	VMULPS       Y8, Y10, Y10
+	VBROADCASTSS (DI)(R8*1), Y10
+	VMULPS       Y10, Y8, Y10
 	VCVTDQ2PS    Y9, Y9
 	VFMADD231PS  Y9, Y10, Y1
 	VPMADDUBSW   2(DX)(BX*2), Y7, Y9
 	VPMADDUBSW   2(DX)(BX*2), Y5, Y10
 	VPSUBW       Y10, Y9, Y9
 	VPMADDWD     Y4, Y9, Y9
-	VPBROADCASTW (DX)(BX*2), X10
-	VCVTPH2PS    X10, Y10
-	VMULPS       Y8, Y10, Y10
+	VBROADCASTSS (DI)(R8*2), Y10
+	VMULPS       Y10, Y8, Y10
 	VCVTDQ2PS    Y9, Y9
 	VFMADD231PS  Y9, Y10, Y2
 	VPMADDUBSW   2(DX)(SI*1), Y7, Y9
 	VPMADDUBSW   2(DX)(SI*1), Y5, Y10
 	VPSUBW       Y10, Y9, Y9
 	VPMADDWD     Y4, Y9, Y9
-	VPBROADCASTW (DX)(SI*1), X10
-	VCVTPH2PS    X10, Y10
-	VMULPS       Y8, Y10, Y10
+	VBROADCASTSS (DI)(R9*1), Y10
+	VMULPS       Y10, Y8, Y10
 	VCVTDQ2PS    Y9, Y9
 	VFMADD231PS  Y9, Y10, Y3
 	ADDQ         $0x00000016, CX
 	ADDQ         $0x00000022, DX
+	ADDQ         $0x00000004, DI
 	DECQ         AX
 	JMP          blocks_tail
 
 blocks_done:
-	MOVQ         out+32(FP), AX
-	MOVQ         ostride+40(FP), CX
+	MOVQ         out+48(FP), AX
+	MOVQ         ostride+56(FP), CX
 	VEXTRACTF128 $0x01, Y0, X4
 	VADDPS       X0, X4, X4
 	VMOVHLPS     X4, X4, X0

@@ -8,37 +8,37 @@ package kernels
 // It returns the sum.
 //
 //go:noescape
-func dotQ8_0x1AVX2(nb int, w *byte, a *byte) float32
+func dotQ8_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
 
 // dotQ8_0x4AVX2 writes out[t] = Q8_0 row w . Q8_0 activation row t (at a + t*astride) for t < 4, over nb blocks.
 // The sum of row t is stored at out[t*ostride].
 //
 //go:noescape
-func dotQ8_0x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+func dotQ8_0x4AVX2(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 
 // dotQ4_0x1AVX2 writes out[t] = Q4_0 row w . Q8_0 activation row t (at a + t*astride) for t < 1, over nb blocks.
 // It returns the sum.
 //
 //go:noescape
-func dotQ4_0x1AVX2(nb int, w *byte, a *byte) float32
+func dotQ4_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
 
 // dotQ4_0x4AVX2 writes out[t] = Q4_0 row w . Q8_0 activation row t (at a + t*astride) for t < 4, over nb blocks.
 // The sum of row t is stored at out[t*ostride].
 //
 //go:noescape
-func dotQ4_0x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+func dotQ4_0x4AVX2(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 
 // dotQ5_0x1AVX2 writes out[t] = Q5_0 row w . Q8_0 activation row t (at a + t*astride) for t < 1, over nb blocks.
 // It returns the sum.
 //
 //go:noescape
-func dotQ5_0x1AVX2(nb int, w *byte, a *byte) float32
+func dotQ5_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
 
 // dotQ5_0x4AVX2 writes out[t] = Q5_0 row w . Q8_0 activation row t (at a + t*astride) for t < 4, over nb blocks.
 // The sum of row t is stored at out[t*ostride].
 //
 //go:noescape
-func dotQ5_0x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+func dotQ5_0x4AVX2(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 
 // quantQ8_0AVX2 quantizes nb blocks of 32 floats at x to Q8_0 at dst as ggml-cpu's vectorized
 // quantize_row_q8_0 (quant.QuantizeActRowQ8_0): d = amax/127 stored as f16,

@@ -74,7 +74,8 @@ func TestMatMulMatchesNaive(t *testing.T) {
 				}
 				out := make([]float32, n*rows)
 				p.MatMul(out, w, x, n, make([]byte, ActivationBytes(typ, cols, n)))
-				act := make([]byte, ActivationBytes(typ, cols, 1))
+				arb, _ := at.RowSize(cols)
+				act := make([]byte, arb)
 				xq := make([]float32, cols)
 				for i := 0; i < n; i++ {
 					if err := quant.QuantizeActivations(at, x[i*cols:(i+1)*cols], act); err != nil {

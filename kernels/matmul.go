@@ -1,7 +1,9 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
+	"unsafe"
 
 	"github.com/qilin-ai/qilin/quant"
 )
@@ -35,13 +37,28 @@ func (m Matrix) Slice(lo, hi int) Matrix {
 }
 
 // ActivationBytes returns the scratch size MatMul needs to hold n input rows
-// of length cols quantized for weights of type t.
+// of length cols quantized for weights of type t (for Q8_0 activations, also
+// their block scales as float32).
 func ActivationBytes(t quant.Type, cols, n int) int {
-	rb, err := quant.VecDotType(t).RowSize(cols)
+	_, _, total := actLayout(t, cols, n)
+	return total
+}
+
+// actLayout returns the layout of n quantized activation rows in MatMul's
+// scratch: each row's bytes, the offset of the float32 block scales of Q8_0
+// activations (n rows of cols/32, 4-byte aligned; 0 for other types), and
+// the total size.
+func actLayout(t quant.Type, cols, n int) (rowBytes, scaleOff, total int) {
+	at := quant.VecDotType(t)
+	rb, err := at.RowSize(cols)
 	if err != nil {
 		panic(err) // cols was validated when the weight was bound
 	}
-	return rb * n
+	if at != quant.Q8_0 {
+		return rb, 0, rb * n
+	}
+	off := (rb*n + 3) &^ 3
+	return rb, off, off + 4*(cols/32)*n
 }
 
 // chunkBytes is the weight bytes a MatMul chunk of rows aims at when several
@@ -61,16 +78,20 @@ const chunkBytes = 96 << 10
 // once per group of four input rows.
 func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int, scratch []byte) {
 	at := quant.VecDotType(w.Type)
-	arb, _ := at.RowSize(w.Cols)
+	arb, scaleOff, total := actLayout(w.Type, w.Cols, n)
 	act := scratch[:arb*n]
-	p.qt = quantizeTask{ks: p.ks, t: at, x: x[:n*w.Cols], cols: w.Cols, act: act, rowBytes: arb}
+	var ad []float32
+	if scaleOff > 0 {
+		ad = unsafe.Slice((*float32)(unsafe.Pointer(&scratch[scaleOff])), (total-scaleOff)/4)
+	}
+	p.qt = quantizeTask{ks: p.ks, t: at, x: x[:n*w.Cols], cols: w.Cols, act: act, rowBytes: arb, ad: ad}
 	if n >= 2*p.threads && n*w.Cols >= 1<<14 {
 		p.Parallel(n, 1, &p.qt)
 	} else {
 		p.qt.Run(0, n)
 	}
 	p.qt = quantizeTask{}
-	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, n: n, k: p.ks.dot(w.Type)}
+	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, ad: ad, n: n, k: p.ks.dot(w.Type)}
 	p.Parallel(w.Rows, p.rowGrain(w, n), &p.mm)
 	p.mm = matmulTask{}
 }
@@ -98,11 +119,24 @@ type quantizeTask struct {
 	cols     int
 	act      []byte
 	rowBytes int
+	ad       []float32 // Q8_0 only: the block scales as float32
 }
 
 func (t *quantizeTask) Run(lo, hi int) {
+	nb := t.cols / 32
 	for i := lo; i < hi; i++ {
-		t.ks.quantizeRow(t.t, t.x[i*t.cols:(i+1)*t.cols], t.act[i*t.rowBytes:(i+1)*t.rowBytes])
+		row := t.act[i*t.rowBytes : (i+1)*t.rowBytes]
+		t.ks.quantizeRow(t.t, t.x[i*t.cols:(i+1)*t.cols], row)
+		if t.ad != nil {
+			q8Scales(row, t.ad[i*nb:(i+1)*nb])
+		}
+	}
+}
+
+// q8Scales converts the f16 scales of the Q8_0 blocks of row to float32.
+func q8Scales(row []byte, ad []float32) {
+	for b := range ad {
+		ad[b] = quant.FP16ToFP32(binary.LittleEndian.Uint16(row[34*b:]))
 	}
 }
 
@@ -111,26 +145,34 @@ type matmulTask struct {
 	w           Matrix
 	act         []byte
 	actRowBytes int
+	ad          []float32
 	n           int
 	k           dotKernel
 }
 
 func (t *matmulTask) Run(lo, hi int) {
 	w, cols, arb, rows := t.w, t.w.Cols, t.actRowBytes, t.w.Rows
+	nb := cols / 32 // scales per row of Q8_0 activations
+	scales := func(i, k int) []float32 {
+		if t.ad == nil {
+			return nil
+		}
+		return t.ad[i*nb : (i+k)*nb]
+	}
 	i := 0
 	if t.k.four != nil {
 		for ; i+4 <= t.n; i += 4 {
-			a := t.act[i*arb : (i+4)*arb]
+			a, ad := t.act[i*arb:(i+4)*arb], scales(i, 4)
 			for r := lo; r < hi; r++ {
-				t.k.four(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], a, arb, t.out[i*rows+r:], rows)
+				t.k.four(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], a, arb, ad, nb, t.out[i*rows+r:], rows)
 			}
 		}
 	}
 	for ; i < t.n; i++ {
-		a := t.act[i*arb : (i+1)*arb]
+		a, ad := t.act[i*arb:(i+1)*arb], scales(i, 1)
 		o := t.out[i*rows : (i+1)*rows]
 		for r := lo; r < hi; r++ {
-			o[r] = t.k.one(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], a)
+			o[r] = t.k.one(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], a, ad)
 		}
 	}
 }

@@ -88,12 +88,15 @@ type acts struct {
 	T                     int
 }
 
-func loadActs(T int) acts {
+func loadActs(T int) acts { return loadRows(T, "a", "astride") }
+
+// loadRows loads the base and stride arguments of T rows.
+func loadRows(T int, base, stride string) acts {
 	a := acts{T: T, base: GP64()}
-	Load(Param("a"), a.base)
+	Load(Param(base), a.base)
 	if T > 1 {
 		a.stride = GP64()
-		Load(Param("astride"), a.stride)
+		Load(Param(stride), a.stride)
 	}
 	if T > 3 {
 		a.stride3 = GP64()

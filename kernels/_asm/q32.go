@@ -17,6 +17,15 @@ func sigQ(T int) string {
 	return "func(nb int, w, a *byte, astride int, out *float32, ostride int)"
 }
 
+// sigQ8 is sigQ for kernels with Q8_0 activations, which also take the
+// activations' block scales as float32: row t's at ad + t*adstride bytes.
+func sigQ8(T int) string {
+	if T == 1 {
+		return "func(nb int, w, a *byte, ad *float32) float32"
+	}
+	return "func(nb int, w, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)"
+}
+
 // unrollFor picks how many blocks a T-row kernel handles per loop iteration.
 // Each activation row has one accumulator whatever T is, so that a row's
 // result does not depend on how many rows are computed together.
@@ -38,22 +47,24 @@ func finishAcc(acc []VecVirtual, T int) {
 }
 
 // scaleAccTotal adds float(sum of the lanes of sumi) * (dw * d of the
-// activation row, the f16 at m) to the low lane of acc with one fused
+// activation row, the float32 at m) to the low lane of acc with one fused
 // multiply-add: a whole block's exact integer dot, scaled once, the way
 // llama.cpp's repacked Q4_0 and Q4_K kernels accumulate.
 func scaleAccTotal(dw VecVirtual, m Mem, sumi, acc VecVirtual) {
-	dy := halfBroadcast(m)
-	VMULSS(dw.AsX(), dy.AsX(), dy.AsX())
+	dy := XMM()
+	VMOVSS(m, dy)
+	VMULSS(dy, dw.AsX(), dy)
 	s := hsumI32(sumi)
 	VCVTDQ2PS(s, s)
-	VFMADD231SS(s, dy.AsX(), acc.AsX())
+	VFMADD231SS(s, dy, acc.AsX())
 }
 
 // scaleAcc adds (dw * d of activation row t) * float(sumi) to acc, where the
-// activation's f16 scale is at m.
+// activation's scale (as float32) is at m.
 func scaleAcc(dw VecVirtual, m Mem, sumi, acc VecVirtual) {
-	dy := halfBroadcast(m)
-	VMULPS(dw, dy, dy)
+	dy := YMM()
+	VBROADCASTSS(m, dy)
+	VMULPS(dy, dw, dy)
 	VCVTDQ2PS(sumi, sumi)
 	VFMADD231PS(sumi, dy, acc)
 }
@@ -64,12 +75,13 @@ func scaleAcc(dw VecVirtual, m Mem, sumi, acc VecVirtual) {
 // the Q8_0 quantizer guarantees), scaled by d_w*d_a in float32.
 func genQ8_0() {
 	for _, T := range []int{1, 4} {
-		TEXT(fmt.Sprintf("dotQ8_0x%dAVX2", T), NOSPLIT, sigQ(T))
+		TEXT(fmt.Sprintf("dotQ8_0x%dAVX2", T), NOSPLIT, sigQ8(T))
 		Pragma("noescape")
 		Doc(fmt.Sprintf("dotQ8_0x%dAVX2 writes out[t] = Q8_0 row w . Q8_0 activation row t (at a + t*astride) for t < %d, over nb blocks.", T, T), outDoc(T))
 		nb := loadGP("nb")
 		w := loadGP("w")
 		a := loadActs(T)
+		ad := loadRows(T, "ad", "adstride")
 		acc := ymms(T)
 		zero(acc...)
 		ones := YMM()
@@ -87,11 +99,12 @@ func genQ8_0() {
 				VPSIGNB(x, y, y)
 				VPMADDUBSW(y, ax, y)
 				VPMADDWD(ones, y, y)
-				scaleAcc(dw, a.at(t, off), y, accFor(acc, T, t, u))
+				scaleAcc(dw, ad.at(t, 4*u), y, accFor(acc, T, t, u))
 			}
 		}, func(k int) {
 			ADDQ(U32(34*k), w)
 			ADDQ(U32(34*k), a.base)
+			ADDQ(U32(4*k), ad.base)
 		})
 		finishAcc(acc, T)
 	}
@@ -121,12 +134,13 @@ func genQK32() {
 		total  bool // accumulate whole-block sums in one float (scaleAccTotal)
 	}{{"Q4_0", 18, c08, false, true}, {"Q5_0", 22, mask10, true, false}} {
 		for _, T := range []int{1, 4} {
-			TEXT(fmt.Sprintf("dot%sx%dAVX2", f.name, T), NOSPLIT, sigQ(T))
+			TEXT(fmt.Sprintf("dot%sx%dAVX2", f.name, T), NOSPLIT, sigQ8(T))
 			Pragma("noescape")
 			Doc(fmt.Sprintf("dot%sx%dAVX2 writes out[t] = %s row w . Q8_0 activation row t (at a + t*astride) for t < %d, over nb blocks.", f.name, T, f.name, T), outDoc(T))
 			nb := loadGP("nb")
 			w := loadGP("w")
 			a := loadActs(T)
+			ad := loadRows(T, "ad", "adstride")
 			acc := ymms(T)
 			zero(acc...)
 			ones, offs := YMM(), YMM()
@@ -173,17 +187,18 @@ func genQK32() {
 						continue
 					}
 					if f.total {
-						scaleAccTotal(dw, a.at(t, off/f.size*34), p, accFor(acc, T, t, u))
+						scaleAccTotal(dw, ad.at(t, 4*u), p, accFor(acc, T, t, u))
 					} else {
-						scaleAcc(dw, a.at(t, off/f.size*34), p, accFor(acc, T, t, u))
+						scaleAcc(dw, ad.at(t, 4*u), p, accFor(acc, T, t, u))
 					}
 				}
 				if f.total && T == 4 {
-					totals4(ps, dw, a, off/f.size*34, acc[0])
+					totals4(ps, dw, ad, 0, acc[0])
 				}
 			}, func(k int) {
 				ADDQ(U32(f.size*k), w)
 				ADDQ(U32(34*k), a.base)
+				ADDQ(U32(4*k), ad.base)
 			})
 			if f.total && T == 4 {
 				store4(acc[0])
@@ -204,7 +219,7 @@ func genQK32() {
 
 // totals4 is scaleAccTotal for four activation rows at once: lane t of acc
 // gets float(sum of the lanes of ps[t]) * (dw * d_t) by one fused
-// multiply-add, with d_t the f16 scale at disp in activation row t. Lane by
+// multiply-add, with d_t the float32 scale at disp in scale row t. Lane by
 // lane this rounds exactly as scaleAccTotal does.
 func totals4(ps []VecVirtual, dw VecVirtual, a acts, disp int, acc VecVirtual) {
 	VPHADDD(ps[1], ps[0], ps[0])
@@ -215,12 +230,11 @@ func totals4(ps []VecVirtual, dw VecVirtual, a acts, disp int, acc VecVirtual) {
 	VPADDD(ps[0].AsX(), x, x)
 	VCVTDQ2PS(x, x)
 	d := XMM()
-	VPXOR(d, d, d)
-	for t := 0; t < 4; t++ {
-		VPINSRW(U8(t), a.at(t, disp), d, d)
+	VMOVSS(a.at(0, disp), d)
+	for t := 1; t < 4; t++ {
+		VINSERTPS(U8(t<<4), a.at(t, disp), d, d)
 	}
-	VCVTPH2PS(d, d)
-	VMULPS(dw.AsX(), d, d)
+	VMULPS(d, dw.AsX(), d)
 	VFMADD231PS(x, d, acc.AsX())
 }
 

@@ -6,13 +6,17 @@ import "math"
 //
 //	x (n), w (n) -> out (n)
 //
-// The sum of squares is accumulated in float64, as ggml does.
+// As in ggml: each square is a float32 product, the sum is accumulated in
+// float64, and the mean, the square root and its inverse are float32.
+// Following those roundings exactly matters: a last-bit difference in the
+// scale changes how activations round when quantized to 8 bits.
 func RMSNorm(out, x, w []float32, eps float32) {
 	var ss float64
 	for _, v := range x {
-		ss += float64(v) * float64(v)
+		ss += float64(v * v)
 	}
-	scale := float32(1 / math.Sqrt(ss/float64(len(x))+float64(eps)))
+	mean := float32(ss / float64(len(x)))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
 	if w == nil {
 		for i, v := range x {
 			out[i] = v * scale

@@ -14,6 +14,9 @@ type kernelSet struct {
 	// quantize converts rows of activations to type t (Q8_0, Q8_K, F16);
 	// nil entries fall back to quant.Quantize.
 	quantize [maxType]func(x []float32, dst []byte)
+	// toF16 converts floats to f16 (round to nearest even), as
+	// quant.FP32ToFP16.
+	toF16 func(dst []uint16, src []float32)
 	// attnDot returns the f16 attention score of q (floats already rounded
 	// to f16) against key k, in the lane order of attnDotGo.
 	attnDot func(q []float32, k []uint16) float32
@@ -40,7 +43,7 @@ type dotKernel struct {
 
 // genericSet is the pure-Go kernel set; it is always available.
 var genericSet = func() *kernelSet {
-	ks := &kernelSet{name: "generic", attnDot: attnDotGo, attnAcc: attnAccGo}
+	ks := &kernelSet{name: "generic", toF16: toF16Go, attnDot: attnDotGo, attnAcc: attnAccGo}
 	for t := quant.Type(0); t < maxType; t++ {
 		if quant.HasVecDot(t) {
 			ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}
@@ -80,5 +83,19 @@ func (ks *kernelSet) quantizeRow(t quant.Type, x []float32, dst []byte) {
 	}
 	if err := quant.QuantizeActivations(t, x, dst); err != nil {
 		panic(err) // sizes were checked when the weight was bound
+	}
+}
+
+// ToF16 converts src to IEEE halves in dst (len(src) of them), rounding to
+// nearest even exactly as quant.FP32ToFP16 does (a NaN may keep a different
+// payload): the conversion of keys and values into an f16 KV cache.
+//
+//	src (n) -> dst (n)
+func ToF16(dst []uint16, src []float32) { active.toF16(dst[:len(src)], src) }
+
+func toF16Go(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = quant.FP32ToFP16(x)
 	}
 }

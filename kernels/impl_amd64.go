@@ -15,7 +15,7 @@ func simdSets() []*kernelSet {
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
 		return nil
 	}
-	ks := &kernelSet{name: "avx2", attnDot: attnDotAVX2Go, attnAcc: attnAccAVX2Go}
+	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnDot: attnDotAVX2Go, attnAcc: attnAccAVX2Go}
 	kDot := func(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
 		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
 		ks.dots[t] = dotKernel{
@@ -92,11 +92,9 @@ func simdSets() []*kernelSet {
 	}
 	ks.quantize[quant.F16] = func(x []float32, dst []byte) {
 		dst = dst[:2*len(x)]
-		n8 := len(x) / 8
-		if n8 > 0 {
-			toF16AVX2(n8, &x[0], (*uint16)(unsafe.Pointer(&dst[0])))
+		if len(x) > 0 {
+			toF16AVX2Go(unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(x)), x)
 		}
-		quant.QuantizeRowF16(x[8*n8:], dst[16*n8:])
 	}
 	return []*kernelSet{ks}
 }
@@ -144,4 +142,15 @@ func attnAccAVX2Go(acc, v []uint16, ms, vs float32, rescale bool) {
 	if 8*n8 < len(acc) {
 		attnAccGo(acc[8*n8:], v[8*n8:], ms, vs, rescale)
 	}
+}
+
+// toF16AVX2Go converts with VCVTPS2PH over multiples of 8 and in Go for
+// the rest.
+func toF16AVX2Go(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	n8 := len(src) / 8
+	if n8 > 0 {
+		toF16AVX2(n8, &src[0], &dst[0])
+	}
+	toF16Go(dst[8*n8:], src[8*n8:])
 }

@@ -70,6 +70,30 @@ func TestQuantizeActivations(t *testing.T) {
 	}
 }
 
+// TestToF16 checks every set's float to f16 conversion against
+// quant.FP32ToFP16 on normal, tiny (subnormal results), huge (overflow) and
+// tie values, at lengths that leave tails.
+func TestToF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, ks := range kernelSets {
+		for _, n := range []int{0, 1, 7, 8, 61} {
+			for _, scale := range []float64{1, 1e-6, 7e4, 1e-40} {
+				x := randVec(rng, n, scale)
+				if n > 2 {
+					x[0], x[1] = 1+1.0/2048, 65520 // a tie to even, the smallest overflow
+				}
+				got := make([]uint16, n)
+				ks.toF16(got, x)
+				for i, v := range x {
+					if want := quant.FP32ToFP16(v); got[i] != want {
+						t.Errorf("%s: %v -> %#x, want %#x", ks.name, v, got[i], want)
+					}
+				}
+			}
+		}
+	}
+}
+
 func randVec(rng *rand.Rand, n int, scale float64) []float32 {
 	x := make([]float32, n)
 	for i := range x {

@@ -343,25 +343,30 @@ func (s *Scheduler) Submit(ctx context.Context, req Request) (*Stream, error) {
 	jctx, cancel := context.WithCancel(ctx)
 	j := &job{req: req, ctx: jctx, submitted: time.Now(),
 		st: &Stream{ready: make(chan struct{}, 1), cancel: cancel}}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		cancel()
-		return nil, ErrClosed
-	}
-	free := len(s.slots) - int(s.running.Load())
-	if len(s.waiting) >= free+max(s.opts.MaxQueue, 0) {
-		s.mu.Unlock()
-		cancel()
-		return nil, fmt.Errorf("%w (%d waiting)", ErrQueueFull, len(s.waiting))
-	}
-	s.waiting = append(s.waiting, j)
-	s.nWait.Store(int64(len(s.waiting)))
-	s.mu.Unlock()
+	// Watch the context before the loop can see the job.
 	j.stop = context.AfterFunc(jctx, func() {
 		j.cancelled.Store(true)
 		s.signal()
 	})
+	refuse := func(err error) (*Stream, error) {
+		j.stop()
+		cancel()
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return refuse(ErrClosed)
+	}
+	free := len(s.slots) - int(s.running.Load())
+	if len(s.waiting) >= free+max(s.opts.MaxQueue, 0) {
+		n := len(s.waiting)
+		s.mu.Unlock()
+		return refuse(fmt.Errorf("%w (%d waiting)", ErrQueueFull, n))
+	}
+	s.waiting = append(s.waiting, j)
+	s.nWait.Store(int64(len(s.waiting)))
+	s.mu.Unlock()
 	s.signal()
 	return j.st, nil
 }

@@ -331,6 +331,23 @@ func TestChatLogprobsAndChoices(t *testing.T) {
 			t.Errorf("greedy choice %d differs: %s vs %s", i, ch.Message.RawJSON(), resp.Choices[0].Message.RawJSON())
 		}
 	}
+	// Streamed choices arrive interleaved under their own index.
+	sp := p
+	sp.N = openai.Int(2)
+	st := c.Chat.Completions.NewStreaming(context.Background(), sp)
+	texts := map[int64]string{}
+	finished := 0
+	for st.Next() {
+		for _, ch := range st.Current().Choices {
+			texts[ch.Index] += ch.Delta.Content + extraString(t, ch.Delta.JSON.ExtraFields["reasoning_content"].Raw())
+			if ch.FinishReason != "" {
+				finished++
+			}
+		}
+	}
+	if err := st.Err(); err != nil || len(texts) != 2 || finished != 2 || texts[0] != texts[1] {
+		t.Errorf("streamed n=2: %v, texts %v, %d finished", err, texts, finished)
+	}
 	p.Temperature, p.Seed = openai.Float(1.5), openai.Int(42)
 	a, err := c.Chat.Completions.New(context.Background(), p)
 	if err != nil {
@@ -388,6 +405,17 @@ func TestCompletions(t *testing.T) {
 	if err := st.Err(); err != nil || got != want {
 		t.Errorf("streamed %q (err %v), want %q", got, err, want)
 	}
+	// A stop string cuts the text before it, with finish_reason stop.
+	stop := want[len(want)/2 : len(want)/2+3]
+	p.Stop = openai.CompletionNewParamsStopUnion{OfString: openai.String(stop)}
+	resp, err = c.Completions.New(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := resp.Choices[0]; ch.Text != want[:strings.Index(want, stop)] || ch.FinishReason != "stop" {
+		t.Errorf("stop %q: text %q finish %q, want %q", stop, ch.Text, ch.FinishReason, want[:strings.Index(want, stop)])
+	}
+	p.Stop = openai.CompletionNewParamsStopUnion{}
 	// Token-id prompt.
 	p.Prompt = openai.CompletionNewParamsPromptUnion{OfArrayOfTokens: toInt64(ids)}
 	resp, err = c.Completions.New(context.Background(), p)

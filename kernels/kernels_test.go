@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/qilin-ai/qilin/quant"
 )
@@ -31,6 +32,26 @@ func TestPoolCoversEveryIndexOnce(t *testing.T) {
 			}
 		}
 		p.Close()
+	}
+}
+
+// Back-to-back calls, and calls after the workers have gone to sleep, must
+// all run every index once: no wake-up may be lost between spinning and
+// blocking.
+func TestPoolWakeups(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	task := &sumTask{hits: make([]int32, 50)}
+	for i := 0; i < 3000; i++ {
+		if i%500 == 499 {
+			time.Sleep(20 * time.Millisecond) // long enough for the workers to block
+		}
+		p.Parallel(len(task.hits), 1+i%7, task)
+	}
+	for i, h := range task.hits {
+		if h != 3000 {
+			t.Fatalf("index %d run %d times, want 3000", i, h)
+		}
 	}
 }
 

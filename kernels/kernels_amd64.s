@@ -3047,6 +3047,939 @@ blocks_done:
 	VZEROUPPER
 	RET
 
+DATA mask03<>+0(SB)/1, $0x03
+DATA mask03<>+1(SB)/1, $0x03
+DATA mask03<>+2(SB)/1, $0x03
+DATA mask03<>+3(SB)/1, $0x03
+DATA mask03<>+4(SB)/1, $0x03
+DATA mask03<>+5(SB)/1, $0x03
+DATA mask03<>+6(SB)/1, $0x03
+DATA mask03<>+7(SB)/1, $0x03
+DATA mask03<>+8(SB)/1, $0x03
+DATA mask03<>+9(SB)/1, $0x03
+DATA mask03<>+10(SB)/1, $0x03
+DATA mask03<>+11(SB)/1, $0x03
+DATA mask03<>+12(SB)/1, $0x03
+DATA mask03<>+13(SB)/1, $0x03
+DATA mask03<>+14(SB)/1, $0x03
+DATA mask03<>+15(SB)/1, $0x03
+DATA mask03<>+16(SB)/1, $0x03
+DATA mask03<>+17(SB)/1, $0x03
+DATA mask03<>+18(SB)/1, $0x03
+DATA mask03<>+19(SB)/1, $0x03
+DATA mask03<>+20(SB)/1, $0x03
+DATA mask03<>+21(SB)/1, $0x03
+DATA mask03<>+22(SB)/1, $0x03
+DATA mask03<>+23(SB)/1, $0x03
+DATA mask03<>+24(SB)/1, $0x03
+DATA mask03<>+25(SB)/1, $0x03
+DATA mask03<>+26(SB)/1, $0x03
+DATA mask03<>+27(SB)/1, $0x03
+DATA mask03<>+28(SB)/1, $0x03
+DATA mask03<>+29(SB)/1, $0x03
+DATA mask03<>+30(SB)/1, $0x03
+DATA mask03<>+31(SB)/1, $0x03
+GLOBL mask03<>(SB), RODATA|NOPTR, $32
+
+DATA splat32b<>+0(SB)/1, $0x20
+DATA splat32b<>+1(SB)/1, $0x20
+DATA splat32b<>+2(SB)/1, $0x20
+DATA splat32b<>+3(SB)/1, $0x20
+DATA splat32b<>+4(SB)/1, $0x20
+DATA splat32b<>+5(SB)/1, $0x20
+DATA splat32b<>+6(SB)/1, $0x20
+DATA splat32b<>+7(SB)/1, $0x20
+DATA splat32b<>+8(SB)/1, $0x20
+DATA splat32b<>+9(SB)/1, $0x20
+DATA splat32b<>+10(SB)/1, $0x20
+DATA splat32b<>+11(SB)/1, $0x20
+DATA splat32b<>+12(SB)/1, $0x20
+DATA splat32b<>+13(SB)/1, $0x20
+DATA splat32b<>+14(SB)/1, $0x20
+DATA splat32b<>+15(SB)/1, $0x20
+DATA splat32b<>+16(SB)/1, $0x20
+DATA splat32b<>+17(SB)/1, $0x20
+DATA splat32b<>+18(SB)/1, $0x20
+DATA splat32b<>+19(SB)/1, $0x20
+DATA splat32b<>+20(SB)/1, $0x20
+DATA splat32b<>+21(SB)/1, $0x20
+DATA splat32b<>+22(SB)/1, $0x20
+DATA splat32b<>+23(SB)/1, $0x20
+DATA splat32b<>+24(SB)/1, $0x20
+DATA splat32b<>+25(SB)/1, $0x20
+DATA splat32b<>+26(SB)/1, $0x20
+DATA splat32b<>+27(SB)/1, $0x20
+DATA splat32b<>+28(SB)/1, $0x20
+DATA splat32b<>+29(SB)/1, $0x20
+DATA splat32b<>+30(SB)/1, $0x20
+DATA splat32b<>+31(SB)/1, $0x20
+GLOBL splat32b<>(SB), RODATA|NOPTR, $32
+
+DATA splat04<>+0(SB)/1, $0x04
+DATA splat04<>+1(SB)/1, $0x04
+DATA splat04<>+2(SB)/1, $0x04
+DATA splat04<>+3(SB)/1, $0x04
+DATA splat04<>+4(SB)/1, $0x04
+DATA splat04<>+5(SB)/1, $0x04
+DATA splat04<>+6(SB)/1, $0x04
+DATA splat04<>+7(SB)/1, $0x04
+DATA splat04<>+8(SB)/1, $0x04
+DATA splat04<>+9(SB)/1, $0x04
+DATA splat04<>+10(SB)/1, $0x04
+DATA splat04<>+11(SB)/1, $0x04
+DATA splat04<>+12(SB)/1, $0x04
+DATA splat04<>+13(SB)/1, $0x04
+DATA splat04<>+14(SB)/1, $0x04
+DATA splat04<>+15(SB)/1, $0x04
+DATA splat04<>+16(SB)/1, $0x04
+DATA splat04<>+17(SB)/1, $0x04
+DATA splat04<>+18(SB)/1, $0x04
+DATA splat04<>+19(SB)/1, $0x04
+DATA splat04<>+20(SB)/1, $0x04
+DATA splat04<>+21(SB)/1, $0x04
+DATA splat04<>+22(SB)/1, $0x04
+DATA splat04<>+23(SB)/1, $0x04
+DATA splat04<>+24(SB)/1, $0x04
+DATA splat04<>+25(SB)/1, $0x04
+DATA splat04<>+26(SB)/1, $0x04
+DATA splat04<>+27(SB)/1, $0x04
+DATA splat04<>+28(SB)/1, $0x04
+DATA splat04<>+29(SB)/1, $0x04
+DATA splat04<>+30(SB)/1, $0x04
+DATA splat04<>+31(SB)/1, $0x04
+GLOBL splat04<>(SB), RODATA|NOPTR, $32
+
+// func dotQ2_Kx1AVX2(nb int, w *byte, a *byte) float32
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
+TEXT ·dotQ2_Kx1AVX2(SB), NOSPLIT, $0-28
+	MOVQ  nb+0(FP), AX
+	MOVQ  w+8(FP), CX
+	MOVQ  a+16(FP), DX
+	VPXOR Y0, Y0, Y0
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	VMOVDQU      (CX), X1
+	VPSRLW       $0x04, X1, X2
+	VPAND        mask0F<>+0(SB), X1, X1
+	VPAND        mask0F<>+0(SB), X2, X2
+	VPMOVZXBW    X1, Y1
+	VPMOVZXBW    X2, Y2
+	VPBROADCASTW 82(CX), X3
+	VCVTPH2PS    X3, Y3
+	VPMADDWD     260(DX), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VBROADCASTSS (DX), Y4
+	VMULPS       Y4, Y3, Y4
+	VFNMADD231PS Y2, Y4, Y0
+	VPXOR        Y2, Y2, Y2
+	VPERMQ       $0x44, Y1, Y3
+	VMOVDQU      16(CX), Y4
+	VPAND        mask03<>+0(SB), Y4, Y5
+	VPSHUFB      shufQ6_0<>+0(SB), Y3, Y6
+	VPMADDUBSW   4(DX), Y5, Y5
+	VPMADDWD     Y6, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPSRLW       $0x02, Y4, Y5
+	VPAND        mask03<>+0(SB), Y5, Y5
+	VPSHUFB      shufQ6_1<>+0(SB), Y3, Y6
+	VPMADDUBSW   36(DX), Y5, Y5
+	VPMADDWD     Y6, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPSRLW       $0x04, Y4, Y5
+	VPAND        mask03<>+0(SB), Y5, Y5
+	VPSHUFB      shufQ6_2<>+0(SB), Y3, Y6
+	VPMADDUBSW   68(DX), Y5, Y5
+	VPMADDWD     Y6, Y5, Y5
+	VPADDD       Y5, Y2, Y2
+	VPSRLW       $0x06, Y4, Y4
+	VPAND        mask03<>+0(SB), Y4, Y4
+	VPSHUFB      shufQ6_3<>+0(SB), Y3, Y3
+	VPMADDUBSW   100(DX), Y4, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	VPERMQ       $0xee, Y1, Y1
+	VMOVDQU      48(CX), Y3
+	VPAND        mask03<>+0(SB), Y3, Y4
+	VPSHUFB      shufQ6_0<>+0(SB), Y1, Y5
+	VPMADDUBSW   132(DX), Y4, Y4
+	VPMADDWD     Y5, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	VPSRLW       $0x02, Y3, Y4
+	VPAND        mask03<>+0(SB), Y4, Y4
+	VPSHUFB      shufQ6_1<>+0(SB), Y1, Y5
+	VPMADDUBSW   164(DX), Y4, Y4
+	VPMADDWD     Y5, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	VPSRLW       $0x04, Y3, Y4
+	VPAND        mask03<>+0(SB), Y4, Y4
+	VPSHUFB      shufQ6_2<>+0(SB), Y1, Y5
+	VPMADDUBSW   196(DX), Y4, Y4
+	VPMADDWD     Y5, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	VPSRLW       $0x06, Y3, Y3
+	VPAND        mask03<>+0(SB), Y3, Y3
+	VPSHUFB      shufQ6_3<>+0(SB), Y1, Y1
+	VPMADDUBSW   228(DX), Y3, Y3
+	VPMADDWD     Y1, Y3, Y3
+	VPADDD       Y3, Y2, Y2
+	VPBROADCASTW 80(CX), X1
+	VCVTPH2PS    X1, Y1
+	VBROADCASTSS (DX), Y3
+	VMULPS       Y1, Y3, Y3
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y2, Y3, Y0
+	ADDQ         $0x00000054, CX
+	ADDQ         $0x00000124, DX
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ3_Kx1AVX2(nb int, w *byte, a *byte) float32
+// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
+TEXT ·dotQ3_Kx1AVX2(SB), NOSPLIT, $0-28
+	MOVQ  nb+0(FP), AX
+	MOVQ  w+8(FP), CX
+	MOVQ  a+16(FP), DX
+	VPXOR Y0, Y0, Y0
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	MOVL         96(CX), BX
+	MOVL         100(CX), SI
+	MOVL         104(CX), DI
+	MOVL         BX, R8
+	ANDL         $0x0f0f0f0f, R8
+	MOVL         DI, R9
+	ANDL         $0x03030303, R9
+	SHLL         $0x04, R9
+	ORL          R9, R8
+	VMOVD        R8, X1
+	MOVL         SI, R8
+	ANDL         $0x0f0f0f0f, R8
+	MOVL         DI, R9
+	SHRL         $0x02, R9
+	ANDL         $0x03030303, R9
+	SHLL         $0x04, R9
+	ORL          R9, R8
+	VPINSRD      $0x01, R8, X1, X1
+	MOVL         BX, R8
+	SHRL         $0x04, R8
+	ANDL         $0x0f0f0f0f, R8
+	MOVL         DI, R9
+	SHRL         $0x04, R9
+	ANDL         $0x03030303, R9
+	SHLL         $0x04, R9
+	ORL          R9, R8
+	VPINSRD      $0x02, R8, X1, X1
+	MOVL         SI, R8
+	SHRL         $0x04, R8
+	ANDL         $0x0f0f0f0f, R8
+	MOVL         DI, R9
+	SHRL         $0x06, R9
+	ANDL         $0x03030303, R9
+	SHLL         $0x04, R9
+	ORL          R9, R8
+	VPINSRD      $0x03, R8, X1, X1
+	VPSUBB       splat32b<>+0(SB), X1, X1
+	VPMOVSXBW    X1, Y1
+	VPXOR        Y2, Y2, Y2
+	VPERMQ       $0x44, Y1, Y3
+	VMOVDQU      32(CX), Y4
+	VPAND        mask03<>+0(SB), Y4, Y4
+	VMOVDQU      (CX), Y5
+	VPSLLW       $0x02, Y5, Y5
+	VPANDN       splat04<>+0(SB), Y5, Y5
+	VPSHUFB      shufQ6_0<>+0(SB), Y3, Y6
+	VPMADDUBSW   4(DX), Y4, Y4
+	VPMADDUBSW   4(DX), Y5, Y5
+	VPSUBW       Y5, Y4, Y4
+	VPMADDWD     Y6, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	VMOVDQU      32(CX), Y4
+	VPSRLW       $0x02, Y4, Y4
+	VPAND        mask03<>+0(SB), Y4, Y4
+	VMOVDQU      (CX), Y5
+	VPSLLW       $0x01, Y5, Y5
+	VPANDN       splat04<>+0(SB), Y5, Y5
+	VPSHUFB      shufQ6_1<>+0(SB), Y3, Y6
+	VPMADDUBSW   36(DX), Y4, Y4
+	VPMADDUBSW   36(DX), Y5, Y5
+	VPSUBW       Y5, Y4, Y4
+	VPMADDWD     Y6, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	VMOVDQU      32(CX), Y4
+	VPSRLW       $0x04, Y4, Y4
+	VPAND        mask03<>+0(SB), Y4, Y4
+	VMOVDQU      (CX), Y5
+	VPANDN       splat04<>+0(SB), Y5, Y5
+	VPSHUFB      shufQ6_2<>+0(SB), Y3, Y6
+	VPMADDUBSW   68(DX), Y4, Y4
+	VPMADDUBSW   68(DX), Y5, Y5
+	VPSUBW       Y5, Y4, Y4
+	VPMADDWD     Y6, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	VMOVDQU      32(CX), Y4
+	VPSRLW       $0x06, Y4, Y4
+	VPAND        mask03<>+0(SB), Y4, Y4
+	VMOVDQU      (CX), Y5
+	VPSRLW       $0x01, Y5, Y5
+	VPANDN       splat04<>+0(SB), Y5, Y5
+	VPSHUFB      shufQ6_3<>+0(SB), Y3, Y3
+	VPMADDUBSW   100(DX), Y4, Y4
+	VPMADDUBSW   100(DX), Y5, Y5
+	VPSUBW       Y5, Y4, Y4
+	VPMADDWD     Y3, Y4, Y4
+	VPADDD       Y4, Y2, Y2
+	VPERMQ       $0xee, Y1, Y1
+	VMOVDQU      64(CX), Y3
+	VPAND        mask03<>+0(SB), Y3, Y3
+	VMOVDQU      (CX), Y4
+	VPSRLW       $0x02, Y4, Y4
+	VPANDN       splat04<>+0(SB), Y4, Y4
+	VPSHUFB      shufQ6_0<>+0(SB), Y1, Y5
+	VPMADDUBSW   132(DX), Y3, Y3
+	VPMADDUBSW   132(DX), Y4, Y4
+	VPSUBW       Y4, Y3, Y3
+	VPMADDWD     Y5, Y3, Y3
+	VPADDD       Y3, Y2, Y2
+	VMOVDQU      64(CX), Y3
+	VPSRLW       $0x02, Y3, Y3
+	VPAND        mask03<>+0(SB), Y3, Y3
+	VMOVDQU      (CX), Y4
+	VPSRLW       $0x03, Y4, Y4
+	VPANDN       splat04<>+0(SB), Y4, Y4
+	VPSHUFB      shufQ6_1<>+0(SB), Y1, Y5
+	VPMADDUBSW   164(DX), Y3, Y3
+	VPMADDUBSW   164(DX), Y4, Y4
+	VPSUBW       Y4, Y3, Y3
+	VPMADDWD     Y5, Y3, Y3
+	VPADDD       Y3, Y2, Y2
+	VMOVDQU      64(CX), Y3
+	VPSRLW       $0x04, Y3, Y3
+	VPAND        mask03<>+0(SB), Y3, Y3
+	VMOVDQU      (CX), Y4
+	VPSRLW       $0x04, Y4, Y4
+	VPANDN       splat04<>+0(SB), Y4, Y4
+	VPSHUFB      shufQ6_2<>+0(SB), Y1, Y5
+	VPMADDUBSW   196(DX), Y3, Y3
+	VPMADDUBSW   196(DX), Y4, Y4
+	VPSUBW       Y4, Y3, Y3
+	VPMADDWD     Y5, Y3, Y3
+	VPADDD       Y3, Y2, Y2
+	VMOVDQU      64(CX), Y3
+	VPSRLW       $0x06, Y3, Y3
+	VPAND        mask03<>+0(SB), Y3, Y3
+	VMOVDQU      (CX), Y4
+	VPSRLW       $0x05, Y4, Y4
+	VPANDN       splat04<>+0(SB), Y4, Y4
+	VPSHUFB      shufQ6_3<>+0(SB), Y1, Y1
+	VPMADDUBSW   228(DX), Y3, Y3
+	VPMADDUBSW   228(DX), Y4, Y4
+	VPSUBW       Y4, Y3, Y3
+	VPMADDWD     Y1, Y3, Y3
+	VPADDD       Y3, Y2, Y2
+	VPBROADCASTW 108(CX), X1
+	VCVTPH2PS    X1, Y1
+	VBROADCASTSS (DX), Y3
+	VMULPS       Y1, Y3, Y3
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y2, Y3, Y0
+	ADDQ         $0x0000006e, CX
+	ADDQ         $0x00000124, DX
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ2_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ2_Kx4AVX2(SB), NOSPLIT, $0-48
+	MOVQ  nb+0(FP), AX
+	MOVQ  w+8(FP), CX
+	MOVQ  a+16(FP), DX
+	MOVQ  astride+24(FP), BX
+	LEAQ  (BX)(BX*2), SI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	VMOVDQU      (CX), X4
+	VPSRLW       $0x04, X4, X5
+	VPAND        mask0F<>+0(SB), X4, X4
+	VPAND        mask0F<>+0(SB), X5, X5
+	VPMOVZXBW    X4, Y4
+	VPMOVZXBW    X5, Y5
+	VPBROADCASTW 82(CX), X6
+	VCVTPH2PS    X6, Y6
+	VPMADDWD     260(DX), Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (DX), Y8
+	VMULPS       Y8, Y6, Y8
+	VFNMADD231PS Y7, Y8, Y0
+	VPMADDWD     260(DX)(BX*1), Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (DX)(BX*1), Y8
+	VMULPS       Y8, Y6, Y8
+	VFNMADD231PS Y7, Y8, Y1
+	VPMADDWD     260(DX)(BX*2), Y5, Y7
+	VCVTDQ2PS    Y7, Y7
+	VBROADCASTSS (DX)(BX*2), Y8
+	VMULPS       Y8, Y6, Y8
+	VFNMADD231PS Y7, Y8, Y2
+	VPMADDWD     260(DX)(SI*1), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VBROADCASTSS (DX)(SI*1), Y7
+	VMULPS       Y7, Y6, Y7
+	VFNMADD231PS Y5, Y7, Y3
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPERMQ       $0x44, Y4, Y9
+	VMOVDQU      16(CX), Y10
+	VPAND        mask03<>+0(SB), Y10, Y11
+	VPSHUFB      shufQ6_0<>+0(SB), Y9, Y12
+	VPMADDUBSW   4(DX), Y11, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   4(DX)(BX*1), Y11, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   4(DX)(BX*2), Y11, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y7, Y7
+	VPMADDUBSW   4(DX)(SI*1), Y11, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VPSRLW       $0x02, Y10, Y11
+	VPAND        mask03<>+0(SB), Y11, Y11
+	VPSHUFB      shufQ6_1<>+0(SB), Y9, Y12
+	VPMADDUBSW   36(DX), Y11, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   36(DX)(BX*1), Y11, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   36(DX)(BX*2), Y11, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y7, Y7
+	VPMADDUBSW   36(DX)(SI*1), Y11, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VPSRLW       $0x04, Y10, Y11
+	VPAND        mask03<>+0(SB), Y11, Y11
+	VPSHUFB      shufQ6_2<>+0(SB), Y9, Y12
+	VPMADDUBSW   68(DX), Y11, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   68(DX)(BX*1), Y11, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   68(DX)(BX*2), Y11, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y7, Y7
+	VPMADDUBSW   68(DX)(SI*1), Y11, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y8, Y8
+	VPSRLW       $0x06, Y10, Y10
+	VPAND        mask03<>+0(SB), Y10, Y10
+	VPSHUFB      shufQ6_3<>+0(SB), Y9, Y9
+	VPMADDUBSW   100(DX), Y10, Y11
+	VPMADDWD     Y9, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VPMADDUBSW   100(DX)(BX*1), Y10, Y11
+	VPMADDWD     Y9, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMADDUBSW   100(DX)(BX*2), Y10, Y11
+	VPMADDWD     Y9, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VPMADDUBSW   100(DX)(SI*1), Y10, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPERMQ       $0xee, Y4, Y4
+	VMOVDQU      48(CX), Y9
+	VPAND        mask03<>+0(SB), Y9, Y10
+	VPSHUFB      shufQ6_0<>+0(SB), Y4, Y11
+	VPMADDUBSW   132(DX), Y10, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y5, Y5
+	VPMADDUBSW   132(DX)(BX*1), Y10, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y6, Y6
+	VPMADDUBSW   132(DX)(BX*2), Y10, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VPMADDUBSW   132(DX)(SI*1), Y10, Y10
+	VPMADDWD     Y11, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPSRLW       $0x02, Y9, Y10
+	VPAND        mask03<>+0(SB), Y10, Y10
+	VPSHUFB      shufQ6_1<>+0(SB), Y4, Y11
+	VPMADDUBSW   164(DX), Y10, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y5, Y5
+	VPMADDUBSW   164(DX)(BX*1), Y10, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y6, Y6
+	VPMADDUBSW   164(DX)(BX*2), Y10, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VPMADDUBSW   164(DX)(SI*1), Y10, Y10
+	VPMADDWD     Y11, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPSRLW       $0x04, Y9, Y10
+	VPAND        mask03<>+0(SB), Y10, Y10
+	VPSHUFB      shufQ6_2<>+0(SB), Y4, Y11
+	VPMADDUBSW   196(DX), Y10, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y5, Y5
+	VPMADDUBSW   196(DX)(BX*1), Y10, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y6, Y6
+	VPMADDUBSW   196(DX)(BX*2), Y10, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VPMADDUBSW   196(DX)(SI*1), Y10, Y10
+	VPMADDWD     Y11, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPSRLW       $0x06, Y9, Y9
+	VPAND        mask03<>+0(SB), Y9, Y9
+	VPSHUFB      shufQ6_3<>+0(SB), Y4, Y4
+	VPMADDUBSW   228(DX), Y9, Y10
+	VPMADDWD     Y4, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VPMADDUBSW   228(DX)(BX*1), Y9, Y10
+	VPMADDWD     Y4, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VPMADDUBSW   228(DX)(BX*2), Y9, Y10
+	VPMADDWD     Y4, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VPMADDUBSW   228(DX)(SI*1), Y9, Y9
+	VPMADDWD     Y4, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VPBROADCASTW 80(CX), X4
+	VCVTPH2PS    X4, Y4
+	VBROADCASTSS (DX), Y9
+	VMULPS       Y4, Y9, Y9
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y5, Y9, Y0
+	VBROADCASTSS (DX)(BX*1), Y5
+	VMULPS       Y4, Y5, Y5
+	VCVTDQ2PS    Y6, Y6
+	VFMADD231PS  Y6, Y5, Y1
+	VBROADCASTSS (DX)(BX*2), Y5
+	VMULPS       Y4, Y5, Y5
+	VCVTDQ2PS    Y7, Y7
+	VFMADD231PS  Y7, Y5, Y2
+	VBROADCASTSS (DX)(SI*1), Y5
+	VMULPS       Y4, Y5, Y5
+	VCVTDQ2PS    Y8, Y8
+	VFMADD231PS  Y8, Y5, Y3
+	ADDQ         $0x00000054, CX
+	ADDQ         $0x00000124, DX
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	MOVQ         out+32(FP), AX
+	MOVQ         ostride+40(FP), CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X4
+	VMOVSHDUP    X4, X0
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)(CX*4)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)(CX*8)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	LEAQ         (CX)(CX*2), CX
+	VMOVSS       X0, (AX)(CX*4)
+	VZEROUPPER
+	RET
+
+// func dotQ3_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ3_Kx4AVX2(SB), NOSPLIT, $0-48
+	MOVQ  nb+0(FP), AX
+	MOVQ  w+8(FP), CX
+	MOVQ  a+16(FP), DX
+	MOVQ  astride+24(FP), BX
+	LEAQ  (BX)(BX*2), SI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	MOVL         96(CX), DI
+	MOVL         100(CX), R8
+	MOVL         104(CX), R9
+	MOVL         DI, R10
+	ANDL         $0x0f0f0f0f, R10
+	MOVL         R9, R11
+	ANDL         $0x03030303, R11
+	SHLL         $0x04, R11
+	ORL          R11, R10
+	VMOVD        R10, X4
+	MOVL         R8, R10
+	ANDL         $0x0f0f0f0f, R10
+	MOVL         R9, R11
+	SHRL         $0x02, R11
+	ANDL         $0x03030303, R11
+	SHLL         $0x04, R11
+	ORL          R11, R10
+	VPINSRD      $0x01, R10, X4, X4
+	MOVL         DI, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f0f0f0f, R10
+	MOVL         R9, R11
+	SHRL         $0x04, R11
+	ANDL         $0x03030303, R11
+	SHLL         $0x04, R11
+	ORL          R11, R10
+	VPINSRD      $0x02, R10, X4, X4
+	MOVL         R8, R10
+	SHRL         $0x04, R10
+	ANDL         $0x0f0f0f0f, R10
+	MOVL         R9, R11
+	SHRL         $0x06, R11
+	ANDL         $0x03030303, R11
+	SHLL         $0x04, R11
+	ORL          R11, R10
+	VPINSRD      $0x03, R10, X4, X4
+	VPSUBB       splat32b<>+0(SB), X4, X4
+	VPMOVSXBW    X4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPERMQ       $0x44, Y4, Y9
+	VMOVDQU      32(CX), Y10
+	VPAND        mask03<>+0(SB), Y10, Y10
+	VMOVDQU      (CX), Y11
+	VPSLLW       $0x02, Y11, Y11
+	VPANDN       splat04<>+0(SB), Y11, Y11
+	VPSHUFB      shufQ6_0<>+0(SB), Y9, Y12
+	VPMADDUBSW   4(DX), Y10, Y13
+	VPMADDUBSW   4(DX), Y11, Y14
+	VPSUBW       Y14, Y13, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   4(DX)(BX*1), Y10, Y13
+	VPMADDUBSW   4(DX)(BX*1), Y11, Y14
+	VPSUBW       Y14, Y13, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   4(DX)(BX*2), Y10, Y13
+	VPMADDUBSW   4(DX)(BX*2), Y11, Y14
+	VPSUBW       Y14, Y13, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y7, Y7
+	VPMADDUBSW   4(DX)(SI*1), Y10, Y10
+	VPMADDUBSW   4(DX)(SI*1), Y11, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VMOVDQU      32(CX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPAND        mask03<>+0(SB), Y10, Y10
+	VMOVDQU      (CX), Y11
+	VPSLLW       $0x01, Y11, Y11
+	VPANDN       splat04<>+0(SB), Y11, Y11
+	VPSHUFB      shufQ6_1<>+0(SB), Y9, Y12
+	VPMADDUBSW   36(DX), Y10, Y13
+	VPMADDUBSW   36(DX), Y11, Y14
+	VPSUBW       Y14, Y13, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   36(DX)(BX*1), Y10, Y13
+	VPMADDUBSW   36(DX)(BX*1), Y11, Y14
+	VPSUBW       Y14, Y13, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   36(DX)(BX*2), Y10, Y13
+	VPMADDUBSW   36(DX)(BX*2), Y11, Y14
+	VPSUBW       Y14, Y13, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y7, Y7
+	VPMADDUBSW   36(DX)(SI*1), Y10, Y10
+	VPMADDUBSW   36(DX)(SI*1), Y11, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VMOVDQU      32(CX), Y10
+	VPSRLW       $0x04, Y10, Y10
+	VPAND        mask03<>+0(SB), Y10, Y10
+	VMOVDQU      (CX), Y11
+	VPANDN       splat04<>+0(SB), Y11, Y11
+	VPSHUFB      shufQ6_2<>+0(SB), Y9, Y12
+	VPMADDUBSW   68(DX), Y10, Y13
+	VPMADDUBSW   68(DX), Y11, Y14
+	VPSUBW       Y14, Y13, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y5, Y5
+	VPMADDUBSW   68(DX)(BX*1), Y10, Y13
+	VPMADDUBSW   68(DX)(BX*1), Y11, Y14
+	VPSUBW       Y14, Y13, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   68(DX)(BX*2), Y10, Y13
+	VPMADDUBSW   68(DX)(BX*2), Y11, Y14
+	VPSUBW       Y14, Y13, Y13
+	VPMADDWD     Y12, Y13, Y13
+	VPADDD       Y13, Y7, Y7
+	VPMADDUBSW   68(DX)(SI*1), Y10, Y10
+	VPMADDUBSW   68(DX)(SI*1), Y11, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPMADDWD     Y12, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VMOVDQU      32(CX), Y10
+	VPSRLW       $0x06, Y10, Y10
+	VPAND        mask03<>+0(SB), Y10, Y10
+	VMOVDQU      (CX), Y11
+	VPSRLW       $0x01, Y11, Y11
+	VPANDN       splat04<>+0(SB), Y11, Y11
+	VPSHUFB      shufQ6_3<>+0(SB), Y9, Y9
+	VPMADDUBSW   100(DX), Y10, Y12
+	VPMADDUBSW   100(DX), Y11, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y9, Y12, Y12
+	VPADDD       Y12, Y5, Y5
+	VPMADDUBSW   100(DX)(BX*1), Y10, Y12
+	VPMADDUBSW   100(DX)(BX*1), Y11, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y9, Y12, Y12
+	VPADDD       Y12, Y6, Y6
+	VPMADDUBSW   100(DX)(BX*2), Y10, Y12
+	VPMADDUBSW   100(DX)(BX*2), Y11, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y9, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VPMADDUBSW   100(DX)(SI*1), Y10, Y10
+	VPMADDUBSW   100(DX)(SI*1), Y11, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPMADDWD     Y9, Y10, Y10
+	VPADDD       Y10, Y8, Y8
+	VPERMQ       $0xee, Y4, Y4
+	VMOVDQU      64(CX), Y9
+	VPAND        mask03<>+0(SB), Y9, Y9
+	VMOVDQU      (CX), Y10
+	VPSRLW       $0x02, Y10, Y10
+	VPANDN       splat04<>+0(SB), Y10, Y10
+	VPSHUFB      shufQ6_0<>+0(SB), Y4, Y11
+	VPMADDUBSW   132(DX), Y9, Y12
+	VPMADDUBSW   132(DX), Y10, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y5, Y5
+	VPMADDUBSW   132(DX)(BX*1), Y9, Y12
+	VPMADDUBSW   132(DX)(BX*1), Y10, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y6, Y6
+	VPMADDUBSW   132(DX)(BX*2), Y9, Y12
+	VPMADDUBSW   132(DX)(BX*2), Y10, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VPMADDUBSW   132(DX)(SI*1), Y9, Y9
+	VPMADDUBSW   132(DX)(SI*1), Y10, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      64(CX), Y9
+	VPSRLW       $0x02, Y9, Y9
+	VPAND        mask03<>+0(SB), Y9, Y9
+	VMOVDQU      (CX), Y10
+	VPSRLW       $0x03, Y10, Y10
+	VPANDN       splat04<>+0(SB), Y10, Y10
+	VPSHUFB      shufQ6_1<>+0(SB), Y4, Y11
+	VPMADDUBSW   164(DX), Y9, Y12
+	VPMADDUBSW   164(DX), Y10, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y5, Y5
+	VPMADDUBSW   164(DX)(BX*1), Y9, Y12
+	VPMADDUBSW   164(DX)(BX*1), Y10, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y6, Y6
+	VPMADDUBSW   164(DX)(BX*2), Y9, Y12
+	VPMADDUBSW   164(DX)(BX*2), Y10, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VPMADDUBSW   164(DX)(SI*1), Y9, Y9
+	VPMADDUBSW   164(DX)(SI*1), Y10, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      64(CX), Y9
+	VPSRLW       $0x04, Y9, Y9
+	VPAND        mask03<>+0(SB), Y9, Y9
+	VMOVDQU      (CX), Y10
+	VPSRLW       $0x04, Y10, Y10
+	VPANDN       splat04<>+0(SB), Y10, Y10
+	VPSHUFB      shufQ6_2<>+0(SB), Y4, Y11
+	VPMADDUBSW   196(DX), Y9, Y12
+	VPMADDUBSW   196(DX), Y10, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y5, Y5
+	VPMADDUBSW   196(DX)(BX*1), Y9, Y12
+	VPMADDUBSW   196(DX)(BX*1), Y10, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y6, Y6
+	VPMADDUBSW   196(DX)(BX*2), Y9, Y12
+	VPMADDUBSW   196(DX)(BX*2), Y10, Y13
+	VPSUBW       Y13, Y12, Y12
+	VPMADDWD     Y11, Y12, Y12
+	VPADDD       Y12, Y7, Y7
+	VPMADDUBSW   196(DX)(SI*1), Y9, Y9
+	VPMADDUBSW   196(DX)(SI*1), Y10, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPMADDWD     Y11, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VMOVDQU      64(CX), Y9
+	VPSRLW       $0x06, Y9, Y9
+	VPAND        mask03<>+0(SB), Y9, Y9
+	VMOVDQU      (CX), Y10
+	VPSRLW       $0x05, Y10, Y10
+	VPANDN       splat04<>+0(SB), Y10, Y10
+	VPSHUFB      shufQ6_3<>+0(SB), Y4, Y4
+	VPMADDUBSW   228(DX), Y9, Y11
+	VPMADDUBSW   228(DX), Y10, Y12
+	VPSUBW       Y12, Y11, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VPMADDUBSW   228(DX)(BX*1), Y9, Y11
+	VPMADDUBSW   228(DX)(BX*1), Y10, Y12
+	VPSUBW       Y12, Y11, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMADDUBSW   228(DX)(BX*2), Y9, Y11
+	VPMADDUBSW   228(DX)(BX*2), Y10, Y12
+	VPSUBW       Y12, Y11, Y11
+	VPMADDWD     Y4, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VPMADDUBSW   228(DX)(SI*1), Y9, Y9
+	VPMADDUBSW   228(DX)(SI*1), Y10, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPMADDWD     Y4, Y9, Y9
+	VPADDD       Y9, Y8, Y8
+	VPBROADCASTW 108(CX), X4
+	VCVTPH2PS    X4, Y4
+	VBROADCASTSS (DX), Y9
+	VMULPS       Y4, Y9, Y9
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y5, Y9, Y0
+	VBROADCASTSS (DX)(BX*1), Y5
+	VMULPS       Y4, Y5, Y5
+	VCVTDQ2PS    Y6, Y6
+	VFMADD231PS  Y6, Y5, Y1
+	VBROADCASTSS (DX)(BX*2), Y5
+	VMULPS       Y4, Y5, Y5
+	VCVTDQ2PS    Y7, Y7
+	VFMADD231PS  Y7, Y5, Y2
+	VBROADCASTSS (DX)(SI*1), Y5
+	VMULPS       Y4, Y5, Y5
+	VCVTDQ2PS    Y8, Y8
+	VFMADD231PS  Y8, Y5, Y3
+	ADDQ         $0x0000006e, CX
+	ADDQ         $0x00000124, DX
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	MOVQ         out+32(FP), AX
+	MOVQ         ostride+40(FP), CX
+	VEXTRACTF128 $0x01, Y0, X4
+	VADDPS       X0, X4, X4
+	VMOVHLPS     X4, X4, X0
+	VADDPS       X4, X0, X4
+	VMOVSHDUP    X4, X0
+	VADDSS       X0, X4, X4
+	VMOVSS       X4, (AX)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)(CX*4)
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (AX)(CX*8)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	LEAQ         (CX)(CX*2), CX
+	VMOVSS       X0, (AX)(CX*4)
+	VZEROUPPER
+	RET
+
 // func dotF16AVX2(n8 int, w *byte, a *byte) float32
 // Requires: AVX, AVX2, F16C, FMA3, SSE
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28

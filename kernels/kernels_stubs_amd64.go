@@ -90,6 +90,30 @@ func dotQ5_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride 
 //go:noescape
 func dotQ6_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
 
+// dotQ2_Kx1AVX2 writes out[t] = Q2_K row w . Q8_K activation row t (at a + t*astride) for t < 1, over nb super-blocks.
+// It returns the sum.
+//
+//go:noescape
+func dotQ2_Kx1AVX2(nb int, w *byte, a *byte) float32
+
+// dotQ3_Kx1AVX2 writes out[t] = Q3_K row w . Q8_K activation row t (at a + t*astride) for t < 1, over nb super-blocks.
+// It returns the sum.
+//
+//go:noescape
+func dotQ3_Kx1AVX2(nb int, w *byte, a *byte) float32
+
+// dotQ2_Kx4AVX2 writes out[t] = Q2_K row w . Q8_K activation row t (at a + t*astride) for t < 4, over nb super-blocks.
+// The sum of row t is stored at out[t*ostride].
+//
+//go:noescape
+func dotQ2_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+
+// dotQ3_Kx4AVX2 writes out[t] = Q3_K row w . Q8_K activation row t (at a + t*astride) for t < 4, over nb super-blocks.
+// The sum of row t is stored at out[t*ostride].
+//
+//go:noescape
+func dotQ3_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+
 // dotF16AVX2 returns the dot product of 8*n8 elements of w and a, accumulated in float32 with FMA.
 //
 //go:noescape

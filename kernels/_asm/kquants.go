@@ -51,6 +51,7 @@ func genKQuants() {
 		genScaleMin("Q5_K", 176, T, &shufK, false)
 		genQ6_K(T, &shufQ6, c30)
 	}
+	genQ2Q3(&shufQ6)
 }
 
 // genScaleMin emits Q4_K or Q5_K x Q8_K for T activation rows. Per
@@ -273,7 +274,9 @@ func bitsTo(to, from int, src, dst VecVirtual) {
 	case from < to:
 		VPSLLW(U8(to-from), src, dst)
 	case from == to:
-		VMOVDQU(src, dst)
+		if src != dst {
+			VMOVDQU(src, dst)
+		}
 	default:
 		VPSRLW(U8(from-to), src, dst)
 	}

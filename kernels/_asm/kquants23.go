@@ -1,0 +1,180 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// genQ2Q3 emits Q2_K and Q3_K x Q8_K for T activation rows, with the integer
+// lanes and float accumulation of llama.cpp's AVX2 kernels: per 32 quants,
+// VPMADDUBSW with the activations, the 16-element group scales applied by
+// VPMADDWD, and one FMA of the 8 lanes per super-block (Q2_K first
+// subtracts its mins, through the bsums, with an FMA of their own).
+func genQ2Q3(shufQ6 *[4]Mem) {
+	mask03 := constBytes("mask03", splat32(0x03))
+	m32 := constBytes("splat32b", splat32(32))
+	fours = constBytes("splat04", splat32(4))
+	for _, T := range []int{1, 4} {
+		genQ2_K(T, shufQ6, mask03)
+		genQ3_K(T, shufQ6, mask03, m32)
+	}
+}
+
+var fours Mem
+
+// groupScales broadcasts the 8 int16 group scales of half h of sc (16 int16)
+// to both 128-bit lanes.
+func groupScales(sc VecVirtual, h int) VecVirtual {
+	s := YMM()
+	VPERMQ(U8([]int{0x44, 0xEE}[h]), sc, s)
+	return s
+}
+
+func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
+	TEXT(fmt.Sprintf("dotQ2_Kx%dAVX2", T), NOSPLIT, sigQ(T))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("dotQ2_Kx%dAVX2 writes out[t] = Q2_K row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", T, T), outDoc(T))
+	nb := loadGP("nb")
+	w := loadGP("w")
+	a := loadActs(T)
+	acc := ymms(T)
+	zero(acc...)
+	blockLoop("blocks", nb, 1, func(int) {
+		prefetch(w, 0)
+		prefetch(w, 64)
+		sc, mins := YMM(), YMM()
+		VMOVDQU(Mem{Base: w}, sc.AsX())
+		VPSRLW(U8(4), sc.AsX(), mins.AsX())
+		VPAND(mask0F.Offset(0), sc.AsX(), sc.AsX())
+		VPAND(mask0F.Offset(0), mins.AsX(), mins.AsX())
+		VPMOVZXBW(sc.AsX(), sc)
+		VPMOVZXBW(mins.AsX(), mins)
+		// acc -= dmin*d_a * (mins . bsums), lane by lane.
+		dmin := halfBroadcast(Mem{Base: w, Disp: 82})
+		for t := 0; t < T; t++ {
+			p, d := YMM(), YMM()
+			VPMADDWD(a.at(t, 260), mins, p)
+			VCVTDQ2PS(p, p)
+			VBROADCASTSS(a.at(t, 0), d)
+			VMULPS(d, dmin, d)
+			VFNMADD231PS(p, d, acc[t])
+		}
+		sumi := ymms(T)
+		zero(sumi...)
+		for h := 0; h < 2; h++ {
+			scH := groupScales(sc, h)
+			bits := YMM()
+			VMOVDQU(Mem{Base: w, Disp: 16 + 32*h}, bits)
+			for s := 0; s < 4; s++ {
+				q, scv := YMM(), YMM()
+				if s == 0 {
+					VPAND(mask03, bits, q)
+				} else {
+					VPSRLW(U8(2*s), bits, q)
+					VPAND(mask03, q, q)
+				}
+				VPSHUFB(shufQ6[s], scH, scv)
+				for t := 0; t < T; t++ {
+					p := YMM()
+					VPMADDUBSW(a.at(t, 4+128*h+32*s), q, p)
+					VPMADDWD(scv, p, p)
+					VPADDD(p, sumi[t], sumi[t])
+				}
+			}
+		}
+		dw := halfBroadcast(Mem{Base: w, Disp: 80})
+		for t := 0; t < T; t++ {
+			sumiAcc(dw, a.at(t, 0), sumi[t], acc[t])
+		}
+	}, func(int) {
+		ADDQ(U32(84), w)
+		ADDQ(U32(292), a.base)
+	})
+	finishAcc(acc, T)
+}
+
+func genQ3_K(T int, shufQ6 *[4]Mem, mask03, m32 Mem) {
+	TEXT(fmt.Sprintf("dotQ3_Kx%dAVX2", T), NOSPLIT, sigQ(T))
+	Pragma("noescape")
+	Doc(fmt.Sprintf("dotQ3_Kx%dAVX2 writes out[t] = Q3_K row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", T, T), outDoc(T))
+	nb := loadGP("nb")
+	w := loadGP("w")
+	a := loadActs(T)
+	acc := ymms(T)
+	zero(acc...)
+	blockLoop("blocks", nb, 1, func(int) {
+		prefetch(w, 0)
+		prefetch(w, 64)
+		// The 16 6-bit scales, as llama.cpp's kmask shuffle: a0, a1, a2
+		// are the 12 packed bytes.
+		a0, a1, a2, t0, t1 := GP32(), GP32(), GP32(), GP32(), GP32()
+		MOVL(Mem{Base: w, Disp: 96}, a0)
+		MOVL(Mem{Base: w, Disp: 100}, a1)
+		MOVL(Mem{Base: w, Disp: 104}, a2)
+		sc := YMM()
+		word := func(i int, lo GPVirtual, loShift, hiShift int) {
+			MOVL(lo, t0)
+			if loShift > 0 {
+				SHRL(U8(loShift), t0)
+			}
+			ANDL(U32(0x0f0f0f0f), t0)
+			MOVL(a2, t1)
+			if hiShift > 0 {
+				SHRL(U8(hiShift), t1)
+			}
+			ANDL(U32(0x03030303), t1)
+			SHLL(U8(4), t1)
+			ORL(t1, t0)
+			if i == 0 {
+				VMOVD(t0, sc.AsX())
+			} else {
+				VPINSRD(U8(i), t0, sc.AsX(), sc.AsX())
+			}
+		}
+		word(0, a0, 0, 0)
+		word(1, a1, 0, 2)
+		word(2, a0, 4, 4)
+		word(3, a1, 4, 6)
+		VPSUBB(m32, sc.AsX(), sc.AsX())
+		VPMOVSXBW(sc.AsX(), sc)
+		hb := Mem{Base: w} // hmask, read from memory: registers are short
+		sumi := ymms(T)
+		zero(sumi...)
+		for h := 0; h < 2; h++ {
+			scH := groupScales(sc, h)
+			bits := Mem{Base: w, Disp: 32 + 32*h}
+			for s := 0; s < 4; s++ {
+				ql, qh, scv := YMM(), YMM(), YMM()
+				VMOVDQU(bits, ql)
+				if s > 0 {
+					VPSRLW(U8(2*s), ql, ql)
+				}
+				VPAND(mask03, ql, ql)
+				// qh = 4 where bit 4h+s of the hmask byte is clear.
+				VMOVDQU(hb, qh)
+				bitsTo(2, 4*h+s, qh, qh)
+				VPANDN(fours, qh, qh)
+				VPSHUFB(shufQ6[s], scH, scv)
+				for t := 0; t < T; t++ {
+					p, o := YMM(), YMM()
+					VPMADDUBSW(a.at(t, 4+128*h+32*s), ql, p)
+					VPMADDUBSW(a.at(t, 4+128*h+32*s), qh, o)
+					VPSUBW(o, p, p)
+					VPMADDWD(scv, p, p)
+					VPADDD(p, sumi[t], sumi[t])
+				}
+			}
+		}
+		dw := halfBroadcast(Mem{Base: w, Disp: 108})
+		for t := 0; t < T; t++ {
+			sumiAcc(dw, a.at(t, 0), sumi[t], acc[t])
+		}
+	}, func(int) {
+		ADDQ(U32(110), w)
+		ADDQ(U32(292), a.base)
+	})
+	finishAcc(acc, T)
+}

@@ -34,8 +34,8 @@ edit by hand. The method is DESIGN.md's "Performance method": decode is
 memory-bound, so tg (tokens generated one at a time) is reported as a share
 of the bandwidth roofline, `tg tok/s × bytes of weights read per token /
 memory read bandwidth`, with the bandwidth measured in the same run (all CPUs
-streaming a 512 MiB buffer, best pass just before and after the decode
-test); prefill is compute-bound, so pp (the prompt as one batch) is also
+streaming a 512 MiB buffer with the kernels' vectorized read loop, best pass
+of those before, between and after the tests); prefill is compute-bound, so pp (the prompt as one batch) is also
 reported as GFLOP/s, `2 × weights × tokens / time` (the output projection
 counted for the last token only, as only its logits are computed). The
 models are `qilin synth` files: random weights with the exact shapes, tensor

@@ -10,14 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/gguf"
+	"github.com/qilin-ai/qilin/kernels"
 	"github.com/qilin-ai/qilin/quantize"
 	"github.com/qilin-ai/qilin/synth"
 )
@@ -164,12 +163,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	w := weightTraffic(e.File, e.Model.NExpert, e.Model.NExpertUse)
 	rep.SizeBytes, rep.Params, rep.DecodeBytes = w.size, w.params, w.decodeBytes
 
-	// Bandwidth is measured in the same run, around the decode test (the
-	// machines are shared, so the figure drifts); the best pass counts.
+	// Bandwidth is measured in the same run with every CPU, before, between
+	// and after the tests (the machines are shared, so the figure drifts);
+	// the best pass counts.
 	rep.BWThreads = runtime.NumCPU()
 	rep.BWBufferBytes = int64(*bwMiB) << 20
-	probe := newBandwidthProbe(rep.BWBufferBytes, rep.BWThreads)
-	defer probe.release()
+	bwPool := kernels.NewPool(rep.BWThreads)
+	defer bwPool.Close()
+	var bestBW float64 // bytes per second
+	probe := func() {
+		bestBW = max(bestBW, bwPool.ReadBandwidth(int(rep.BWBufferBytes), 3))
+		runtime.GC() // return the buffer before the next test
+	}
+	probe()
 
 	rng := rand.New(rand.NewPCG(*seed, 0xbe7c))
 	seq := e.NewSequenceBatch(max(*nPrompt, 1))
@@ -205,7 +211,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rep.PrefillFLOPs = 2 * (float64(w.layerParams)*float64(*nPrompt) + float64(w.outputParams))
 		rep.PrefillGFLOPs = rep.PrefillFLOPs * res.TokensPerS / float64(*nPrompt) / 1e9
 	}
-	probe.measure(3)
+	probe()
 	if *nGen > 0 {
 		one := []int{0}
 		run := func() (float64, error) {
@@ -225,13 +231,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		rep.Results = append(rep.Results, res)
-		probe.measure(3)
+		probe()
 	}
-	probe.release()
-	rep.BandwidthGBs = probe.best / 1e9
+	rep.BandwidthGBs = bestBW / 1e9
 	for _, r := range rep.Results {
 		if strings.HasPrefix(r.Test, "tg") {
-			rep.RooflineShare = r.TokensPerS * float64(rep.DecodeBytes) / probe.best
+			rep.RooflineShare = r.TokensPerS * float64(rep.DecodeBytes) / bestBW
 		}
 	}
 	if ref != nil && *threads == 2 {
@@ -324,81 +329,6 @@ func weightTraffic(f *gguf.File, nExpert, nUsed int) traffic {
 	return w
 }
 
-// bandwidthProbe measures memory read bandwidth: threads goroutines each
-// stream through their part of a buffer far larger than the caches, summing
-// it as 64-bit words with eight independent accumulators, so that memory, not
-// the loop, is the limit.
-type bandwidthProbe struct {
-	buf     []uint64
-	threads int
-	best    float64 // bytes per second
-}
-
-func newBandwidthProbe(size int64, threads int) *bandwidthProbe {
-	buf := make([]uint64, size/8)
-	x := uint64(0x9e3779b97f4a7c15)
-	for i := range buf { // distinct values on every page: nothing to share or compress
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		buf[i] = x
-	}
-	return &bandwidthProbe{buf: buf, threads: threads}
-}
-
-// measure runs passes timed passes and keeps the best rate seen.
-func (b *bandwidthProbe) measure(passes int) {
-	chunk := len(b.buf) / b.threads
-	sums := make([]uint64, b.threads)
-	for p := 0; p < passes; p++ {
-		var wg sync.WaitGroup
-		start := time.Now()
-		for t := 0; t < b.threads; t++ {
-			part := b.buf[t*chunk : (t+1)*chunk]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sums[t] = sumWords(part)
-			}()
-		}
-		wg.Wait()
-		b.best = max(b.best, float64(8*chunk*b.threads)/time.Since(start).Seconds())
-	}
-	var all uint64
-	for _, s := range sums {
-		all += s
-	}
-	benchSink += all
-}
-
-// benchSink keeps the sums alive so that the reads cannot be optimized away.
-var benchSink uint64
-
-func sumWords(u []uint64) uint64 {
-	var a0, a1, a2, a3, a4, a5, a6, a7 uint64
-	for ; len(u) >= 8; u = u[8:] {
-		a0 += u[0]
-		a1 += u[1]
-		a2 += u[2]
-		a3 += u[3]
-		a4 += u[4]
-		a5 += u[5]
-		a6 += u[6]
-		a7 += u[7]
-	}
-	for _, v := range u {
-		a0 += v
-	}
-	return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
-}
-
-// release frees the buffer.
-func (b *bandwidthProbe) release() {
-	b.buf = nil
-	runtime.GC()
-	debug.FreeOSMemory()
-}
-
 func compareRef(rep *benchReport, ref *benchRef) *benchRefCmp {
 	c := &benchRefCmp{}
 	for _, r := range rep.Results {
@@ -428,7 +358,7 @@ func printBench(w io.Writer, rep *benchReport) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "- memory read bandwidth: %.1f GB/s (%d threads streaming a %d MiB buffer, best of 3 passes before and 3 after the decode test)\n",
+	fmt.Fprintf(w, "- memory read bandwidth: %.1f GB/s (%d threads streaming a %d MiB buffer, best of 3 passes before, between and after the tests)\n",
 		rep.BandwidthGBs, rep.BWThreads, rep.BWBufferBytes>>20)
 	for _, r := range rep.Results {
 		switch {

@@ -183,14 +183,8 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 			}
 			return
 		}
-		dw := halfBroadcast(Mem{Base: w})
-		for t := 0; t < T; t++ {
-			sumiAcc(dw, a.at(t, 0), sumi[t], acc[t])
-		}
-	}, func(int) {
-		ADDQ(U32(size), w)
-		ADDQ(U32(292), a.base)
-	})
+		scaleBlock(w, 0, a, sumi, acc)
+	}, advanceK(w, size, a))
 	if total {
 		storeWith(acc, func(v, dst VecVirtual) {
 			VMOVSHDUP(v.AsX(), dst)
@@ -247,22 +241,11 @@ func genQ6_K(T int, shufQ6 *[4]Mem, c30 Mem) {
 				VPOR(hb, q, q)
 				scv := YMM()
 				VPSHUFB(shufQ6[s], scH, scv)
-				for t := 0; t < T; t++ {
-					p := YMM()
-					VPMADDUBSW(a.at(t, 4+128*h+32*s), q, p)
-					VPMADDWD(scv, p, p)
-					VPADDD(p, sumi[t], sumi[t])
-				}
+				groupDot(a, 4+128*h+32*s, q, scv, sumi)
 			}
 		}
-		dw := halfBroadcast(Mem{Base: w, Disp: 208})
-		for t := 0; t < T; t++ {
-			sumiAcc(dw, a.at(t, 0), sumi[t], acc[t])
-		}
-	}, func(int) {
-		ADDQ(U32(210), w)
-		ADDQ(U32(292), a.base)
-	})
+		scaleBlock(w, 208, a, sumi, acc)
+	}, advanceK(w, 210, a))
 	finishAcc(acc, T)
 }
 
@@ -279,5 +262,35 @@ func bitsTo(to, from int, src, dst VecVirtual) {
 		}
 	default:
 		VPSRLW(U8(from-to), src, dst)
+	}
+}
+
+// groupDot adds to sumi[t], for each activation row t, the products of the
+// 32 unsigned quants q with the activations at disp, adjacent pairs summed
+// and scaled by the int16 group scales scv.
+func groupDot(a acts, disp int, q, scv VecVirtual, sumi []VecVirtual) {
+	for t := range sumi {
+		p := YMM()
+		VPMADDUBSW(a.at(t, disp), q, p)
+		VPMADDWD(scv, p, p)
+		VPADDD(p, sumi[t], sumi[t])
+	}
+}
+
+// scaleBlock ends a super-block: acc[t] += (d_w * d_a(t)) * float(sumi[t]),
+// with d_w the f16 at w+disp.
+func scaleBlock(w GPVirtual, disp int, a acts, sumi, acc []VecVirtual) {
+	dw := halfBroadcast(Mem{Base: w, Disp: disp})
+	for t := range sumi {
+		sumiAcc(dw, a.at(t, 0), sumi[t], acc[t])
+	}
+}
+
+// advanceK returns the loop advance of a K-quant kernel: size bytes of
+// weights and one Q8_K block per super-block.
+func advanceK(w GPVirtual, size int, a acts) func(int) {
+	return func(int) {
+		ADDQ(U32(size), w)
+		ADDQ(U32(292), a.base)
 	}
 }

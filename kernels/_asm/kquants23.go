@@ -77,22 +77,11 @@ func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
 					VPAND(mask03, q, q)
 				}
 				VPSHUFB(shufQ6[s], scH, scv)
-				for t := 0; t < T; t++ {
-					p := YMM()
-					VPMADDUBSW(a.at(t, 4+128*h+32*s), q, p)
-					VPMADDWD(scv, p, p)
-					VPADDD(p, sumi[t], sumi[t])
-				}
+				groupDot(a, 4+128*h+32*s, q, scv, sumi)
 			}
 		}
-		dw := halfBroadcast(Mem{Base: w, Disp: 80})
-		for t := 0; t < T; t++ {
-			sumiAcc(dw, a.at(t, 0), sumi[t], acc[t])
-		}
-	}, func(int) {
-		ADDQ(U32(84), w)
-		ADDQ(U32(292), a.base)
-	})
+		scaleBlock(w, 80, a, sumi, acc)
+	}, advanceK(w, 84, a))
 	finishAcc(acc, T)
 }
 
@@ -168,13 +157,7 @@ func genQ3_K(T int, shufQ6 *[4]Mem, mask03, m32 Mem) {
 				}
 			}
 		}
-		dw := halfBroadcast(Mem{Base: w, Disp: 108})
-		for t := 0; t < T; t++ {
-			sumiAcc(dw, a.at(t, 0), sumi[t], acc[t])
-		}
-	}, func(int) {
-		ADDQ(U32(110), w)
-		ADDQ(U32(292), a.base)
-	})
+		scaleBlock(w, 108, a, sumi, acc)
+	}, advanceK(w, 110, a))
 	finishAcc(acc, T)
 }

@@ -49,6 +49,7 @@ var genericSet = func() *kernelSet {
 			ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}
 		}
 	}
+	ks.dots[quant.Q8_0] = dotKernel{one: dotQ8_0Lanes}
 	return ks
 }()
 

@@ -200,8 +200,8 @@ func (r *Runner) attention(li int, b *Batch) {
 		m.Rope.Apply(q[i*qd:(i+1)*qd], c.NHead, c.HeadDimK, r.cs)
 		m.Rope.Apply(k[i*kd:(i+1)*kd], c.NHeadKV, c.HeadDimK, r.cs)
 		cache, p := b.Caches[i], b.Pos[i]
-		toF16(cache.k[li][p*kd:(p+1)*kd], k[i*kd:(i+1)*kd])
-		toF16(cache.v[li][p*vd:(p+1)*vd], v[i*vd:(i+1)*vd])
+		kernels.ToF16(cache.k[li][p*kd:(p+1)*kd], k[i*kd:(i+1)*kd])
+		kernels.ToF16(cache.v[li][p*vd:(p+1)*vd], v[i*vd:(i+1)*vd])
 	}
 
 	r.attn.layer, r.attn.b = li, b
@@ -325,13 +325,5 @@ func (r *Runner) moe(li, n int) {
 			}
 			kernels.Axpy(r.x[i*E:(i+1)*E], w, out[a*E:(a+1)*E])
 		}
-	}
-}
-
-// toF16 rounds src to f16 into dst.
-func toF16(dst []uint16, src []float32) {
-	dst = dst[:len(src)]
-	for i, x := range src {
-		dst[i] = quant.FP32ToFP16(x)
 	}
 }

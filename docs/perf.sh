@@ -12,6 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/qilin" ./cmd/qilin
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 n=0
 bench() {
 	n=$((n + 1))
@@ -24,6 +25,7 @@ bench --synthetic qwen2.5-1.5b --quant Q4_K_M -t 2
 bench --synthetic qwen2.5-0.5b --quant Q4_K_M -t 1
 bench --synthetic qwen2.5-0.5b --quant Q8_0 -t 1
 
+load1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || uname -m)
 {
 	cat <<'HEAD'
@@ -35,8 +37,8 @@ memory-bound, so tg (tokens generated one at a time) is reported as a share
 of the bandwidth roofline, `tg tok/s × bytes of weights read per token /
 memory read bandwidth`, with the bandwidth measured in the same run (all CPUs
 streaming a 512 MiB buffer with the kernels' vectorized read loop, best pass
-of those before, between and after the tests); prefill is compute-bound, so pp (the prompt as one batch) is also
-reported as GFLOP/s, `2 × weights × tokens / time` (the output projection
+of those before, between and after the tests); prefill is compute-bound, so
+pp (the prompt as one batch) is also reported as GFLOP/s, `2 × weights × tokens / time` (the output projection
 counted for the last token only, as only its logits are computed). The
 models are `qilin synth` files: random weights with the exact shapes, tensor
 types (llama.cpp's Q4_K_M / Q8_0 mixes) and vocabulary sizes of the released
@@ -50,7 +52,8 @@ bandwidth measured in this run. Goals (issue 4): tg >= 1.3× llama.cpp
 (>= 65% of the roofline), pp >= 1.0× (stretch 1.5×).
 
 HEAD
-	echo "Measured $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown) on $cpu, $(nproc 2>/dev/null || echo '?') CPUs, $reps repetitions per test."
+	echo "Measured $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown) on $cpu, $(nproc 2>/dev/null || echo '?') CPUs, $reps repetitions per test;"
+	echo "load average $load0 before the runs and $load1 after (other work on the machine inflates the ± spreads)."
 	echo
 	"$tmp/qilin" bench --report "$tmp"/[0-9]*.json
 } >docs/perf.md.tmp

@@ -19,7 +19,7 @@ import (
 
 // writeModel writes d's tensors with uniform random values in [-1, 1)
 // (norms 1), encoded as src, and returns the path.
-func writeModel(t *testing.T, d dense, src quant.Type) string {
+func writeModel(t testing.TB, d dense, src quant.Type) string {
 	t.Helper()
 	w := gguf.NewWriter()
 	w.SetKV("general.architecture", d.arch)

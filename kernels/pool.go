@@ -86,7 +86,8 @@ func (w *worker) wakeUp() {
 }
 
 // loop runs calls as they are published: it polls gen for a while, then
-// marks itself sleeping and blocks until a call wakes it.
+// marks itself sleeping and blocks until a call wakes it. It runs a call only
+// after seeing gen change, so a late wake-up never makes it run twice.
 func (p *Pool) loop(w *worker) {
 	var seen uint64 // gen is 0 when the pool starts, whenever this goroutine runs
 	for {
@@ -107,7 +108,12 @@ func (p *Pool) loop(w *worker) {
 				break
 			}
 			<-w.wake
-			break
+			// Re-check gen: a publisher that was preempted between bumping
+			// gen and waking us may deliver its wake-up after we already
+			// ran its call and went back to sleep; such a stale wake-up
+			// leaves gen unchanged, and we wait again instead of running
+			// (and counting ourselves done for) a call that is not there.
+			i = 0
 		}
 		seen = p.gen.Load()
 		if p.closed.Load() {

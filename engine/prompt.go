@@ -42,21 +42,29 @@ const (
 
 // RenderChat renders in with the model's template and tokenizes the result
 // so that control tokens come only from the template: control-token text
-// inside message contents, reasoning, tool calls, tool results or tool
-// definitions stays plain text (a user cannot open a system turn by typing
-// <|im_start|>system). BOS and EOS strings default to the model's.
+// inside message contents, reasoning, tool calls, tool results, tool
+// definitions or template variables stays plain text (a user cannot open a
+// system turn by typing <|im_start|>system). BOS and EOS strings default to
+// the model's.
 func (e *Engine) RenderChat(in chat.Input) (ChatPrompt, error) {
 	tmpl, err := e.Template()
 	if err != nil {
 		return ChatPrompt{}, err
 	}
+	return e.RenderChatWith(tmpl, in)
+}
+
+// RenderChatWith is RenderChat with a template other than the model's (a
+// server's --chat-template override).
+func (e *Engine) RenderChatWith(tmpl *chat.Template, in chat.Input) (ChatPrompt, error) {
 	if in.BOS == "" && e.Tok.BOS() >= 0 {
 		in.BOS = e.Tok.TokenText(e.Tok.BOS())
 	}
 	if in.EOS == "" && e.Tok.EOS() >= 0 {
 		in.EOS = e.Tok.TokenText(e.Tok.EOS())
 	}
-	if in, err = markInput(in, e.Tok); err != nil {
+	in, err := markInput(in, e.Tok)
+	if err != nil {
 		return ChatPrompt{}, err
 	}
 	marked, err := tmpl.Render(in)
@@ -159,6 +167,22 @@ func markInput(in chat.Input, tok *tokenizer.Tokenizer) (chat.Input, error) {
 			}
 		}
 		in.Tools = tools
+	}
+	// Template variables can come from clients (chat_template_kwargs).
+	if in.Vars != nil {
+		vars := make(map[string]any, len(in.Vars))
+		for k, v := range in.Vars {
+			switch x := v.(type) {
+			case string:
+				v = mark(x)
+			case json.RawMessage:
+				if v, err = markJSON(x, mark); err != nil {
+					return in, fmt.Errorf("engine: variable %s: %w", k, err)
+				}
+			}
+			vars[k] = v
+		}
+		in.Vars = vars
 	}
 	return in, nil
 }

@@ -49,11 +49,8 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if lf.model == "" && len(pos) > 0 {
-		lf.model, pos = pos[0], pos[1:]
-	}
-	if len(pos) > 0 {
-		return usageError("unexpected arguments %q", pos)
+	if err := lf.takeModel(pos); err != nil {
+		return err
 	}
 	if *maxTokens < 0 {
 		return usageError("--max-tokens must not be negative")

@@ -24,6 +24,24 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&l.noMmap, "no-mmap", false, "read the model into memory instead of mapping it")
 }
 
+// positionalModel takes the model from the first positional argument when
+// --model was not given, and returns the remaining arguments.
+func (l *loadFlags) positionalModel(pos []string) []string {
+	if l.model == "" && len(pos) > 0 {
+		l.model, pos = pos[0], pos[1:]
+	}
+	return pos
+}
+
+// takeModel is positionalModel for commands that take no other positional
+// arguments.
+func (l *loadFlags) takeModel(pos []string) error {
+	if pos = l.positionalModel(pos); len(pos) > 0 {
+		return usageError("unexpected arguments %q", pos)
+	}
+	return nil
+}
+
 // load resolves the model reference and loads it.
 func (l *loadFlags) load() (*engine.Engine, error) {
 	path, err := resolveModel(l.model)

@@ -40,9 +40,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if lf.model == "" && len(pos) > 0 {
-		lf.model, pos = pos[0], pos[1:]
-	}
+	pos = lf.positionalModel(pos)
 	if *prompt == "" && len(pos) > 0 {
 		*prompt, pos = pos[0], pos[1:]
 	}

@@ -53,11 +53,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if lf.model == "" && len(pos) > 0 {
-		lf.model, pos = pos[0], pos[1:]
-	}
-	if len(pos) > 0 {
-		return usageError("unexpected arguments %q", pos)
+	if err := lf.takeModel(pos); err != nil {
+		return err
 	}
 	if !server.ValidReasoningFormat(*reasoning) {
 		return usageError("--reasoning-format %q: want deepseek or none", *reasoning)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qilin-ai/qilin/internal/logitcmp"
 	"github.com/qilin-ai/qilin/internal/testdata"
 )
 
@@ -37,51 +38,6 @@ func readF32(t *testing.T, path string) []float32 {
 		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return v
-}
-
-// compare returns the mean KL(ref ‖ got) over rows and the share of rows
-// whose argmax agrees.
-func compare(refLogits, got []float32, nVocab int) (meanKL, top1 float64) {
-	rows := len(refLogits) / nVocab
-	for r := 0; r < rows; r++ {
-		p := logSoftmax(refLogits[r*nVocab : (r+1)*nVocab])
-		q := logSoftmax(got[r*nVocab : (r+1)*nVocab])
-		var kl float64
-		for i := range p {
-			kl += math.Exp(p[i]) * (p[i] - q[i])
-		}
-		meanKL += kl
-		if argmax(p) == argmax(q) {
-			top1++
-		}
-	}
-	return meanKL / float64(rows), top1 / float64(rows)
-}
-
-func logSoftmax(x []float32) []float64 {
-	m := math.Inf(-1)
-	for _, v := range x {
-		m = math.Max(m, float64(v))
-	}
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - m)
-	}
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v) - m - math.Log(s)
-	}
-	return out
-}
-
-func argmax[T float32 | float64](x []T) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // TestReferenceParity checks every model in ../shared/testdata/refs against
@@ -134,7 +90,7 @@ func TestReferenceParity(t *testing.T) {
 			}
 			pass := false
 			for _, lf := range []string{r.LogitsFile, r.ExactLogitsFile} {
-				kl, top1 := compare(readF32(t, filepath.Join(dir, "refs", lf)), got, r.NVocab)
+				kl, top1 := logitcmp.Compare(readF32(t, filepath.Join(dir, "refs", lf)), got, r.NVocab)
 				t.Logf("vs %-40s mean KL %.3g (max %g), top-1 %.1f%% (min %.0f%%)", lf, kl, maxKL, 100*top1, 100*minTop1)
 				pass = pass || (kl <= maxKL && top1 >= minTop1)
 			}
@@ -147,7 +103,7 @@ func TestReferenceParity(t *testing.T) {
 			var greedy []int
 			last := got[len(got)-r.NVocab:]
 			for len(greedy) < n {
-				tok := argmax(last)
+				tok := logitcmp.Argmax(last)
 				greedy = append(greedy, tok)
 				if e.Tok.IsEOG(tok) {
 					break // the references end with the end-of-generation token

@@ -2,12 +2,13 @@ package quantize_test
 
 import (
 	"context"
-	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/gguf"
+	"github.com/qilin-ai/qilin/internal/logitcmp"
 	"github.com/qilin-ai/qilin/quantize"
 	"github.com/qilin-ai/qilin/synth"
 )
@@ -95,44 +96,8 @@ func logits(t *testing.T, path string) [][]float32 {
 	return out
 }
 
-// compare returns the mean over positions of KL(p || q) of the softmaxes of
-// two logit rows, and the share of positions with the same argmax.
+// compare returns the mean KL(softmax(p) ‖ softmax(q)) over rows and the
+// share of rows with the same argmax.
 func compare(p, q [][]float32) (kl, top1 float64) {
-	same := 0
-	for i := range p {
-		lp, lq := logSoftmax(p[i]), logSoftmax(q[i])
-		for j := range lp {
-			kl += math.Exp(lp[j]) * (lp[j] - lq[j])
-		}
-		if argmax(p[i]) == argmax(q[i]) {
-			same++
-		}
-	}
-	return kl / float64(len(p)), float64(same) / float64(len(p))
-}
-
-func logSoftmax(x []float32) []float64 {
-	m := math.Inf(-1)
-	for _, v := range x {
-		m = math.Max(m, float64(v))
-	}
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v) - m)
-	}
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v) - m - math.Log(sum)
-	}
-	return out
-}
-
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
+	return logitcmp.Compare(slices.Concat(p...), slices.Concat(q...), len(p[0]))
 }

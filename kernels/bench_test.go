@@ -116,6 +116,25 @@ func BenchmarkDot(b *testing.B) {
 					k.four(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, arb, ad, cols/32, out, 1)
 				}
 			})
+			if k.tile.run == nil {
+				continue
+			}
+			// The tiled kernel over 16 repacked rows (L2-resident, as a
+			// MatMul chunk is), four activation rows: bytes are those of
+			// the original weights, as for n=4.
+			const tileRows = 16
+			pb := tileBytes(cols)
+			packed := make([]byte, tileRows/2*pb)
+			for p := 0; p < tileRows/2; p++ {
+				k.tile.repack(cols, w.Data[2*p*w.RowBytes:], w.Data[(2*p+1)*w.RowBytes:], packed[p*pb:])
+			}
+			b.Run(fmt.Sprintf("%s/%s/tile", ks.name, t), func(b *testing.B) {
+				b.SetBytes(int64(tileRows * w.RowBytes))
+				out := make([]float32, 4*tileRows)
+				for i := 0; i < b.N; i++ {
+					k.tile.run(cols, packed, tileRows/2, act, arb, ad, cols/32, out, tileRows)
+				}
+			})
 		}
 	}
 }

@@ -29,5 +29,10 @@
 // hundred small products of a decoded token do not each pay a wake-up. For
 // batches the chunks are sized to stay in L2 while every group of four
 // activation rows passes over them, so weights are read from memory once per
-// call, not once per token.
+// call, not once per token. From eight activation rows on, Q8_0 and Q5_0
+// chunks are first repacked (signed bytes, float32 scales) and multiplied by
+// a tiled kernel, two weight rows by four activation rows per pass, so that
+// each weight block is unpacked once per call and each activation block
+// loaded once per two rows; every result keeps the one-row kernel's order,
+// so a token's outputs do not depend on its batch.
 package kernels

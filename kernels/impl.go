@@ -39,7 +39,27 @@ const maxType = 32
 type dotKernel struct {
 	one  func(n int, w, a []byte, ad []float32) float32
 	four func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int)
+	tile tileKernel
 }
+
+// tileKernel is the batched form of a dot kernel over Q8_0 activations.
+// repack writes weight rows w0 and w1 (n elements each) into dst
+// (tileBytes(n) bytes) in the pair layout; run multiplies pairs repacked
+// pairs, stored one after the other at w, with the four activation rows
+// a_t = a[t*stride:] (block scales ad[t*adStride:]) and writes row r's dot
+// with a_t at out[t*ostride+r]. Every result has the bits of one's. run is
+// nil for types without a tiled kernel.
+type tileKernel struct {
+	repack func(n int, w0, w1, dst []byte)
+	run    func(n int, w []byte, pairs int, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int)
+}
+
+// tileBytes is the size of a pair of repacked rows of n elements: per block
+// of 32, both rows' quants as signed bytes and their float32 scales.
+func tileBytes(n int) int { return n / 32 * pairBlock }
+
+// pairBlock is the bytes per block of a repacked row pair.
+const pairBlock = 72
 
 // genericSet is the pure-Go kernel set; it is always available.
 var genericSet = func() *kernelSet {

@@ -65,6 +65,8 @@ func simdSets() []*kernelSet {
 	q8Dot(quant.Q8_0, dotQ8_0x1AVX2, dotQ8_0x4AVX2)
 	q8Dot(quant.Q4_0, dotQ4_0x1AVX2, dotQ4_0x4AVX2)
 	q8Dot(quant.Q5_0, dotQ5_0x1AVX2, dotQ5_0x4AVX2)
+	ks.dots[quant.Q8_0].tile = tileKernel{repack: repackWith(quant.Q8_0, repackQ8_0AVX2), run: runLanes2x4}
+	ks.dots[quant.Q5_0].tile = tileKernel{repack: repackWith(quant.Q5_0, repackQ5_0AVX2), run: runLanes2x4}
 	kDot(quant.Q4_K, dotQ4_Kx1AVX2, dotQ4_Kx4AVX2)
 	kDot(quant.Q5_K, dotQ5_Kx1AVX2, dotQ5_Kx4AVX2)
 	kDot(quant.Q6_K, dotQ6_Kx1AVX2, dotQ6_Kx4AVX2)
@@ -155,4 +157,33 @@ func toF16AVX2Go(dst []uint16, src []float32) {
 		toF16AVX2(n8, &src[0], &dst[0])
 	}
 	toF16Go(dst[8*n8:], src[8*n8:])
+}
+
+// repackWith returns the tileKernel.repack of weight type t from its
+// one-row assembly repacker.
+func repackWith(t quant.Type, k func(nb int, w, q *byte, d *float32)) func(n int, w0, w1, dst []byte) {
+	bs := t.BlockSize()
+	return func(n int, w0, w1, dst []byte) {
+		nb := n / 32
+		if nb == 0 {
+			return
+		}
+		_, _, _ = w0[nb*bs-1], w1[nb*bs-1], dst[nb*pairBlock-1]
+		k(nb, &w0[0], &dst[0], (*float32)(unsafe.Pointer(&dst[64])))
+		k(nb, &w1[0], &dst[32], (*float32)(unsafe.Pointer(&dst[68])))
+	}
+}
+
+// runLanes2x4 is tileKernel.run for weights repacked as signed bytes, in the
+// eight-lane order of the Q8_0 and Q5_0 kernels.
+func runLanes2x4(n int, w []byte, pairs int, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
+	nb := n / 32
+	if nb == 0 || pairs == 0 {
+		for t := 0; t < 4; t++ {
+			clear(out[t*ostride : t*ostride+2*pairs])
+		}
+		return
+	}
+	_, _, _, _ = w[pairs*nb*pairBlock-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1], out[3*ostride+2*pairs-1]
+	dotLanes2x4AVX2(nb, &w[0], pairs, &a[0], stride, &ad[0], 4*adStride, &out[0], ostride)
 }

@@ -3980,6 +3980,265 @@ blocks_done:
 	VZEROUPPER
 	RET
 
+DATA maskF0<>+0(SB)/1, $0xf0
+DATA maskF0<>+1(SB)/1, $0xf0
+DATA maskF0<>+2(SB)/1, $0xf0
+DATA maskF0<>+3(SB)/1, $0xf0
+DATA maskF0<>+4(SB)/1, $0xf0
+DATA maskF0<>+5(SB)/1, $0xf0
+DATA maskF0<>+6(SB)/1, $0xf0
+DATA maskF0<>+7(SB)/1, $0xf0
+DATA maskF0<>+8(SB)/1, $0xf0
+DATA maskF0<>+9(SB)/1, $0xf0
+DATA maskF0<>+10(SB)/1, $0xf0
+DATA maskF0<>+11(SB)/1, $0xf0
+DATA maskF0<>+12(SB)/1, $0xf0
+DATA maskF0<>+13(SB)/1, $0xf0
+DATA maskF0<>+14(SB)/1, $0xf0
+DATA maskF0<>+15(SB)/1, $0xf0
+DATA maskF0<>+16(SB)/1, $0xf0
+DATA maskF0<>+17(SB)/1, $0xf0
+DATA maskF0<>+18(SB)/1, $0xf0
+DATA maskF0<>+19(SB)/1, $0xf0
+DATA maskF0<>+20(SB)/1, $0xf0
+DATA maskF0<>+21(SB)/1, $0xf0
+DATA maskF0<>+22(SB)/1, $0xf0
+DATA maskF0<>+23(SB)/1, $0xf0
+DATA maskF0<>+24(SB)/1, $0xf0
+DATA maskF0<>+25(SB)/1, $0xf0
+DATA maskF0<>+26(SB)/1, $0xf0
+DATA maskF0<>+27(SB)/1, $0xf0
+DATA maskF0<>+28(SB)/1, $0xf0
+DATA maskF0<>+29(SB)/1, $0xf0
+DATA maskF0<>+30(SB)/1, $0xf0
+DATA maskF0<>+31(SB)/1, $0xf0
+GLOBL maskF0<>(SB), RODATA|NOPTR, $32
+
+// func repackQ5_0AVX2(nb int, w *byte, q *byte, d *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·repackQ5_0AVX2(SB), NOSPLIT, $0-32
+	MOVQ     nb+0(FP), AX
+	MOVQ     w+8(FP), CX
+	MOVQ     q+16(FP), DX
+	MOVQ     d+24(FP), BX
+	VPCMPEQB Y0, Y0, Y0
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	VMOVDQU      6(CX), X1
+	VPSRLW       $0x04, X1, X2
+	VINSERTI128  $0x01, X2, Y1, Y1
+	VPAND        mask0F<>+0(SB), Y1, Y1
+	VPBROADCASTD 2(CX), Y2
+	VPSHUFB      shufBits<>+0(SB), Y2, Y2
+	VPOR         bitMask<>+0(SB), Y2, Y2
+	VPCMPEQB     Y0, Y2, Y2
+	VPANDN       maskF0<>+0(SB), Y2, Y2
+	VPOR         Y2, Y1, Y1
+	VMOVDQU      Y1, (DX)
+	VPBROADCASTW (CX), X1
+	VCVTPH2PS    X1, X1
+	VMOVSS       X1, (BX)
+	ADDQ         $0x00000016, CX
+	ADDQ         $0x00000048, DX
+	ADDQ         $0x00000048, BX
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	VZEROUPPER
+	RET
+
+// func repackQ8_0AVX2(nb int, w *byte, q *byte, d *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·repackQ8_0AVX2(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), AX
+	MOVQ w+8(FP), CX
+	MOVQ q+16(FP), DX
+	MOVQ d+24(FP), BX
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	VMOVDQU      2(CX), Y0
+	VMOVDQU      Y0, (DX)
+	VPBROADCASTW (CX), X0
+	VCVTPH2PS    X0, X0
+	VMOVSS       X0, (BX)
+	ADDQ         $0x00000022, CX
+	ADDQ         $0x00000048, DX
+	ADDQ         $0x00000048, BX
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	VZEROUPPER
+	RET
+
+// func dotLanes2x4AVX2(nb int, w *byte, pairs int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·dotLanes2x4AVX2(SB), NOSPLIT, $0-72
+	MOVQ pairs+16(FP), AX
+	MOVQ w+8(FP), CX
+	MOVQ out+56(FP), DX
+
+pair:
+	MOVQ  nb+0(FP), BX
+	MOVQ  a+24(FP), SI
+	MOVQ  astride+32(FP), DI
+	LEAQ  (DI)(DI*2), R8
+	MOVQ  ad+40(FP), R9
+	MOVQ  adstride+48(FP), R10
+	LEAQ  (R10)(R10*2), R11
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+blocks_tail:
+	CMPQ         BX, $0x00000000
+	JE           blocks_done
+	VBROADCASTSS 64(CX), Y8
+	VBROADCASTSS 68(CX), Y9
+	VPABSB       (CX), Y10
+	VPABSB       32(CX), Y11
+	VMOVDQU      2(SI), Y12
+	VBROADCASTSS (R9), Y13
+	VPSIGNB      (CX), Y12, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPMADDWD     ones16<>+0(SB), Y14, Y14
+	VCVTDQ2PS    Y14, Y14
+	VMULPS       Y8, Y13, Y15
+	VFMADD231PS  Y14, Y15, Y0
+	VPSIGNB      32(CX), Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     ones16<>+0(SB), Y12, Y12
+	VCVTDQ2PS    Y12, Y12
+	VMULPS       Y9, Y13, Y13
+	VFMADD231PS  Y12, Y13, Y1
+	VMOVDQU      2(SI)(DI*1), Y12
+	VBROADCASTSS (R9)(R10*1), Y13
+	VPSIGNB      (CX), Y12, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPMADDWD     ones16<>+0(SB), Y14, Y14
+	VCVTDQ2PS    Y14, Y14
+	VMULPS       Y8, Y13, Y15
+	VFMADD231PS  Y14, Y15, Y2
+	VPSIGNB      32(CX), Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     ones16<>+0(SB), Y12, Y12
+	VCVTDQ2PS    Y12, Y12
+	VMULPS       Y9, Y13, Y13
+	VFMADD231PS  Y12, Y13, Y3
+	VMOVDQU      2(SI)(DI*2), Y12
+	VBROADCASTSS (R9)(R10*2), Y13
+	VPSIGNB      (CX), Y12, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPMADDWD     ones16<>+0(SB), Y14, Y14
+	VCVTDQ2PS    Y14, Y14
+	VMULPS       Y8, Y13, Y15
+	VFMADD231PS  Y14, Y15, Y4
+	VPSIGNB      32(CX), Y12, Y12
+	VPMADDUBSW   Y12, Y11, Y12
+	VPMADDWD     ones16<>+0(SB), Y12, Y12
+	VCVTDQ2PS    Y12, Y12
+	VMULPS       Y9, Y13, Y13
+	VFMADD231PS  Y12, Y13, Y5
+	VMOVDQU      2(SI)(R8*1), Y12
+	VBROADCASTSS (R9)(R11*1), Y13
+	VPSIGNB      (CX), Y12, Y14
+	VPMADDUBSW   Y14, Y10, Y14
+	VPMADDWD     ones16<>+0(SB), Y14, Y14
+	VCVTDQ2PS    Y14, Y14
+	VMULPS       Y8, Y13, Y8
+	VFMADD231PS  Y14, Y8, Y6
+	VPSIGNB      32(CX), Y12, Y8
+	VPMADDUBSW   Y8, Y11, Y8
+	VPMADDWD     ones16<>+0(SB), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VMULPS       Y9, Y13, Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         $0x00000048, CX
+	ADDQ         $0x00000022, SI
+	ADDQ         $0x00000004, R9
+	DECQ         BX
+	JMP          blocks_tail
+
+blocks_done:
+	MOVQ         ostride+64(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         DX, SI
+	VEXTRACTF128 $0x01, Y0, X8
+	VADDPS       X0, X8, X8
+	VMOVHLPS     X8, X8, X0
+	VADDPS       X8, X0, X8
+	VMOVSHDUP    X8, X0
+	VADDSS       X0, X8, X8
+	VMOVSS       X8, (SI)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(SI)
+	ADDQ         BX, SI
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (SI)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(SI)
+	ADDQ         BX, SI
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (SI)
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(SI)
+	ADDQ         BX, SI
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (SI)
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 4(SI)
+	ADDQ         BX, SI
+	ADDQ         $0x00000008, DX
+	DECQ         AX
+	JNZ          pair
+	VZEROUPPER
+	RET
+
 // func dotF16AVX2(n8 int, w *byte, a *byte) float32
 // Requires: AVX, AVX2, F16C, FMA3, SSE
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28

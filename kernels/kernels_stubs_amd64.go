@@ -114,6 +114,26 @@ func dotQ2_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride 
 //go:noescape
 func dotQ3_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
 
+// repackQ5_0AVX2 writes the nb Q5_0 blocks at w as signed quants q-16 (32 bytes at q +
+// 72*b) and float32 scales (at d + 72*b bytes): one row of the pair layout.
+//
+//go:noescape
+func repackQ5_0AVX2(nb int, w *byte, q *byte, d *float32)
+
+// repackQ8_0AVX2 copies the quants of the nb Q8_0 blocks at w to q + 72*b and their
+// scales as float32 to d + 72*b bytes: one row of the pair layout.
+//
+//go:noescape
+func repackQ8_0AVX2(nb int, w *byte, q *byte, d *float32)
+
+// dotLanes2x4AVX2 multiplies 2*pairs repacked weight rows (pair p at w + p*72*nb) with the
+// four Q8_0 activation rows at a + t*astride (float32 scales at ad + t*adstride bytes) and
+// stores row r's dot with activation row t at out[t*ostride + r], in the lane order of
+// dotQ8_0x1AVX2.
+//
+//go:noescape
+func dotLanes2x4AVX2(nb int, w *byte, pairs int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
+
 // dotF16AVX2 returns the dot product of 8*n8 elements of w and a, accumulated in float32 with FMA.
 //
 //go:noescape

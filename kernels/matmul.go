@@ -91,7 +91,7 @@ func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int, scratch []byt
 		p.qt.Run(0, n)
 	}
 	p.qt = quantizeTask{}
-	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, ad: ad, n: n, k: p.ks.dot(w.Type)}
+	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, ad: ad, n: n, k: p.ks.dot(w.Type), bufs: p.tileBufs}
 	p.Parallel(w.Rows, p.rowGrain(w, n), &p.mm)
 	p.mm = matmulTask{}
 }
@@ -107,6 +107,7 @@ func (p *Pool) rowGrain(w Matrix, n int) int {
 			chunks += p.threads
 		}
 		g = (w.Rows + chunks - 1) / chunks
+		g += g & 1 // whole pairs of rows for the tiled kernels
 	}
 	return max(g, 4)
 }
@@ -148,7 +149,12 @@ type matmulTask struct {
 	ad          []float32
 	n           int
 	k           dotKernel
+	bufs        chan []byte // per-thread buffers for repacked weights
 }
+
+// tileMin is the batch from which MatMul repacks weights for the tiled
+// kernels: below it, unpacking each block once per four tokens is cheaper.
+const tileMin = 8
 
 func (t *matmulTask) Run(lo, hi int) {
 	w, cols, arb, rows := t.w, t.w.Cols, t.actRowBytes, t.w.Rows
@@ -160,6 +166,9 @@ func (t *matmulTask) Run(lo, hi int) {
 		return t.ad[i*nb : (i+k)*nb]
 	}
 	i := 0
+	if t.k.tile.run != nil && t.n >= tileMin {
+		i = t.runTiles(lo, hi)
+	}
 	if t.k.four != nil {
 		for ; i+4 <= t.n; i += 4 {
 			a, ad := t.act[i*arb:(i+4)*arb], scales(i, 4)
@@ -175,4 +184,35 @@ func (t *matmulTask) Run(lo, hi int) {
 			o[r] = t.k.one(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], a, ad)
 		}
 	}
+}
+
+// runTiles computes rows [lo, hi) for every whole group of four activation
+// rows with the tiled kernel, on a repacked copy of the chunk's weights,
+// and returns the number of activation rows done.
+func (t *matmulTask) runTiles(lo, hi int) int {
+	w, cols, arb, rows := t.w, t.w.Cols, t.actRowBytes, t.w.Rows
+	nb := cols / 32
+	pairs := (hi - lo) / 2
+	pb := tileBytes(cols)
+	buf := <-t.bufs
+	if cap(buf) < pairs*pb {
+		buf = make([]byte, pairs*pb)
+	}
+	buf = buf[:pairs*pb]
+	row := func(r int) []byte { return w.Data[r*w.RowBytes : (r+1)*w.RowBytes] }
+	for p := 0; p < pairs; p++ {
+		t.k.tile.repack(cols, row(lo+2*p), row(lo+2*p+1), buf[p*pb:(p+1)*pb])
+	}
+	i := 0
+	for ; i+4 <= t.n; i += 4 {
+		a, ad := t.act[i*arb:(i+4)*arb], t.ad[i*nb:(i+4)*nb]
+		if pairs > 0 {
+			t.k.tile.run(cols, buf, pairs, a, arb, ad, nb, t.out[i*rows+lo:], rows)
+		}
+		if r := lo + 2*pairs; r < hi {
+			t.k.four(cols, row(r), a, arb, ad, nb, t.out[i*rows+r:], rows)
+		}
+	}
+	t.bufs <- buf
+	return i
 }

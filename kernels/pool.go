@@ -43,6 +43,10 @@ type Pool struct {
 
 	mm matmulTask   // reused by MatMul so that calls do not allocate
 	qt quantizeTask // likewise for activation quantization
+
+	// tileBufs holds one buffer per thread for the weights a batched MatMul
+	// repacks; each grows to the largest chunk seen.
+	tileBufs chan []byte
 }
 
 type worker struct {
@@ -56,7 +60,10 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	p := &Pool{threads: threads, ks: active, done: make(chan struct{}, 1)}
+	p := &Pool{threads: threads, ks: active, done: make(chan struct{}, 1), tileBufs: make(chan []byte, threads)}
+	for i := 0; i < threads; i++ {
+		p.tileBufs <- nil
+	}
 	for i := 1; i < threads; i++ {
 		w := &worker{wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)

@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"bytes"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -68,5 +70,91 @@ func TestTwinsBitExact(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTileKernels checks the tiled kernels of every set against their Go
+// twins (repacked bytes and result bits) and against the set's one-row
+// kernel: a batched token must get the bits it gets alone.
+func TestTileKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 15))
+	for _, ks := range kernelSets {
+		for _, typ := range []quant.Type{quant.Q8_0, quant.Q5_0} {
+			k := ks.dot(typ)
+			if k.tile.run == nil {
+				continue
+			}
+			for _, nb := range []int{1, 2, 7, 28} {
+				for _, pairs := range []int{1, 3} {
+					n, rows := nb*32, 2*pairs
+					w := fastMatrix(rng, typ, rows, n)
+					x := randVec(rng, 4*n, 1)
+					arb := 34 * nb
+					stride := arb + 5 // rows apart with a gap
+					act := make([]byte, 4*stride)
+					ad := make([]float32, 4*(nb+1))
+					for i := 0; i < 4; i++ {
+						ks.quantizeRow(quant.Q8_0, x[i*n:(i+1)*n], act[i*stride:i*stride+arb])
+						q8Scales(act[i*stride:i*stride+arb], ad[i*(nb+1):i*(nb+1)+nb])
+					}
+					pb := tileBytes(n)
+					got, want := make([]byte, pairs*pb), make([]byte, pairs*pb)
+					for p := 0; p < pairs; p++ {
+						w0, w1 := w.Data[2*p*w.RowBytes:], w.Data[(2*p+1)*w.RowBytes:]
+						k.tile.repack(n, w0, w1, got[p*pb:])
+						repackGo(typ, n, w0, w1, want[p*pb:])
+					}
+					name := fmt.Sprintf("%s/%s/nb=%d/pairs=%d", ks.name, typ, nb, pairs)
+					if !bytes.Equal(got, want) {
+						t.Fatalf("%s: repacked weights differ from repackGo", name)
+					}
+					out, twin := make([]float32, 4*rows+3), make([]float32, 4*rows+3)
+					k.tile.run(n, got, pairs, act, stride, ad, nb+1, out, rows+1)
+					dotLanes2x4Go(n, want, pairs, act, stride, ad, nb+1, twin, rows+1)
+					for tok := 0; tok < 4; tok++ {
+						a := act[tok*stride : tok*stride+arb]
+						for r := 0; r < rows; r++ {
+							o := tok*(rows+1) + r
+							alone := k.one(n, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], a, ad[tok*(nb+1):])
+							if math.Float32bits(out[o]) != math.Float32bits(twin[o]) || math.Float32bits(out[o]) != math.Float32bits(alone) {
+								t.Errorf("%s: row %d token %d: tile %v, twin %v, one %v", name, r, tok, out[o], twin[o], alone)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMatMulBatchInvariant checks that MatMul gives each token the bits it
+// gets alone, whatever the batch size and so whichever kernels (tiled,
+// four-row, one-row) compute it, on every kernel set.
+func TestMatMulBatchInvariant(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 17))
+	const cols = 256
+	for _, ks := range kernelSets {
+		p := NewPool(2)
+		p.ks = ks
+		for _, typ := range []quant.Type{quant.Q8_0, quant.Q5_0, quant.Q4_0, quant.Q4_K, quant.Q6_K} {
+			for _, rows := range []int{7, 30} {
+				w := fastMatrix(rng, typ, rows, cols)
+				for _, n := range []int{5, 8, 13} {
+					x := randVec(rng, n*cols, 1)
+					out := make([]float32, n*rows)
+					p.MatMul(out, w, x, n, make([]byte, ActivationBytes(typ, cols, n)))
+					one := make([]float32, rows)
+					for i := 0; i < n; i++ {
+						p.MatMul(one, w, x[i*cols:(i+1)*cols], 1, make([]byte, ActivationBytes(typ, cols, 1)))
+						for r, v := range one {
+							if math.Float32bits(out[i*rows+r]) != math.Float32bits(v) {
+								t.Errorf("%s %s rows=%d n=%d: token %d row %d: batched %v, alone %v", ks.name, typ, rows, n, i, r, out[i*rows+r], v)
+							}
+						}
+					}
+				}
+			}
+		}
+		p.Close()
 	}
 }

@@ -21,6 +21,7 @@ func main() {
 	genQK32()
 	genQuantQ8()
 	genKQuants()
+	genTile()
 	genFloat()
 	genRead()
 	Generate()

@@ -110,6 +110,9 @@ func genQ8_0() {
 	}
 }
 
+// shufBitsM and bitMaskM spread the 32 high bits of a Q5_0 block to bytes.
+var shufBitsM, bitMaskM Mem
+
 // genQK32 emits Q4_0 and Q5_0 x Q8_0: the unsigned quants q are dotted with
 // the activations by VPMADDUBSW and the offset (8 or 16) times the sum of
 // the activations subtracted, which is exact for any int8 activations.
@@ -118,12 +121,12 @@ func genQK32() {
 	for j := range shufBits {
 		shufBits[j] = byte(j / 8)
 	}
-	shufBitsM := constBytes("shufBits", shufBits)
+	shufBitsM = constBytes("shufBits", shufBits)
 	bitMask := make([]byte, 32)
 	for j := range bitMask {
 		bitMask[j] = ^byte(1 << (j % 8))
 	}
-	bitMaskM := constBytes("bitMask", bitMask)
+	bitMaskM = constBytes("bitMask", bitMask)
 	c08 := constBytes("splat08", splat32(8))
 
 	for _, f := range []struct {

@@ -10,11 +10,25 @@ import (
 type AttnScratch struct {
 	q   []float32 // query rounded to f16, as float32 (head_k)
 	acc []uint16  // value accumulator in f16 (head_v)
+	// One block of positions: scores, then exp arguments; their
+	// exponentials; whether each raised the running maximum; and the
+	// accumulator's rescale factor and the value's weight at each.
+	s, e, ms, vs []float32
+	up           []bool
 }
+
+// attnBlock is how many positions AttentionHead scores, exponentiates and
+// accumulates per pass; it bounds the scratch whatever the context.
+const attnBlock = 256
 
 // NewAttnScratch allocates scratch for heads of the given key and value sizes.
 func NewAttnScratch(headK, headV int) *AttnScratch {
-	return &AttnScratch{q: make([]float32, headK), acc: make([]uint16, headV)}
+	return &AttnScratch{
+		q: make([]float32, headK), acc: make([]uint16, headV),
+		s: make([]float32, attnBlock), e: make([]float32, attnBlock),
+		ms: make([]float32, attnBlock), vs: make([]float32, attnBlock),
+		up: make([]bool, attnBlock),
+	}
 }
 
 // AttentionHead computes one query head's causal attention over n cached
@@ -28,7 +42,10 @@ func NewAttnScratch(headK, headV int) *AttnScratch {
 // online with a running maximum, and the weighted sum of values accumulates
 // in f16, rescaled whenever the maximum grows. Following it (rather than a
 // plain f32 softmax) is what makes logits agree with llama.cpp to ~1e-10 KL.
-// The SIMD and generic kernels give bit-identical results.
+// The work is done in blocks of positions (all scores, then all
+// exponentials, then the accumulation), which changes no rounding: the
+// SIMD and generic kernels give bit-identical results, those of the
+// position-by-position recurrence.
 func AttentionHead(out, q []float32, k []uint16, kStride int, v []uint16, vStride int, n int, scale float32, s *AttnScratch) {
 	attentionHead(active, out, q, k, kStride, v, vStride, n, scale, s)
 }
@@ -42,18 +59,32 @@ func attentionHead(ks *kernelSet, out, q []float32, k []uint16, kStride int, v [
 	clear(acc)
 	var sum float32
 	m := float32(math.Inf(-1))
-	for j := 0; j < n; j++ {
-		score := ks.attnDot(qf, k[j*kStride:j*kStride+hk]) * scale
-		ms, vs := float32(1), float32(1)
-		rescale := score > m
-		if rescale {
-			ms = float32(math.Exp(float64(m - score)))
-			m = score
-		} else {
-			vs = float32(math.Exp(float64(score - m)))
+	for j0 := 0; j0 < n; j0 += attnBlock {
+		b := min(attnBlock, n-j0)
+		sc, e, ms, vs, up := s.s[:b], s.e[:b], s.ms[:b], s.vs[:b], s.up[:b]
+		ks.attnScores(sc, qf, k[j0*kStride:], kStride, scale)
+		// A score above the running maximum rescales the accumulator by
+		// exp(m - score) and weighs its value 1; any other weighs
+		// exp(score - m).
+		for j, x := range sc {
+			up[j] = x > m
+			if up[j] {
+				sc[j] = m - x
+				m = x
+			} else {
+				sc[j] = x - m
+			}
 		}
-		ks.attnAcc(acc, v[j*vStride:j*vStride+hv], ms, vs, rescale)
-		sum = float32(sum*ms) + vs
+		ks.exp(e, sc)
+		for j, x := range e {
+			if up[j] {
+				ms[j], vs[j] = x, 1
+			} else {
+				ms[j], vs[j] = 1, x
+			}
+			sum = float32(sum*ms[j]) + vs[j]
+		}
+		ks.attnAccum(acc, v[j0*vStride:], vStride, ms, vs)
 	}
 	inv := float32(0)
 	if sum != 0 {
@@ -61,6 +92,31 @@ func attentionHead(ks *kernelSet, out, q []float32, k []uint16, kStride int, v [
 	}
 	for i, a := range acc {
 		out[i] = quant.FP16ToFP32(a) * inv
+	}
+}
+
+// attnScoresGo writes s[j] = attnDotGo(q, key j) * scale for the len(s)
+// keys k[j*kStride:].
+func attnScoresGo(s, q []float32, k []uint16, kStride int, scale float32) {
+	for j := range s {
+		s[j] = attnDotGo(q, k[j*kStride:j*kStride+len(q)]) * scale
+	}
+}
+
+// expGo writes dst[i] = float32(math.Exp(float64(x[i]))).
+func expGo(dst, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = float32(math.Exp(float64(v)))
+	}
+}
+
+// attnAccumGo applies len(ms) positions to the f16 accumulator: for
+// position j (values v[j*vStride:]), attnAccGo with factors ms[j], vs[j],
+// rescaling where ms[j] != 1 (a rescale by exactly 1 would change nothing).
+func attnAccumGo(acc, v []uint16, vStride int, ms, vs []float32) {
+	for j := range ms {
+		attnAccGo(acc, v[j*vStride:j*vStride+len(acc)], ms[j], vs[j], ms[j] != 1)
 	}
 }
 

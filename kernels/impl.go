@@ -17,12 +17,12 @@ type kernelSet struct {
 	// toF16 converts floats to f16 (round to nearest even), as
 	// quant.FP32ToFP16.
 	toF16 func(dst []uint16, src []float32)
-	// attnDot returns the f16 attention score of q (floats already rounded
-	// to f16) against key k, in the lane order of attnDotGo.
-	attnDot func(q []float32, k []uint16) float32
-	// attnAcc applies one position's update to the f16 value accumulator,
-	// as attnAccGo.
-	attnAcc func(acc, v []uint16, ms, vs float32, rescale bool)
+	// attnScores, exp and attnAccum are the stages of blocked attention,
+	// each with the bits of its Go version: attnScoresGo, expGo (Go's
+	// math.Exp) and attnAccumGo.
+	attnScores func(s, q []float32, k []uint16, kStride int, scale float32)
+	exp        func(dst, x []float32)
+	attnAccum  func(acc, v []uint16, vStride int, ms, vs []float32)
 }
 
 // maxType bounds the quant.Type ids the tables cover (BF16 = 30 is the
@@ -63,7 +63,7 @@ const pairBlock = 72
 
 // genericSet is the pure-Go kernel set; it is always available.
 var genericSet = func() *kernelSet {
-	ks := &kernelSet{name: "generic", toF16: toF16Go, attnDot: attnDotGo, attnAcc: attnAccGo}
+	ks := &kernelSet{name: "generic", toF16: toF16Go, attnScores: attnScoresGo, exp: expGo, attnAccum: attnAccumGo}
 	for t := quant.Type(0); t < maxType; t++ {
 		if quant.HasVecDot(t) {
 			ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}

@@ -15,7 +15,7 @@ func simdSets() []*kernelSet {
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
 		return nil
 	}
-	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnDot: attnDotAVX2Go, attnAcc: attnAccAVX2Go}
+	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, attnAccum: attnAccumAVX2Go}
 	kDot := func(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
 		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
 		ks.dots[t] = dotKernel{
@@ -125,26 +125,43 @@ func floatDot(n int, w, a []byte, size int, k func(n8 int, w, a *byte) float32, 
 	return s
 }
 
-// attnDotAVX2Go is attnDotGo on the multiple-of-8 head of q with the same
-// lane order, and attnDotGo's tail order for the rest.
-func attnDotAVX2Go(q []float32, k []uint16) float32 {
-	n8 := len(q) / 8
-	if n8 == 0 || len(q)%8 != 0 {
-		return attnDotGo(q, k)
+// attnScoresAVX2Go scores with attnScoresAVX2 when the head size is a
+// multiple of 8, in Go otherwise.
+func attnScoresAVX2Go(s, q []float32, k []uint16, kStride int, scale float32) {
+	n, hk := len(s), len(q)
+	if n == 0 || hk == 0 || hk%8 != 0 {
+		attnScoresGo(s, q, k, kStride, scale)
+		return
 	}
-	_ = k[len(q)-1]
-	return attnDotAVX2(n8, &q[0], &k[0])
+	_ = k[(n-1)*kStride+hk-1]
+	attnScoresAVX2(n, hk/8, &q[0], &k[0], 2*kStride, scale, &s[0])
 }
 
-// attnAccAVX2Go is attnAccGo, vectorized over multiples of 8 elements.
-func attnAccAVX2Go(acc, v []uint16, ms, vs float32, rescale bool) {
-	n8 := len(acc) / 8
+// expAVX2Go runs expAVX2 over multiples of 8 and expGo over the rest.
+func expAVX2Go(dst, x []float32) {
+	x = x[:len(dst)]
+	n8 := len(dst) / 8
 	if n8 > 0 {
-		_ = v[8*n8-1]
-		attnAccAVX2(n8, &acc[0], &v[0], ms, vs, rescale)
+		expAVX2(n8, &x[0], &dst[0])
 	}
-	if 8*n8 < len(acc) {
-		attnAccGo(acc[8*n8:], v[8*n8:], ms, vs, rescale)
+	expGo(dst[8*n8:], x[8*n8:])
+}
+
+// attnAccumAVX2Go accumulates 64 and then 8 columns at a time when the
+// value size is a multiple of 8, in Go otherwise.
+func attnAccumAVX2Go(acc, v []uint16, vStride int, ms, vs []float32) {
+	n, hv := len(ms), len(acc)
+	if n == 0 || hv%8 != 0 {
+		attnAccumGo(acc, v, vStride, ms, vs)
+		return
+	}
+	_, _ = vs[n-1], v[(n-1)*vStride+hv-1]
+	c := 0
+	for ; c+64 <= hv; c += 64 {
+		attnAccum64AVX2(n, &acc[c], &v[c], 2*vStride, &ms[0], &vs[0])
+	}
+	for ; c < hv; c += 8 {
+		attnAccum8AVX2(n, &acc[c], &v[c], 2*vStride, &ms[0], &vs[0])
 	}
 }
 

@@ -4239,6 +4239,483 @@ blocks_done:
 	VZEROUPPER
 	RET
 
+// func attnScoresAVX2(n int, hk8 int, q *float32, k *uint16, kstride int, scale float32, s *float32)
+// Requires: AVX, AVX2, F16C, SSE
+TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-56
+	MOVQ  n+0(FP), AX
+	MOVQ  s+48(FP), CX
+	MOVQ  k+24(FP), DX
+	MOVQ  kstride+32(FP), BX
+	MOVSS scale+40(FP), X0
+
+quads:
+	CMPQ  AX, $0x00000004
+	JL    singles
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y8, Y8, Y8
+	MOVQ  hk8+8(FP), SI
+	MOVQ  q+16(FP), DI
+	MOVQ  DX, R8
+	LEAQ  (BX)(BX*2), R9
+
+quad:
+	VMOVUPS      (DI), Y9
+	VCVTPH2PS    (R8), Y10
+	VMULPS       Y9, Y10, Y10
+	VCVTPS2PD    X10, Y11
+	VADDPD       Y11, Y1, Y1
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y11
+	VADDPD       Y11, Y5, Y5
+	VCVTPH2PS    (R8)(BX*1), Y10
+	VMULPS       Y9, Y10, Y10
+	VCVTPS2PD    X10, Y11
+	VADDPD       Y11, Y2, Y2
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y11
+	VADDPD       Y11, Y6, Y6
+	VCVTPH2PS    (R8)(BX*2), Y10
+	VMULPS       Y9, Y10, Y10
+	VCVTPS2PD    X10, Y11
+	VADDPD       Y11, Y3, Y3
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y11
+	VADDPD       Y11, Y7, Y7
+	VCVTPH2PS    (R8)(R9*1), Y10
+	VMULPS       Y9, Y10, Y10
+	VCVTPS2PD    X10, Y9
+	VADDPD       Y9, Y4, Y4
+	VEXTRACTF128 $0x01, Y10, X10
+	VCVTPS2PD    X10, Y9
+	VADDPD       Y9, Y8, Y8
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000010, R8
+	DECQ         SI
+	JNZ          quad
+	VADDPD       Y5, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X5
+	VADDPD       X5, X1, X5
+	VUNPCKHPD    X5, X5, X1
+	VADDSD       X1, X5, X5
+	VCVTSD2SS    X5, X5, X5
+	VMULSS       X0, X5, X5
+	VMOVSS       X5, (CX)
+	VADDPD       Y6, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X1
+	VUNPCKHPD    X1, X1, X2
+	VADDSD       X2, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VMULSS       X0, X1, X1
+	VMOVSS       X1, 4(CX)
+	VADDPD       Y7, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VUNPCKHPD    X1, X1, X2
+	VADDSD       X2, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VMULSS       X0, X1, X1
+	VMOVSS       X1, 8(CX)
+	VADDPD       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X1
+	VADDPD       X1, X4, X1
+	VUNPCKHPD    X1, X1, X2
+	VADDSD       X2, X1, X1
+	VCVTSD2SS    X1, X1, X1
+	VMULSS       X0, X1, X1
+	VMOVSS       X1, 12(CX)
+	LEAQ         (DX)(BX*4), DX
+	ADDQ         $0x00000010, CX
+	SUBQ         $0x00000004, AX
+	JMP          quads
+
+singles:
+	CMPQ  AX, $0x00000000
+	JE    done
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	MOVQ  hk8+8(FP), SI
+	MOVQ  q+16(FP), DI
+	MOVQ  DX, R8
+	LEAQ  (BX)(BX*2), R9
+
+single:
+	VMOVUPS      (DI), Y3
+	VCVTPH2PS    (R8), Y4
+	VMULPS       Y3, Y4, Y4
+	VCVTPS2PD    X4, Y3
+	VADDPD       Y3, Y1, Y1
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y3
+	VADDPD       Y3, Y2, Y2
+	ADDQ         $0x00000020, DI
+	ADDQ         $0x00000010, R8
+	DECQ         SI
+	JNZ          single
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X2
+	VADDPD       X2, X1, X2
+	VUNPCKHPD    X2, X2, X1
+	VADDSD       X1, X2, X2
+	VCVTSD2SS    X2, X2, X2
+	VMULSS       X0, X2, X2
+	VMOVSS       X2, (CX)
+	ADDQ         BX, DX
+	ADDQ         $0x00000004, CX
+	DECQ         AX
+	JMP          singles
+
+done:
+	VZEROUPPER
+	RET
+
+DATA expLog2e<>+0(SB)/8, $0x3ff71547652b82fe
+DATA expLog2e<>+8(SB)/8, $0x3ff71547652b82fe
+DATA expLog2e<>+16(SB)/8, $0x3ff71547652b82fe
+DATA expLog2e<>+24(SB)/8, $0x3ff71547652b82fe
+GLOBL expLog2e<>(SB), RODATA|NOPTR, $32
+
+DATA expLn2u<>+0(SB)/8, $0x3fe62e42fefa3000
+DATA expLn2u<>+8(SB)/8, $0x3fe62e42fefa3000
+DATA expLn2u<>+16(SB)/8, $0x3fe62e42fefa3000
+DATA expLn2u<>+24(SB)/8, $0x3fe62e42fefa3000
+GLOBL expLn2u<>(SB), RODATA|NOPTR, $32
+
+DATA expLn2l<>+0(SB)/8, $0x3d53de6af278ece6
+DATA expLn2l<>+8(SB)/8, $0x3d53de6af278ece6
+DATA expLn2l<>+16(SB)/8, $0x3d53de6af278ece6
+DATA expLn2l<>+24(SB)/8, $0x3d53de6af278ece6
+GLOBL expLn2l<>(SB), RODATA|NOPTR, $32
+
+DATA expSixteenth<>+0(SB)/8, $0x3fb0000000000000
+DATA expSixteenth<>+8(SB)/8, $0x3fb0000000000000
+DATA expSixteenth<>+16(SB)/8, $0x3fb0000000000000
+DATA expSixteenth<>+24(SB)/8, $0x3fb0000000000000
+GLOBL expSixteenth<>(SB), RODATA|NOPTR, $32
+
+DATA expOverflow<>+0(SB)/8, $0x40862e42fefa39ef
+DATA expOverflow<>+8(SB)/8, $0x40862e42fefa39ef
+DATA expOverflow<>+16(SB)/8, $0x40862e42fefa39ef
+DATA expOverflow<>+24(SB)/8, $0x40862e42fefa39ef
+GLOBL expOverflow<>(SB), RODATA|NOPTR, $32
+
+DATA expPosInf<>+0(SB)/8, $0x7ff0000000000000
+DATA expPosInf<>+8(SB)/8, $0x7ff0000000000000
+DATA expPosInf<>+16(SB)/8, $0x7ff0000000000000
+DATA expPosInf<>+24(SB)/8, $0x7ff0000000000000
+GLOBL expPosInf<>(SB), RODATA|NOPTR, $32
+
+DATA expTwo<>+0(SB)/8, $0x4000000000000000
+DATA expTwo<>+8(SB)/8, $0x4000000000000000
+DATA expTwo<>+16(SB)/8, $0x4000000000000000
+DATA expTwo<>+24(SB)/8, $0x4000000000000000
+GLOBL expTwo<>(SB), RODATA|NOPTR, $32
+
+DATA expOne<>+0(SB)/8, $0x3ff0000000000000
+DATA expOne<>+8(SB)/8, $0x3ff0000000000000
+DATA expOne<>+16(SB)/8, $0x3ff0000000000000
+DATA expOne<>+24(SB)/8, $0x3ff0000000000000
+GLOBL expOne<>(SB), RODATA|NOPTR, $32
+
+DATA expC0<>+0(SB)/8, $0x3efa01a01a01a01a
+DATA expC0<>+8(SB)/8, $0x3efa01a01a01a01a
+DATA expC0<>+16(SB)/8, $0x3efa01a01a01a01a
+DATA expC0<>+24(SB)/8, $0x3efa01a01a01a01a
+GLOBL expC0<>(SB), RODATA|NOPTR, $32
+
+DATA expC1<>+0(SB)/8, $0x3f2a01a01a01a01a
+DATA expC1<>+8(SB)/8, $0x3f2a01a01a01a01a
+DATA expC1<>+16(SB)/8, $0x3f2a01a01a01a01a
+DATA expC1<>+24(SB)/8, $0x3f2a01a01a01a01a
+GLOBL expC1<>(SB), RODATA|NOPTR, $32
+
+DATA expC2<>+0(SB)/8, $0x3f56c16c16c16c17
+DATA expC2<>+8(SB)/8, $0x3f56c16c16c16c17
+DATA expC2<>+16(SB)/8, $0x3f56c16c16c16c17
+DATA expC2<>+24(SB)/8, $0x3f56c16c16c16c17
+GLOBL expC2<>(SB), RODATA|NOPTR, $32
+
+DATA expC3<>+0(SB)/8, $0x3f81111111111111
+DATA expC3<>+8(SB)/8, $0x3f81111111111111
+DATA expC3<>+16(SB)/8, $0x3f81111111111111
+DATA expC3<>+24(SB)/8, $0x3f81111111111111
+GLOBL expC3<>(SB), RODATA|NOPTR, $32
+
+DATA expC4<>+0(SB)/8, $0x3fa5555555555555
+DATA expC4<>+8(SB)/8, $0x3fa5555555555555
+DATA expC4<>+16(SB)/8, $0x3fa5555555555555
+DATA expC4<>+24(SB)/8, $0x3fa5555555555555
+GLOBL expC4<>(SB), RODATA|NOPTR, $32
+
+DATA expC5<>+0(SB)/8, $0x3fc5555555555555
+DATA expC5<>+8(SB)/8, $0x3fc5555555555555
+DATA expC5<>+16(SB)/8, $0x3fc5555555555555
+DATA expC5<>+24(SB)/8, $0x3fc5555555555555
+GLOBL expC5<>(SB), RODATA|NOPTR, $32
+
+DATA expC6<>+0(SB)/8, $0x3fe0000000000000
+DATA expC6<>+8(SB)/8, $0x3fe0000000000000
+DATA expC6<>+16(SB)/8, $0x3fe0000000000000
+DATA expC6<>+24(SB)/8, $0x3fe0000000000000
+GLOBL expC6<>(SB), RODATA|NOPTR, $32
+
+DATA expC7<>+0(SB)/8, $0x3ff0000000000000
+DATA expC7<>+8(SB)/8, $0x3ff0000000000000
+DATA expC7<>+16(SB)/8, $0x3ff0000000000000
+DATA expC7<>+24(SB)/8, $0x3ff0000000000000
+GLOBL expC7<>(SB), RODATA|NOPTR, $32
+
+DATA expBias<>+0(SB)/4, $0x000003ff
+DATA expBias<>+4(SB)/4, $0x000003ff
+DATA expBias<>+8(SB)/4, $0x000003ff
+DATA expBias<>+12(SB)/4, $0x000003ff
+GLOBL expBias<>(SB), RODATA|NOPTR, $16
+
+// func expAVX2(n8 int, x *float32, dst *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·expAVX2(SB), NOSPLIT, $0-24
+	MOVQ n8+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ dst+16(FP), DX
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	VCVTPS2PD    (CX), Y0
+	VMULPD       expLog2e<>+0(SB), Y0, Y1
+	VCVTPD2DQY   Y1, X2
+	VCVTDQ2PD    X2, Y1
+	VMOVAPD      Y0, Y3
+	VFNMADD231PD expLn2u<>+0(SB), Y1, Y3
+	VFNMADD231PD expLn2l<>+0(SB), Y1, Y3
+	VMULPD       expSixteenth<>+0(SB), Y3, Y3
+	VMOVAPD      expC0<>+0(SB), Y1
+	VFMADD213PD  expC1<>+0(SB), Y3, Y1
+	VFMADD213PD  expC2<>+0(SB), Y3, Y1
+	VFMADD213PD  expC3<>+0(SB), Y3, Y1
+	VFMADD213PD  expC4<>+0(SB), Y3, Y1
+	VFMADD213PD  expC5<>+0(SB), Y3, Y1
+	VFMADD213PD  expC6<>+0(SB), Y3, Y1
+	VFMADD213PD  expC7<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VFMADD213PD  expOne<>+0(SB), Y1, Y3
+	VPADDD       expBias<>+0(SB), X2, X1
+	VPXOR        X2, X2, X2
+	VPCMPGTD     X2, X1, X2
+	VPMOVZXDQ    X1, Y1
+	VPSLLQ       $0x34, Y1, Y1
+	VMULPD       Y1, Y3, Y3
+	VPMOVSXDQ    X2, Y1
+	VANDPD       Y1, Y3, Y3
+	VCMPPD       $0x1e, expOverflow<>+0(SB), Y0, Y1
+	VBLENDVPD    Y1, expPosInf<>+0(SB), Y3, Y3
+	VCMPPD       $0x03, Y0, Y0, Y1
+	VBLENDVPD    Y1, Y0, Y3, Y3
+	VCVTPD2PSY   Y3, X0
+	VMOVUPS      X0, (DX)
+	VCVTPS2PD    16(CX), Y0
+	VMULPD       expLog2e<>+0(SB), Y0, Y1
+	VCVTPD2DQY   Y1, X2
+	VCVTDQ2PD    X2, Y1
+	VMOVAPD      Y0, Y3
+	VFNMADD231PD expLn2u<>+0(SB), Y1, Y3
+	VFNMADD231PD expLn2l<>+0(SB), Y1, Y3
+	VMULPD       expSixteenth<>+0(SB), Y3, Y3
+	VMOVAPD      expC0<>+0(SB), Y1
+	VFMADD213PD  expC1<>+0(SB), Y3, Y1
+	VFMADD213PD  expC2<>+0(SB), Y3, Y1
+	VFMADD213PD  expC3<>+0(SB), Y3, Y1
+	VFMADD213PD  expC4<>+0(SB), Y3, Y1
+	VFMADD213PD  expC5<>+0(SB), Y3, Y1
+	VFMADD213PD  expC6<>+0(SB), Y3, Y1
+	VFMADD213PD  expC7<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VFMADD213PD  expOne<>+0(SB), Y1, Y3
+	VPADDD       expBias<>+0(SB), X2, X1
+	VPXOR        X2, X2, X2
+	VPCMPGTD     X2, X1, X2
+	VPMOVZXDQ    X1, Y1
+	VPSLLQ       $0x34, Y1, Y1
+	VMULPD       Y1, Y3, Y3
+	VPMOVSXDQ    X2, Y1
+	VANDPD       Y1, Y3, Y3
+	VCMPPD       $0x1e, expOverflow<>+0(SB), Y0, Y1
+	VBLENDVPD    Y1, expPosInf<>+0(SB), Y3, Y3
+	VCMPPD       $0x03, Y0, Y0, Y1
+	VBLENDVPD    Y1, Y0, Y3, Y3
+	VCVTPD2PSY   Y3, X0
+	VMOVUPS      X0, 16(DX)
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	VZEROUPPER
+	RET
+
+// func attnAccum64AVX2(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+// Requires: AVX, F16C
+TEXT ·attnAccum64AVX2(SB), NOSPLIT, $0-48
+	MOVQ      n+0(FP), AX
+	MOVQ      acc+8(FP), CX
+	MOVQ      v+16(FP), DX
+	MOVQ      vstride+24(FP), BX
+	MOVQ      ms+32(FP), SI
+	MOVQ      vs+40(FP), DI
+	VCVTPH2PS (CX), Y0
+	VCVTPH2PS 16(CX), Y1
+	VCVTPH2PS 32(CX), Y2
+	VCVTPH2PS 48(CX), Y3
+	VCVTPH2PS 64(CX), Y4
+	VCVTPH2PS 80(CX), Y5
+	VCVTPH2PS 96(CX), Y6
+	VCVTPH2PS 112(CX), Y7
+
+pos:
+	MOVL         (SI), R8
+	CMPL         R8, $0x3f800000
+	JE           add
+	VBROADCASTSS (SI), Y8
+	VMULPS       Y8, Y0, Y0
+	VCVTPS2PH    $0x00, Y0, X0
+	VCVTPH2PS    X0, Y0
+	VMULPS       Y8, Y1, Y1
+	VCVTPS2PH    $0x00, Y1, X1
+	VCVTPH2PS    X1, Y1
+	VMULPS       Y8, Y2, Y2
+	VCVTPS2PH    $0x00, Y2, X2
+	VCVTPH2PS    X2, Y2
+	VMULPS       Y8, Y3, Y3
+	VCVTPS2PH    $0x00, Y3, X3
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y8, Y4, Y4
+	VCVTPS2PH    $0x00, Y4, X4
+	VCVTPH2PS    X4, Y4
+	VMULPS       Y8, Y5, Y5
+	VCVTPS2PH    $0x00, Y5, X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       Y8, Y6, Y6
+	VCVTPS2PH    $0x00, Y6, X6
+	VCVTPH2PS    X6, Y6
+	VMULPS       Y8, Y7, Y7
+	VCVTPS2PH    $0x00, Y7, X7
+	VCVTPH2PS    X7, Y7
+
+add:
+	VBROADCASTSS (DI), Y8
+	VCVTPH2PS    (DX), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y0, Y0
+	VCVTPS2PH    $0x00, Y0, X0
+	VCVTPH2PS    X0, Y0
+	VCVTPH2PS    16(DX), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y1, Y1
+	VCVTPS2PH    $0x00, Y1, X1
+	VCVTPH2PS    X1, Y1
+	VCVTPH2PS    32(DX), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VCVTPS2PH    $0x00, Y2, X2
+	VCVTPH2PS    X2, Y2
+	VCVTPH2PS    48(DX), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VCVTPS2PH    $0x00, Y3, X3
+	VCVTPH2PS    X3, Y3
+	VCVTPH2PS    64(DX), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VCVTPS2PH    $0x00, Y4, X4
+	VCVTPH2PS    X4, Y4
+	VCVTPH2PS    80(DX), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VCVTPS2PH    $0x00, Y5, X5
+	VCVTPH2PS    X5, Y5
+	VCVTPH2PS    96(DX), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	VCVTPS2PH    $0x00, Y6, X6
+	VCVTPH2PS    X6, Y6
+	VCVTPH2PS    112(DX), Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	VCVTPS2PH    $0x00, Y7, X7
+	VCVTPH2PS    X7, Y7
+	ADDQ         BX, DX
+	ADDQ         $0x00000004, SI
+	ADDQ         $0x00000004, DI
+	DECQ         AX
+	JNZ          pos
+	VCVTPS2PH    $0x00, Y0, (CX)
+	VCVTPS2PH    $0x00, Y1, 16(CX)
+	VCVTPS2PH    $0x00, Y2, 32(CX)
+	VCVTPS2PH    $0x00, Y3, 48(CX)
+	VCVTPS2PH    $0x00, Y4, 64(CX)
+	VCVTPS2PH    $0x00, Y5, 80(CX)
+	VCVTPS2PH    $0x00, Y6, 96(CX)
+	VCVTPS2PH    $0x00, Y7, 112(CX)
+	VZEROUPPER
+	RET
+
+// func attnAccum8AVX2(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+// Requires: AVX, F16C
+TEXT ·attnAccum8AVX2(SB), NOSPLIT, $0-48
+	MOVQ      n+0(FP), AX
+	MOVQ      acc+8(FP), CX
+	MOVQ      v+16(FP), DX
+	MOVQ      vstride+24(FP), BX
+	MOVQ      ms+32(FP), SI
+	MOVQ      vs+40(FP), DI
+	VCVTPH2PS (CX), Y0
+
+pos:
+	MOVL         (SI), R8
+	CMPL         R8, $0x3f800000
+	JE           add
+	VBROADCASTSS (SI), Y1
+	VMULPS       Y1, Y0, Y0
+	VCVTPS2PH    $0x00, Y0, X0
+	VCVTPH2PS    X0, Y0
+
+add:
+	VBROADCASTSS (DI), Y1
+	VCVTPH2PS    (DX), Y2
+	VMULPS       Y1, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VCVTPS2PH    $0x00, Y0, X0
+	VCVTPH2PS    X0, Y0
+	ADDQ         BX, DX
+	ADDQ         $0x00000004, SI
+	ADDQ         $0x00000004, DI
+	DECQ         AX
+	JNZ          pos
+	VCVTPS2PH    $0x00, Y0, (CX)
+	VZEROUPPER
+	RET
+
 // func dotF16AVX2(n8 int, w *byte, a *byte) float32
 // Requires: AVX, AVX2, F16C, FMA3, SSE
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
@@ -4435,93 +4912,6 @@ blocks_tail:
 	JMP       blocks_tail
 
 blocks_done:
-	VZEROUPPER
-	RET
-
-// func attnDotAVX2(n8 int, q *float32, k *uint16) float32
-// Requires: AVX, AVX2, F16C, SSE
-TEXT ·attnDotAVX2(SB), NOSPLIT, $0-28
-	MOVQ  n8+0(FP), AX
-	MOVQ  q+8(FP), CX
-	MOVQ  k+16(FP), DX
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-
-blocks_tail:
-	CMPQ         AX, $0x00000000
-	JE           blocks_done
-	VCVTPH2PS    (DX), Y2
-	VMULPS       (CX), Y2, Y2
-	VCVTPS2PD    X2, Y3
-	VADDPD       Y3, Y0, Y0
-	VEXTRACTF128 $0x01, Y2, X2
-	VCVTPS2PD    X2, Y3
-	VADDPD       Y3, Y1, Y1
-	ADDQ         $0x00000020, CX
-	ADDQ         $0x00000010, DX
-	DECQ         AX
-	JMP          blocks_tail
-
-blocks_done:
-	VADDPD       Y1, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPD       X1, X0, X1
-	VUNPCKHPD    X1, X1, X0
-	VADDSD       X0, X1, X1
-	VCVTSD2SS    X1, X1, X1
-	MOVSS        X1, ret+24(FP)
-	VZEROUPPER
-	RET
-
-// func attnAccAVX2(n8 int, acc *uint16, v *uint16, ms float32, vs float32, rescale bool)
-// Requires: AVX, AVX2, F16C, SSE
-TEXT ·attnAccAVX2(SB), NOSPLIT, $0-33
-	MOVQ         n8+0(FP), AX
-	MOVQ         acc+8(FP), CX
-	MOVQ         v+16(FP), DX
-	MOVSS        ms+24(FP), X0
-	MOVSS        vs+28(FP), X1
-	VBROADCASTSS X0, Y0
-	VBROADCASTSS X1, Y1
-	MOVB         rescale+32(FP), BL
-	TESTB        BL, BL
-	JE           plain
-
-scaled_tail:
-	CMPQ      AX, $0x00000000
-	JE        scaled_done
-	VCVTPH2PS (CX), Y2
-	VMULPS    Y0, Y2, Y2
-	VCVTPS2PH $0x00, Y2, X2
-	VCVTPH2PS X2, Y2
-	VCVTPH2PS (DX), Y3
-	VMULPS    Y1, Y3, Y3
-	VADDPS    Y3, Y2, Y2
-	VCVTPS2PH $0x00, Y2, (CX)
-	ADDQ      $0x00000010, CX
-	ADDQ      $0x00000010, DX
-	DECQ      AX
-	JMP       scaled_tail
-
-scaled_done:
-	VZEROUPPER
-	RET
-
-plain:
-unscaled_tail:
-	CMPQ      AX, $0x00000000
-	JE        unscaled_done
-	VCVTPH2PS (CX), Y0
-	VCVTPH2PS (DX), Y2
-	VMULPS    Y1, Y2, Y2
-	VADDPS    Y2, Y0, Y0
-	VCVTPS2PH $0x00, Y0, (CX)
-	ADDQ      $0x00000010, CX
-	ADDQ      $0x00000010, DX
-	DECQ      AX
-	JMP       unscaled_tail
-
-unscaled_done:
 	VZEROUPPER
 	RET
 

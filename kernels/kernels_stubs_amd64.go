@@ -134,6 +134,32 @@ func repackQ8_0AVX2(nb int, w *byte, q *byte, d *float32)
 //go:noescape
 func dotLanes2x4AVX2(nb int, w *byte, pairs int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 
+// attnScoresAVX2 writes s[j] = attnDotGo(q, key j) * scale for the n keys at k + j*kstride
+// bytes, each of 8*hk8 f16 values.
+//
+//go:noescape
+func attnScoresAVX2(n int, hk8 int, q *float32, k *uint16, kstride int, scale float32, s *float32)
+
+// expAVX2 writes dst[i] = float32(math.Exp(float64(x[i]))) for 8*n8 floats, with the
+// operations of Go's archExp (amd64, FMA).
+//
+//go:noescape
+func expAVX2(n8 int, x *float32, dst *float32)
+
+// attnAccum64AVX2 applies n positions to the f16 accumulator of 64 values at acc: for position j
+// (values at v + j*vstride bytes), if ms[j] != 1, acc = f16(acc*ms[j]); then
+// acc = f16(acc + float32(v_j*vs[j])), as attnAccGo. n must be positive.
+//
+//go:noescape
+func attnAccum64AVX2(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+
+// attnAccum8AVX2 applies n positions to the f16 accumulator of 8 values at acc: for position j
+// (values at v + j*vstride bytes), if ms[j] != 1, acc = f16(acc*ms[j]); then
+// acc = f16(acc + float32(v_j*vs[j])), as attnAccGo. n must be positive.
+//
+//go:noescape
+func attnAccum8AVX2(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+
 // dotF16AVX2 returns the dot product of 8*n8 elements of w and a, accumulated in float32 with FMA.
 //
 //go:noescape
@@ -153,19 +179,6 @@ func dotBF16AVX2(n8 int, w *byte, a *byte) float32
 //
 //go:noescape
 func toF16AVX2(n8 int, x *float32, dst *uint16)
-
-// attnDotAVX2 returns sum q[i]*float32(k[i]) over 8*n8 elements: float32 products (exact for
-// f16 inputs) summed in float64 in 8 lanes (lane l takes i = l mod 8, in order), the lanes
-// reduced as attnDotGo does and rounded to float32.
-//
-//go:noescape
-func attnDotAVX2(n8 int, q *float32, k *uint16) float32
-
-// attnAccAVX2 updates an f16 accumulator of 8*n8 elements: if rescale, acc = f16(acc*ms);
-// then acc = f16(acc + float32(v*vs)), each product and sum rounded separately (no FMA).
-//
-//go:noescape
-func attnAccAVX2(n8 int, acc *uint16, v *uint16, ms float32, vs float32, rescale bool)
 
 // readAVX2 reads 128*n128 bytes at p with 32-byte loads and returns their xor folded to 64 bits.
 //

@@ -7,8 +7,7 @@ import (
 )
 
 // genFloat emits the float kernels: F16, BF16 and F32 dot products (float32 FMA
-// accumulation in four registers), float32 to f16 conversion, and the two
-// steps of f16 attention.
+// accumulation in four registers) and float32 to f16 conversion.
 func genFloat() {
 	for _, f := range []struct {
 		name string
@@ -68,83 +67,6 @@ func genFloat() {
 		RET()
 	}
 
-	TEXT("attnDotAVX2", NOSPLIT, "func(n8 int, q *float32, k *uint16) float32")
-	Pragma("noescape")
-	Doc("attnDotAVX2 returns sum q[i]*float32(k[i]) over 8*n8 elements: float32 products (exact for",
-		"f16 inputs) summed in float64 in 8 lanes (lane l takes i = l mod 8, in order), the lanes",
-		"reduced as attnDotGo does and rounded to float32.")
-	{
-		n := loadGP("n8")
-		q := loadGP("q")
-		k := loadGP("k")
-		lo, hi := YMM(), YMM()
-		zero(lo, hi)
-		blockLoop("blocks", n, 1, func(int) {
-			v, d := YMM(), YMM()
-			VCVTPH2PS(Mem{Base: k}, v)
-			VMULPS(Mem{Base: q}, v, v)
-			VCVTPS2PD(v.AsX(), d)
-			VADDPD(d, lo, lo)
-			VEXTRACTF128(U8(1), v, v.AsX())
-			VCVTPS2PD(v.AsX(), d)
-			VADDPD(d, hi, hi)
-		}, func(int) {
-			ADDQ(U32(32), q)
-			ADDQ(U32(16), k)
-		})
-		// e_j = l_j + l_{j+4}; ((e0+e2) + (e1+e3)).
-		VADDPD(hi, lo, lo)
-		x, y := XMM(), XMM()
-		VEXTRACTF128(U8(1), lo, x)
-		VADDPD(x, lo.AsX(), x)
-		VUNPCKHPD(x, x, y)
-		VADDSD(y, x, x)
-		VCVTSD2SS(x, x, x)
-		Store(x, ReturnIndex(0))
-		VZEROUPPER()
-		RET()
-	}
-
-	TEXT("attnAccAVX2", NOSPLIT, "func(n8 int, acc, v *uint16, ms, vs float32, rescale bool)")
-	Pragma("noescape")
-	Doc("attnAccAVX2 updates an f16 accumulator of 8*n8 elements: if rescale, acc = f16(acc*ms);",
-		"then acc = f16(acc + float32(v*vs)), each product and sum rounded separately (no FMA).")
-	{
-		n := loadGP("n8")
-		acc := loadGP("acc")
-		v := loadGP("v")
-		ms, vs := YMM(), YMM()
-		Load(Param("ms"), ms.AsX())
-		Load(Param("vs"), vs.AsX())
-		VBROADCASTSS(ms.AsX(), ms)
-		VBROADCASTSS(vs.AsX(), vs)
-		r := Load(Param("rescale"), GP8())
-		TESTB(r, r)
-		JE(LabelRef("plain"))
-		accLoop := func(name string, rescale bool) {
-			blockLoop(name, n, 1, func(int) {
-				x, y := YMM(), YMM()
-				VCVTPH2PS(Mem{Base: acc}, x)
-				if rescale {
-					VMULPS(ms, x, x)
-					VCVTPS2PH(U8(0), x, x.AsX())
-					VCVTPH2PS(x.AsX(), x)
-				}
-				VCVTPH2PS(Mem{Base: v}, y)
-				VMULPS(vs, y, y)
-				VADDPS(y, x, x)
-				VCVTPS2PH(U8(0), x, Mem{Base: acc})
-			}, func(int) {
-				ADDQ(U32(16), acc)
-				ADDQ(U32(16), v)
-			})
-			VZEROUPPER()
-			RET()
-		}
-		accLoop("scaled", true)
-		Label("plain")
-		accLoop("unscaled", false)
-	}
 }
 
 // hsumTo reduces the 8 lanes of v into the low lane of dst in a fixed order:

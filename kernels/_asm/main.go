@@ -22,6 +22,7 @@ func main() {
 	genQuantQ8()
 	genKQuants()
 	genTile()
+	genAttn()
 	genFloat()
 	genRead()
 	Generate()

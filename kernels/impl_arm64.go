@@ -1,0 +1,98 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/qilin-ai/qilin/quant"
+)
+
+// neonSets returns the NEON kernel sets this CPU runs, slowest first: "neon"
+// (Advanced SIMD, part of every arm64 CPU qilin supports) and, with the
+// dotprod extension, "neon-dotprod", which computes the integer sums of the
+// 32-element formats with SDOT. Every kernel of both gives the generic
+// set's bits: integer sums are exact in any order, and the float steps
+// follow the generic kernels one rounding at a time.
+func neonSets() []*kernelSet {
+	if !cpu.ARM64.HasASIMD {
+		return nil
+	}
+	sets := []*kernelSet{newNEONSet("neon", neonKernels)}
+	if cpu.ARM64.HasASIMDDP {
+		sets = append(sets, newNEONSet("neon-dotprod", dotKernels))
+	}
+	return sets
+}
+
+// q32Kernels are the assembly kernels of one block-of-32 weight format: one
+// row, and four activation rows.
+type q32Kernels struct {
+	one  func(nb int, w, a *byte, ad *float32) float32
+	four func(nb int, w, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
+}
+
+// neonVariant lists the kernels that differ between the plain NEON and the
+// dotprod sets.
+type neonVariant struct {
+	q8_0, q4_0, q5_0 q32Kernels
+}
+
+var (
+	neonKernels = neonVariant{
+		q8_0: q32Kernels{dotQ8_0x1NEON, dotQ8_0x4NEON},
+		q4_0: q32Kernels{dotQ4_0x1NEON, dotQ4_0x4NEON},
+		q5_0: q32Kernels{dotQ5_0x1NEON, dotQ5_0x4NEON},
+	}
+	dotKernels = neonVariant{
+		q8_0: q32Kernels{dotQ8_0x1DOT, dotQ8_0x4DOT},
+		q4_0: q32Kernels{dotQ4_0x1DOT, dotQ4_0x4DOT},
+		q5_0: q32Kernels{dotQ5_0x1DOT, dotQ5_0x4DOT},
+	}
+)
+
+// newNEONSet builds a NEON set on a copy of the generic one, so that the
+// kernels it does not replace are the generic twins themselves.
+func newNEONSet(name string, k neonVariant) *kernelSet {
+	ks := new(kernelSet)
+	*ks = *genericSet
+	ks.name = name
+	ks.dots = [maxType]dotKernel{}
+	ks.dots[quant.Q8_0] = q32Dot(quant.Q8_0, k.q8_0)
+	ks.dots[quant.Q4_0] = q32Dot(quant.Q4_0, k.q4_0)
+	ks.dots[quant.Q5_0] = q32Dot(quant.Q5_0, k.q5_0)
+	return ks
+}
+
+// q32Dot wraps the kernels of weight type t (blocks of 32, Q8_0
+// activations) as a dotKernel, checking the slices' lengths once.
+func q32Dot(t quant.Type, k q32Kernels) dotKernel {
+	wb := t.BlockSize()
+	return dotKernel{
+		one: func(n int, w, a []byte, ad []float32) float32 {
+			nb := n / 32
+			if nb == 0 {
+				return 0
+			}
+			_, _, _ = w[nb*wb-1], a[nb*34-1], ad[nb-1]
+			return k.one(nb, &w[0], &a[0], &ad[0])
+		},
+		four: func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
+			_ = out[3*ostride]
+			nb := n / 32
+			if nb == 0 {
+				zero4(out, ostride)
+				return
+			}
+			_, _, _ = w[nb*wb-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1]
+			k.four(nb, &w[0], &a[0], stride, &ad[0], 4*adStride, &out[0], 4*ostride)
+		},
+	}
+}
+
+// zero4 clears out[i*ostride] for the four rows.
+func zero4(out []float32, ostride int) {
+	for i := 0; i < 4; i++ {
+		out[i*ostride] = 0
+	}
+}

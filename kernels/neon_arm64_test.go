@@ -1,0 +1,157 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qilin-ai/qilin/quant"
+)
+
+// TestNEONDotsMatchGeneric runs the dot kernels of every NEON set (plain
+// and dotprod, whichever this CPU runs) against the generic set, one row
+// and four rows at a time, on quantized random rows, random bytes (every
+// quant pattern), constant fills and extreme activations: every result must
+// have the generic kernel's bits.
+func TestNEONDotsMatchGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, ks := range neonTestSets(t) {
+		for typ := quant.Type(0); typ < maxType; typ++ {
+			k := ks.dots[typ]
+			if k.one == nil {
+				continue
+			}
+			at := quant.VecDotType(typ)
+			nbs := []int{1, 2, 3, 7, 29}
+			if typ.BlockLen() == quant.QK_K {
+				nbs = []int{1, 2, 3, 5}
+			}
+			for _, nb := range nbs {
+				n := nb * typ.BlockLen()
+				for _, kind := range []string{"quantized", "random", "0xFF", "0x80", "zero"} {
+					w := neonTestWeights(rng, typ, nb, kind)
+					acts := make([][]byte, 4)
+					for i := range acts {
+						acts[i] = neonTestActs(rng, at, n, i)
+					}
+					checkNEONDot(t, fmt.Sprintf("%s/%s/nb=%d/%s", ks.name, typ, nb, kind), typ, n, k, w, acts)
+				}
+			}
+		}
+	}
+}
+
+// neonTestSets returns the NEON sets to test: at least the plain one, which
+// every arm64 CPU runs.
+func neonTestSets(t *testing.T) []*kernelSet {
+	sets := neonSets()
+	if len(sets) == 0 {
+		t.Fatal("no NEON kernel set on arm64")
+	}
+	for _, ks := range sets {
+		t.Logf("testing kernel set %s", ks.name)
+	}
+	return sets
+}
+
+// neonTestWeights returns nb blocks of weights of type t: quantized from
+// normal floats, random bytes with finite random scales, or a constant
+// fill.
+func neonTestWeights(rng *rand.Rand, t quant.Type, nb int, kind string) []byte {
+	if kind == "quantized" {
+		x := randVec(rng, nb*t.BlockLen(), math.Pow(10, float64(rng.IntN(5)-2)))
+		w := make([]byte, nb*t.BlockSize())
+		if err := quant.Quantize(t, x, w); err != nil {
+			panic(err)
+		}
+		return w
+	}
+	fill := map[string]func(int) byte{
+		"random": func(int) byte { return byte(rng.Uint32()) },
+		"0xFF":   func(int) byte { return 0xFF },
+		"0x80":   func(int) byte { return 0x80 },
+		"zero":   func(int) byte { return 0 },
+	}[kind]
+	return weightRow(rng, t, nb, fill, func() uint16 { return quant.FP32ToFP16(float32(rng.NormFloat64()) * 0.01) })
+}
+
+// neonTestActs returns activation row i of type at for n elements: rows 0
+// and 1 quantized from normal floats of magnitude 0.1 and 10; for Q8_0 and
+// Q8_K, row 2 random bytes (quants from -128 to 127, random scales and
+// sums) and row 3 large quants of one sign per block (96..127 or
+// -128..-97), whose sums need more than float32's bits once scaled, else quantized rows of magnitude 1000 and 1e-3.
+func neonTestActs(rng *rand.Rand, at quant.Type, n, i int) []byte {
+	rb, _ := at.RowSize(n)
+	b := make([]byte, rb)
+	if i < 2 || (at != quant.Q8_0 && at != quant.Q8_K) {
+		x := randVec(rng, n, []float64{0.1, 10, 1000, 1e-3}[i])
+		if err := quant.QuantizeActivations(at, x, b); err != nil {
+			panic(err)
+		}
+		return b
+	}
+	bs := at.BlockSize()
+	for k := 0; k < len(b)/bs; k++ {
+		blk := b[k*bs : (k+1)*bs]
+		qs := blk[2:]
+		if at == quant.Q8_K {
+			qs = blk[4 : 4+quant.QK_K]
+		}
+		for j := range qs {
+			qs[j] = byte(rng.Uint32())
+			if i == 3 { // 96..127 or -128..-97
+				qs[j] = byte(96+rng.IntN(32)) ^ byte(-(k % 2))
+			}
+		}
+		if at == quant.Q8_0 {
+			putU16(blk, quant.FP32ToFP16(float32(rng.NormFloat64())))
+			continue
+		}
+		putU32(blk, math.Float32bits(float32(rng.NormFloat64())))
+		for g := 0; g < 16; g++ {
+			putU16(blk[4+quant.QK_K+2*g:], uint16(rng.Uint32()))
+		}
+	}
+	return b
+}
+
+func putU16(b []byte, v uint16) { b[0], b[1] = byte(v), byte(v>>8) }
+
+func putU32(b []byte, v uint32) { putU16(b, uint16(v)); putU16(b[2:], uint16(v>>16)) }
+
+// checkNEONDot compares k's one and four kernels with the generic one on
+// unaligned copies of w and acts (rows a stride apart with a gap).
+func checkNEONDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel, w []byte, acts [][]byte) {
+	t.Helper()
+	gen := genericSet.dot(typ)
+	wu := append(make([]byte, 1, len(w)+1), w...)[1:]
+	stride := len(acts[0]) + 5
+	packed := make([]byte, 3+4*stride)
+	nb := n / 32
+	adStride := nb + 2
+	ad := make([]float32, 4*adStride)
+	for i, a := range acts {
+		copy(packed[3+i*stride:], a)
+		if quant.VecDotType(typ) == quant.Q8_0 {
+			q8Scales(a, ad[i*adStride:i*adStride+nb])
+		}
+	}
+	const ostride = 3
+	four := make([]float32, 4*ostride)
+	if k.four != nil {
+		k.four(n, wu, packed[3:], stride, ad, adStride, four, ostride)
+	}
+	for i, a := range acts {
+		want := gen.one(n, w, a, ad[i*adStride:])
+		got := k.one(n, wu, packed[3+i*stride:3+i*stride+len(a)], ad[i*adStride:])
+		if math.Float32bits(got) != math.Float32bits(want) {
+			t.Errorf("%s: row %d: one = %v, generic %v", name, i, got, want)
+		}
+		if k.four != nil && math.Float32bits(four[i*ostride]) != math.Float32bits(want) {
+			t.Errorf("%s: row %d: four = %v, generic %v", name, i, four[i*ostride], want)
+		}
+	}
+}

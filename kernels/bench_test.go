@@ -360,3 +360,20 @@ func BenchmarkPrefillQwen05(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSwiGLU times each kernel set's SwiGLU over one token's FFN
+// activations of Qwen2.5-0.5B (4864).
+func BenchmarkSwiGLU(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	gate, up := randVec(rng, 4864, 2), randVec(rng, 4864, 1)
+	g := make([]float32, len(gate))
+	for _, ks := range kernelSets {
+		b.Run(ks.name, func(b *testing.B) {
+			b.SetBytes(int64(8 * len(gate)))
+			for i := 0; i < b.N; i++ {
+				copy(g, gate)
+				ks.swiglu(g, up)
+			}
+		})
+	}
+}

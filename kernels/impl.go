@@ -23,6 +23,8 @@ type kernelSet struct {
 	attnScores func(s, q []float32, k []uint16, kStride int, scale float32)
 	exp        func(dst, x []float32)
 	attnAccum  func(acc, v []uint16, vStride int, ms, vs []float32)
+	// swiglu is SwiGLU's element-wise arithmetic, as swigluGo.
+	swiglu func(gate, up []float32)
 }
 
 // maxType bounds the quant.Type ids the tables cover (BF16 = 30 is the
@@ -63,7 +65,7 @@ const pairBlock = 72
 
 // genericSet is the pure-Go kernel set; it is always available.
 var genericSet = func() *kernelSet {
-	ks := &kernelSet{name: "generic", toF16: toF16Go, attnScores: attnScoresGo, exp: expGo, attnAccum: attnAccumGo}
+	ks := &kernelSet{name: "generic", toF16: toF16Go, attnScores: attnScoresGo, exp: expGo, attnAccum: attnAccumGo, swiglu: swigluGo}
 	for t := quant.Type(0); t < maxType; t++ {
 		if quant.HasVecDot(t) {
 			ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}

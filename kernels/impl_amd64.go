@@ -15,7 +15,7 @@ func simdSets() []*kernelSet {
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
 		return nil
 	}
-	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, attnAccum: attnAccumAVX2Go}
+	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go}
 	kDot := func(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
 		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
 		ks.dots[t] = dotKernel{
@@ -203,4 +203,15 @@ func runLanes2x4(n int, w []byte, pairs int, a []byte, stride int, ad []float32,
 	}
 	_, _, _, _ = w[pairs*nb*pairBlock-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1], out[3*ostride+2*pairs-1]
 	dotLanes2x4AVX2(nb, &w[0], pairs, &a[0], stride, &ad[0], 4*adStride, &out[0], ostride)
+}
+
+// swigluAVX2Go runs swigluAVX2 over multiples of 8 and swigluGo over the
+// rest (the same lane arithmetic).
+func swigluAVX2Go(gate, up []float32) {
+	up = up[:len(gate)]
+	n8 := len(gate) / 8
+	if n8 > 0 {
+		swigluAVX2(n8, &gate[0], &up[0])
+	}
+	swigluGo(gate[8*n8:], up[8*n8:])
 }

@@ -4716,6 +4716,115 @@ add:
 	VZEROUPPER
 	RET
 
+DATA negF64<>+0(SB)/8, $0x8000000000000000
+DATA negF64<>+8(SB)/8, $0x8000000000000000
+DATA negF64<>+16(SB)/8, $0x8000000000000000
+DATA negF64<>+24(SB)/8, $0x8000000000000000
+GLOBL negF64<>(SB), RODATA|NOPTR, $32
+
+// func swigluAVX2(n8 int, gate *float32, up *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·swigluAVX2(SB), NOSPLIT, $0-24
+	MOVQ n8+0(FP), AX
+	MOVQ gate+8(FP), CX
+	MOVQ up+16(FP), DX
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	VCVTPS2PD    (CX), Y0
+	VXORPD       negF64<>+0(SB), Y0, Y0
+	VMULPD       expLog2e<>+0(SB), Y0, Y1
+	VCVTPD2DQY   Y1, X2
+	VCVTDQ2PD    X2, Y1
+	VMOVAPD      Y0, Y3
+	VFNMADD231PD expLn2u<>+0(SB), Y1, Y3
+	VFNMADD231PD expLn2l<>+0(SB), Y1, Y3
+	VMULPD       expSixteenth<>+0(SB), Y3, Y3
+	VMOVAPD      expC0<>+0(SB), Y1
+	VFMADD213PD  expC1<>+0(SB), Y3, Y1
+	VFMADD213PD  expC2<>+0(SB), Y3, Y1
+	VFMADD213PD  expC3<>+0(SB), Y3, Y1
+	VFMADD213PD  expC4<>+0(SB), Y3, Y1
+	VFMADD213PD  expC5<>+0(SB), Y3, Y1
+	VFMADD213PD  expC6<>+0(SB), Y3, Y1
+	VFMADD213PD  expC7<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VMULPD       Y1, Y3, Y3
+	VADDPD       expTwo<>+0(SB), Y3, Y1
+	VFMADD213PD  expOne<>+0(SB), Y1, Y3
+	VPADDD       expBias<>+0(SB), X2, X1
+	VPXOR        X2, X2, X2
+	VPCMPGTD     X2, X1, X2
+	VPMOVZXDQ    X1, Y1
+	VPSLLQ       $0x34, Y1, Y1
+	VMULPD       Y1, Y3, Y3
+	VPMOVSXDQ    X2, Y1
+	VANDPD       Y1, Y3, Y3
+	VCMPPD       $0x1e, expOverflow<>+0(SB), Y0, Y1
+	VBLENDVPD    Y1, expPosInf<>+0(SB), Y3, Y3
+	VCMPPD       $0x03, Y0, Y0, Y1
+	VBLENDVPD    Y1, Y0, Y3, Y3
+	VCVTPD2PSY   Y3, X2
+	VCVTPS2PD    16(CX), Y0
+	VXORPD       negF64<>+0(SB), Y0, Y0
+	VMULPD       expLog2e<>+0(SB), Y0, Y1
+	VCVTPD2DQY   Y1, X3
+	VCVTDQ2PD    X3, Y1
+	VMOVAPD      Y0, Y4
+	VFNMADD231PD expLn2u<>+0(SB), Y1, Y4
+	VFNMADD231PD expLn2l<>+0(SB), Y1, Y4
+	VMULPD       expSixteenth<>+0(SB), Y4, Y4
+	VMOVAPD      expC0<>+0(SB), Y1
+	VFMADD213PD  expC1<>+0(SB), Y4, Y1
+	VFMADD213PD  expC2<>+0(SB), Y4, Y1
+	VFMADD213PD  expC3<>+0(SB), Y4, Y1
+	VFMADD213PD  expC4<>+0(SB), Y4, Y1
+	VFMADD213PD  expC5<>+0(SB), Y4, Y1
+	VFMADD213PD  expC6<>+0(SB), Y4, Y1
+	VFMADD213PD  expC7<>+0(SB), Y4, Y1
+	VMULPD       Y1, Y4, Y4
+	VADDPD       expTwo<>+0(SB), Y4, Y1
+	VMULPD       Y1, Y4, Y4
+	VADDPD       expTwo<>+0(SB), Y4, Y1
+	VMULPD       Y1, Y4, Y4
+	VADDPD       expTwo<>+0(SB), Y4, Y1
+	VMULPD       Y1, Y4, Y4
+	VADDPD       expTwo<>+0(SB), Y4, Y1
+	VFMADD213PD  expOne<>+0(SB), Y1, Y4
+	VPADDD       expBias<>+0(SB), X3, X1
+	VPXOR        X3, X3, X3
+	VPCMPGTD     X3, X1, X3
+	VPMOVZXDQ    X1, Y1
+	VPSLLQ       $0x34, Y1, Y1
+	VMULPD       Y1, Y4, Y4
+	VPMOVSXDQ    X3, Y1
+	VANDPD       Y1, Y4, Y4
+	VCMPPD       $0x1e, expOverflow<>+0(SB), Y0, Y1
+	VBLENDVPD    Y1, expPosInf<>+0(SB), Y4, Y4
+	VCMPPD       $0x03, Y0, Y0, Y1
+	VBLENDVPD    Y1, Y0, Y4, Y4
+	VCVTPD2PSY   Y4, X0
+	VINSERTF128  $0x01, X0, Y2, Y0
+	VMOVUPS      (CX), Y1
+	VADDPS       one32<>+0(SB), Y0, Y0
+	VDIVPS       Y0, Y1, Y1
+	VMULPS       (DX), Y1, Y1
+	VMOVUPS      Y1, (CX)
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	VZEROUPPER
+	RET
+
 // func dotF16AVX2(n8 int, w *byte, a *byte) float32
 // Requires: AVX, AVX2, F16C, FMA3, SSE
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28

@@ -160,6 +160,12 @@ func attnAccum64AVX2(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs
 //go:noescape
 func attnAccum8AVX2(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
 
+// swigluAVX2 replaces gate[i] by gate[i] / (1 + float32(math.Exp(float64(-gate[i])))) * up[i]
+// for 8*n8 floats.
+//
+//go:noescape
+func swigluAVX2(n8 int, gate *float32, up *float32)
+
 // dotF16AVX2 returns the dot product of 8*n8 elements of w and a, accumulated in float32 with FMA.
 //
 //go:noescape

@@ -37,8 +37,15 @@ func Add(dst, src []float32) {
 	}
 }
 
-// SwiGLU writes gate[i] = silu(gate[i]) * up[i], silu(x) = x / (1 + e^-x).
-func SwiGLU(gate, up []float32) {
+// SwiGLU writes gate[i] = silu(gate[i]) * up[i], silu(x) = x / (1 + e^-x),
+// with e^-x = float32(math.Exp(float64(-x))); the SIMD kernels compute
+// Go's exp in vector lanes with the same bits.
+//
+//	gate (n), up (n) -> gate (n)
+func SwiGLU(gate, up []float32) { active.swiglu(gate, up[:len(gate)]) }
+
+// swigluGo is the generic SwiGLU.
+func swigluGo(gate, up []float32) {
 	up = up[:len(gate)]
 	for i, g := range gate {
 		gate[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]

@@ -111,6 +111,14 @@ func constF64x4(name string, v float64) Mem {
 	return m
 }
 
+// expConsts are the constants of Go's archExp, as 4 float64 lanes.
+type expConsts struct {
+	log2e, ln2u, ln2l, sixteenth, overflow, posInf, two, one, bias Mem
+	coef                                                           []Mem
+}
+
+var expc expConsts
+
 // genExp emits expAVX2, float32(math.Exp(float64(x))) for 8 floats at a
 // time, bit for bit: the float64 arithmetic is Go's archExp on amd64 with
 // FMA (math/exp_amd64.s, the avxfma path: the Shibata/SLEEF reduction and
@@ -120,21 +128,21 @@ func constF64x4(name string, v float64) Mem {
 // float32, an argument above archExp's overflow bound or +Inf gives +Inf,
 // and a NaN stays that NaN.
 func genExp() {
-	log2e := constF64x4("expLog2e", 1.4426950408889634073599246810018920)
-	ln2u := constF64x4("expLn2u", 0.69314718055966295651160180568695068359375)
-	ln2l := constF64x4("expLn2l", 0.28235290563031577122588448175013436025525412068e-12)
-	sixteenth := constF64x4("expSixteenth", 0.0625)
-	overflow := constF64x4("expOverflow", 7.09782712893384e+02)
-	posInf := constF64x4("expPosInf", math.Inf(1))
-	two := constF64x4("expTwo", 2)
-	one := constF64x4("expOne", 1)
+	c := &expc
+	c.log2e = constF64x4("expLog2e", 1.4426950408889634073599246810018920)
+	c.ln2u = constF64x4("expLn2u", 0.69314718055966295651160180568695068359375)
+	c.ln2l = constF64x4("expLn2l", 0.28235290563031577122588448175013436025525412068e-12)
+	c.sixteenth = constF64x4("expSixteenth", 0.0625)
+	c.overflow = constF64x4("expOverflow", 7.09782712893384e+02)
+	c.posInf = constF64x4("expPosInf", math.Inf(1))
+	c.two = constF64x4("expTwo", 2)
+	c.one = constF64x4("expOne", 1)
 	// The Taylor coefficients, highest first (1/8!, 1/7!, ..., 1/2, 1).
-	var coef []Mem
-	for i, c := range []float64{2.4801587301587301587e-5, 1.9841269841269841270e-4, 1.3888888888888888889e-3,
+	for i, v := range []float64{2.4801587301587301587e-5, 1.9841269841269841270e-4, 1.3888888888888888889e-3,
 		8.3333333333333333333e-3, 4.1666666666666666667e-2, 1.6666666666666666667e-1, 0.5, 1.0} {
-		coef = append(coef, constF64x4(fmt.Sprintf("expC%d", i), c))
+		c.coef = append(c.coef, constF64x4(fmt.Sprintf("expC%d", i), v))
 	}
-	bias := GLOBL("expBias", RODATA|NOPTR)
+	c.bias = GLOBL("expBias", RODATA|NOPTR)
 	for i := 0; i < 4; i++ {
 		DATA(4*i, U32(1023))
 	}
@@ -148,49 +156,7 @@ func genExp() {
 		for h := 0; h < 2; h++ {
 			xd := YMM()
 			VCVTPS2PD(Mem{Base: x, Disp: 16 * h}, xd)
-			t, kf := YMM(), YMM()
-			ki := XMM()
-			VMULPD(log2e, xd, t)
-			VCVTPD2DQY(t, ki) // round to nearest even, as CVTSD2SL
-			VCVTDQ2PD(ki, kf)
-			r := YMM()
-			VMOVAPD(xd, r)
-			VFNMADD231PD(ln2u, kf, r) // r = x - kf*LN2U, fused
-			VFNMADD231PD(ln2l, kf, r)
-			VMULPD(sixteenth, r, r)
-			p := YMM()
-			VMOVAPD(coef[0], p)
-			for _, c := range coef[1:] {
-				VFMADD213PD(c, r, p) // p = r*p + c
-			}
-			VMULPD(p, r, r) // r = r*p
-			for i := 0; i < 3; i++ {
-				VADDPD(two, r, p)
-				VMULPD(p, r, r)
-			}
-			VADDPD(two, r, p)
-			VFMADD213PD(one, p, r) // r = p*r + 1
-			// Times 2^k where k+1023 is in (0, 2047]; 0 where k+1023 <= 0
-			// (a NaN or infinite r there included).
-			e, z := XMM(), XMM()
-			VPADDD(bias, ki, e)
-			VPXOR(z, z, z)
-			VPCMPGTD(z, e, z) // k+1023 > 0
-			scale, keep := YMM(), YMM()
-			VPMOVZXDQ(e, scale)
-			VPSLLQ(U8(52), scale, scale)
-			VMULPD(scale, r, r)
-			VPMOVSXDQ(z, keep)
-			VANDPD(keep, r, r)
-			// Above the overflow bound (and +Inf): +Inf. NaN: x.
-			m := YMM()
-			VCMPPD(U8(0x1e), overflow, xd, m) // x > Overflow, ordered
-			VBLENDVPD(m, posInf, r, r)
-			VCMPPD(U8(3), xd, xd, m) // unordered
-			VBLENDVPD(m, xd, r, r)
-			out := XMM()
-			VCVTPD2PSY(r, out)
-			VMOVUPS(out, Mem{Base: dst, Disp: 16 * h})
+			VMOVUPS(exp4(xd), Mem{Base: dst, Disp: 16 * h})
 		}
 	}, func(int) {
 		ADDQ(U32(32), x)
@@ -198,6 +164,55 @@ func genExp() {
 	})
 	VZEROUPPER()
 	RET()
+}
+
+// exp4 emits archExp on the 4 float64 lanes of xd (left unchanged) and
+// returns the results rounded to float32 in a new XMM register.
+func exp4(xd VecVirtual) VecVirtual {
+	c := &expc
+	t, kf := YMM(), YMM()
+	ki := XMM()
+	VMULPD(c.log2e, xd, t)
+	VCVTPD2DQY(t, ki) // round to nearest even, as CVTSD2SL
+	VCVTDQ2PD(ki, kf)
+	r := YMM()
+	VMOVAPD(xd, r)
+	VFNMADD231PD(c.ln2u, kf, r) // r = x - kf*LN2U, fused
+	VFNMADD231PD(c.ln2l, kf, r)
+	VMULPD(c.sixteenth, r, r)
+	p := YMM()
+	VMOVAPD(c.coef[0], p)
+	for _, k := range c.coef[1:] {
+		VFMADD213PD(k, r, p) // p = r*p + k
+	}
+	VMULPD(p, r, r) // r = r*p
+	for i := 0; i < 3; i++ {
+		VADDPD(c.two, r, p)
+		VMULPD(p, r, r)
+	}
+	VADDPD(c.two, r, p)
+	VFMADD213PD(c.one, p, r) // r = p*r + 1
+	// Times 2^k where k+1023 is in (0, 2047]; 0 where k+1023 <= 0 (a NaN
+	// or infinite r there included).
+	e, z := XMM(), XMM()
+	VPADDD(c.bias, ki, e)
+	VPXOR(z, z, z)
+	VPCMPGTD(z, e, z) // k+1023 > 0
+	scale, keep := YMM(), YMM()
+	VPMOVZXDQ(e, scale)
+	VPSLLQ(U8(52), scale, scale)
+	VMULPD(scale, r, r)
+	VPMOVSXDQ(z, keep)
+	VANDPD(keep, r, r)
+	// Above the overflow bound (and +Inf): +Inf. NaN: x.
+	m := YMM()
+	VCMPPD(U8(0x1e), c.overflow, xd, m) // x > Overflow, ordered
+	VBLENDVPD(m, c.posInf, r, r)
+	VCMPPD(U8(3), xd, xd, m) // unordered
+	VBLENDVPD(m, xd, r, r)
+	out := XMM()
+	VCVTPD2PSY(r, out)
+	return out
 }
 
 // genAccum emits the f16 value accumulation of a block of positions for

@@ -23,6 +23,7 @@ func main() {
 	genKQuants()
 	genTile()
 	genAttn()
+	genSwiGLU()
 	genFloat()
 	genRead()
 	Generate()

@@ -3,6 +3,8 @@
 package kernels
 
 import (
+	"unsafe"
+
 	"golang.org/x/sys/cpu"
 
 	"github.com/qilin-ai/qilin/quant"
@@ -61,7 +63,70 @@ func newNEONSet(name string, k neonVariant) *kernelSet {
 	ks.dots[quant.Q8_0] = q32Dot(quant.Q8_0, k.q8_0)
 	ks.dots[quant.Q4_0] = q32Dot(quant.Q4_0, k.q4_0)
 	ks.dots[quant.Q5_0] = q32Dot(quant.Q5_0, k.q5_0)
+
+	ks.quantize[quant.Q8_0] = func(x []float32, dst []byte) {
+		if nb := len(x) / 32; nb > 0 {
+			_ = dst[nb*34-1]
+			quantQ8_0NEON(&x[0], &dst[0], nb)
+		}
+	}
+	ks.quantize[quant.Q8_K] = func(x []float32, dst []byte) {
+		if nb := len(x) / quant.QK_K; nb > 0 {
+			_ = dst[nb*292-1]
+			quantQ8_KNEON(&x[0], &dst[0], nb)
+		}
+	}
+	ks.quantize[quant.F16] = func(x []float32, dst []byte) {
+		dst = dst[:2*len(x)]
+		if len(x) > 0 {
+			toF16NEONGo(unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), len(x)), x)
+		}
+	}
+	ks.toF16 = toF16NEONGo
+	ks.attnScores = attnScoresNEONGo
+	ks.attnAccum = attnAccumNEONGo
 	return ks
+}
+
+// toF16NEONGo converts with FCVTN over multiples of 8 and in Go for the
+// rest.
+func toF16NEONGo(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	n8 := len(src) / 8
+	if n8 > 0 {
+		toF16NEON(n8, &src[0], &dst[0])
+	}
+	toF16Go(dst[8*n8:], src[8*n8:])
+}
+
+// attnScoresNEONGo scores with attnScoresNEON when the head size is a
+// multiple of 8, in Go otherwise.
+func attnScoresNEONGo(s, q []float32, k []uint16, kStride int, scale float32) {
+	n, hk := len(s), len(q)
+	if n == 0 || hk == 0 || hk%8 != 0 {
+		attnScoresGo(s, q, k, kStride, scale)
+		return
+	}
+	_ = k[(n-1)*kStride+hk-1]
+	attnScoresNEON(n, hk/8, &q[0], &k[0], 2*kStride, scale, &s[0])
+}
+
+// attnAccumNEONGo accumulates 32 and then 8 columns at a time when the
+// value size is a multiple of 8, in Go otherwise.
+func attnAccumNEONGo(acc, v []uint16, vStride int, ms, vs []float32) {
+	n, hv := len(ms), len(acc)
+	if n == 0 || hv%8 != 0 {
+		attnAccumGo(acc, v, vStride, ms, vs)
+		return
+	}
+	_, _ = vs[n-1], v[(n-1)*vStride+hv-1]
+	c := 0
+	for ; c+32 <= hv; c += 32 {
+		attnAccum32NEON(n, &acc[c], &v[c], 2*vStride, &ms[0], &vs[0])
+	}
+	for ; c < hv; c += 8 {
+		attnAccum8NEON(n, &acc[c], &v[c], 2*vStride, &ms[0], &vs[0])
+	}
 }
 
 // q32Dot wraps the kernels of weight type t (blocks of 32, Q8_0

@@ -777,3 +777,368 @@ loop:
 	ADD R11, R10
 	VST1 V30.S[3], (R10)
 	RET
+
+// func quantQ8_0NEON(x *float32, dst *byte, nb int)
+TEXT ·quantQ8_0NEON(SB), NOSPLIT, $0-24
+	MOVD x+0(FP), R0
+	MOVD dst+8(FP), R1
+	MOVD nb+16(FP), R2
+	MOVW $0x42fe0000, R3
+	WORD	$0x1e27007e	// fmov s30, w3
+loop:
+	VLD1.P 64(R0), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P 64(R0), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD	$0x4ea01c08	// orr v8.16b, v0.16b, v0.16b
+	WORD	$0x4ea11c29	// orr v9.16b, v1.16b, v1.16b
+	WORD	$0x4ea21c4a	// orr v10.16b, v2.16b, v2.16b
+	WORD	$0x4ea31c6b	// orr v11.16b, v3.16b, v3.16b
+	WORD	$0x4ea41c8c	// orr v12.16b, v4.16b, v4.16b
+	WORD	$0x4ea51cad	// orr v13.16b, v5.16b, v5.16b
+	WORD	$0x4ea61cce	// orr v14.16b, v6.16b, v6.16b
+	WORD	$0x4ea71cef	// orr v15.16b, v7.16b, v7.16b
+	WORD	$0x4ea0f908	// fabs v8.4s, v8.4s
+	WORD	$0x4ea0f929	// fabs v9.4s, v9.4s
+	WORD	$0x4ea0f94a	// fabs v10.4s, v10.4s
+	WORD	$0x4ea0f96b	// fabs v11.4s, v11.4s
+	WORD	$0x4ea0f98c	// fabs v12.4s, v12.4s
+	WORD	$0x4ea0f9ad	// fabs v13.4s, v13.4s
+	WORD	$0x4ea0f9ce	// fabs v14.4s, v14.4s
+	WORD	$0x4ea0f9ef	// fabs v15.4s, v15.4s
+	WORD	$0x4e2cf508	// fmax v8.4s, v8.4s, v12.4s
+	WORD	$0x4e2df529	// fmax v9.4s, v9.4s, v13.4s
+	WORD	$0x4e2ef54a	// fmax v10.4s, v10.4s, v14.4s
+	WORD	$0x4e2ff56b	// fmax v11.4s, v11.4s, v15.4s
+	WORD	$0x4e2af508	// fmax v8.4s, v8.4s, v10.4s
+	WORD	$0x4e2bf529	// fmax v9.4s, v9.4s, v11.4s
+	WORD	$0x4e29f508	// fmax v8.4s, v8.4s, v9.4s
+	WORD	$0x6e30f910	// fmaxv s16, v8.4s
+	WORD	$0x1e3e1a11	// fdiv s17, s16, s30
+	WORD	$0x1e301bd2	// fdiv s18, s30, s16
+	WORD	$0x1e23c231	// fcvt h17, s17
+	VST1.P V17.H[0], 2(R1)
+	WORD	$0x4f929000	// fmul v0.4s, v0.4s, v18.s[0]
+	WORD	$0x4e21a800	// fcvtns v0.4s, v0.4s
+	WORD	$0x4f929021	// fmul v1.4s, v1.4s, v18.s[0]
+	WORD	$0x4e21a821	// fcvtns v1.4s, v1.4s
+	WORD	$0x4f929042	// fmul v2.4s, v2.4s, v18.s[0]
+	WORD	$0x4e21a842	// fcvtns v2.4s, v2.4s
+	WORD	$0x4f929063	// fmul v3.4s, v3.4s, v18.s[0]
+	WORD	$0x4e21a863	// fcvtns v3.4s, v3.4s
+	WORD	$0x4f929084	// fmul v4.4s, v4.4s, v18.s[0]
+	WORD	$0x4e21a884	// fcvtns v4.4s, v4.4s
+	WORD	$0x4f9290a5	// fmul v5.4s, v5.4s, v18.s[0]
+	WORD	$0x4e21a8a5	// fcvtns v5.4s, v5.4s
+	WORD	$0x4f9290c6	// fmul v6.4s, v6.4s, v18.s[0]
+	WORD	$0x4e21a8c6	// fcvtns v6.4s, v6.4s
+	WORD	$0x4f9290e7	// fmul v7.4s, v7.4s, v18.s[0]
+	WORD	$0x4e21a8e7	// fcvtns v7.4s, v7.4s
+	WORD	$0x0e612808	// xtn v8.4h, v0.4s
+	WORD	$0x4e612828	// xtn2 v8.8h, v1.4s
+	WORD	$0x0e612849	// xtn v9.4h, v2.4s
+	WORD	$0x4e612869	// xtn2 v9.8h, v3.4s
+	WORD	$0x0e212910	// xtn v16.8b, v8.8h
+	WORD	$0x4e212930	// xtn2 v16.16b, v9.8h
+	WORD	$0x0e61288a	// xtn v10.4h, v4.4s
+	WORD	$0x4e6128aa	// xtn2 v10.8h, v5.4s
+	WORD	$0x0e6128cb	// xtn v11.4h, v6.4s
+	WORD	$0x4e6128eb	// xtn2 v11.8h, v7.4s
+	WORD	$0x0e212951	// xtn v17.8b, v10.8h
+	WORD	$0x4e212971	// xtn2 v17.16b, v11.8h
+	VST1.P [V16.B16, V17.B16], 32(R1)
+	SUBS $1, R2, R2
+	BNE loop
+	RET
+
+// func quantQ8_KNEON(x *float32, dst *byte, nb int)
+TEXT ·quantQ8_KNEON(SB), NOSPLIT, $0-24
+	MOVD x+0(FP), R0
+	MOVD dst+8(FP), R1
+	MOVD nb+16(FP), R2
+	MOVW $0xc2fe0000, R3
+	WORD	$0x1e27007d	// fmov s29, w3
+	MOVW $0x3f800000, R3
+	WORD	$0x1e27007c	// fmov s28, w3
+	MOVW $0x4b400000, R3
+	WORD	$0x4e040c78	// dup v24.4s, w3
+	MOVW $0x007fffff, R3
+	WORD	$0x4e040c79	// dup v25.4s, w3
+	MOVW $0x00400000, R3
+	WORD	$0x4e040c7a	// dup v26.4s, w3
+	MOVW $0x0000007f, R3
+	WORD	$0x4e040c7b	// dup v27.4s, w3
+block:
+	MOVD R0, R3
+	MOVD $16, R4
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	WORD	$0x6f00e412	// movi v18.2d, #0
+	WORD	$0x6f00e413	// movi v19.2d, #0
+amax:
+	VLD1.P 64(R3), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD	$0x4ea0f800	// fabs v0.4s, v0.4s
+	WORD	$0x4e20f610	// fmax v16.4s, v16.4s, v0.4s
+	WORD	$0x4ea0f821	// fabs v1.4s, v1.4s
+	WORD	$0x4e21f631	// fmax v17.4s, v17.4s, v1.4s
+	WORD	$0x4ea0f842	// fabs v2.4s, v2.4s
+	WORD	$0x4e22f652	// fmax v18.4s, v18.4s, v2.4s
+	WORD	$0x4ea0f863	// fabs v3.4s, v3.4s
+	WORD	$0x4e23f673	// fmax v19.4s, v19.4s, v3.4s
+	SUBS $1, R4, R4
+	BNE amax
+	WORD	$0x4e31f610	// fmax v16.4s, v16.4s, v17.4s
+	WORD	$0x4e33f652	// fmax v18.4s, v18.4s, v19.4s
+	WORD	$0x4e32f610	// fmax v16.4s, v16.4s, v18.4s
+	WORD	$0x6e30fa14	// fmaxv s20, v16.4s
+	WORD	$0x1e260286	// fmov w6, s20
+	CBZW R6, zeroblock
+	MOVD R0, R3
+first:
+	MOVWU.P 4(R3), R4
+	ANDW $0x7fffffff, R4, R5
+	CMPW R5, R6
+	BNE first
+	WORD	$0x1e270095	// fmov s21, w4
+	WORD	$0x1e351bb6	// fdiv s22, s29, s21
+	WORD	$0x1e361b97	// fdiv s23, s28, s22
+	FMOVS.P F23, 4(R1)
+	ADD $256, R1, R5
+	MOVD $16, R4
+quant:
+	VLD1.P 64(R0), [V0.B16, V1.B16, V2.B16, V3.B16]
+	WORD	$0x4f969000	// fmul v0.4s, v0.4s, v22.s[0]
+	WORD	$0x4e38d400	// fadd v0.4s, v0.4s, v24.4s
+	WORD	$0x4e391c00	// and v0.16b, v0.16b, v25.16b
+	WORD	$0x6eba8400	// sub v0.4s, v0.4s, v26.4s
+	WORD	$0x4ebb6c00	// smin v0.4s, v0.4s, v27.4s
+	WORD	$0x4f969021	// fmul v1.4s, v1.4s, v22.s[0]
+	WORD	$0x4e38d421	// fadd v1.4s, v1.4s, v24.4s
+	WORD	$0x4e391c21	// and v1.16b, v1.16b, v25.16b
+	WORD	$0x6eba8421	// sub v1.4s, v1.4s, v26.4s
+	WORD	$0x4ebb6c21	// smin v1.4s, v1.4s, v27.4s
+	WORD	$0x4f969042	// fmul v2.4s, v2.4s, v22.s[0]
+	WORD	$0x4e38d442	// fadd v2.4s, v2.4s, v24.4s
+	WORD	$0x4e391c42	// and v2.16b, v2.16b, v25.16b
+	WORD	$0x6eba8442	// sub v2.4s, v2.4s, v26.4s
+	WORD	$0x4ebb6c42	// smin v2.4s, v2.4s, v27.4s
+	WORD	$0x4f969063	// fmul v3.4s, v3.4s, v22.s[0]
+	WORD	$0x4e38d463	// fadd v3.4s, v3.4s, v24.4s
+	WORD	$0x4e391c63	// and v3.16b, v3.16b, v25.16b
+	WORD	$0x6eba8463	// sub v3.4s, v3.4s, v26.4s
+	WORD	$0x4ebb6c63	// smin v3.4s, v3.4s, v27.4s
+	WORD	$0x0e612804	// xtn v4.4h, v0.4s
+	WORD	$0x4e612824	// xtn2 v4.8h, v1.4s
+	WORD	$0x0e612845	// xtn v5.4h, v2.4s
+	WORD	$0x4e612865	// xtn2 v5.8h, v3.4s
+	WORD	$0x0e212886	// xtn v6.8b, v4.8h
+	WORD	$0x4e2128a6	// xtn2 v6.16b, v5.8h
+	VST1.P [V6.B16], 16(R1)
+	WORD	$0x4e3038c7	// saddlv h7, v6.16b
+	VST1.P V7.H[0], 2(R5)
+	SUBS $1, R4, R4
+	BNE quant
+	MOVD R5, R1
+	SUBS $1, R2, R2
+	BNE block
+	RET
+zeroblock:
+	WORD	$0x6f00e400	// movi v0.2d, #0
+	WORD	$0x6f00e401	// movi v1.2d, #0
+	WORD	$0x6f00e402	// movi v2.2d, #0
+	WORD	$0x6f00e403	// movi v3.2d, #0
+	VST1.P [V0.B16, V1.B16, V2.B16, V3.B16], 64(R1)
+	VST1.P [V0.B16, V1.B16, V2.B16, V3.B16], 64(R1)
+	VST1.P [V0.B16, V1.B16, V2.B16, V3.B16], 64(R1)
+	VST1.P [V0.B16, V1.B16, V2.B16, V3.B16], 64(R1)
+	VST1.P [V0.B16, V1.B16], 32(R1)
+	MOVW ZR, (R1)
+	ADD $4, R1
+	ADD $1024, R0
+	SUBS $1, R2, R2
+	BNE block
+	RET
+
+// func toF16NEON(n8 int, src *float32, dst *uint16)
+TEXT ·toF16NEON(SB), NOSPLIT, $0-24
+	MOVD n8+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD dst+16(FP), R2
+loop:
+	VLD1.P 32(R1), [V0.B16, V1.B16]
+	WORD	$0x0e216802	// fcvtn v2.4h, v0.4s
+	WORD	$0x4e216822	// fcvtn2 v2.8h, v1.4s
+	VST1.P [V2.B16], 16(R2)
+	SUBS $1, R0, R0
+	BNE loop
+	RET
+
+// func attnScoresNEON(n int, hk8 int, q *float32, k *uint16, kstride int, scale float32, s *float32)
+TEXT ·attnScoresNEON(SB), NOSPLIT, $0-56
+	MOVD n+0(FP), R0
+	MOVD hk8+8(FP), R1
+	MOVD q+16(FP), R2
+	MOVD k+24(FP), R3
+	MOVD kstride+32(FP), R4
+	FMOVS scale+40(FP), F31
+	MOVD s+48(FP), R5
+key:
+	MOVD R2, R6
+	MOVD R3, R7
+	MOVD R1, R8
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	WORD	$0x6f00e412	// movi v18.2d, #0
+	WORD	$0x6f00e413	// movi v19.2d, #0
+inner:
+	VLD1.P 32(R6), [V0.B16, V1.B16]
+	VLD1.P 16(R7), [V2.B16]
+	WORD	$0x0e217843	// fcvtl v3.4s, v2.4h
+	WORD	$0x4e217844	// fcvtl2 v4.4s, v2.8h
+	WORD	$0x6e23dc03	// fmul v3.4s, v0.4s, v3.4s
+	WORD	$0x6e24dc24	// fmul v4.4s, v1.4s, v4.4s
+	WORD	$0x0e617865	// fcvtl v5.2d, v3.2s
+	WORD	$0x4e617866	// fcvtl2 v6.2d, v3.4s
+	WORD	$0x0e617887	// fcvtl v7.2d, v4.2s
+	WORD	$0x4e617888	// fcvtl2 v8.2d, v4.4s
+	WORD	$0x4e65d610	// fadd v16.2d, v16.2d, v5.2d
+	WORD	$0x4e66d631	// fadd v17.2d, v17.2d, v6.2d
+	WORD	$0x4e67d652	// fadd v18.2d, v18.2d, v7.2d
+	WORD	$0x4e68d673	// fadd v19.2d, v19.2d, v8.2d
+	SUBS $1, R8, R8
+	BNE inner
+	WORD	$0x4e72d610	// fadd v16.2d, v16.2d, v18.2d
+	WORD	$0x4e73d631	// fadd v17.2d, v17.2d, v19.2d
+	WORD	$0x4e71d610	// fadd v16.2d, v16.2d, v17.2d
+	WORD	$0x7e70da10	// faddp d16, v16.2d
+	WORD	$0x1e624210	// fcvt s16, d16
+	WORD	$0x1e3f0a10	// fmul s16, s16, s31
+	FMOVS.P F16, 4(R5)
+	ADD R4, R3
+	SUBS $1, R0, R0
+	BNE key
+	RET
+
+// func attnAccum32NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+TEXT ·attnAccum32NEON(SB), NOSPLIT, $0-48
+	MOVD n+0(FP), R0
+	MOVD acc+8(FP), R1
+	MOVD v+16(FP), R2
+	MOVD vstride+24(FP), R3
+	MOVD ms+32(FP), R4
+	MOVD vs+40(FP), R5
+	VLD1 (R1), [V0.B16, V1.B16, V2.B16, V3.B16]
+	FMOVS $1.0, F30
+pos:
+	FMOVS.P 4(R4), F28
+	FMOVS.P 4(R5), F29
+	VLD1 (R2), [V4.B16, V5.B16, V6.B16, V7.B16]
+	ADD R3, R2
+	FCMPS F30, F28
+	BEQ add
+	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
+	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
+	WORD	$0x4f9c9108	// fmul v8.4s, v8.4s, v28.s[0]
+	WORD	$0x4f9c9129	// fmul v9.4s, v9.4s, v28.s[0]
+	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
+	WORD	$0x4e216920	// fcvtn2 v0.8h, v9.4s
+	WORD	$0x0e21782c	// fcvtl v12.4s, v1.4h
+	WORD	$0x4e21782d	// fcvtl2 v13.4s, v1.8h
+	WORD	$0x4f9c918c	// fmul v12.4s, v12.4s, v28.s[0]
+	WORD	$0x4f9c91ad	// fmul v13.4s, v13.4s, v28.s[0]
+	WORD	$0x0e216981	// fcvtn v1.4h, v12.4s
+	WORD	$0x4e2169a1	// fcvtn2 v1.8h, v13.4s
+	WORD	$0x0e217850	// fcvtl v16.4s, v2.4h
+	WORD	$0x4e217851	// fcvtl2 v17.4s, v2.8h
+	WORD	$0x4f9c9210	// fmul v16.4s, v16.4s, v28.s[0]
+	WORD	$0x4f9c9231	// fmul v17.4s, v17.4s, v28.s[0]
+	WORD	$0x0e216a02	// fcvtn v2.4h, v16.4s
+	WORD	$0x4e216a22	// fcvtn2 v2.8h, v17.4s
+	WORD	$0x0e217874	// fcvtl v20.4s, v3.4h
+	WORD	$0x4e217875	// fcvtl2 v21.4s, v3.8h
+	WORD	$0x4f9c9294	// fmul v20.4s, v20.4s, v28.s[0]
+	WORD	$0x4f9c92b5	// fmul v21.4s, v21.4s, v28.s[0]
+	WORD	$0x0e216a83	// fcvtn v3.4h, v20.4s
+	WORD	$0x4e216aa3	// fcvtn2 v3.8h, v21.4s
+add:
+	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
+	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
+	WORD	$0x0e21788a	// fcvtl v10.4s, v4.4h
+	WORD	$0x4e21788b	// fcvtl2 v11.4s, v4.8h
+	WORD	$0x4f9d914a	// fmul v10.4s, v10.4s, v29.s[0]
+	WORD	$0x4f9d916b	// fmul v11.4s, v11.4s, v29.s[0]
+	WORD	$0x4e2ad508	// fadd v8.4s, v8.4s, v10.4s
+	WORD	$0x4e2bd529	// fadd v9.4s, v9.4s, v11.4s
+	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
+	WORD	$0x4e216920	// fcvtn2 v0.8h, v9.4s
+	WORD	$0x0e21782c	// fcvtl v12.4s, v1.4h
+	WORD	$0x4e21782d	// fcvtl2 v13.4s, v1.8h
+	WORD	$0x0e2178ae	// fcvtl v14.4s, v5.4h
+	WORD	$0x4e2178af	// fcvtl2 v15.4s, v5.8h
+	WORD	$0x4f9d91ce	// fmul v14.4s, v14.4s, v29.s[0]
+	WORD	$0x4f9d91ef	// fmul v15.4s, v15.4s, v29.s[0]
+	WORD	$0x4e2ed58c	// fadd v12.4s, v12.4s, v14.4s
+	WORD	$0x4e2fd5ad	// fadd v13.4s, v13.4s, v15.4s
+	WORD	$0x0e216981	// fcvtn v1.4h, v12.4s
+	WORD	$0x4e2169a1	// fcvtn2 v1.8h, v13.4s
+	WORD	$0x0e217850	// fcvtl v16.4s, v2.4h
+	WORD	$0x4e217851	// fcvtl2 v17.4s, v2.8h
+	WORD	$0x0e2178d2	// fcvtl v18.4s, v6.4h
+	WORD	$0x4e2178d3	// fcvtl2 v19.4s, v6.8h
+	WORD	$0x4f9d9252	// fmul v18.4s, v18.4s, v29.s[0]
+	WORD	$0x4f9d9273	// fmul v19.4s, v19.4s, v29.s[0]
+	WORD	$0x4e32d610	// fadd v16.4s, v16.4s, v18.4s
+	WORD	$0x4e33d631	// fadd v17.4s, v17.4s, v19.4s
+	WORD	$0x0e216a02	// fcvtn v2.4h, v16.4s
+	WORD	$0x4e216a22	// fcvtn2 v2.8h, v17.4s
+	WORD	$0x0e217874	// fcvtl v20.4s, v3.4h
+	WORD	$0x4e217875	// fcvtl2 v21.4s, v3.8h
+	WORD	$0x0e2178f6	// fcvtl v22.4s, v7.4h
+	WORD	$0x4e2178f7	// fcvtl2 v23.4s, v7.8h
+	WORD	$0x4f9d92d6	// fmul v22.4s, v22.4s, v29.s[0]
+	WORD	$0x4f9d92f7	// fmul v23.4s, v23.4s, v29.s[0]
+	WORD	$0x4e36d694	// fadd v20.4s, v20.4s, v22.4s
+	WORD	$0x4e37d6b5	// fadd v21.4s, v21.4s, v23.4s
+	WORD	$0x0e216a83	// fcvtn v3.4h, v20.4s
+	WORD	$0x4e216aa3	// fcvtn2 v3.8h, v21.4s
+	SUBS $1, R0, R0
+	BNE pos
+	VST1 [V0.B16, V1.B16, V2.B16, V3.B16], (R1)
+	RET
+
+// func attnAccum8NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+TEXT ·attnAccum8NEON(SB), NOSPLIT, $0-48
+	MOVD n+0(FP), R0
+	MOVD acc+8(FP), R1
+	MOVD v+16(FP), R2
+	MOVD vstride+24(FP), R3
+	MOVD ms+32(FP), R4
+	MOVD vs+40(FP), R5
+	VLD1 (R1), [V0.B16]
+	FMOVS $1.0, F30
+pos:
+	FMOVS.P 4(R4), F28
+	FMOVS.P 4(R5), F29
+	VLD1 (R2), [V4.B16]
+	ADD R3, R2
+	FCMPS F30, F28
+	BEQ add
+	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
+	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
+	WORD	$0x4f9c9108	// fmul v8.4s, v8.4s, v28.s[0]
+	WORD	$0x4f9c9129	// fmul v9.4s, v9.4s, v28.s[0]
+	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
+	WORD	$0x4e216920	// fcvtn2 v0.8h, v9.4s
+add:
+	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
+	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
+	WORD	$0x0e21788a	// fcvtl v10.4s, v4.4h
+	WORD	$0x4e21788b	// fcvtl2 v11.4s, v4.8h
+	WORD	$0x4f9d914a	// fmul v10.4s, v10.4s, v29.s[0]
+	WORD	$0x4f9d916b	// fmul v11.4s, v11.4s, v29.s[0]
+	WORD	$0x4e2ad508	// fadd v8.4s, v8.4s, v10.4s
+	WORD	$0x4e2bd529	// fadd v9.4s, v9.4s, v11.4s
+	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
+	WORD	$0x4e216920	// fcvtn2 v0.8h, v9.4s
+	SUBS $1, R0, R0
+	BNE pos
+	VST1 [V0.B16], (R1)
+	RET

@@ -81,3 +81,41 @@ func dotQ4_0x4DOT(nb int, w *byte, a *byte, astride int, ad *float32, adstride i
 //
 //go:noescape
 func dotQ5_0x4DOT(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
+
+// quantQ8_0NEON quantizes nb blocks of 32 floats at x to Q8_0 at dst as
+// quant.QuantizeActRowQ8_0 does.
+//
+//go:noescape
+func quantQ8_0NEON(x *float32, dst *byte, nb int)
+
+// quantQ8_KNEON quantizes nb blocks of 256 floats at x to Q8_K at dst as
+// quant.QuantizeRowQ8_K does.
+//
+//go:noescape
+func quantQ8_KNEON(x *float32, dst *byte, nb int)
+
+// toF16NEON converts 8*n8 floats at src to halves at dst, rounding to
+// nearest even.
+//
+//go:noescape
+func toF16NEON(n8 int, src *float32, dst *uint16)
+
+// attnScoresNEON writes s[j] = attnDotGo(q, key j) * scale for n keys of
+// 8*hk8 halves at k + j*kstride (bytes), q holding 8*hk8 floats.
+//
+//go:noescape
+func attnScoresNEON(n int, hk8 int, q *float32, k *uint16, kstride int, scale float32, s *float32)
+
+// attnAccum32NEON applies n positions to 32 f16 accumulator columns at acc as
+// attnAccumGo does: values of position j at v + j*vstride (bytes), factors
+// ms[j] and vs[j].
+//
+//go:noescape
+func attnAccum32NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+
+// attnAccum8NEON applies n positions to 8 f16 accumulator columns at acc as
+// attnAccumGo does: values of position j at v + j*vstride (bytes), factors
+// ms[j] and vs[j].
+//
+//go:noescape
+func attnAccum8NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)

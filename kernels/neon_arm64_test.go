@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -152,6 +153,165 @@ func checkNEONDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel,
 		}
 		if k.four != nil && math.Float32bits(four[i*ostride]) != math.Float32bits(want) {
 			t.Errorf("%s: row %d: four = %v, generic %v", name, i, four[i*ostride], want)
+		}
+	}
+}
+
+// TestNEONQuantizersMatchQuant checks the NEON activation quantizers (Q8_0,
+// Q8_K, F16) byte for byte against package quant's on rows of several
+// magnitudes, including subnormal ones (whose inverse scale overflows),
+// all-zero blocks, exact ties and a largest magnitude present with both
+// signs.
+func TestNEONQuantizersMatchQuant(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	inputs := map[string]func(n int) []float32{
+		"normal": func(n int) []float32 { return randVec(rng, n, 1) },
+		"tiny":   func(n int) []float32 { return randVec(rng, n, 1e-40) },
+		"huge":   func(n int) []float32 { return randVec(rng, n, 1e37) },
+		"zeros": func(n int) []float32 {
+			x := randVec(rng, n, 1)
+			clear(x[:min(n, 256)])
+			return x
+		},
+		"ties": func(n int) []float32 {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.IntN(253)-126) + 0.5
+				if i%32 == 7 {
+					x[i] = 127
+				}
+			}
+			return x
+		},
+		"signed max": func(n int) []float32 {
+			x := randVec(rng, n, 1)
+			for b := 0; b+32 <= n; b += 32 {
+				x[b+3+b%7], x[b+17+b%5] = -9, 9
+				if b%64 == 0 {
+					x[b+3+b%7], x[b+17+b%5] = 9, -9
+				}
+			}
+			return x
+		},
+	}
+	for _, ks := range neonTestSets(t) {
+		for _, at := range []quant.Type{quant.Q8_0, quant.Q8_K, quant.F16} {
+			for name, in := range inputs {
+				for _, nb := range []int{1, 2, 5} {
+					n := nb * at.BlockLen()
+					if at == quant.F16 {
+						n = nb*32 + 7
+					}
+					x := in(n)
+					rb, _ := at.RowSize(n)
+					want, got := make([]byte, rb), make([]byte, rb+1)[1:]
+					if err := quant.QuantizeActivations(at, x, want); err != nil {
+						t.Fatal(err)
+					}
+					ks.quantizeRow(at, x, got)
+					if !bytes.Equal(got, want) {
+						t.Errorf("%s %s %s nb=%d: differs from quant.QuantizeActivations at byte %s", ks.name, at, name, nb, firstDiff(got, want))
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNEONToF16 checks the NEON f16 conversion against quant.FP32ToFP16 on
+// normal, subnormal-result, overflowing and tie values, with tails.
+func TestNEONToF16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, ks := range neonTestSets(t) {
+		for _, n := range []int{0, 1, 8, 61, 64} {
+			for _, scale := range []float64{1, 1e-6, 7e4, 1e-40} {
+				x := randVec(rng, n, scale)
+				if n > 3 {
+					x[0], x[1], x[2] = 1+1.0/2048, 65520, -65504
+				}
+				got := make([]uint16, n)
+				ks.toF16(got, x)
+				for i, v := range x {
+					if want := quant.FP32ToFP16(v); got[i] != want {
+						t.Errorf("%s: %v -> %#x, want %#x", ks.name, v, got[i], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNEONAttentionMatchesGeneric checks the NEON attention stages against
+// their Go versions and whole heads against the generic set, bit for bit,
+// for head sizes with and without a multiple of 8 and more positions than
+// one block.
+func TestNEONAttentionMatchesGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	for _, ks := range neonTestSets(t) {
+		for _, dims := range [][2]int{{64, 64}, {128, 128}, {96, 40}, {20, 36}, {8, 8}} {
+			hk, hv := dims[0], dims[1]
+			for _, n := range []int{1, 2, 17, 300} {
+				kStride, vStride := hk+8, hv+3
+				// With n = 17, queries and keys spread over 2^-14..2^14, so
+				// that the float64 lane sums round.
+				wide := func(x []float32) []float32 {
+					for i := range x {
+						if n == 17 {
+							x[i] *= float32(math.Exp2(float64(rng.IntN(29) - 14)))
+						}
+					}
+					return x
+				}
+				k, v := make([]uint16, n*kStride), make([]uint16, n*vStride)
+				ks.toF16(k, wide(randVec(rng, len(k), 1)))
+				ks.toF16(v, randVec(rng, len(v), 1))
+				q := wide(randVec(rng, hk, 2))
+				for i := range q {
+					q[i] = quant.FP16ToFP32(quant.FP32ToFP16(q[i]))
+				}
+				name := fmt.Sprintf("%s hk %d hv %d n %d", ks.name, hk, hv, n)
+
+				m := min(n, attnBlock)
+				want, got := make([]float32, m), make([]float32, m)
+				attnScoresGo(want, q, k, kStride, 0.125)
+				ks.attnScores(got, q, k, kStride, 0.125)
+				checkBits(t, name+" scores", got, want)
+
+				ms, vs := make([]float32, m), make([]float32, m)
+				for j := range ms {
+					ms[j], vs[j] = 1, float32(rng.Float64())
+					if j%3 == 0 {
+						ms[j], vs[j] = float32(rng.Float64()), 1
+					}
+				}
+				accWant := make([]uint16, hv)
+				ks.toF16(accWant, randVec(rng, hv, 4))
+				accGot := append([]uint16(nil), accWant...)
+				attnAccumGo(accWant, v, vStride, ms, vs)
+				ks.attnAccum(accGot, v, vStride, ms, vs)
+				for i := range accGot {
+					if accGot[i] != accWant[i] {
+						t.Errorf("%s accum: column %d = %#x, Go %#x", name, i, accGot[i], accWant[i])
+						break
+					}
+				}
+
+				outWant, outGot := make([]float32, hv), make([]float32, hv)
+				attentionHead(genericSet, outWant, q, k, kStride, v, vStride, n, 0.125, NewAttnScratch(hk, hv))
+				attentionHead(ks, outGot, q, k, kStride, v, vStride, n, 0.125, NewAttnScratch(hk, hv))
+				checkBits(t, name+" head", outGot, outWant)
+			}
+		}
+	}
+}
+
+// checkBits reports the first element where got and want differ in bits.
+func checkBits(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Errorf("%s: [%d] = %v, want %v", name, i, got[i], want[i])
+			return
 		}
 	}
 }

@@ -305,7 +305,9 @@ func (g *gen) addv(a arr, d, n V) { g.across("addv", 0, 0b11011, a, a.size(), d,
 func (g *gen) saddlv(a arr, d, n V) { g.across("saddlv", 0, 0b00011, a, a.size()+1, d, n) }
 
 // fmaxv: d = largest of 4 float32 lanes.
-func (g *gen) fmaxv(d, n V) { g.across("fmaxv", 1, 0b01111, S4, 2, d, n) }
+func (g *gen) fmaxv(d, n V) {
+	g.enc(0x6E30F800|uint32(n)<<5|uint32(d), "fmaxv s%d, %s", d, v(n, S4))
+}
 
 // umaxv: d = largest unsigned lane.
 func (g *gen) umaxv(a arr, d, n V) { g.across("umaxv", 1, 0b01010, a, a.size(), d, n) }

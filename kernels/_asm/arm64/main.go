@@ -46,6 +46,8 @@ func generate() (asm, decls []byte, err error) {
 	g.stubs.WriteString(header + "package kernels\n")
 	g.consts()
 	genQ32(g)
+	genQuant(g)
+	genFloat(g)
 	decls, err = format.Source(g.stubs.Bytes())
 	if err != nil {
 		return nil, nil, fmt.Errorf("formatting declarations: %v", err)

@@ -1,0 +1,134 @@
+package main
+
+import "fmt"
+
+// Float kernels: f16 conversion and the stages of f16 attention, with the
+// bits of their Go versions (FCVTN rounds to nearest even as
+// quant.FP32ToFP16 does; FCVTL widens exactly).
+
+func genFloat(g *gen) {
+	genToF16(g)
+	genAttnScores(g)
+	genAttnAccum(g, 32)
+	genAttnAccum(g, 8)
+}
+
+func genToF16(g *gen) {
+	g.fn("toF16NEON", "toF16NEON converts 8*n8 floats at src to halves at dst, rounding to\nnearest even.", params("n8 int", "src *float32", "dst *uint16"), nil)
+	g.op("MOVD %s, R0", g.arg("n8"))
+	g.op("MOVD %s, R1", g.arg("src"))
+	g.op("MOVD %s, R2", g.arg("dst"))
+	g.label("loop")
+	g.op("VLD1.P 32(R1), %s", list(0, 1))
+	g.fcvtn(2, 0, false)
+	g.fcvtn(2, 1, true)
+	g.op("VST1.P [V2.B16], 16(R2)")
+	g.op("SUBS $1, R0, R0")
+	g.op("BNE loop")
+	g.op("RET")
+}
+
+// genAttnScores emits attnScoresNEON, the twin of attnScoresGo for head
+// sizes that are multiples of 8: per key, the float32 products q[i]*k[i]
+// summed in float64 in 8 lanes (lane l takes i ≡ l mod 8) held as 4 pairs,
+// reduced as attnDotGo does, rounded to float32 and scaled.
+func genAttnScores(g *gen) {
+	g.fn("attnScoresNEON", "attnScoresNEON writes s[j] = attnDotGo(q, key j) * scale for n keys of\n8*hk8 halves at k + j*kstride (bytes), q holding 8*hk8 floats.",
+		params("n int", "hk8 int", "q *float32", "k *uint16", "kstride int", "scale float32", "s *float32"), nil)
+	g.op("MOVD %s, R0", g.arg("n"))
+	g.op("MOVD %s, R1", g.arg("hk8"))
+	g.op("MOVD %s, R2", g.arg("q"))
+	g.op("MOVD %s, R3", g.arg("k"))
+	g.op("MOVD %s, R4", g.arg("kstride"))
+	g.op("FMOVS %s, F31", g.arg("scale"))
+	g.op("MOVD %s, R5", g.arg("s"))
+	g.label("key")
+	g.op("MOVD R2, R6")
+	g.op("MOVD R3, R7")
+	g.op("MOVD R1, R8")
+	g.zero(16, 17, 18, 19)
+	g.label("inner")
+	g.op("VLD1.P 32(R6), %s", list(0, 1))
+	g.op("VLD1.P 16(R7), [V2.B16]")
+	g.fcvtl(3, 2, true, false)
+	g.fcvtl(4, 2, true, true)
+	g.fmul(S4, 3, 0, 3)
+	g.fmul(S4, 4, 1, 4)
+	g.fcvtl(5, 3, false, false) // lanes 0, 1
+	g.fcvtl(6, 3, false, true)  // 2, 3
+	g.fcvtl(7, 4, false, false) // 4, 5
+	g.fcvtl(8, 4, false, true)  // 6, 7
+	for i := V(0); i < 4; i++ {
+		g.fadd(D2, 16+i, 16+i, 5+i)
+	}
+	g.op("SUBS $1, R8, R8")
+	g.op("BNE inner")
+	g.fadd(D2, 16, 16, 18) // l0+l4, l1+l5
+	g.fadd(D2, 17, 17, 19) // l2+l6, l3+l7
+	g.fadd(D2, 16, 16, 17)
+	g.faddp2d(16, 16)
+	g.fcvt(0, 1, 16, 16)
+	g.fmuls(16, 16, 31)
+	g.op("FMOVS.P F16, 4(R5)")
+	g.op("ADD R4, R3")
+	g.op("SUBS $1, R0, R0")
+	g.op("BNE key")
+	g.op("RET")
+}
+
+// genAttnAccum emits attnAccum<C>NEON, the twin of attnAccumGo for C
+// columns (a multiple of 8) of the accumulator, which stays in registers
+// (as halves) across the n positions.
+func genAttnAccum(g *gen, C int) {
+	name := fmt.Sprintf("attnAccum%dNEON", C)
+	g.fn(name, fmt.Sprintf("%s applies n positions to %d f16 accumulator columns at acc as\nattnAccumGo does: values of position j at v + j*vstride (bytes), factors\nms[j] and vs[j].", name, C),
+		params("n int", "acc *uint16", "v *uint16", "vstride int", "ms *float32", "vs *float32"), nil)
+	regs := C / 8
+	acc, val := make([]V, regs), make([]V, regs)
+	for i := range acc {
+		acc[i], val[i] = V(i), V(4+i)
+	}
+	tmp := func(i int) (V, V, V, V) { b := V(8 + 4*i); return b, b + 1, b + 2, b + 3 }
+	g.op("MOVD %s, R0", g.arg("n"))
+	g.op("MOVD %s, R1", g.arg("acc"))
+	g.op("MOVD %s, R2", g.arg("v"))
+	g.op("MOVD %s, R3", g.arg("vstride"))
+	g.op("MOVD %s, R4", g.arg("ms"))
+	g.op("MOVD %s, R5", g.arg("vs"))
+	g.op("VLD1 (R1), %s", list(acc...))
+	g.op("FMOVS $1.0, F30")
+	g.label("pos")
+	g.op("FMOVS.P 4(R4), F28")
+	g.op("FMOVS.P 4(R5), F29")
+	g.op("VLD1 (R2), %s", list(val...))
+	g.op("ADD R3, R2")
+	g.op("FCMPS F30, F28")
+	g.op("BEQ add")
+	for i, a := range acc {
+		lo, hi, _, _ := tmp(i)
+		g.fcvtl(lo, a, true, false)
+		g.fcvtl(hi, a, true, true)
+		g.fmulElem(S4, lo, lo, 28, 0)
+		g.fmulElem(S4, hi, hi, 28, 0)
+		g.fcvtn(a, lo, false)
+		g.fcvtn(a, hi, true)
+	}
+	g.label("add")
+	for i, a := range acc {
+		lo, hi, vlo, vhi := tmp(i)
+		g.fcvtl(lo, a, true, false)
+		g.fcvtl(hi, a, true, true)
+		g.fcvtl(vlo, val[i], true, false)
+		g.fcvtl(vhi, val[i], true, true)
+		g.fmulElem(S4, vlo, vlo, 29, 0)
+		g.fmulElem(S4, vhi, vhi, 29, 0)
+		g.fadd(S4, lo, lo, vlo)
+		g.fadd(S4, hi, hi, vhi)
+		g.fcvtn(a, lo, false)
+		g.fcvtn(a, hi, true)
+	}
+	g.op("SUBS $1, R0, R0")
+	g.op("BNE pos")
+	g.op("VST1 %s, (R1)", list(acc...))
+	g.op("RET")
+}

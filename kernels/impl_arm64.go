@@ -64,6 +64,15 @@ func newNEONSet(name string, k neonVariant) *kernelSet {
 	ks.dots[quant.Q4_0] = q32Dot(quant.Q4_0, k.q4_0)
 	ks.dots[quant.Q5_0] = q32Dot(quant.Q5_0, k.q5_0)
 
+	kDot := func(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
+		ks.dots[t] = kquantDot(t, one, four)
+	}
+	kDot(quant.Q4_K, dotQ4_Kx1NEON, dotQ4_Kx4NEON)
+	kDot(quant.Q5_K, dotQ5_Kx1NEON, dotQ5_Kx4NEON)
+	kDot(quant.Q6_K, dotQ6_Kx1NEON, dotQ6_Kx4NEON)
+	kDot(quant.Q3_K, dotQ3_Kx1NEON, dotQ3_Kx4NEON)
+	kDot(quant.Q2_K, dotQ2_Kx1NEON, dotQ2_Kx4NEON)
+
 	ks.quantize[quant.Q8_0] = func(x []float32, dst []byte) {
 		if nb := len(x) / 32; nb > 0 {
 			_ = dst[nb*34-1]
@@ -151,6 +160,33 @@ func q32Dot(t quant.Type, k q32Kernels) dotKernel {
 			}
 			_, _, _ = w[nb*wb-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1]
 			k.four(nb, &w[0], &a[0], stride, &ad[0], 4*adStride, &out[0], 4*ostride)
+		},
+	}
+}
+
+// kquantDot wraps the kernels of K-quant type t (Q8_K activations) as a
+// dotKernel, checking the slices' lengths once.
+func kquantDot(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) dotKernel {
+	wb := t.BlockSize()
+	const ab = 292 // Q8_K block
+	return dotKernel{
+		one: func(n int, w, a []byte, _ []float32) float32 {
+			nb := n / quant.QK_K
+			if nb == 0 {
+				return 0
+			}
+			_, _ = w[nb*wb-1], a[nb*ab-1]
+			return one(nb, &w[0], &a[0])
+		},
+		four: func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
+			_ = out[3*ostride]
+			nb := n / quant.QK_K
+			if nb == 0 {
+				zero4(out, ostride)
+				return
+			}
+			_, _ = w[nb*wb-1], a[3*stride+nb*ab-1]
+			four(nb, &w[0], &a[0], stride, &out[0], 4*ostride)
 		},
 	}
 }

@@ -1142,3 +1142,3328 @@ add:
 	BNE pos
 	VST1 [V0.B16], (R1)
 	RET
+
+// func dotQ4_Kx1NEON(nb int, w *byte, a *byte) float32
+TEXT ·dotQ4_Kx1NEON(SB), NOSPLIT, $0-28
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	WORD	$0x4f00e5e3	// movi v3.16b, #15
+	WORD	$0x6f00e404	// movi v4.2d, #0
+	WORD	$0x6f00e418	// movi v24.2d, #0
+	WORD	$0x6f00e419	// movi v25.2d, #0
+block:
+	MOVWU 4(R1), R12
+	MOVWU 8(R1), R13
+	MOVWU 12(R1), R14
+	ANDW $0x3f3f3f3f, R12, R19
+	ANDW $0x3f3f3f3f, R13, R20
+	ANDW $0x0f0f0f0f, R14, R21
+	LSRW $6, R12, R22
+	ANDW $0x03030303, R22, R22
+	ORRW R22<<4, R21, R21
+	LSRW $4, R14, R23
+	ANDW $0x0f0f0f0f, R23, R23
+	LSRW $6, R13, R22
+	ANDW $0x03030303, R22, R22
+	ORRW R22<<4, R23, R23
+	ORR R21<<32, R19, R19
+	ORR R23<<32, R20, R20
+	WORD	$0x4e081e60	// mov v0.d[0], x19
+	WORD	$0x2f08a400	// uxtl v0.8h, v0.8b
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	FMOVQ 16(R1), F7
+	FMOVQ 32(R1), F8
+	WORD	$0x4e231ce7	// and v7.16b, v7.16b, v3.16b
+	WORD	$0x4e231d08	// and v8.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402170	// smlal v16.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402171	// smlal2 v17.4s, v11.8h, v0.h[0]
+	FMOVQ 16(R1), F7
+	FMOVQ 32(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502170	// smlal v16.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502171	// smlal2 v17.4s, v11.8h, v0.h[1]
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x4e231ce7	// and v7.16b, v7.16b, v3.16b
+	WORD	$0x4e231d08	// and v8.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602170	// smlal v16.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602171	// smlal2 v17.4s, v11.8h, v0.h[2]
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702170	// smlal v16.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702171	// smlal2 v17.4s, v11.8h, v0.h[3]
+	FMOVQ 80(R1), F7
+	FMOVQ 96(R1), F8
+	WORD	$0x4e231ce7	// and v7.16b, v7.16b, v3.16b
+	WORD	$0x4e231d08	// and v8.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402970	// smlal v16.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402971	// smlal2 v17.4s, v11.8h, v0.h[4]
+	FMOVQ 80(R1), F7
+	FMOVQ 96(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502970	// smlal v16.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502971	// smlal2 v17.4s, v11.8h, v0.h[5]
+	FMOVQ 112(R1), F7
+	FMOVQ 128(R1), F8
+	WORD	$0x4e231ce7	// and v7.16b, v7.16b, v3.16b
+	WORD	$0x4e231d08	// and v8.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602970	// smlal v16.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602971	// smlal2 v17.4s, v11.8h, v0.h[6]
+	FMOVQ 112(R1), F7
+	FMOVQ 128(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702970	// smlal v16.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702971	// smlal2 v17.4s, v11.8h, v0.h[7]
+	MOVWU 0(R1), R12
+	WORD	$0x4e041d8f	// mov v15.s[0], w12
+	WORD	$0x0e2179ef	// fcvtl v15.4s, v15.4h
+	WORD	$0x4f8f904e	// fmul v14.4s, v2.4s, v15.s[0]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4f8e9210	// fmul v16.4s, v16.4s, v14.s[0]
+	WORD	$0x4e30d718	// fadd v24.4s, v24.4s, v16.4s
+	WORD	$0x4e21da31	// scvtf v17.4s, v17.4s
+	WORD	$0x4f8e9231	// fmul v17.4s, v17.4s, v14.s[0]
+	WORD	$0x4e31d739	// fadd v25.4s, v25.4s, v17.4s
+	WORD	$0x4e081e85	// mov v5.d[0], x20
+	WORD	$0x4e0538a5	// zip1 v5.16b, v5.16b, v5.16b
+	WORD	$0x6f08a4a6	// uxtl2 v6.8h, v5.16b
+	WORD	$0x2f08a4a5	// uxtl v5.8h, v5.8b
+	VLD1.P 32(R2), [V7.B16, V8.B16]
+	WORD	$0x0e65c0e9	// smull v9.4s, v7.4h, v5.4h
+	WORD	$0x4e6580e9	// smlal2 v9.4s, v7.8h, v5.8h
+	WORD	$0x0e668109	// smlal v9.4s, v8.4h, v6.4h
+	WORD	$0x4e668109	// smlal2 v9.4s, v8.8h, v6.8h
+	WORD	$0x4eb1b929	// addv s9, v9.4s
+	WORD	$0x4faf904e	// fmul v14.4s, v2.4s, v15.s[1]
+	WORD	$0x4e21d929	// scvtf v9.4s, v9.4s
+	WORD	$0x6e29ddce	// fmul v14.4s, v14.4s, v9.4s
+	WORD	$0x4eaed484	// fsub v4.4s, v4.4s, v14.4s
+	ADD $144, R1
+	SUBS $1, R0, R0
+	BNE block
+	WORD	$0x5e040485	// mov s5, v4.s[0]
+	WORD	$0x1e3828a5	// fadd s5, s5, s24
+	WORD	$0x5e0c0706	// mov s6, v24.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140706	// mov s6, v24.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0706	// mov s6, v24.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3928a5	// fadd s5, s5, s25
+	WORD	$0x5e0c0726	// mov s6, v25.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140726	// mov s6, v25.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0726	// mov s6, v25.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, ret+24(FP)
+	RET
+
+// func dotQ5_Kx1NEON(nb int, w *byte, a *byte) float32
+TEXT ·dotQ5_Kx1NEON(SB), NOSPLIT, $0-28
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	WORD	$0x4f00e423	// movi v3.16b, #1
+	WORD	$0x6f00e404	// movi v4.2d, #0
+	WORD	$0x6f00e418	// movi v24.2d, #0
+	WORD	$0x6f00e419	// movi v25.2d, #0
+block:
+	MOVWU 4(R1), R12
+	MOVWU 8(R1), R13
+	MOVWU 12(R1), R14
+	ANDW $0x3f3f3f3f, R12, R19
+	ANDW $0x3f3f3f3f, R13, R20
+	ANDW $0x0f0f0f0f, R14, R21
+	LSRW $6, R12, R22
+	ANDW $0x03030303, R22, R22
+	ORRW R22<<4, R21, R21
+	LSRW $4, R14, R23
+	ANDW $0x0f0f0f0f, R23, R23
+	LSRW $6, R13, R22
+	ANDW $0x03030303, R22, R22
+	ORRW R22<<4, R23, R23
+	ORR R21<<32, R19, R19
+	ORR R23<<32, R20, R20
+	WORD	$0x4e081e60	// mov v0.d[0], x19
+	WORD	$0x2f08a400	// uxtl v0.8h, v0.8b
+	FMOVQ 16(R1), F12
+	FMOVQ 32(R1), F13
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x4e231d8e	// and v14.16b, v12.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x4e231dae	// and v14.16b, v13.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402170	// smlal v16.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402171	// smlal2 v17.4s, v11.8h, v0.h[0]
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0f058e	// ushr v14.16b, v12.16b, #1
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0f05ae	// ushr v14.16b, v13.16b, #1
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502170	// smlal v16.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502171	// smlal2 v17.4s, v11.8h, v0.h[1]
+	FMOVQ 80(R1), F7
+	FMOVQ 96(R1), F8
+	WORD	$0x6f0e058e	// ushr v14.16b, v12.16b, #2
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0e05ae	// ushr v14.16b, v13.16b, #2
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602170	// smlal v16.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602171	// smlal2 v17.4s, v11.8h, v0.h[2]
+	FMOVQ 80(R1), F7
+	FMOVQ 96(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0d058e	// ushr v14.16b, v12.16b, #3
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0d05ae	// ushr v14.16b, v13.16b, #3
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702170	// smlal v16.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702171	// smlal2 v17.4s, v11.8h, v0.h[3]
+	FMOVQ 112(R1), F7
+	FMOVQ 128(R1), F8
+	WORD	$0x6f0c058e	// ushr v14.16b, v12.16b, #4
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c05ae	// ushr v14.16b, v13.16b, #4
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402970	// smlal v16.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402971	// smlal2 v17.4s, v11.8h, v0.h[4]
+	FMOVQ 112(R1), F7
+	FMOVQ 128(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0b058e	// ushr v14.16b, v12.16b, #5
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0b05ae	// ushr v14.16b, v13.16b, #5
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502970	// smlal v16.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502971	// smlal2 v17.4s, v11.8h, v0.h[5]
+	FMOVQ 144(R1), F7
+	FMOVQ 160(R1), F8
+	WORD	$0x6f0a058e	// ushr v14.16b, v12.16b, #6
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0a05ae	// ushr v14.16b, v13.16b, #6
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602970	// smlal v16.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602971	// smlal2 v17.4s, v11.8h, v0.h[6]
+	FMOVQ 144(R1), F7
+	FMOVQ 160(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f09058e	// ushr v14.16b, v12.16b, #7
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0905ae	// ushr v14.16b, v13.16b, #7
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702970	// smlal v16.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702971	// smlal2 v17.4s, v11.8h, v0.h[7]
+	MOVWU 0(R1), R12
+	WORD	$0x4e041d8f	// mov v15.s[0], w12
+	WORD	$0x0e2179ef	// fcvtl v15.4s, v15.4h
+	WORD	$0x4f8f904e	// fmul v14.4s, v2.4s, v15.s[0]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4f8e9210	// fmul v16.4s, v16.4s, v14.s[0]
+	WORD	$0x4e30d718	// fadd v24.4s, v24.4s, v16.4s
+	WORD	$0x4e21da31	// scvtf v17.4s, v17.4s
+	WORD	$0x4f8e9231	// fmul v17.4s, v17.4s, v14.s[0]
+	WORD	$0x4e31d739	// fadd v25.4s, v25.4s, v17.4s
+	WORD	$0x4e081e85	// mov v5.d[0], x20
+	WORD	$0x4e0538a5	// zip1 v5.16b, v5.16b, v5.16b
+	WORD	$0x6f08a4a6	// uxtl2 v6.8h, v5.16b
+	WORD	$0x2f08a4a5	// uxtl v5.8h, v5.8b
+	VLD1.P 32(R2), [V7.B16, V8.B16]
+	WORD	$0x0e65c0e9	// smull v9.4s, v7.4h, v5.4h
+	WORD	$0x4e6580e9	// smlal2 v9.4s, v7.8h, v5.8h
+	WORD	$0x0e668109	// smlal v9.4s, v8.4h, v6.4h
+	WORD	$0x4e668109	// smlal2 v9.4s, v8.8h, v6.8h
+	WORD	$0x4eb1b929	// addv s9, v9.4s
+	WORD	$0x4faf904e	// fmul v14.4s, v2.4s, v15.s[1]
+	WORD	$0x4e21d929	// scvtf v9.4s, v9.4s
+	WORD	$0x6e29ddce	// fmul v14.4s, v14.4s, v9.4s
+	WORD	$0x4eaed484	// fsub v4.4s, v4.4s, v14.4s
+	ADD $176, R1
+	SUBS $1, R0, R0
+	BNE block
+	WORD	$0x5e040485	// mov s5, v4.s[0]
+	WORD	$0x1e3828a5	// fadd s5, s5, s24
+	WORD	$0x5e0c0706	// mov s6, v24.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140706	// mov s6, v24.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0706	// mov s6, v24.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3928a5	// fadd s5, s5, s25
+	WORD	$0x5e0c0726	// mov s6, v25.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140726	// mov s6, v25.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0726	// mov s6, v25.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, ret+24(FP)
+	RET
+
+// func dotQ6_Kx1NEON(nb int, w *byte, a *byte) float32
+TEXT ·dotQ6_Kx1NEON(SB), NOSPLIT, $0-28
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	WORD	$0x4f00e463	// movi v3.16b, #3
+	WORD	$0x4f01e404	// movi v4.16b, #32
+	WORD	$0x6f00e418	// movi v24.2d, #0
+	WORD	$0x6f00e419	// movi v25.2d, #0
+block:
+	FMOVQ 192(R1), F13
+	WORD	$0x0f08a5a0	// sxtl v0.8h, v13.8b
+	WORD	$0x4f08a5a1	// sxtl2 v1.8h, v13.16b
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	FMOVQ 128(R1), F5
+	FMOVQ 144(R1), F6
+	FMOVQ 0(R1), F7
+	FMOVQ 16(R1), F8
+	WORD	$0x4e231cac	// and v12.16b, v5.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x4e231ccc	// and v12.16b, v6.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402170	// smlal v16.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402171	// smlal2 v17.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502170	// smlal v16.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502171	// smlal2 v17.4s, v11.8h, v0.h[1]
+	FMOVQ 32(R1), F7
+	FMOVQ 48(R1), F8
+	WORD	$0x6f0e04ac	// ushr v12.16b, v5.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0e04cc	// ushr v12.16b, v6.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602170	// smlal v16.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602171	// smlal2 v17.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702170	// smlal v16.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702171	// smlal2 v17.4s, v11.8h, v0.h[3]
+	FMOVQ 0(R1), F7
+	FMOVQ 16(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c04ac	// ushr v12.16b, v5.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0c04cc	// ushr v12.16b, v6.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402970	// smlal v16.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402971	// smlal2 v17.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502970	// smlal v16.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502971	// smlal2 v17.4s, v11.8h, v0.h[5]
+	FMOVQ 32(R1), F7
+	FMOVQ 48(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0a04ac	// ushr v12.16b, v5.16b, #6
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0a04cc	// ushr v12.16b, v6.16b, #6
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602970	// smlal v16.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602971	// smlal2 v17.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702970	// smlal v16.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702971	// smlal2 v17.4s, v11.8h, v0.h[7]
+	FMOVQ 160(R1), F5
+	FMOVQ 176(R1), F6
+	FMOVQ 64(R1), F7
+	FMOVQ 80(R1), F8
+	WORD	$0x4e231cac	// and v12.16b, v5.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x4e231ccc	// and v12.16b, v6.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412170	// smlal v16.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412171	// smlal2 v17.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512170	// smlal v16.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512171	// smlal2 v17.4s, v11.8h, v1.h[1]
+	FMOVQ 96(R1), F7
+	FMOVQ 112(R1), F8
+	WORD	$0x6f0e04ac	// ushr v12.16b, v5.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0e04cc	// ushr v12.16b, v6.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612170	// smlal v16.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612171	// smlal2 v17.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712170	// smlal v16.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712171	// smlal2 v17.4s, v11.8h, v1.h[3]
+	FMOVQ 64(R1), F7
+	FMOVQ 80(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c04ac	// ushr v12.16b, v5.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0c04cc	// ushr v12.16b, v6.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412970	// smlal v16.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412971	// smlal2 v17.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512970	// smlal v16.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512971	// smlal2 v17.4s, v11.8h, v1.h[5]
+	FMOVQ 96(R1), F7
+	FMOVQ 112(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0a04ac	// ushr v12.16b, v5.16b, #6
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0a04cc	// ushr v12.16b, v6.16b, #6
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612970	// smlal v16.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612971	// smlal2 v17.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712970	// smlal v16.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712971	// smlal2 v17.4s, v11.8h, v1.h[7]
+	MOVHU 208(R1), R12
+	WORD	$0x4e021d8d	// mov v13.h[0], w12
+	WORD	$0x1ee241ad	// fcvt s13, h13
+	WORD	$0x4f8d904e	// fmul v14.4s, v2.4s, v13.s[0]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4f8e9210	// fmul v16.4s, v16.4s, v14.s[0]
+	WORD	$0x4e30d718	// fadd v24.4s, v24.4s, v16.4s
+	WORD	$0x4e21da31	// scvtf v17.4s, v17.4s
+	WORD	$0x4f8e9231	// fmul v17.4s, v17.4s, v14.s[0]
+	WORD	$0x4e31d739	// fadd v25.4s, v25.4s, v17.4s
+	ADD $32, R2
+	ADD $210, R1
+	SUBS $1, R0, R0
+	BNE block
+	WORD	$0x6f00e40d	// movi v13.2d, #0
+	WORD	$0x1e3829ad	// fadd s13, s13, s24
+	WORD	$0x5e0c070e	// mov s14, v24.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e14070e	// mov s14, v24.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c070e	// mov s14, v24.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x1e3929ad	// fadd s13, s13, s25
+	WORD	$0x5e0c072e	// mov s14, v25.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e14072e	// mov s14, v25.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c072e	// mov s14, v25.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	FMOVS F13, ret+24(FP)
+	RET
+
+// func dotQ3_Kx1NEON(nb int, w *byte, a *byte) float32
+TEXT ·dotQ3_Kx1NEON(SB), NOSPLIT, $0-28
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	WORD	$0x4f00e463	// movi v3.16b, #3
+	WORD	$0x4f00e424	// movi v4.16b, #1
+	WORD	$0x4f00e485	// movi v5.16b, #4
+	WORD	$0x6f00e418	// movi v24.2d, #0
+	WORD	$0x6f00e419	// movi v25.2d, #0
+block:
+	MOVWU 96(R1), R12
+	MOVWU 100(R1), R13
+	MOVWU 104(R1), R14
+	ANDW $0x0f0f0f0f, R12, R19
+	ANDW $0x03030303, R14, R15
+	ORRW R15<<4, R19, R19
+	ANDW $0x0f0f0f0f, R13, R20
+	LSRW $2, R14, R15
+	ANDW $0x03030303, R15, R15
+	ORRW R15<<4, R20, R20
+	LSRW $4, R12, R21
+	ANDW $0x0f0f0f0f, R21, R21
+	LSRW $4, R14, R15
+	ANDW $0x03030303, R15, R15
+	ORRW R15<<4, R21, R21
+	LSRW $4, R13, R22
+	ANDW $0x0f0f0f0f, R22, R22
+	LSRW $6, R14, R15
+	ANDW $0x03030303, R15, R15
+	ORRW R15<<4, R22, R22
+	ORR R20<<32, R19, R19
+	ORR R22<<32, R21, R21
+	WORD	$0x4e081e6a	// mov v10.d[0], x19
+	WORD	$0x4e181eaa	// mov v10.d[1], x21
+	WORD	$0x4f01e40b	// movi v11.16b, #32
+	WORD	$0x6e2b854a	// sub v10.16b, v10.16b, v11.16b
+	WORD	$0x0f08a540	// sxtl v0.8h, v10.8b
+	WORD	$0x4f08a541	// sxtl2 v1.8h, v10.16b
+	FMOVQ 0(R1), F6
+	FMOVQ 16(R1), F7
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	FMOVQ 32(R1), F8
+	FMOVQ 48(R1), F9
+	WORD	$0x4e231d0a	// and v10.16b, v8.16b, v3.16b
+	WORD	$0x4e241ccc	// and v12.16b, v6.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x4e231d2b	// and v11.16b, v9.16b, v3.16b
+	WORD	$0x4e241cec	// and v12.16b, v7.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4021f0	// smlal v16.4s, v15.4h, v0.h[0]
+	WORD	$0x4f4021f1	// smlal2 v17.4s, v15.8h, v0.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5021f0	// smlal v16.4s, v15.4h, v0.h[1]
+	WORD	$0x4f5021f1	// smlal2 v17.4s, v15.8h, v0.h[1]
+	WORD	$0x6f0e050a	// ushr v10.16b, v8.16b, #2
+	WORD	$0x4e231d4a	// and v10.16b, v10.16b, v3.16b
+	WORD	$0x6f0f04cc	// ushr v12.16b, v6.16b, #1
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0e052b	// ushr v11.16b, v9.16b, #2
+	WORD	$0x4e231d6b	// and v11.16b, v11.16b, v3.16b
+	WORD	$0x6f0f04ec	// ushr v12.16b, v7.16b, #1
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6021f0	// smlal v16.4s, v15.4h, v0.h[2]
+	WORD	$0x4f6021f1	// smlal2 v17.4s, v15.8h, v0.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7021f0	// smlal v16.4s, v15.4h, v0.h[3]
+	WORD	$0x4f7021f1	// smlal2 v17.4s, v15.8h, v0.h[3]
+	WORD	$0x6f0c050a	// ushr v10.16b, v8.16b, #4
+	WORD	$0x4e231d4a	// and v10.16b, v10.16b, v3.16b
+	WORD	$0x6f0e04cc	// ushr v12.16b, v6.16b, #2
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0c052b	// ushr v11.16b, v9.16b, #4
+	WORD	$0x4e231d6b	// and v11.16b, v11.16b, v3.16b
+	WORD	$0x6f0e04ec	// ushr v12.16b, v7.16b, #2
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4029f0	// smlal v16.4s, v15.4h, v0.h[4]
+	WORD	$0x4f4029f1	// smlal2 v17.4s, v15.8h, v0.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5029f0	// smlal v16.4s, v15.4h, v0.h[5]
+	WORD	$0x4f5029f1	// smlal2 v17.4s, v15.8h, v0.h[5]
+	WORD	$0x6f0a050a	// ushr v10.16b, v8.16b, #6
+	WORD	$0x6f0d04cc	// ushr v12.16b, v6.16b, #3
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0a052b	// ushr v11.16b, v9.16b, #6
+	WORD	$0x6f0d04ec	// ushr v12.16b, v7.16b, #3
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6029f0	// smlal v16.4s, v15.4h, v0.h[6]
+	WORD	$0x4f6029f1	// smlal2 v17.4s, v15.8h, v0.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7029f0	// smlal v16.4s, v15.4h, v0.h[7]
+	WORD	$0x4f7029f1	// smlal2 v17.4s, v15.8h, v0.h[7]
+	FMOVQ 64(R1), F8
+	FMOVQ 80(R1), F9
+	WORD	$0x4e231d0a	// and v10.16b, v8.16b, v3.16b
+	WORD	$0x6f0c04cc	// ushr v12.16b, v6.16b, #4
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x4e231d2b	// and v11.16b, v9.16b, v3.16b
+	WORD	$0x6f0c04ec	// ushr v12.16b, v7.16b, #4
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4121f0	// smlal v16.4s, v15.4h, v1.h[0]
+	WORD	$0x4f4121f1	// smlal2 v17.4s, v15.8h, v1.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5121f0	// smlal v16.4s, v15.4h, v1.h[1]
+	WORD	$0x4f5121f1	// smlal2 v17.4s, v15.8h, v1.h[1]
+	WORD	$0x6f0e050a	// ushr v10.16b, v8.16b, #2
+	WORD	$0x4e231d4a	// and v10.16b, v10.16b, v3.16b
+	WORD	$0x6f0b04cc	// ushr v12.16b, v6.16b, #5
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0e052b	// ushr v11.16b, v9.16b, #2
+	WORD	$0x4e231d6b	// and v11.16b, v11.16b, v3.16b
+	WORD	$0x6f0b04ec	// ushr v12.16b, v7.16b, #5
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6121f0	// smlal v16.4s, v15.4h, v1.h[2]
+	WORD	$0x4f6121f1	// smlal2 v17.4s, v15.8h, v1.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7121f0	// smlal v16.4s, v15.4h, v1.h[3]
+	WORD	$0x4f7121f1	// smlal2 v17.4s, v15.8h, v1.h[3]
+	WORD	$0x6f0c050a	// ushr v10.16b, v8.16b, #4
+	WORD	$0x4e231d4a	// and v10.16b, v10.16b, v3.16b
+	WORD	$0x6f0a04cc	// ushr v12.16b, v6.16b, #6
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0c052b	// ushr v11.16b, v9.16b, #4
+	WORD	$0x4e231d6b	// and v11.16b, v11.16b, v3.16b
+	WORD	$0x6f0a04ec	// ushr v12.16b, v7.16b, #6
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4129f0	// smlal v16.4s, v15.4h, v1.h[4]
+	WORD	$0x4f4129f1	// smlal2 v17.4s, v15.8h, v1.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5129f0	// smlal v16.4s, v15.4h, v1.h[5]
+	WORD	$0x4f5129f1	// smlal2 v17.4s, v15.8h, v1.h[5]
+	WORD	$0x6f0a050a	// ushr v10.16b, v8.16b, #6
+	WORD	$0x6f0904cc	// ushr v12.16b, v6.16b, #7
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0a052b	// ushr v11.16b, v9.16b, #6
+	WORD	$0x6f0904ec	// ushr v12.16b, v7.16b, #7
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6129f0	// smlal v16.4s, v15.4h, v1.h[6]
+	WORD	$0x4f6129f1	// smlal2 v17.4s, v15.8h, v1.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7129f0	// smlal v16.4s, v15.4h, v1.h[7]
+	WORD	$0x4f7129f1	// smlal2 v17.4s, v15.8h, v1.h[7]
+	MOVHU 108(R1), R12
+	WORD	$0x4e021d88	// mov v8.h[0], w12
+	WORD	$0x1ee24108	// fcvt s8, h8
+	WORD	$0x4f889049	// fmul v9.4s, v2.4s, v8.s[0]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4f899210	// fmul v16.4s, v16.4s, v9.s[0]
+	WORD	$0x4e30d718	// fadd v24.4s, v24.4s, v16.4s
+	WORD	$0x4e21da31	// scvtf v17.4s, v17.4s
+	WORD	$0x4f899231	// fmul v17.4s, v17.4s, v9.s[0]
+	WORD	$0x4e31d739	// fadd v25.4s, v25.4s, v17.4s
+	ADD $32, R2
+	ADD $110, R1
+	SUBS $1, R0, R0
+	BNE block
+	WORD	$0x6f00e408	// movi v8.2d, #0
+	WORD	$0x1e382908	// fadd s8, s8, s24
+	WORD	$0x5e0c0709	// mov s9, v24.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e140709	// mov s9, v24.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c0709	// mov s9, v24.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x1e392908	// fadd s8, s8, s25
+	WORD	$0x5e0c0729	// mov s9, v25.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e140729	// mov s9, v25.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c0729	// mov s9, v25.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	FMOVS F8, ret+24(FP)
+	RET
+
+// func dotQ2_Kx1NEON(nb int, w *byte, a *byte) float32
+TEXT ·dotQ2_Kx1NEON(SB), NOSPLIT, $0-28
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	WORD	$0x4f00e463	// movi v3.16b, #3
+	WORD	$0x4f00e5e4	// movi v4.16b, #15
+	WORD	$0x6f00e40e	// movi v14.2d, #0
+block:
+	FMOVQ (R1), F12
+	WORD	$0x4e241d8d	// and v13.16b, v12.16b, v4.16b
+	WORD	$0x2f08a5a0	// uxtl v0.8h, v13.8b
+	WORD	$0x6f08a5a1	// uxtl2 v1.8h, v13.16b
+	WORD	$0x6f0c058c	// ushr v12.16b, v12.16b, #4
+	WORD	$0x2f08a585	// uxtl v5.8h, v12.8b
+	WORD	$0x6f08a586	// uxtl2 v6.8h, v12.16b
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	FMOVQ 16(R1), F7
+	FMOVQ 32(R1), F8
+	WORD	$0x4e231cec	// and v12.16b, v7.16b, v3.16b
+	WORD	$0x4e231d0d	// and v13.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402170	// smlal v16.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402170	// smlal2 v16.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502170	// smlal v16.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502170	// smlal2 v16.4s, v11.8h, v0.h[1]
+	WORD	$0x6f0e04ec	// ushr v12.16b, v7.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0e050d	// ushr v13.16b, v8.16b, #2
+	WORD	$0x4e231dad	// and v13.16b, v13.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602170	// smlal v16.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602170	// smlal2 v16.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702170	// smlal v16.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702170	// smlal2 v16.4s, v11.8h, v0.h[3]
+	WORD	$0x6f0c04ec	// ushr v12.16b, v7.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c050d	// ushr v13.16b, v8.16b, #4
+	WORD	$0x4e231dad	// and v13.16b, v13.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402970	// smlal v16.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402970	// smlal2 v16.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502970	// smlal v16.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502970	// smlal2 v16.4s, v11.8h, v0.h[5]
+	WORD	$0x6f0a04ec	// ushr v12.16b, v7.16b, #6
+	WORD	$0x6f0a050d	// ushr v13.16b, v8.16b, #6
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602970	// smlal v16.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602970	// smlal2 v16.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702970	// smlal v16.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702970	// smlal2 v16.4s, v11.8h, v0.h[7]
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x4e231cec	// and v12.16b, v7.16b, v3.16b
+	WORD	$0x4e231d0d	// and v13.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412170	// smlal v16.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412170	// smlal2 v16.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512170	// smlal v16.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512170	// smlal2 v16.4s, v11.8h, v1.h[1]
+	WORD	$0x6f0e04ec	// ushr v12.16b, v7.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0e050d	// ushr v13.16b, v8.16b, #2
+	WORD	$0x4e231dad	// and v13.16b, v13.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612170	// smlal v16.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612170	// smlal2 v16.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712170	// smlal v16.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712170	// smlal2 v16.4s, v11.8h, v1.h[3]
+	WORD	$0x6f0c04ec	// ushr v12.16b, v7.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c050d	// ushr v13.16b, v8.16b, #4
+	WORD	$0x4e231dad	// and v13.16b, v13.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412970	// smlal v16.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412970	// smlal2 v16.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512970	// smlal v16.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512970	// smlal2 v16.4s, v11.8h, v1.h[5]
+	WORD	$0x6f0a04ec	// ushr v12.16b, v7.16b, #6
+	WORD	$0x6f0a050d	// ushr v13.16b, v8.16b, #6
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612970	// smlal v16.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612970	// smlal2 v16.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712970	// smlal v16.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712970	// smlal2 v16.4s, v11.8h, v1.h[7]
+	VLD1.P 32(R2), [V12.B16, V13.B16]
+	WORD	$0x0e65c194	// smull v20.4s, v12.4h, v5.4h
+	WORD	$0x4e658194	// smlal2 v20.4s, v12.8h, v5.8h
+	WORD	$0x0e6681b4	// smlal v20.4s, v13.4h, v6.4h
+	WORD	$0x4e6681b4	// smlal2 v20.4s, v13.8h, v6.8h
+	WORD	$0x4eb1ba94	// addv s20, v20.4s
+	WORD	$0x4eb1ba10	// addv s16, v16.4s
+	MOVWU 80(R1), R12
+	WORD	$0x4e041d87	// mov v7.s[0], w12
+	WORD	$0x0e2178e7	// fcvtl v7.4s, v7.4h
+	WORD	$0x4f879048	// fmul v8.4s, v2.4s, v7.s[0]
+	WORD	$0x4fa79049	// fmul v9.4s, v2.4s, v7.s[1]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4e21da94	// scvtf v20.4s, v20.4s
+	WORD	$0x6e30dd08	// fmul v8.4s, v8.4s, v16.4s
+	WORD	$0x6e34dd29	// fmul v9.4s, v9.4s, v20.4s
+	WORD	$0x4ea9d508	// fsub v8.4s, v8.4s, v9.4s
+	WORD	$0x4e28d5ce	// fadd v14.4s, v14.4s, v8.4s
+	ADD $84, R1
+	SUBS $1, R0, R0
+	BNE block
+	FMOVS F14, ret+24(FP)
+	RET
+
+// func dotQ4_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+TEXT ·dotQ4_Kx4NEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	MOVD astride+24(FP), R12
+	ADD R12, R2, R3
+	ADD R12, R3, R4
+	ADD R12, R4, R5
+	MOVD out+32(FP), R10
+	MOVD ostride+40(FP), R11
+	WORD	$0x4f00e5e3	// movi v3.16b, #15
+	WORD	$0x6f00e404	// movi v4.2d, #0
+	WORD	$0x6f00e418	// movi v24.2d, #0
+	WORD	$0x6f00e419	// movi v25.2d, #0
+	WORD	$0x6f00e41a	// movi v26.2d, #0
+	WORD	$0x6f00e41b	// movi v27.2d, #0
+	WORD	$0x6f00e41c	// movi v28.2d, #0
+	WORD	$0x6f00e41d	// movi v29.2d, #0
+	WORD	$0x6f00e41e	// movi v30.2d, #0
+	WORD	$0x6f00e41f	// movi v31.2d, #0
+block:
+	MOVWU 4(R1), R12
+	MOVWU 8(R1), R13
+	MOVWU 12(R1), R14
+	ANDW $0x3f3f3f3f, R12, R19
+	ANDW $0x3f3f3f3f, R13, R20
+	ANDW $0x0f0f0f0f, R14, R21
+	LSRW $6, R12, R22
+	ANDW $0x03030303, R22, R22
+	ORRW R22<<4, R21, R21
+	LSRW $4, R14, R23
+	ANDW $0x0f0f0f0f, R23, R23
+	LSRW $6, R13, R22
+	ANDW $0x03030303, R22, R22
+	ORRW R22<<4, R23, R23
+	ORR R21<<32, R19, R19
+	ORR R23<<32, R20, R20
+	WORD	$0x4e081e60	// mov v0.d[0], x19
+	WORD	$0x2f08a400	// uxtl v0.8h, v0.8b
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	VLD1.P 4(R3), V2.S[1]
+	WORD	$0x6f00e412	// movi v18.2d, #0
+	WORD	$0x6f00e413	// movi v19.2d, #0
+	VLD1.P 4(R4), V2.S[2]
+	WORD	$0x6f00e414	// movi v20.2d, #0
+	WORD	$0x6f00e415	// movi v21.2d, #0
+	VLD1.P 4(R5), V2.S[3]
+	WORD	$0x6f00e416	// movi v22.2d, #0
+	WORD	$0x6f00e417	// movi v23.2d, #0
+	FMOVQ 16(R1), F7
+	FMOVQ 32(R1), F8
+	WORD	$0x4e231ce7	// and v7.16b, v7.16b, v3.16b
+	WORD	$0x4e231d08	// and v8.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402170	// smlal v16.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402171	// smlal2 v17.4s, v11.8h, v0.h[0]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402172	// smlal v18.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402173	// smlal2 v19.4s, v11.8h, v0.h[0]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402174	// smlal v20.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402175	// smlal2 v21.4s, v11.8h, v0.h[0]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402176	// smlal v22.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402177	// smlal2 v23.4s, v11.8h, v0.h[0]
+	FMOVQ 16(R1), F7
+	FMOVQ 32(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502170	// smlal v16.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502171	// smlal2 v17.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502172	// smlal v18.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502173	// smlal2 v19.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502174	// smlal v20.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502175	// smlal2 v21.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502176	// smlal v22.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502177	// smlal2 v23.4s, v11.8h, v0.h[1]
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x4e231ce7	// and v7.16b, v7.16b, v3.16b
+	WORD	$0x4e231d08	// and v8.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602170	// smlal v16.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602171	// smlal2 v17.4s, v11.8h, v0.h[2]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602172	// smlal v18.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602173	// smlal2 v19.4s, v11.8h, v0.h[2]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602174	// smlal v20.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602175	// smlal2 v21.4s, v11.8h, v0.h[2]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602176	// smlal v22.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602177	// smlal2 v23.4s, v11.8h, v0.h[2]
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702170	// smlal v16.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702171	// smlal2 v17.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702172	// smlal v18.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702173	// smlal2 v19.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702174	// smlal v20.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702175	// smlal2 v21.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702176	// smlal v22.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702177	// smlal2 v23.4s, v11.8h, v0.h[3]
+	FMOVQ 80(R1), F7
+	FMOVQ 96(R1), F8
+	WORD	$0x4e231ce7	// and v7.16b, v7.16b, v3.16b
+	WORD	$0x4e231d08	// and v8.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402970	// smlal v16.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402971	// smlal2 v17.4s, v11.8h, v0.h[4]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402972	// smlal v18.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402973	// smlal2 v19.4s, v11.8h, v0.h[4]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402974	// smlal v20.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402975	// smlal2 v21.4s, v11.8h, v0.h[4]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402976	// smlal v22.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402977	// smlal2 v23.4s, v11.8h, v0.h[4]
+	FMOVQ 80(R1), F7
+	FMOVQ 96(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502970	// smlal v16.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502971	// smlal2 v17.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502972	// smlal v18.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502973	// smlal2 v19.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502974	// smlal v20.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502975	// smlal2 v21.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502976	// smlal v22.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502977	// smlal2 v23.4s, v11.8h, v0.h[5]
+	FMOVQ 112(R1), F7
+	FMOVQ 128(R1), F8
+	WORD	$0x4e231ce7	// and v7.16b, v7.16b, v3.16b
+	WORD	$0x4e231d08	// and v8.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602970	// smlal v16.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602971	// smlal2 v17.4s, v11.8h, v0.h[6]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602972	// smlal v18.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602973	// smlal2 v19.4s, v11.8h, v0.h[6]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602974	// smlal v20.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602975	// smlal2 v21.4s, v11.8h, v0.h[6]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602976	// smlal v22.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602977	// smlal2 v23.4s, v11.8h, v0.h[6]
+	FMOVQ 112(R1), F7
+	FMOVQ 128(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702970	// smlal v16.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702971	// smlal2 v17.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702972	// smlal v18.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702973	// smlal2 v19.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702974	// smlal v20.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702975	// smlal2 v21.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702976	// smlal v22.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702977	// smlal2 v23.4s, v11.8h, v0.h[7]
+	MOVWU 0(R1), R12
+	WORD	$0x4e041d8f	// mov v15.s[0], w12
+	WORD	$0x0e2179ef	// fcvtl v15.4s, v15.4h
+	WORD	$0x4f8f904e	// fmul v14.4s, v2.4s, v15.s[0]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4f8e9210	// fmul v16.4s, v16.4s, v14.s[0]
+	WORD	$0x4e30d718	// fadd v24.4s, v24.4s, v16.4s
+	WORD	$0x4e21da31	// scvtf v17.4s, v17.4s
+	WORD	$0x4f8e9231	// fmul v17.4s, v17.4s, v14.s[0]
+	WORD	$0x4e31d739	// fadd v25.4s, v25.4s, v17.4s
+	WORD	$0x4e21da52	// scvtf v18.4s, v18.4s
+	WORD	$0x4fae9252	// fmul v18.4s, v18.4s, v14.s[1]
+	WORD	$0x4e32d75a	// fadd v26.4s, v26.4s, v18.4s
+	WORD	$0x4e21da73	// scvtf v19.4s, v19.4s
+	WORD	$0x4fae9273	// fmul v19.4s, v19.4s, v14.s[1]
+	WORD	$0x4e33d77b	// fadd v27.4s, v27.4s, v19.4s
+	WORD	$0x4e21da94	// scvtf v20.4s, v20.4s
+	WORD	$0x4f8e9a94	// fmul v20.4s, v20.4s, v14.s[2]
+	WORD	$0x4e34d79c	// fadd v28.4s, v28.4s, v20.4s
+	WORD	$0x4e21dab5	// scvtf v21.4s, v21.4s
+	WORD	$0x4f8e9ab5	// fmul v21.4s, v21.4s, v14.s[2]
+	WORD	$0x4e35d7bd	// fadd v29.4s, v29.4s, v21.4s
+	WORD	$0x4e21dad6	// scvtf v22.4s, v22.4s
+	WORD	$0x4fae9ad6	// fmul v22.4s, v22.4s, v14.s[3]
+	WORD	$0x4e36d7de	// fadd v30.4s, v30.4s, v22.4s
+	WORD	$0x4e21daf7	// scvtf v23.4s, v23.4s
+	WORD	$0x4fae9af7	// fmul v23.4s, v23.4s, v14.s[3]
+	WORD	$0x4e37d7ff	// fadd v31.4s, v31.4s, v23.4s
+	WORD	$0x4e081e85	// mov v5.d[0], x20
+	WORD	$0x4e0538a5	// zip1 v5.16b, v5.16b, v5.16b
+	WORD	$0x6f08a4a6	// uxtl2 v6.8h, v5.16b
+	WORD	$0x2f08a4a5	// uxtl v5.8h, v5.8b
+	VLD1.P 32(R2), [V7.B16, V8.B16]
+	WORD	$0x0e65c0e9	// smull v9.4s, v7.4h, v5.4h
+	WORD	$0x4e6580e9	// smlal2 v9.4s, v7.8h, v5.8h
+	WORD	$0x0e668109	// smlal v9.4s, v8.4h, v6.4h
+	WORD	$0x4e668109	// smlal2 v9.4s, v8.8h, v6.8h
+	VLD1.P 32(R3), [V7.B16, V8.B16]
+	WORD	$0x0e65c0ea	// smull v10.4s, v7.4h, v5.4h
+	WORD	$0x4e6580ea	// smlal2 v10.4s, v7.8h, v5.8h
+	WORD	$0x0e66810a	// smlal v10.4s, v8.4h, v6.4h
+	WORD	$0x4e66810a	// smlal2 v10.4s, v8.8h, v6.8h
+	VLD1.P 32(R4), [V7.B16, V8.B16]
+	WORD	$0x0e65c0eb	// smull v11.4s, v7.4h, v5.4h
+	WORD	$0x4e6580eb	// smlal2 v11.4s, v7.8h, v5.8h
+	WORD	$0x0e66810b	// smlal v11.4s, v8.4h, v6.4h
+	WORD	$0x4e66810b	// smlal2 v11.4s, v8.8h, v6.8h
+	VLD1.P 32(R5), [V7.B16, V8.B16]
+	WORD	$0x0e65c0ec	// smull v12.4s, v7.4h, v5.4h
+	WORD	$0x4e6580ec	// smlal2 v12.4s, v7.8h, v5.8h
+	WORD	$0x0e66810c	// smlal v12.4s, v8.4h, v6.4h
+	WORD	$0x4e66810c	// smlal2 v12.4s, v8.8h, v6.8h
+	WORD	$0x4eaabd29	// addp v9.4s, v9.4s, v10.4s
+	WORD	$0x4eacbd6b	// addp v11.4s, v11.4s, v12.4s
+	WORD	$0x4eabbd29	// addp v9.4s, v9.4s, v11.4s
+	WORD	$0x4faf904e	// fmul v14.4s, v2.4s, v15.s[1]
+	WORD	$0x4e21d929	// scvtf v9.4s, v9.4s
+	WORD	$0x6e29ddce	// fmul v14.4s, v14.4s, v9.4s
+	WORD	$0x4eaed484	// fsub v4.4s, v4.4s, v14.4s
+	ADD $144, R1
+	SUBS $1, R0, R0
+	BNE block
+	WORD	$0x5e040485	// mov s5, v4.s[0]
+	WORD	$0x1e3828a5	// fadd s5, s5, s24
+	WORD	$0x5e0c0706	// mov s6, v24.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140706	// mov s6, v24.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0706	// mov s6, v24.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3928a5	// fadd s5, s5, s25
+	WORD	$0x5e0c0726	// mov s6, v25.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140726	// mov s6, v25.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0726	// mov s6, v25.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, (R10)
+	ADD R11, R10
+	WORD	$0x5e0c0485	// mov s5, v4.s[1]
+	WORD	$0x1e3a28a5	// fadd s5, s5, s26
+	WORD	$0x5e0c0746	// mov s6, v26.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140746	// mov s6, v26.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0746	// mov s6, v26.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3b28a5	// fadd s5, s5, s27
+	WORD	$0x5e0c0766	// mov s6, v27.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140766	// mov s6, v27.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0766	// mov s6, v27.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, (R10)
+	ADD R11, R10
+	WORD	$0x5e140485	// mov s5, v4.s[2]
+	WORD	$0x1e3c28a5	// fadd s5, s5, s28
+	WORD	$0x5e0c0786	// mov s6, v28.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140786	// mov s6, v28.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0786	// mov s6, v28.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3d28a5	// fadd s5, s5, s29
+	WORD	$0x5e0c07a6	// mov s6, v29.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1407a6	// mov s6, v29.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c07a6	// mov s6, v29.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, (R10)
+	ADD R11, R10
+	WORD	$0x5e1c0485	// mov s5, v4.s[3]
+	WORD	$0x1e3e28a5	// fadd s5, s5, s30
+	WORD	$0x5e0c07c6	// mov s6, v30.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1407c6	// mov s6, v30.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c07c6	// mov s6, v30.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3f28a5	// fadd s5, s5, s31
+	WORD	$0x5e0c07e6	// mov s6, v31.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1407e6	// mov s6, v31.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c07e6	// mov s6, v31.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, (R10)
+	RET
+
+// func dotQ5_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+TEXT ·dotQ5_Kx4NEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	MOVD astride+24(FP), R12
+	ADD R12, R2, R3
+	ADD R12, R3, R4
+	ADD R12, R4, R5
+	MOVD out+32(FP), R10
+	MOVD ostride+40(FP), R11
+	WORD	$0x4f00e423	// movi v3.16b, #1
+	WORD	$0x6f00e404	// movi v4.2d, #0
+	WORD	$0x6f00e418	// movi v24.2d, #0
+	WORD	$0x6f00e419	// movi v25.2d, #0
+	WORD	$0x6f00e41a	// movi v26.2d, #0
+	WORD	$0x6f00e41b	// movi v27.2d, #0
+	WORD	$0x6f00e41c	// movi v28.2d, #0
+	WORD	$0x6f00e41d	// movi v29.2d, #0
+	WORD	$0x6f00e41e	// movi v30.2d, #0
+	WORD	$0x6f00e41f	// movi v31.2d, #0
+block:
+	MOVWU 4(R1), R12
+	MOVWU 8(R1), R13
+	MOVWU 12(R1), R14
+	ANDW $0x3f3f3f3f, R12, R19
+	ANDW $0x3f3f3f3f, R13, R20
+	ANDW $0x0f0f0f0f, R14, R21
+	LSRW $6, R12, R22
+	ANDW $0x03030303, R22, R22
+	ORRW R22<<4, R21, R21
+	LSRW $4, R14, R23
+	ANDW $0x0f0f0f0f, R23, R23
+	LSRW $6, R13, R22
+	ANDW $0x03030303, R22, R22
+	ORRW R22<<4, R23, R23
+	ORR R21<<32, R19, R19
+	ORR R23<<32, R20, R20
+	WORD	$0x4e081e60	// mov v0.d[0], x19
+	WORD	$0x2f08a400	// uxtl v0.8h, v0.8b
+	FMOVQ 16(R1), F12
+	FMOVQ 32(R1), F13
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	VLD1.P 4(R3), V2.S[1]
+	WORD	$0x6f00e412	// movi v18.2d, #0
+	WORD	$0x6f00e413	// movi v19.2d, #0
+	VLD1.P 4(R4), V2.S[2]
+	WORD	$0x6f00e414	// movi v20.2d, #0
+	WORD	$0x6f00e415	// movi v21.2d, #0
+	VLD1.P 4(R5), V2.S[3]
+	WORD	$0x6f00e416	// movi v22.2d, #0
+	WORD	$0x6f00e417	// movi v23.2d, #0
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x4e231d8e	// and v14.16b, v12.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x4e231dae	// and v14.16b, v13.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402170	// smlal v16.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402171	// smlal2 v17.4s, v11.8h, v0.h[0]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402172	// smlal v18.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402173	// smlal2 v19.4s, v11.8h, v0.h[0]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402174	// smlal v20.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402175	// smlal2 v21.4s, v11.8h, v0.h[0]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402176	// smlal v22.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402177	// smlal2 v23.4s, v11.8h, v0.h[0]
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0f058e	// ushr v14.16b, v12.16b, #1
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0f05ae	// ushr v14.16b, v13.16b, #1
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502170	// smlal v16.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502171	// smlal2 v17.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502172	// smlal v18.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502173	// smlal2 v19.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502174	// smlal v20.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502175	// smlal2 v21.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502176	// smlal v22.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502177	// smlal2 v23.4s, v11.8h, v0.h[1]
+	FMOVQ 80(R1), F7
+	FMOVQ 96(R1), F8
+	WORD	$0x6f0e058e	// ushr v14.16b, v12.16b, #2
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0e05ae	// ushr v14.16b, v13.16b, #2
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602170	// smlal v16.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602171	// smlal2 v17.4s, v11.8h, v0.h[2]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602172	// smlal v18.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602173	// smlal2 v19.4s, v11.8h, v0.h[2]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602174	// smlal v20.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602175	// smlal2 v21.4s, v11.8h, v0.h[2]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602176	// smlal v22.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602177	// smlal2 v23.4s, v11.8h, v0.h[2]
+	FMOVQ 80(R1), F7
+	FMOVQ 96(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0d058e	// ushr v14.16b, v12.16b, #3
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0d05ae	// ushr v14.16b, v13.16b, #3
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702170	// smlal v16.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702171	// smlal2 v17.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702172	// smlal v18.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702173	// smlal2 v19.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702174	// smlal v20.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702175	// smlal2 v21.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702176	// smlal v22.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702177	// smlal2 v23.4s, v11.8h, v0.h[3]
+	FMOVQ 112(R1), F7
+	FMOVQ 128(R1), F8
+	WORD	$0x6f0c058e	// ushr v14.16b, v12.16b, #4
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c05ae	// ushr v14.16b, v13.16b, #4
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402970	// smlal v16.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402971	// smlal2 v17.4s, v11.8h, v0.h[4]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402972	// smlal v18.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402973	// smlal2 v19.4s, v11.8h, v0.h[4]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402974	// smlal v20.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402975	// smlal2 v21.4s, v11.8h, v0.h[4]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f402976	// smlal v22.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402977	// smlal2 v23.4s, v11.8h, v0.h[4]
+	FMOVQ 112(R1), F7
+	FMOVQ 128(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0b058e	// ushr v14.16b, v12.16b, #5
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0b05ae	// ushr v14.16b, v13.16b, #5
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502970	// smlal v16.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502971	// smlal2 v17.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502972	// smlal v18.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502973	// smlal2 v19.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502974	// smlal v20.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502975	// smlal2 v21.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502976	// smlal v22.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502977	// smlal2 v23.4s, v11.8h, v0.h[5]
+	FMOVQ 144(R1), F7
+	FMOVQ 160(R1), F8
+	WORD	$0x6f0a058e	// ushr v14.16b, v12.16b, #6
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0a05ae	// ushr v14.16b, v13.16b, #6
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602970	// smlal v16.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602971	// smlal2 v17.4s, v11.8h, v0.h[6]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602972	// smlal v18.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602973	// smlal2 v19.4s, v11.8h, v0.h[6]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602974	// smlal v20.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602975	// smlal2 v21.4s, v11.8h, v0.h[6]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f602976	// smlal v22.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602977	// smlal2 v23.4s, v11.8h, v0.h[6]
+	FMOVQ 144(R1), F7
+	FMOVQ 160(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f09058e	// ushr v14.16b, v12.16b, #7
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c7	// sli v7.16b, v14.16b, #4
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0905ae	// ushr v14.16b, v13.16b, #7
+	WORD	$0x4e231dce	// and v14.16b, v14.16b, v3.16b
+	WORD	$0x6f0c55c8	// sli v8.16b, v14.16b, #4
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702970	// smlal v16.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702971	// smlal2 v17.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702972	// smlal v18.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702973	// smlal2 v19.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702974	// smlal v20.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702975	// smlal2 v21.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0e2a810b	// smlal v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702976	// smlal v22.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702977	// smlal2 v23.4s, v11.8h, v0.h[7]
+	MOVWU 0(R1), R12
+	WORD	$0x4e041d8f	// mov v15.s[0], w12
+	WORD	$0x0e2179ef	// fcvtl v15.4s, v15.4h
+	WORD	$0x4f8f904e	// fmul v14.4s, v2.4s, v15.s[0]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4f8e9210	// fmul v16.4s, v16.4s, v14.s[0]
+	WORD	$0x4e30d718	// fadd v24.4s, v24.4s, v16.4s
+	WORD	$0x4e21da31	// scvtf v17.4s, v17.4s
+	WORD	$0x4f8e9231	// fmul v17.4s, v17.4s, v14.s[0]
+	WORD	$0x4e31d739	// fadd v25.4s, v25.4s, v17.4s
+	WORD	$0x4e21da52	// scvtf v18.4s, v18.4s
+	WORD	$0x4fae9252	// fmul v18.4s, v18.4s, v14.s[1]
+	WORD	$0x4e32d75a	// fadd v26.4s, v26.4s, v18.4s
+	WORD	$0x4e21da73	// scvtf v19.4s, v19.4s
+	WORD	$0x4fae9273	// fmul v19.4s, v19.4s, v14.s[1]
+	WORD	$0x4e33d77b	// fadd v27.4s, v27.4s, v19.4s
+	WORD	$0x4e21da94	// scvtf v20.4s, v20.4s
+	WORD	$0x4f8e9a94	// fmul v20.4s, v20.4s, v14.s[2]
+	WORD	$0x4e34d79c	// fadd v28.4s, v28.4s, v20.4s
+	WORD	$0x4e21dab5	// scvtf v21.4s, v21.4s
+	WORD	$0x4f8e9ab5	// fmul v21.4s, v21.4s, v14.s[2]
+	WORD	$0x4e35d7bd	// fadd v29.4s, v29.4s, v21.4s
+	WORD	$0x4e21dad6	// scvtf v22.4s, v22.4s
+	WORD	$0x4fae9ad6	// fmul v22.4s, v22.4s, v14.s[3]
+	WORD	$0x4e36d7de	// fadd v30.4s, v30.4s, v22.4s
+	WORD	$0x4e21daf7	// scvtf v23.4s, v23.4s
+	WORD	$0x4fae9af7	// fmul v23.4s, v23.4s, v14.s[3]
+	WORD	$0x4e37d7ff	// fadd v31.4s, v31.4s, v23.4s
+	WORD	$0x4e081e85	// mov v5.d[0], x20
+	WORD	$0x4e0538a5	// zip1 v5.16b, v5.16b, v5.16b
+	WORD	$0x6f08a4a6	// uxtl2 v6.8h, v5.16b
+	WORD	$0x2f08a4a5	// uxtl v5.8h, v5.8b
+	VLD1.P 32(R2), [V7.B16, V8.B16]
+	WORD	$0x0e65c0e9	// smull v9.4s, v7.4h, v5.4h
+	WORD	$0x4e6580e9	// smlal2 v9.4s, v7.8h, v5.8h
+	WORD	$0x0e668109	// smlal v9.4s, v8.4h, v6.4h
+	WORD	$0x4e668109	// smlal2 v9.4s, v8.8h, v6.8h
+	VLD1.P 32(R3), [V7.B16, V8.B16]
+	WORD	$0x0e65c0ea	// smull v10.4s, v7.4h, v5.4h
+	WORD	$0x4e6580ea	// smlal2 v10.4s, v7.8h, v5.8h
+	WORD	$0x0e66810a	// smlal v10.4s, v8.4h, v6.4h
+	WORD	$0x4e66810a	// smlal2 v10.4s, v8.8h, v6.8h
+	VLD1.P 32(R4), [V7.B16, V8.B16]
+	WORD	$0x0e65c0eb	// smull v11.4s, v7.4h, v5.4h
+	WORD	$0x4e6580eb	// smlal2 v11.4s, v7.8h, v5.8h
+	WORD	$0x0e66810b	// smlal v11.4s, v8.4h, v6.4h
+	WORD	$0x4e66810b	// smlal2 v11.4s, v8.8h, v6.8h
+	VLD1.P 32(R5), [V7.B16, V8.B16]
+	WORD	$0x0e65c0ec	// smull v12.4s, v7.4h, v5.4h
+	WORD	$0x4e6580ec	// smlal2 v12.4s, v7.8h, v5.8h
+	WORD	$0x0e66810c	// smlal v12.4s, v8.4h, v6.4h
+	WORD	$0x4e66810c	// smlal2 v12.4s, v8.8h, v6.8h
+	WORD	$0x4eaabd29	// addp v9.4s, v9.4s, v10.4s
+	WORD	$0x4eacbd6b	// addp v11.4s, v11.4s, v12.4s
+	WORD	$0x4eabbd29	// addp v9.4s, v9.4s, v11.4s
+	WORD	$0x4faf904e	// fmul v14.4s, v2.4s, v15.s[1]
+	WORD	$0x4e21d929	// scvtf v9.4s, v9.4s
+	WORD	$0x6e29ddce	// fmul v14.4s, v14.4s, v9.4s
+	WORD	$0x4eaed484	// fsub v4.4s, v4.4s, v14.4s
+	ADD $176, R1
+	SUBS $1, R0, R0
+	BNE block
+	WORD	$0x5e040485	// mov s5, v4.s[0]
+	WORD	$0x1e3828a5	// fadd s5, s5, s24
+	WORD	$0x5e0c0706	// mov s6, v24.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140706	// mov s6, v24.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0706	// mov s6, v24.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3928a5	// fadd s5, s5, s25
+	WORD	$0x5e0c0726	// mov s6, v25.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140726	// mov s6, v25.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0726	// mov s6, v25.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, (R10)
+	ADD R11, R10
+	WORD	$0x5e0c0485	// mov s5, v4.s[1]
+	WORD	$0x1e3a28a5	// fadd s5, s5, s26
+	WORD	$0x5e0c0746	// mov s6, v26.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140746	// mov s6, v26.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0746	// mov s6, v26.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3b28a5	// fadd s5, s5, s27
+	WORD	$0x5e0c0766	// mov s6, v27.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140766	// mov s6, v27.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0766	// mov s6, v27.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, (R10)
+	ADD R11, R10
+	WORD	$0x5e140485	// mov s5, v4.s[2]
+	WORD	$0x1e3c28a5	// fadd s5, s5, s28
+	WORD	$0x5e0c0786	// mov s6, v28.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e140786	// mov s6, v28.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c0786	// mov s6, v28.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3d28a5	// fadd s5, s5, s29
+	WORD	$0x5e0c07a6	// mov s6, v29.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1407a6	// mov s6, v29.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c07a6	// mov s6, v29.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, (R10)
+	ADD R11, R10
+	WORD	$0x5e1c0485	// mov s5, v4.s[3]
+	WORD	$0x1e3e28a5	// fadd s5, s5, s30
+	WORD	$0x5e0c07c6	// mov s6, v30.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1407c6	// mov s6, v30.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c07c6	// mov s6, v30.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x1e3f28a5	// fadd s5, s5, s31
+	WORD	$0x5e0c07e6	// mov s6, v31.s[1]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1407e6	// mov s6, v31.s[2]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	WORD	$0x5e1c07e6	// mov s6, v31.s[3]
+	WORD	$0x1e2628a5	// fadd s5, s5, s6
+	FMOVS F5, (R10)
+	RET
+
+// func dotQ6_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+TEXT ·dotQ6_Kx4NEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	MOVD astride+24(FP), R12
+	ADD R12, R2, R3
+	ADD R12, R3, R4
+	ADD R12, R4, R5
+	MOVD out+32(FP), R10
+	MOVD ostride+40(FP), R11
+	WORD	$0x4f00e463	// movi v3.16b, #3
+	WORD	$0x4f01e404	// movi v4.16b, #32
+	WORD	$0x6f00e418	// movi v24.2d, #0
+	WORD	$0x6f00e419	// movi v25.2d, #0
+	WORD	$0x6f00e41a	// movi v26.2d, #0
+	WORD	$0x6f00e41b	// movi v27.2d, #0
+	WORD	$0x6f00e41c	// movi v28.2d, #0
+	WORD	$0x6f00e41d	// movi v29.2d, #0
+	WORD	$0x6f00e41e	// movi v30.2d, #0
+	WORD	$0x6f00e41f	// movi v31.2d, #0
+block:
+	FMOVQ 192(R1), F13
+	WORD	$0x0f08a5a0	// sxtl v0.8h, v13.8b
+	WORD	$0x4f08a5a1	// sxtl2 v1.8h, v13.16b
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	VLD1.P 4(R3), V2.S[1]
+	WORD	$0x6f00e412	// movi v18.2d, #0
+	WORD	$0x6f00e413	// movi v19.2d, #0
+	VLD1.P 4(R4), V2.S[2]
+	WORD	$0x6f00e414	// movi v20.2d, #0
+	WORD	$0x6f00e415	// movi v21.2d, #0
+	VLD1.P 4(R5), V2.S[3]
+	WORD	$0x6f00e416	// movi v22.2d, #0
+	WORD	$0x6f00e417	// movi v23.2d, #0
+	FMOVQ 128(R1), F5
+	FMOVQ 144(R1), F6
+	FMOVQ 0(R1), F7
+	FMOVQ 16(R1), F8
+	WORD	$0x4e231cac	// and v12.16b, v5.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x4e231ccc	// and v12.16b, v6.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402170	// smlal v16.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402171	// smlal2 v17.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502170	// smlal v16.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502171	// smlal2 v17.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402172	// smlal v18.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402173	// smlal2 v19.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502172	// smlal v18.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502173	// smlal2 v19.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402174	// smlal v20.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402175	// smlal2 v21.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502174	// smlal v20.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502175	// smlal2 v21.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402176	// smlal v22.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402177	// smlal2 v23.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502176	// smlal v22.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502177	// smlal2 v23.4s, v11.8h, v0.h[1]
+	FMOVQ 32(R1), F7
+	FMOVQ 48(R1), F8
+	WORD	$0x6f0e04ac	// ushr v12.16b, v5.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0e04cc	// ushr v12.16b, v6.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602170	// smlal v16.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602171	// smlal2 v17.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702170	// smlal v16.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702171	// smlal2 v17.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602172	// smlal v18.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602173	// smlal2 v19.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702172	// smlal v18.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702173	// smlal2 v19.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602174	// smlal v20.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602175	// smlal2 v21.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702174	// smlal v20.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702175	// smlal2 v21.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602176	// smlal v22.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602177	// smlal2 v23.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702176	// smlal v22.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702177	// smlal2 v23.4s, v11.8h, v0.h[3]
+	FMOVQ 0(R1), F7
+	FMOVQ 16(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c04ac	// ushr v12.16b, v5.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0c04cc	// ushr v12.16b, v6.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402970	// smlal v16.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402971	// smlal2 v17.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502970	// smlal v16.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502971	// smlal2 v17.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402972	// smlal v18.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402973	// smlal2 v19.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502972	// smlal v18.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502973	// smlal2 v19.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402974	// smlal v20.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402975	// smlal2 v21.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502974	// smlal v20.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502975	// smlal2 v21.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f402976	// smlal v22.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402977	// smlal2 v23.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f502976	// smlal v22.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502977	// smlal2 v23.4s, v11.8h, v0.h[5]
+	FMOVQ 32(R1), F7
+	FMOVQ 48(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0a04ac	// ushr v12.16b, v5.16b, #6
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0a04cc	// ushr v12.16b, v6.16b, #6
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602970	// smlal v16.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602971	// smlal2 v17.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702970	// smlal v16.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702971	// smlal2 v17.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602972	// smlal v18.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602973	// smlal2 v19.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702972	// smlal v18.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702973	// smlal2 v19.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602974	// smlal v20.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602975	// smlal2 v21.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702974	// smlal v20.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702975	// smlal2 v21.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f602976	// smlal v22.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602977	// smlal2 v23.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f702976	// smlal v22.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702977	// smlal2 v23.4s, v11.8h, v0.h[7]
+	FMOVQ 160(R1), F5
+	FMOVQ 176(R1), F6
+	FMOVQ 64(R1), F7
+	FMOVQ 80(R1), F8
+	WORD	$0x4e231cac	// and v12.16b, v5.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x4e231ccc	// and v12.16b, v6.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412170	// smlal v16.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412171	// smlal2 v17.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512170	// smlal v16.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512171	// smlal2 v17.4s, v11.8h, v1.h[1]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412172	// smlal v18.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412173	// smlal2 v19.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512172	// smlal v18.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512173	// smlal2 v19.4s, v11.8h, v1.h[1]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412174	// smlal v20.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412175	// smlal2 v21.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512174	// smlal v20.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512175	// smlal2 v21.4s, v11.8h, v1.h[1]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412176	// smlal v22.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412177	// smlal2 v23.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512176	// smlal v22.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512177	// smlal2 v23.4s, v11.8h, v1.h[1]
+	FMOVQ 96(R1), F7
+	FMOVQ 112(R1), F8
+	WORD	$0x6f0e04ac	// ushr v12.16b, v5.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0e04cc	// ushr v12.16b, v6.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612170	// smlal v16.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612171	// smlal2 v17.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712170	// smlal v16.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712171	// smlal2 v17.4s, v11.8h, v1.h[3]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612172	// smlal v18.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612173	// smlal2 v19.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712172	// smlal v18.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712173	// smlal2 v19.4s, v11.8h, v1.h[3]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612174	// smlal v20.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612175	// smlal2 v21.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712174	// smlal v20.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712175	// smlal2 v21.4s, v11.8h, v1.h[3]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612176	// smlal v22.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612177	// smlal2 v23.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712176	// smlal v22.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712177	// smlal2 v23.4s, v11.8h, v1.h[3]
+	FMOVQ 64(R1), F7
+	FMOVQ 80(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0c04ac	// ushr v12.16b, v5.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0c04cc	// ushr v12.16b, v6.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412970	// smlal v16.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412971	// smlal2 v17.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512970	// smlal v16.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512971	// smlal2 v17.4s, v11.8h, v1.h[5]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412972	// smlal v18.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412973	// smlal2 v19.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512972	// smlal v18.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512973	// smlal2 v19.4s, v11.8h, v1.h[5]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412974	// smlal v20.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412975	// smlal2 v21.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512974	// smlal v20.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512975	// smlal2 v21.4s, v11.8h, v1.h[5]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f412976	// smlal v22.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412977	// smlal2 v23.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f512976	// smlal v22.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512977	// smlal2 v23.4s, v11.8h, v1.h[5]
+	FMOVQ 96(R1), F7
+	FMOVQ 112(R1), F8
+	WORD	$0x6f0c04e7	// ushr v7.16b, v7.16b, #4
+	WORD	$0x6f0a04ac	// ushr v12.16b, v5.16b, #6
+	WORD	$0x6f0c5587	// sli v7.16b, v12.16b, #4
+	WORD	$0x6e2484e7	// sub v7.16b, v7.16b, v4.16b
+	WORD	$0x6f0c0508	// ushr v8.16b, v8.16b, #4
+	WORD	$0x6f0a04cc	// ushr v12.16b, v6.16b, #6
+	WORD	$0x6f0c5588	// sli v8.16b, v12.16b, #4
+	WORD	$0x6e248508	// sub v8.16b, v8.16b, v4.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612970	// smlal v16.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612971	// smlal2 v17.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712970	// smlal v16.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712971	// smlal2 v17.4s, v11.8h, v1.h[7]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612972	// smlal v18.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612973	// smlal2 v19.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712972	// smlal v18.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712973	// smlal2 v19.4s, v11.8h, v1.h[7]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612974	// smlal v20.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612975	// smlal2 v21.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712974	// smlal v20.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712975	// smlal2 v21.4s, v11.8h, v1.h[7]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c0eb	// smull v11.8h, v7.8b, v9.8b
+	WORD	$0x4e2980eb	// smlal2 v11.8h, v7.16b, v9.16b
+	WORD	$0x0f612976	// smlal v22.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612977	// smlal2 v23.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac10b	// smull v11.8h, v8.8b, v10.8b
+	WORD	$0x4e2a810b	// smlal2 v11.8h, v8.16b, v10.16b
+	WORD	$0x0f712976	// smlal v22.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712977	// smlal2 v23.4s, v11.8h, v1.h[7]
+	MOVHU 208(R1), R12
+	WORD	$0x4e021d8d	// mov v13.h[0], w12
+	WORD	$0x1ee241ad	// fcvt s13, h13
+	WORD	$0x4f8d904e	// fmul v14.4s, v2.4s, v13.s[0]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4f8e9210	// fmul v16.4s, v16.4s, v14.s[0]
+	WORD	$0x4e30d718	// fadd v24.4s, v24.4s, v16.4s
+	WORD	$0x4e21da31	// scvtf v17.4s, v17.4s
+	WORD	$0x4f8e9231	// fmul v17.4s, v17.4s, v14.s[0]
+	WORD	$0x4e31d739	// fadd v25.4s, v25.4s, v17.4s
+	WORD	$0x4e21da52	// scvtf v18.4s, v18.4s
+	WORD	$0x4fae9252	// fmul v18.4s, v18.4s, v14.s[1]
+	WORD	$0x4e32d75a	// fadd v26.4s, v26.4s, v18.4s
+	WORD	$0x4e21da73	// scvtf v19.4s, v19.4s
+	WORD	$0x4fae9273	// fmul v19.4s, v19.4s, v14.s[1]
+	WORD	$0x4e33d77b	// fadd v27.4s, v27.4s, v19.4s
+	WORD	$0x4e21da94	// scvtf v20.4s, v20.4s
+	WORD	$0x4f8e9a94	// fmul v20.4s, v20.4s, v14.s[2]
+	WORD	$0x4e34d79c	// fadd v28.4s, v28.4s, v20.4s
+	WORD	$0x4e21dab5	// scvtf v21.4s, v21.4s
+	WORD	$0x4f8e9ab5	// fmul v21.4s, v21.4s, v14.s[2]
+	WORD	$0x4e35d7bd	// fadd v29.4s, v29.4s, v21.4s
+	WORD	$0x4e21dad6	// scvtf v22.4s, v22.4s
+	WORD	$0x4fae9ad6	// fmul v22.4s, v22.4s, v14.s[3]
+	WORD	$0x4e36d7de	// fadd v30.4s, v30.4s, v22.4s
+	WORD	$0x4e21daf7	// scvtf v23.4s, v23.4s
+	WORD	$0x4fae9af7	// fmul v23.4s, v23.4s, v14.s[3]
+	WORD	$0x4e37d7ff	// fadd v31.4s, v31.4s, v23.4s
+	ADD $32, R2
+	ADD $32, R3
+	ADD $32, R4
+	ADD $32, R5
+	ADD $210, R1
+	SUBS $1, R0, R0
+	BNE block
+	WORD	$0x6f00e40d	// movi v13.2d, #0
+	WORD	$0x1e3829ad	// fadd s13, s13, s24
+	WORD	$0x5e0c070e	// mov s14, v24.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e14070e	// mov s14, v24.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c070e	// mov s14, v24.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x1e3929ad	// fadd s13, s13, s25
+	WORD	$0x5e0c072e	// mov s14, v25.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e14072e	// mov s14, v25.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c072e	// mov s14, v25.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	FMOVS F13, (R10)
+	ADD R11, R10
+	WORD	$0x6f00e40d	// movi v13.2d, #0
+	WORD	$0x1e3a29ad	// fadd s13, s13, s26
+	WORD	$0x5e0c074e	// mov s14, v26.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e14074e	// mov s14, v26.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c074e	// mov s14, v26.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x1e3b29ad	// fadd s13, s13, s27
+	WORD	$0x5e0c076e	// mov s14, v27.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e14076e	// mov s14, v27.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c076e	// mov s14, v27.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	FMOVS F13, (R10)
+	ADD R11, R10
+	WORD	$0x6f00e40d	// movi v13.2d, #0
+	WORD	$0x1e3c29ad	// fadd s13, s13, s28
+	WORD	$0x5e0c078e	// mov s14, v28.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e14078e	// mov s14, v28.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c078e	// mov s14, v28.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x1e3d29ad	// fadd s13, s13, s29
+	WORD	$0x5e0c07ae	// mov s14, v29.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1407ae	// mov s14, v29.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c07ae	// mov s14, v29.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	FMOVS F13, (R10)
+	ADD R11, R10
+	WORD	$0x6f00e40d	// movi v13.2d, #0
+	WORD	$0x1e3e29ad	// fadd s13, s13, s30
+	WORD	$0x5e0c07ce	// mov s14, v30.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1407ce	// mov s14, v30.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c07ce	// mov s14, v30.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x1e3f29ad	// fadd s13, s13, s31
+	WORD	$0x5e0c07ee	// mov s14, v31.s[1]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1407ee	// mov s14, v31.s[2]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	WORD	$0x5e1c07ee	// mov s14, v31.s[3]
+	WORD	$0x1e2e29ad	// fadd s13, s13, s14
+	FMOVS F13, (R10)
+	RET
+
+// func dotQ3_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+TEXT ·dotQ3_Kx4NEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	MOVD astride+24(FP), R12
+	ADD R12, R2, R3
+	ADD R12, R3, R4
+	ADD R12, R4, R5
+	MOVD out+32(FP), R10
+	MOVD ostride+40(FP), R11
+	WORD	$0x4f00e463	// movi v3.16b, #3
+	WORD	$0x4f00e424	// movi v4.16b, #1
+	WORD	$0x4f00e485	// movi v5.16b, #4
+	WORD	$0x6f00e418	// movi v24.2d, #0
+	WORD	$0x6f00e419	// movi v25.2d, #0
+	WORD	$0x6f00e41a	// movi v26.2d, #0
+	WORD	$0x6f00e41b	// movi v27.2d, #0
+	WORD	$0x6f00e41c	// movi v28.2d, #0
+	WORD	$0x6f00e41d	// movi v29.2d, #0
+	WORD	$0x6f00e41e	// movi v30.2d, #0
+	WORD	$0x6f00e41f	// movi v31.2d, #0
+block:
+	MOVWU 96(R1), R12
+	MOVWU 100(R1), R13
+	MOVWU 104(R1), R14
+	ANDW $0x0f0f0f0f, R12, R19
+	ANDW $0x03030303, R14, R15
+	ORRW R15<<4, R19, R19
+	ANDW $0x0f0f0f0f, R13, R20
+	LSRW $2, R14, R15
+	ANDW $0x03030303, R15, R15
+	ORRW R15<<4, R20, R20
+	LSRW $4, R12, R21
+	ANDW $0x0f0f0f0f, R21, R21
+	LSRW $4, R14, R15
+	ANDW $0x03030303, R15, R15
+	ORRW R15<<4, R21, R21
+	LSRW $4, R13, R22
+	ANDW $0x0f0f0f0f, R22, R22
+	LSRW $6, R14, R15
+	ANDW $0x03030303, R15, R15
+	ORRW R15<<4, R22, R22
+	ORR R20<<32, R19, R19
+	ORR R22<<32, R21, R21
+	WORD	$0x4e081e6a	// mov v10.d[0], x19
+	WORD	$0x4e181eaa	// mov v10.d[1], x21
+	WORD	$0x4f01e40b	// movi v11.16b, #32
+	WORD	$0x6e2b854a	// sub v10.16b, v10.16b, v11.16b
+	WORD	$0x0f08a540	// sxtl v0.8h, v10.8b
+	WORD	$0x4f08a541	// sxtl2 v1.8h, v10.16b
+	FMOVQ 0(R1), F6
+	FMOVQ 16(R1), F7
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	VLD1.P 4(R3), V2.S[1]
+	WORD	$0x6f00e412	// movi v18.2d, #0
+	WORD	$0x6f00e413	// movi v19.2d, #0
+	VLD1.P 4(R4), V2.S[2]
+	WORD	$0x6f00e414	// movi v20.2d, #0
+	WORD	$0x6f00e415	// movi v21.2d, #0
+	VLD1.P 4(R5), V2.S[3]
+	WORD	$0x6f00e416	// movi v22.2d, #0
+	WORD	$0x6f00e417	// movi v23.2d, #0
+	FMOVQ 32(R1), F8
+	FMOVQ 48(R1), F9
+	WORD	$0x4e231d0a	// and v10.16b, v8.16b, v3.16b
+	WORD	$0x4e241ccc	// and v12.16b, v6.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x4e231d2b	// and v11.16b, v9.16b, v3.16b
+	WORD	$0x4e241cec	// and v12.16b, v7.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4021f0	// smlal v16.4s, v15.4h, v0.h[0]
+	WORD	$0x4f4021f1	// smlal2 v17.4s, v15.8h, v0.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5021f0	// smlal v16.4s, v15.4h, v0.h[1]
+	WORD	$0x4f5021f1	// smlal2 v17.4s, v15.8h, v0.h[1]
+	VLD1.P 32(R3), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4021f2	// smlal v18.4s, v15.4h, v0.h[0]
+	WORD	$0x4f4021f3	// smlal2 v19.4s, v15.8h, v0.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5021f2	// smlal v18.4s, v15.4h, v0.h[1]
+	WORD	$0x4f5021f3	// smlal2 v19.4s, v15.8h, v0.h[1]
+	VLD1.P 32(R4), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4021f4	// smlal v20.4s, v15.4h, v0.h[0]
+	WORD	$0x4f4021f5	// smlal2 v21.4s, v15.8h, v0.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5021f4	// smlal v20.4s, v15.4h, v0.h[1]
+	WORD	$0x4f5021f5	// smlal2 v21.4s, v15.8h, v0.h[1]
+	VLD1.P 32(R5), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4021f6	// smlal v22.4s, v15.4h, v0.h[0]
+	WORD	$0x4f4021f7	// smlal2 v23.4s, v15.8h, v0.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5021f6	// smlal v22.4s, v15.4h, v0.h[1]
+	WORD	$0x4f5021f7	// smlal2 v23.4s, v15.8h, v0.h[1]
+	WORD	$0x6f0e050a	// ushr v10.16b, v8.16b, #2
+	WORD	$0x4e231d4a	// and v10.16b, v10.16b, v3.16b
+	WORD	$0x6f0f04cc	// ushr v12.16b, v6.16b, #1
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0e052b	// ushr v11.16b, v9.16b, #2
+	WORD	$0x4e231d6b	// and v11.16b, v11.16b, v3.16b
+	WORD	$0x6f0f04ec	// ushr v12.16b, v7.16b, #1
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6021f0	// smlal v16.4s, v15.4h, v0.h[2]
+	WORD	$0x4f6021f1	// smlal2 v17.4s, v15.8h, v0.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7021f0	// smlal v16.4s, v15.4h, v0.h[3]
+	WORD	$0x4f7021f1	// smlal2 v17.4s, v15.8h, v0.h[3]
+	VLD1.P 32(R3), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6021f2	// smlal v18.4s, v15.4h, v0.h[2]
+	WORD	$0x4f6021f3	// smlal2 v19.4s, v15.8h, v0.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7021f2	// smlal v18.4s, v15.4h, v0.h[3]
+	WORD	$0x4f7021f3	// smlal2 v19.4s, v15.8h, v0.h[3]
+	VLD1.P 32(R4), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6021f4	// smlal v20.4s, v15.4h, v0.h[2]
+	WORD	$0x4f6021f5	// smlal2 v21.4s, v15.8h, v0.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7021f4	// smlal v20.4s, v15.4h, v0.h[3]
+	WORD	$0x4f7021f5	// smlal2 v21.4s, v15.8h, v0.h[3]
+	VLD1.P 32(R5), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6021f6	// smlal v22.4s, v15.4h, v0.h[2]
+	WORD	$0x4f6021f7	// smlal2 v23.4s, v15.8h, v0.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7021f6	// smlal v22.4s, v15.4h, v0.h[3]
+	WORD	$0x4f7021f7	// smlal2 v23.4s, v15.8h, v0.h[3]
+	WORD	$0x6f0c050a	// ushr v10.16b, v8.16b, #4
+	WORD	$0x4e231d4a	// and v10.16b, v10.16b, v3.16b
+	WORD	$0x6f0e04cc	// ushr v12.16b, v6.16b, #2
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0c052b	// ushr v11.16b, v9.16b, #4
+	WORD	$0x4e231d6b	// and v11.16b, v11.16b, v3.16b
+	WORD	$0x6f0e04ec	// ushr v12.16b, v7.16b, #2
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4029f0	// smlal v16.4s, v15.4h, v0.h[4]
+	WORD	$0x4f4029f1	// smlal2 v17.4s, v15.8h, v0.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5029f0	// smlal v16.4s, v15.4h, v0.h[5]
+	WORD	$0x4f5029f1	// smlal2 v17.4s, v15.8h, v0.h[5]
+	VLD1.P 32(R3), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4029f2	// smlal v18.4s, v15.4h, v0.h[4]
+	WORD	$0x4f4029f3	// smlal2 v19.4s, v15.8h, v0.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5029f2	// smlal v18.4s, v15.4h, v0.h[5]
+	WORD	$0x4f5029f3	// smlal2 v19.4s, v15.8h, v0.h[5]
+	VLD1.P 32(R4), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4029f4	// smlal v20.4s, v15.4h, v0.h[4]
+	WORD	$0x4f4029f5	// smlal2 v21.4s, v15.8h, v0.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5029f4	// smlal v20.4s, v15.4h, v0.h[5]
+	WORD	$0x4f5029f5	// smlal2 v21.4s, v15.8h, v0.h[5]
+	VLD1.P 32(R5), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4029f6	// smlal v22.4s, v15.4h, v0.h[4]
+	WORD	$0x4f4029f7	// smlal2 v23.4s, v15.8h, v0.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5029f6	// smlal v22.4s, v15.4h, v0.h[5]
+	WORD	$0x4f5029f7	// smlal2 v23.4s, v15.8h, v0.h[5]
+	WORD	$0x6f0a050a	// ushr v10.16b, v8.16b, #6
+	WORD	$0x6f0d04cc	// ushr v12.16b, v6.16b, #3
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0a052b	// ushr v11.16b, v9.16b, #6
+	WORD	$0x6f0d04ec	// ushr v12.16b, v7.16b, #3
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6029f0	// smlal v16.4s, v15.4h, v0.h[6]
+	WORD	$0x4f6029f1	// smlal2 v17.4s, v15.8h, v0.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7029f0	// smlal v16.4s, v15.4h, v0.h[7]
+	WORD	$0x4f7029f1	// smlal2 v17.4s, v15.8h, v0.h[7]
+	VLD1.P 32(R3), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6029f2	// smlal v18.4s, v15.4h, v0.h[6]
+	WORD	$0x4f6029f3	// smlal2 v19.4s, v15.8h, v0.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7029f2	// smlal v18.4s, v15.4h, v0.h[7]
+	WORD	$0x4f7029f3	// smlal2 v19.4s, v15.8h, v0.h[7]
+	VLD1.P 32(R4), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6029f4	// smlal v20.4s, v15.4h, v0.h[6]
+	WORD	$0x4f6029f5	// smlal2 v21.4s, v15.8h, v0.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7029f4	// smlal v20.4s, v15.4h, v0.h[7]
+	WORD	$0x4f7029f5	// smlal2 v21.4s, v15.8h, v0.h[7]
+	VLD1.P 32(R5), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6029f6	// smlal v22.4s, v15.4h, v0.h[6]
+	WORD	$0x4f6029f7	// smlal2 v23.4s, v15.8h, v0.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7029f6	// smlal v22.4s, v15.4h, v0.h[7]
+	WORD	$0x4f7029f7	// smlal2 v23.4s, v15.8h, v0.h[7]
+	FMOVQ 64(R1), F8
+	FMOVQ 80(R1), F9
+	WORD	$0x4e231d0a	// and v10.16b, v8.16b, v3.16b
+	WORD	$0x6f0c04cc	// ushr v12.16b, v6.16b, #4
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x4e231d2b	// and v11.16b, v9.16b, v3.16b
+	WORD	$0x6f0c04ec	// ushr v12.16b, v7.16b, #4
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4121f0	// smlal v16.4s, v15.4h, v1.h[0]
+	WORD	$0x4f4121f1	// smlal2 v17.4s, v15.8h, v1.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5121f0	// smlal v16.4s, v15.4h, v1.h[1]
+	WORD	$0x4f5121f1	// smlal2 v17.4s, v15.8h, v1.h[1]
+	VLD1.P 32(R3), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4121f2	// smlal v18.4s, v15.4h, v1.h[0]
+	WORD	$0x4f4121f3	// smlal2 v19.4s, v15.8h, v1.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5121f2	// smlal v18.4s, v15.4h, v1.h[1]
+	WORD	$0x4f5121f3	// smlal2 v19.4s, v15.8h, v1.h[1]
+	VLD1.P 32(R4), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4121f4	// smlal v20.4s, v15.4h, v1.h[0]
+	WORD	$0x4f4121f5	// smlal2 v21.4s, v15.8h, v1.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5121f4	// smlal v20.4s, v15.4h, v1.h[1]
+	WORD	$0x4f5121f5	// smlal2 v21.4s, v15.8h, v1.h[1]
+	VLD1.P 32(R5), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4121f6	// smlal v22.4s, v15.4h, v1.h[0]
+	WORD	$0x4f4121f7	// smlal2 v23.4s, v15.8h, v1.h[0]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5121f6	// smlal v22.4s, v15.4h, v1.h[1]
+	WORD	$0x4f5121f7	// smlal2 v23.4s, v15.8h, v1.h[1]
+	WORD	$0x6f0e050a	// ushr v10.16b, v8.16b, #2
+	WORD	$0x4e231d4a	// and v10.16b, v10.16b, v3.16b
+	WORD	$0x6f0b04cc	// ushr v12.16b, v6.16b, #5
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0e052b	// ushr v11.16b, v9.16b, #2
+	WORD	$0x4e231d6b	// and v11.16b, v11.16b, v3.16b
+	WORD	$0x6f0b04ec	// ushr v12.16b, v7.16b, #5
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6121f0	// smlal v16.4s, v15.4h, v1.h[2]
+	WORD	$0x4f6121f1	// smlal2 v17.4s, v15.8h, v1.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7121f0	// smlal v16.4s, v15.4h, v1.h[3]
+	WORD	$0x4f7121f1	// smlal2 v17.4s, v15.8h, v1.h[3]
+	VLD1.P 32(R3), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6121f2	// smlal v18.4s, v15.4h, v1.h[2]
+	WORD	$0x4f6121f3	// smlal2 v19.4s, v15.8h, v1.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7121f2	// smlal v18.4s, v15.4h, v1.h[3]
+	WORD	$0x4f7121f3	// smlal2 v19.4s, v15.8h, v1.h[3]
+	VLD1.P 32(R4), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6121f4	// smlal v20.4s, v15.4h, v1.h[2]
+	WORD	$0x4f6121f5	// smlal2 v21.4s, v15.8h, v1.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7121f4	// smlal v20.4s, v15.4h, v1.h[3]
+	WORD	$0x4f7121f5	// smlal2 v21.4s, v15.8h, v1.h[3]
+	VLD1.P 32(R5), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6121f6	// smlal v22.4s, v15.4h, v1.h[2]
+	WORD	$0x4f6121f7	// smlal2 v23.4s, v15.8h, v1.h[2]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7121f6	// smlal v22.4s, v15.4h, v1.h[3]
+	WORD	$0x4f7121f7	// smlal2 v23.4s, v15.8h, v1.h[3]
+	WORD	$0x6f0c050a	// ushr v10.16b, v8.16b, #4
+	WORD	$0x4e231d4a	// and v10.16b, v10.16b, v3.16b
+	WORD	$0x6f0a04cc	// ushr v12.16b, v6.16b, #6
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0c052b	// ushr v11.16b, v9.16b, #4
+	WORD	$0x4e231d6b	// and v11.16b, v11.16b, v3.16b
+	WORD	$0x6f0a04ec	// ushr v12.16b, v7.16b, #6
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4129f0	// smlal v16.4s, v15.4h, v1.h[4]
+	WORD	$0x4f4129f1	// smlal2 v17.4s, v15.8h, v1.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5129f0	// smlal v16.4s, v15.4h, v1.h[5]
+	WORD	$0x4f5129f1	// smlal2 v17.4s, v15.8h, v1.h[5]
+	VLD1.P 32(R3), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4129f2	// smlal v18.4s, v15.4h, v1.h[4]
+	WORD	$0x4f4129f3	// smlal2 v19.4s, v15.8h, v1.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5129f2	// smlal v18.4s, v15.4h, v1.h[5]
+	WORD	$0x4f5129f3	// smlal2 v19.4s, v15.8h, v1.h[5]
+	VLD1.P 32(R4), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4129f4	// smlal v20.4s, v15.4h, v1.h[4]
+	WORD	$0x4f4129f5	// smlal2 v21.4s, v15.8h, v1.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5129f4	// smlal v20.4s, v15.4h, v1.h[5]
+	WORD	$0x4f5129f5	// smlal2 v21.4s, v15.8h, v1.h[5]
+	VLD1.P 32(R5), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f4129f6	// smlal v22.4s, v15.4h, v1.h[4]
+	WORD	$0x4f4129f7	// smlal2 v23.4s, v15.8h, v1.h[4]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f5129f6	// smlal v22.4s, v15.4h, v1.h[5]
+	WORD	$0x4f5129f7	// smlal2 v23.4s, v15.8h, v1.h[5]
+	WORD	$0x6f0a050a	// ushr v10.16b, v8.16b, #6
+	WORD	$0x6f0904cc	// ushr v12.16b, v6.16b, #7
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558a	// sli v10.16b, v12.16b, #2
+	WORD	$0x6e25854a	// sub v10.16b, v10.16b, v5.16b
+	WORD	$0x6f0a052b	// ushr v11.16b, v9.16b, #6
+	WORD	$0x6f0904ec	// ushr v12.16b, v7.16b, #7
+	WORD	$0x4e241d8c	// and v12.16b, v12.16b, v4.16b
+	WORD	$0x6f0a558b	// sli v11.16b, v12.16b, #2
+	WORD	$0x6e25856b	// sub v11.16b, v11.16b, v5.16b
+	VLD1.P 32(R2), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6129f0	// smlal v16.4s, v15.4h, v1.h[6]
+	WORD	$0x4f6129f1	// smlal2 v17.4s, v15.8h, v1.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7129f0	// smlal v16.4s, v15.4h, v1.h[7]
+	WORD	$0x4f7129f1	// smlal2 v17.4s, v15.8h, v1.h[7]
+	VLD1.P 32(R3), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6129f2	// smlal v18.4s, v15.4h, v1.h[6]
+	WORD	$0x4f6129f3	// smlal2 v19.4s, v15.8h, v1.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7129f2	// smlal v18.4s, v15.4h, v1.h[7]
+	WORD	$0x4f7129f3	// smlal2 v19.4s, v15.8h, v1.h[7]
+	VLD1.P 32(R4), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6129f4	// smlal v20.4s, v15.4h, v1.h[6]
+	WORD	$0x4f6129f5	// smlal2 v21.4s, v15.8h, v1.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7129f4	// smlal v20.4s, v15.4h, v1.h[7]
+	WORD	$0x4f7129f5	// smlal2 v21.4s, v15.8h, v1.h[7]
+	VLD1.P 32(R5), [V13.B16, V14.B16]
+	WORD	$0x0e2dc14f	// smull v15.8h, v10.8b, v13.8b
+	WORD	$0x4e2d814f	// smlal2 v15.8h, v10.16b, v13.16b
+	WORD	$0x0f6129f6	// smlal v22.4s, v15.4h, v1.h[6]
+	WORD	$0x4f6129f7	// smlal2 v23.4s, v15.8h, v1.h[6]
+	WORD	$0x0e2ec16f	// smull v15.8h, v11.8b, v14.8b
+	WORD	$0x4e2e816f	// smlal2 v15.8h, v11.16b, v14.16b
+	WORD	$0x0f7129f6	// smlal v22.4s, v15.4h, v1.h[7]
+	WORD	$0x4f7129f7	// smlal2 v23.4s, v15.8h, v1.h[7]
+	MOVHU 108(R1), R12
+	WORD	$0x4e021d88	// mov v8.h[0], w12
+	WORD	$0x1ee24108	// fcvt s8, h8
+	WORD	$0x4f889049	// fmul v9.4s, v2.4s, v8.s[0]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4f899210	// fmul v16.4s, v16.4s, v9.s[0]
+	WORD	$0x4e30d718	// fadd v24.4s, v24.4s, v16.4s
+	WORD	$0x4e21da31	// scvtf v17.4s, v17.4s
+	WORD	$0x4f899231	// fmul v17.4s, v17.4s, v9.s[0]
+	WORD	$0x4e31d739	// fadd v25.4s, v25.4s, v17.4s
+	WORD	$0x4e21da52	// scvtf v18.4s, v18.4s
+	WORD	$0x4fa99252	// fmul v18.4s, v18.4s, v9.s[1]
+	WORD	$0x4e32d75a	// fadd v26.4s, v26.4s, v18.4s
+	WORD	$0x4e21da73	// scvtf v19.4s, v19.4s
+	WORD	$0x4fa99273	// fmul v19.4s, v19.4s, v9.s[1]
+	WORD	$0x4e33d77b	// fadd v27.4s, v27.4s, v19.4s
+	WORD	$0x4e21da94	// scvtf v20.4s, v20.4s
+	WORD	$0x4f899a94	// fmul v20.4s, v20.4s, v9.s[2]
+	WORD	$0x4e34d79c	// fadd v28.4s, v28.4s, v20.4s
+	WORD	$0x4e21dab5	// scvtf v21.4s, v21.4s
+	WORD	$0x4f899ab5	// fmul v21.4s, v21.4s, v9.s[2]
+	WORD	$0x4e35d7bd	// fadd v29.4s, v29.4s, v21.4s
+	WORD	$0x4e21dad6	// scvtf v22.4s, v22.4s
+	WORD	$0x4fa99ad6	// fmul v22.4s, v22.4s, v9.s[3]
+	WORD	$0x4e36d7de	// fadd v30.4s, v30.4s, v22.4s
+	WORD	$0x4e21daf7	// scvtf v23.4s, v23.4s
+	WORD	$0x4fa99af7	// fmul v23.4s, v23.4s, v9.s[3]
+	WORD	$0x4e37d7ff	// fadd v31.4s, v31.4s, v23.4s
+	ADD $32, R2
+	ADD $32, R3
+	ADD $32, R4
+	ADD $32, R5
+	ADD $110, R1
+	SUBS $1, R0, R0
+	BNE block
+	WORD	$0x6f00e408	// movi v8.2d, #0
+	WORD	$0x1e382908	// fadd s8, s8, s24
+	WORD	$0x5e0c0709	// mov s9, v24.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e140709	// mov s9, v24.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c0709	// mov s9, v24.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x1e392908	// fadd s8, s8, s25
+	WORD	$0x5e0c0729	// mov s9, v25.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e140729	// mov s9, v25.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c0729	// mov s9, v25.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	FMOVS F8, (R10)
+	ADD R11, R10
+	WORD	$0x6f00e408	// movi v8.2d, #0
+	WORD	$0x1e3a2908	// fadd s8, s8, s26
+	WORD	$0x5e0c0749	// mov s9, v26.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e140749	// mov s9, v26.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c0749	// mov s9, v26.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x1e3b2908	// fadd s8, s8, s27
+	WORD	$0x5e0c0769	// mov s9, v27.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e140769	// mov s9, v27.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c0769	// mov s9, v27.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	FMOVS F8, (R10)
+	ADD R11, R10
+	WORD	$0x6f00e408	// movi v8.2d, #0
+	WORD	$0x1e3c2908	// fadd s8, s8, s28
+	WORD	$0x5e0c0789	// mov s9, v28.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e140789	// mov s9, v28.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c0789	// mov s9, v28.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x1e3d2908	// fadd s8, s8, s29
+	WORD	$0x5e0c07a9	// mov s9, v29.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1407a9	// mov s9, v29.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c07a9	// mov s9, v29.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	FMOVS F8, (R10)
+	ADD R11, R10
+	WORD	$0x6f00e408	// movi v8.2d, #0
+	WORD	$0x1e3e2908	// fadd s8, s8, s30
+	WORD	$0x5e0c07c9	// mov s9, v30.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1407c9	// mov s9, v30.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c07c9	// mov s9, v30.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x1e3f2908	// fadd s8, s8, s31
+	WORD	$0x5e0c07e9	// mov s9, v31.s[1]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1407e9	// mov s9, v31.s[2]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	WORD	$0x5e1c07e9	// mov s9, v31.s[3]
+	WORD	$0x1e292908	// fadd s8, s8, s9
+	FMOVS F8, (R10)
+	RET
+
+// func dotQ2_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+TEXT ·dotQ2_Kx4NEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	MOVD astride+24(FP), R12
+	ADD R12, R2, R3
+	ADD R12, R3, R4
+	ADD R12, R4, R5
+	MOVD out+32(FP), R10
+	MOVD ostride+40(FP), R11
+	WORD	$0x4f00e463	// movi v3.16b, #3
+	WORD	$0x4f00e5e4	// movi v4.16b, #15
+	WORD	$0x6f00e40e	// movi v14.2d, #0
+block:
+	FMOVQ (R1), F12
+	WORD	$0x4e241d8d	// and v13.16b, v12.16b, v4.16b
+	WORD	$0x2f08a5a0	// uxtl v0.8h, v13.8b
+	WORD	$0x6f08a5a1	// uxtl2 v1.8h, v13.16b
+	WORD	$0x6f0c058c	// ushr v12.16b, v12.16b, #4
+	WORD	$0x2f08a585	// uxtl v5.8h, v12.8b
+	WORD	$0x6f08a586	// uxtl2 v6.8h, v12.16b
+	VLD1.P 4(R2), V2.S[0]
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	VLD1.P 4(R3), V2.S[1]
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	VLD1.P 4(R4), V2.S[2]
+	WORD	$0x6f00e412	// movi v18.2d, #0
+	VLD1.P 4(R5), V2.S[3]
+	WORD	$0x6f00e413	// movi v19.2d, #0
+	FMOVQ 16(R1), F7
+	FMOVQ 32(R1), F8
+	WORD	$0x4e231cec	// and v12.16b, v7.16b, v3.16b
+	WORD	$0x4e231d0d	// and v13.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402170	// smlal v16.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402170	// smlal2 v16.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502170	// smlal v16.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502170	// smlal2 v16.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402171	// smlal v17.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402171	// smlal2 v17.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502171	// smlal v17.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502171	// smlal2 v17.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402172	// smlal v18.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402172	// smlal2 v18.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502172	// smlal v18.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502172	// smlal2 v18.4s, v11.8h, v0.h[1]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402173	// smlal v19.4s, v11.4h, v0.h[0]
+	WORD	$0x4f402173	// smlal2 v19.4s, v11.8h, v0.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502173	// smlal v19.4s, v11.4h, v0.h[1]
+	WORD	$0x4f502173	// smlal2 v19.4s, v11.8h, v0.h[1]
+	WORD	$0x6f0e04ec	// ushr v12.16b, v7.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0e050d	// ushr v13.16b, v8.16b, #2
+	WORD	$0x4e231dad	// and v13.16b, v13.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602170	// smlal v16.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602170	// smlal2 v16.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702170	// smlal v16.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702170	// smlal2 v16.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602171	// smlal v17.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602171	// smlal2 v17.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702171	// smlal v17.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702171	// smlal2 v17.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602172	// smlal v18.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602172	// smlal2 v18.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702172	// smlal v18.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702172	// smlal2 v18.4s, v11.8h, v0.h[3]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602173	// smlal v19.4s, v11.4h, v0.h[2]
+	WORD	$0x4f602173	// smlal2 v19.4s, v11.8h, v0.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702173	// smlal v19.4s, v11.4h, v0.h[3]
+	WORD	$0x4f702173	// smlal2 v19.4s, v11.8h, v0.h[3]
+	WORD	$0x6f0c04ec	// ushr v12.16b, v7.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c050d	// ushr v13.16b, v8.16b, #4
+	WORD	$0x4e231dad	// and v13.16b, v13.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402970	// smlal v16.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402970	// smlal2 v16.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502970	// smlal v16.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502970	// smlal2 v16.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402971	// smlal v17.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402971	// smlal2 v17.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502971	// smlal v17.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502971	// smlal2 v17.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402972	// smlal v18.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402972	// smlal2 v18.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502972	// smlal v18.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502972	// smlal2 v18.4s, v11.8h, v0.h[5]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f402973	// smlal v19.4s, v11.4h, v0.h[4]
+	WORD	$0x4f402973	// smlal2 v19.4s, v11.8h, v0.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f502973	// smlal v19.4s, v11.4h, v0.h[5]
+	WORD	$0x4f502973	// smlal2 v19.4s, v11.8h, v0.h[5]
+	WORD	$0x6f0a04ec	// ushr v12.16b, v7.16b, #6
+	WORD	$0x6f0a050d	// ushr v13.16b, v8.16b, #6
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602970	// smlal v16.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602970	// smlal2 v16.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702970	// smlal v16.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702970	// smlal2 v16.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602971	// smlal v17.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602971	// smlal2 v17.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702971	// smlal v17.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702971	// smlal2 v17.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602972	// smlal v18.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602972	// smlal2 v18.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702972	// smlal v18.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702972	// smlal2 v18.4s, v11.8h, v0.h[7]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f602973	// smlal v19.4s, v11.4h, v0.h[6]
+	WORD	$0x4f602973	// smlal2 v19.4s, v11.8h, v0.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f702973	// smlal v19.4s, v11.4h, v0.h[7]
+	WORD	$0x4f702973	// smlal2 v19.4s, v11.8h, v0.h[7]
+	FMOVQ 48(R1), F7
+	FMOVQ 64(R1), F8
+	WORD	$0x4e231cec	// and v12.16b, v7.16b, v3.16b
+	WORD	$0x4e231d0d	// and v13.16b, v8.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412170	// smlal v16.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412170	// smlal2 v16.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512170	// smlal v16.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512170	// smlal2 v16.4s, v11.8h, v1.h[1]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412171	// smlal v17.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412171	// smlal2 v17.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512171	// smlal v17.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512171	// smlal2 v17.4s, v11.8h, v1.h[1]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412172	// smlal v18.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412172	// smlal2 v18.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512172	// smlal v18.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512172	// smlal2 v18.4s, v11.8h, v1.h[1]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412173	// smlal v19.4s, v11.4h, v1.h[0]
+	WORD	$0x4f412173	// smlal2 v19.4s, v11.8h, v1.h[0]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512173	// smlal v19.4s, v11.4h, v1.h[1]
+	WORD	$0x4f512173	// smlal2 v19.4s, v11.8h, v1.h[1]
+	WORD	$0x6f0e04ec	// ushr v12.16b, v7.16b, #2
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0e050d	// ushr v13.16b, v8.16b, #2
+	WORD	$0x4e231dad	// and v13.16b, v13.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612170	// smlal v16.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612170	// smlal2 v16.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712170	// smlal v16.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712170	// smlal2 v16.4s, v11.8h, v1.h[3]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612171	// smlal v17.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612171	// smlal2 v17.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712171	// smlal v17.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712171	// smlal2 v17.4s, v11.8h, v1.h[3]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612172	// smlal v18.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612172	// smlal2 v18.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712172	// smlal v18.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712172	// smlal2 v18.4s, v11.8h, v1.h[3]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612173	// smlal v19.4s, v11.4h, v1.h[2]
+	WORD	$0x4f612173	// smlal2 v19.4s, v11.8h, v1.h[2]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712173	// smlal v19.4s, v11.4h, v1.h[3]
+	WORD	$0x4f712173	// smlal2 v19.4s, v11.8h, v1.h[3]
+	WORD	$0x6f0c04ec	// ushr v12.16b, v7.16b, #4
+	WORD	$0x4e231d8c	// and v12.16b, v12.16b, v3.16b
+	WORD	$0x6f0c050d	// ushr v13.16b, v8.16b, #4
+	WORD	$0x4e231dad	// and v13.16b, v13.16b, v3.16b
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412970	// smlal v16.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412970	// smlal2 v16.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512970	// smlal v16.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512970	// smlal2 v16.4s, v11.8h, v1.h[5]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412971	// smlal v17.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412971	// smlal2 v17.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512971	// smlal v17.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512971	// smlal2 v17.4s, v11.8h, v1.h[5]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412972	// smlal v18.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412972	// smlal2 v18.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512972	// smlal v18.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512972	// smlal2 v18.4s, v11.8h, v1.h[5]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f412973	// smlal v19.4s, v11.4h, v1.h[4]
+	WORD	$0x4f412973	// smlal2 v19.4s, v11.8h, v1.h[4]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f512973	// smlal v19.4s, v11.4h, v1.h[5]
+	WORD	$0x4f512973	// smlal2 v19.4s, v11.8h, v1.h[5]
+	WORD	$0x6f0a04ec	// ushr v12.16b, v7.16b, #6
+	WORD	$0x6f0a050d	// ushr v13.16b, v8.16b, #6
+	VLD1.P 32(R2), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612970	// smlal v16.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612970	// smlal2 v16.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712970	// smlal v16.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712970	// smlal2 v16.4s, v11.8h, v1.h[7]
+	VLD1.P 32(R3), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612971	// smlal v17.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612971	// smlal2 v17.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712971	// smlal v17.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712971	// smlal2 v17.4s, v11.8h, v1.h[7]
+	VLD1.P 32(R4), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612972	// smlal v18.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612972	// smlal2 v18.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712972	// smlal v18.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712972	// smlal2 v18.4s, v11.8h, v1.h[7]
+	VLD1.P 32(R5), [V9.B16, V10.B16]
+	WORD	$0x0e29c18b	// smull v11.8h, v12.8b, v9.8b
+	WORD	$0x4e29818b	// smlal2 v11.8h, v12.16b, v9.16b
+	WORD	$0x0f612973	// smlal v19.4s, v11.4h, v1.h[6]
+	WORD	$0x4f612973	// smlal2 v19.4s, v11.8h, v1.h[6]
+	WORD	$0x0e2ac1ab	// smull v11.8h, v13.8b, v10.8b
+	WORD	$0x4e2a81ab	// smlal2 v11.8h, v13.16b, v10.16b
+	WORD	$0x0f712973	// smlal v19.4s, v11.4h, v1.h[7]
+	WORD	$0x4f712973	// smlal2 v19.4s, v11.8h, v1.h[7]
+	VLD1.P 32(R2), [V12.B16, V13.B16]
+	WORD	$0x0e65c194	// smull v20.4s, v12.4h, v5.4h
+	WORD	$0x4e658194	// smlal2 v20.4s, v12.8h, v5.8h
+	WORD	$0x0e6681b4	// smlal v20.4s, v13.4h, v6.4h
+	WORD	$0x4e6681b4	// smlal2 v20.4s, v13.8h, v6.8h
+	VLD1.P 32(R3), [V12.B16, V13.B16]
+	WORD	$0x0e65c195	// smull v21.4s, v12.4h, v5.4h
+	WORD	$0x4e658195	// smlal2 v21.4s, v12.8h, v5.8h
+	WORD	$0x0e6681b5	// smlal v21.4s, v13.4h, v6.4h
+	WORD	$0x4e6681b5	// smlal2 v21.4s, v13.8h, v6.8h
+	VLD1.P 32(R4), [V12.B16, V13.B16]
+	WORD	$0x0e65c196	// smull v22.4s, v12.4h, v5.4h
+	WORD	$0x4e658196	// smlal2 v22.4s, v12.8h, v5.8h
+	WORD	$0x0e6681b6	// smlal v22.4s, v13.4h, v6.4h
+	WORD	$0x4e6681b6	// smlal2 v22.4s, v13.8h, v6.8h
+	VLD1.P 32(R5), [V12.B16, V13.B16]
+	WORD	$0x0e65c197	// smull v23.4s, v12.4h, v5.4h
+	WORD	$0x4e658197	// smlal2 v23.4s, v12.8h, v5.8h
+	WORD	$0x0e6681b7	// smlal v23.4s, v13.4h, v6.4h
+	WORD	$0x4e6681b7	// smlal2 v23.4s, v13.8h, v6.8h
+	WORD	$0x4eb5be94	// addp v20.4s, v20.4s, v21.4s
+	WORD	$0x4eb7bed6	// addp v22.4s, v22.4s, v23.4s
+	WORD	$0x4eb6be94	// addp v20.4s, v20.4s, v22.4s
+	WORD	$0x4eb1be10	// addp v16.4s, v16.4s, v17.4s
+	WORD	$0x4eb3be52	// addp v18.4s, v18.4s, v19.4s
+	WORD	$0x4eb2be10	// addp v16.4s, v16.4s, v18.4s
+	MOVWU 80(R1), R12
+	WORD	$0x4e041d87	// mov v7.s[0], w12
+	WORD	$0x0e2178e7	// fcvtl v7.4s, v7.4h
+	WORD	$0x4f879048	// fmul v8.4s, v2.4s, v7.s[0]
+	WORD	$0x4fa79049	// fmul v9.4s, v2.4s, v7.s[1]
+	WORD	$0x4e21da10	// scvtf v16.4s, v16.4s
+	WORD	$0x4e21da94	// scvtf v20.4s, v20.4s
+	WORD	$0x6e30dd08	// fmul v8.4s, v8.4s, v16.4s
+	WORD	$0x6e34dd29	// fmul v9.4s, v9.4s, v20.4s
+	WORD	$0x4ea9d508	// fsub v8.4s, v8.4s, v9.4s
+	WORD	$0x4e28d5ce	// fadd v14.4s, v14.4s, v8.4s
+	ADD $84, R1
+	SUBS $1, R0, R0
+	BNE block
+	FMOVS F14, (R10)
+	ADD R11, R10
+	VST1 V14.S[1], (R10)
+	ADD R11, R10
+	VST1 V14.S[2], (R10)
+	ADD R11, R10
+	VST1 V14.S[3], (R10)
+	RET

@@ -119,3 +119,68 @@ func attnAccum32NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs
 //
 //go:noescape
 func attnAccum8NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+
+// dotQ4_Kx1NEON returns w (nb Q4_K blocks) . a (nb Q8_K blocks),
+// rounding as quant.VecDotQ4_K.
+//
+//go:noescape
+func dotQ4_Kx1NEON(nb int, w *byte, a *byte) float32
+
+// dotQ5_Kx1NEON returns w (nb Q5_K blocks) . a (nb Q8_K blocks),
+// rounding as quant.VecDotQ5_K.
+//
+//go:noescape
+func dotQ5_Kx1NEON(nb int, w *byte, a *byte) float32
+
+// dotQ6_Kx1NEON returns w (nb Q6_K blocks) . a (nb Q8_K blocks),
+// rounding as quant.VecDotQ6_K.
+//
+//go:noescape
+func dotQ6_Kx1NEON(nb int, w *byte, a *byte) float32
+
+// dotQ3_Kx1NEON returns w (nb Q3_K blocks) . a (nb Q8_K blocks),
+// rounding as quant.VecDotQ3_K.
+//
+//go:noescape
+func dotQ3_Kx1NEON(nb int, w *byte, a *byte) float32
+
+// dotQ2_Kx1NEON returns w (nb Q2_K blocks) . a (nb Q8_K blocks),
+// rounding as quant.VecDotQ2_K.
+//
+//go:noescape
+func dotQ2_Kx1NEON(nb int, w *byte, a *byte) float32
+
+// dotQ4_Kx4NEON stores at out+t*ostride (bytes) w (nb Q4_K blocks) . row t of 4
+// Q8_K activation rows at a+t*astride (bytes),
+// rounding as quant.VecDotQ4_K.
+//
+//go:noescape
+func dotQ4_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+
+// dotQ5_Kx4NEON stores at out+t*ostride (bytes) w (nb Q5_K blocks) . row t of 4
+// Q8_K activation rows at a+t*astride (bytes),
+// rounding as quant.VecDotQ5_K.
+//
+//go:noescape
+func dotQ5_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+
+// dotQ6_Kx4NEON stores at out+t*ostride (bytes) w (nb Q6_K blocks) . row t of 4
+// Q8_K activation rows at a+t*astride (bytes),
+// rounding as quant.VecDotQ6_K.
+//
+//go:noescape
+func dotQ6_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+
+// dotQ3_Kx4NEON stores at out+t*ostride (bytes) w (nb Q3_K blocks) . row t of 4
+// Q8_K activation rows at a+t*astride (bytes),
+// rounding as quant.VecDotQ3_K.
+//
+//go:noescape
+func dotQ3_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+
+// dotQ2_Kx4NEON stores at out+t*ostride (bytes) w (nb Q2_K blocks) . row t of 4
+// Q8_K activation rows at a+t*astride (bytes),
+// rounding as quant.VecDotQ2_K.
+//
+//go:noescape
+func dotQ2_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)

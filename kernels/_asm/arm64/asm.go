@@ -327,6 +327,12 @@ func (g *gen) shl(a arr, d, n V, sh int) {
 	g.shiftImm("shl", 0, 0b01010, a, d, n, esize(a)+uint32(sh), sh, a, a)
 }
 
+// sli shifts n left by sh and inserts it into d, keeping d's low sh bits
+// of each lane.
+func (g *gen) sli(a arr, d, n V, sh int) {
+	g.shiftImm("sli", 1, 0b01010, a, d, n, esize(a)+uint32(sh), sh, a, a)
+}
+
 // sxtl, uxtl widen the lower (or for 128-bit a, upper) lanes of n.
 func (g *gen) sxtl(a arr, d, n V) { g.extend("sxtl", 0, a, d, n) }
 func (g *gen) uxtl(a arr, d, n V) { g.extend("uxtl", 1, a, d, n) }

@@ -48,6 +48,7 @@ func generate() (asm, decls []byte, err error) {
 	genQ32(g)
 	genQuant(g)
 	genFloat(g)
+	genKQuants(g)
 	decls, err = format.Source(g.stubs.Bytes())
 	if err != nil {
 		return nil, nil, fmt.Errorf("formatting declarations: %v", err)

@@ -3,6 +3,8 @@
 package kernels
 
 import (
+	"encoding/binary"
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -72,6 +74,10 @@ func newNEONSet(name string, k neonVariant) *kernelSet {
 	kDot(quant.Q6_K, dotQ6_Kx1NEON, dotQ6_Kx4NEON)
 	kDot(quant.Q3_K, dotQ3_Kx1NEON, dotQ3_Kx4NEON)
 	kDot(quant.Q2_K, dotQ2_Kx1NEON, dotQ2_Kx4NEON)
+
+	ks.dots[quant.F16] = dotKernel{one: floatDotNEON(2, dotF16NEON, func(b []byte) float32 { return quant.FP16ToFP32(binary.LittleEndian.Uint16(b)) })}
+	ks.dots[quant.BF16] = dotKernel{one: floatDotNEON(2, dotBF16NEON, func(b []byte) float32 { return quant.BF16ToFP32(binary.LittleEndian.Uint16(b)) })}
+	ks.dots[quant.F32] = dotKernel{one: floatDotNEON(4, dotF32NEON, func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) })}
 
 	ks.quantize[quant.Q8_0] = func(x []float32, dst []byte) {
 		if nb := len(x) / 32; nb > 0 {
@@ -161,6 +167,24 @@ func q32Dot(t quant.Type, k q32Kernels) dotKernel {
 			_, _, _ = w[nb*wb-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1]
 			k.four(nb, &w[0], &a[0], stride, &ad[0], 4*adStride, &out[0], 4*ostride)
 		},
+	}
+}
+
+// floatDotNEON returns the one-row dot of a float type of size bytes per
+// element: the kernel k over multiples of 8 elements, then the rest added to
+// the same float64 sum as quant's scalar dots do (conv reads one element).
+func floatDotNEON(size int, k func(n8 int, w, a *byte) float64, conv func(b []byte) float32) func(n int, w, a []byte, _ []float32) float32 {
+	return func(n int, w, a []byte, _ []float32) float32 {
+		w, a = w[:n*size], a[:n*size]
+		n8 := n / 8
+		var s float64
+		if n8 > 0 {
+			s = k(n8, &w[0], &a[0])
+		}
+		for i := 8 * n8; i < n; i++ {
+			s += float64(float32(conv(w[i*size:]) * conv(a[i*size:])))
+		}
+		return float32(s)
 	}
 }
 

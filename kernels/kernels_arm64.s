@@ -1143,6 +1143,110 @@ add:
 	VST1 [V0.B16], (R1)
 	RET
 
+// func dotF16NEON(n8 int, w *byte, a *byte) float64
+TEXT ·dotF16NEON(SB), NOSPLIT, $0-32
+	MOVD n8+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	WORD	$0x6f00e41f	// movi v31.2d, #0
+loop:
+	VLD1.P 16(R1), [V0.B16]
+	VLD1.P 16(R2), [V1.B16]
+	WORD	$0x0e217802	// fcvtl v2.4s, v0.4h
+	WORD	$0x4e217803	// fcvtl2 v3.4s, v0.8h
+	WORD	$0x0e217824	// fcvtl v4.4s, v1.4h
+	WORD	$0x4e217825	// fcvtl2 v5.4s, v1.8h
+	WORD	$0x6e24dc42	// fmul v2.4s, v2.4s, v4.4s
+	WORD	$0x6e25dc63	// fmul v3.4s, v3.4s, v5.4s
+	WORD	$0x0e617846	// fcvtl v6.2d, v2.2s
+	WORD	$0x4e617847	// fcvtl2 v7.2d, v2.4s
+	WORD	$0x0e617868	// fcvtl v8.2d, v3.2s
+	WORD	$0x4e617869	// fcvtl2 v9.2d, v3.4s
+	WORD	$0x1e662bff	// fadd d31, d31, d6
+	WORD	$0x5e1804ca	// mov d10, v6.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	WORD	$0x1e672bff	// fadd d31, d31, d7
+	WORD	$0x5e1804ea	// mov d10, v7.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	WORD	$0x1e682bff	// fadd d31, d31, d8
+	WORD	$0x5e18050a	// mov d10, v8.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	WORD	$0x1e692bff	// fadd d31, d31, d9
+	WORD	$0x5e18052a	// mov d10, v9.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	SUBS $1, R0, R0
+	BNE loop
+	FMOVD F31, ret+24(FP)
+	RET
+
+// func dotBF16NEON(n8 int, w *byte, a *byte) float64
+TEXT ·dotBF16NEON(SB), NOSPLIT, $0-32
+	MOVD n8+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	WORD	$0x6f00e41f	// movi v31.2d, #0
+loop:
+	VLD1.P 16(R1), [V0.B16]
+	VLD1.P 16(R2), [V1.B16]
+	WORD	$0x2e613802	// shll v2.4s, v0.4h, #16
+	WORD	$0x6e613803	// shll2 v3.4s, v0.8h, #16
+	WORD	$0x2e613824	// shll v4.4s, v1.4h, #16
+	WORD	$0x6e613825	// shll2 v5.4s, v1.8h, #16
+	WORD	$0x6e24dc42	// fmul v2.4s, v2.4s, v4.4s
+	WORD	$0x6e25dc63	// fmul v3.4s, v3.4s, v5.4s
+	WORD	$0x0e617846	// fcvtl v6.2d, v2.2s
+	WORD	$0x4e617847	// fcvtl2 v7.2d, v2.4s
+	WORD	$0x0e617868	// fcvtl v8.2d, v3.2s
+	WORD	$0x4e617869	// fcvtl2 v9.2d, v3.4s
+	WORD	$0x1e662bff	// fadd d31, d31, d6
+	WORD	$0x5e1804ca	// mov d10, v6.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	WORD	$0x1e672bff	// fadd d31, d31, d7
+	WORD	$0x5e1804ea	// mov d10, v7.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	WORD	$0x1e682bff	// fadd d31, d31, d8
+	WORD	$0x5e18050a	// mov d10, v8.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	WORD	$0x1e692bff	// fadd d31, d31, d9
+	WORD	$0x5e18052a	// mov d10, v9.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	SUBS $1, R0, R0
+	BNE loop
+	FMOVD F31, ret+24(FP)
+	RET
+
+// func dotF32NEON(n8 int, w *byte, a *byte) float64
+TEXT ·dotF32NEON(SB), NOSPLIT, $0-32
+	MOVD n8+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD a+16(FP), R2
+	WORD	$0x6f00e41f	// movi v31.2d, #0
+loop:
+	VLD1.P 32(R1), [V2.B16, V3.B16]
+	VLD1.P 32(R2), [V4.B16, V5.B16]
+	WORD	$0x6e24dc42	// fmul v2.4s, v2.4s, v4.4s
+	WORD	$0x6e25dc63	// fmul v3.4s, v3.4s, v5.4s
+	WORD	$0x0e617846	// fcvtl v6.2d, v2.2s
+	WORD	$0x4e617847	// fcvtl2 v7.2d, v2.4s
+	WORD	$0x0e617868	// fcvtl v8.2d, v3.2s
+	WORD	$0x4e617869	// fcvtl2 v9.2d, v3.4s
+	WORD	$0x1e662bff	// fadd d31, d31, d6
+	WORD	$0x5e1804ca	// mov d10, v6.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	WORD	$0x1e672bff	// fadd d31, d31, d7
+	WORD	$0x5e1804ea	// mov d10, v7.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	WORD	$0x1e682bff	// fadd d31, d31, d8
+	WORD	$0x5e18050a	// mov d10, v8.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	WORD	$0x1e692bff	// fadd d31, d31, d9
+	WORD	$0x5e18052a	// mov d10, v9.d[1]
+	WORD	$0x1e6a2bff	// fadd d31, d31, d10
+	SUBS $1, R0, R0
+	BNE loop
+	FMOVD F31, ret+24(FP)
+	RET
+
 // func dotQ4_Kx1NEON(nb int, w *byte, a *byte) float32
 TEXT ·dotQ4_Kx1NEON(SB), NOSPLIT, $0-28
 	MOVD nb+0(FP), R0

@@ -120,6 +120,24 @@ func attnAccum32NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs
 //go:noescape
 func attnAccum8NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
 
+// dotF16NEON returns the float64 sum, in order, of the float32 products of the
+// first 8*n8 F16 values at w and a.
+//
+//go:noescape
+func dotF16NEON(n8 int, w *byte, a *byte) float64
+
+// dotBF16NEON returns the float64 sum, in order, of the float32 products of the
+// first 8*n8 BF16 values at w and a.
+//
+//go:noescape
+func dotBF16NEON(n8 int, w *byte, a *byte) float64
+
+// dotF32NEON returns the float64 sum, in order, of the float32 products of the
+// first 8*n8 F32 values at w and a.
+//
+//go:noescape
+func dotF32NEON(n8 int, w *byte, a *byte) float64
+
 // dotQ4_Kx1NEON returns w (nb Q4_K blocks) . a (nb Q8_K blocks),
 // rounding as quant.VecDotQ4_K.
 //

@@ -27,8 +27,11 @@ func TestNEONDotsMatchGeneric(t *testing.T) {
 			}
 			at := quant.VecDotType(typ)
 			nbs := []int{1, 2, 3, 7, 29}
-			if typ.BlockLen() == quant.QK_K {
+			switch typ.BlockLen() {
+			case quant.QK_K:
 				nbs = []int{1, 2, 3, 5}
+			case 1: // float types: tails after multiples of 8
+				nbs = []int{1, 7, 29, 300, 1031}
 			}
 			for _, nb := range nbs {
 				n := nb * typ.BlockLen()

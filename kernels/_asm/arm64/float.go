@@ -11,6 +11,7 @@ func genFloat(g *gen) {
 	genAttnScores(g)
 	genAttnAccum(g, 32)
 	genAttnAccum(g, 8)
+	genFloatDots(g)
 }
 
 func genToF16(g *gen) {
@@ -131,4 +132,53 @@ func genAttnAccum(g *gen, C int) {
 	g.op("BNE pos")
 	g.op("VST1 %s, (R1)", list(acc...))
 	g.op("RET")
+}
+
+// genFloatDots emits the F16, BF16 and F32 dot kernels with the arithmetic
+// of ggml's scalar path as quant specifies it: each product rounded to
+// float32, and the products added to one float64 sum in order.
+func genFloatDots(g *gen) {
+	for _, typ := range []string{"F16", "BF16", "F32"} {
+		name := "dot" + typ + "NEON"
+		g.fn(name, name+" returns the float64 sum, in order, of the float32 products of the\nfirst 8*n8 "+typ+" values at w and a.", params("n8 int", "w *byte", "a *byte"), params("ret float64"))
+		g.op("MOVD %s, R0", g.arg("n8"))
+		g.op("MOVD %s, R1", g.arg("w"))
+		g.op("MOVD %s, R2", g.arg("a"))
+		g.zero(31)
+		g.label("loop")
+		switch typ {
+		case "F32":
+			g.op("VLD1.P 32(R1), %s", list(2, 3))
+			g.op("VLD1.P 32(R2), %s", list(4, 5))
+		case "F16":
+			g.op("VLD1.P 16(R1), [V0.B16]")
+			g.op("VLD1.P 16(R2), [V1.B16]")
+			g.fcvtl(2, 0, true, false)
+			g.fcvtl(3, 0, true, true)
+			g.fcvtl(4, 1, true, false)
+			g.fcvtl(5, 1, true, true)
+		case "BF16":
+			g.op("VLD1.P 16(R1), [V0.B16]")
+			g.op("VLD1.P 16(R2), [V1.B16]")
+			g.shll16(2, 0, false)
+			g.shll16(3, 0, true)
+			g.shll16(4, 1, false)
+			g.shll16(5, 1, true)
+		}
+		g.fmul(S4, 2, 2, 4)
+		g.fmul(S4, 3, 3, 5)
+		g.fcvtl(6, 2, false, false)
+		g.fcvtl(7, 2, false, true)
+		g.fcvtl(8, 3, false, false)
+		g.fcvtl(9, 3, false, true)
+		for p := V(6); p <= 9; p++ {
+			g.faddd(31, 31, p)
+			g.movScalar(3, 10, p, 1)
+			g.faddd(31, 31, 10)
+		}
+		g.op("SUBS $1, R0, R0")
+		g.op("BNE loop")
+		g.op("FMOVD F31, %s", g.arg("ret"))
+		g.op("RET")
+	}
 }

@@ -11,10 +11,9 @@ type AttnScratch struct {
 	q   []float32 // query rounded to f16, as float32 (head_k)
 	acc []uint16  // value accumulator in f16 (head_v)
 	// One block of positions: scores, then exp arguments; their
-	// exponentials; whether each raised the running maximum; and the
-	// accumulator's rescale factor and the value's weight at each.
-	s, e, ms, vs []float32
-	up           []bool
+	// exponentials; and whether each raised the running maximum.
+	s, e []float32
+	up   []bool
 }
 
 // attnBlock is how many positions AttentionHead scores, exponentiates and
@@ -26,7 +25,6 @@ func NewAttnScratch(headK, headV int) *AttnScratch {
 	return &AttnScratch{
 		q: make([]float32, headK), acc: make([]uint16, headV),
 		s: make([]float32, attnBlock), e: make([]float32, attnBlock),
-		ms: make([]float32, attnBlock), vs: make([]float32, attnBlock),
 		up: make([]bool, attnBlock),
 	}
 }
@@ -61,7 +59,7 @@ func attentionHead(ks *kernelSet, out, q []float32, k []uint16, kStride int, v [
 	m := float32(math.Inf(-1))
 	for j0 := 0; j0 < n; j0 += attnBlock {
 		b := min(attnBlock, n-j0)
-		sc, e, ms, vs, up := s.s[:b], s.e[:b], s.ms[:b], s.vs[:b], s.up[:b]
+		sc, e, up := s.s[:b], s.e[:b], s.up[:b]
 		ks.attnScores(sc, qf, k[j0*kStride:], kStride, scale)
 		// A score above the running maximum rescales the accumulator by
 		// exp(m - score) and weighs its value 1; any other weighs
@@ -76,15 +74,7 @@ func attentionHead(ks *kernelSet, out, q []float32, k []uint16, kStride int, v [
 			}
 		}
 		ks.exp(e, sc)
-		for j, x := range e {
-			if up[j] {
-				ms[j], vs[j] = x, 1
-			} else {
-				ms[j], vs[j] = 1, x
-			}
-			sum = float32(sum*ms[j]) + vs[j]
-		}
-		ks.attnAccum(acc, v[j0*vStride:], vStride, ms, vs)
+		sum = ks.attnAccum(acc, v[j0*vStride:], vStride, e, up, sum)
 	}
 	inv := float32(0)
 	if sum != 0 {
@@ -111,13 +101,21 @@ func expGo(dst, x []float32) {
 	}
 }
 
-// attnAccumGo applies len(ms) positions to the f16 accumulator: for
-// position j (values v[j*vStride:]), attnAccGo with factors ms[j], vs[j],
-// rescaling where ms[j] != 1 (a rescale by exactly 1 would change nothing).
-func attnAccumGo(acc, v []uint16, vStride int, ms, vs []float32) {
-	for j := range ms {
-		attnAccGo(acc, v[j*vStride:j*vStride+len(acc)], ms[j], vs[j], ms[j] != 1)
+// attnAccumGo applies len(e) positions to the f16 accumulator and returns
+// the softmax denominator after them: where up[j] (the maximum grew),
+// attnAccGo rescales by e[j] and adds value j with weight 1, and sum =
+// float32(sum*e[j]) + 1; elsewhere value j weighs e[j] and sum += e[j].
+func attnAccumGo(acc, v []uint16, vStride int, e []float32, up []bool, sum float32) float32 {
+	up = up[:len(e)]
+	for j, x := range e {
+		ms, vs := float32(1), x
+		if up[j] {
+			ms, vs = x, 1
+		}
+		attnAccGo(acc, v[j*vStride:j*vStride+len(acc)], ms, vs, up[j])
+		sum = float32(sum*ms) + vs
 	}
+	return sum
 }
 
 // attnDotGo returns sum q[i]*float32(k[i]) with each product rounded to

@@ -22,7 +22,7 @@ type kernelSet struct {
 	// math.Exp) and attnAccumGo.
 	attnScores func(s, q []float32, k []uint16, kStride int, scale float32)
 	exp        func(dst, x []float32)
-	attnAccum  func(acc, v []uint16, vStride int, ms, vs []float32)
+	attnAccum  func(acc, v []uint16, vStride int, e []float32, up []bool, sum float32) float32
 	// swiglu is SwiGLU's element-wise arithmetic, as swigluGo.
 	swiglu func(gate, up []float32)
 }

@@ -126,15 +126,19 @@ func floatDot(n int, w, a []byte, size int, k func(n8 int, w, a *byte) float32, 
 }
 
 // attnScoresAVX2Go scores with attnScoresAVX2 when the head size is a
-// multiple of 8, in Go otherwise.
+// multiple of 8 (up to 512), in Go otherwise.
 func attnScoresAVX2Go(s, q []float32, k []uint16, kStride int, scale float32) {
 	n, hk := len(s), len(q)
-	if n == 0 || hk == 0 || hk%8 != 0 {
+	if n == 0 || hk == 0 || hk%8 != 0 || hk > 512 {
 		attnScoresGo(s, q, k, kStride, scale)
 		return
 	}
 	_ = k[(n-1)*kStride+hk-1]
-	attnScoresAVX2(n, hk/8, &q[0], &k[0], 2*kStride, scale, &s[0])
+	var qd [512]float64
+	for i, x := range q {
+		qd[i] = float64(x)
+	}
+	attnScoresAVX2(n, hk/8, &qd[0], &k[0], 2*kStride, scale, &s[0])
 }
 
 // expAVX2Go runs expAVX2 over multiples of 8 and expGo over the rest.
@@ -149,20 +153,23 @@ func expAVX2Go(dst, x []float32) {
 
 // attnAccumAVX2Go accumulates 64 and then 8 columns at a time when the
 // value size is a multiple of 8, in Go otherwise.
-func attnAccumAVX2Go(acc, v []uint16, vStride int, ms, vs []float32) {
-	n, hv := len(ms), len(acc)
+func attnAccumAVX2Go(acc, v []uint16, vStride int, e []float32, up []bool, sum float32) float32 {
+	n, hv := len(e), len(acc)
 	if n == 0 || hv%8 != 0 {
-		attnAccumGo(acc, v, vStride, ms, vs)
-		return
+		return attnAccumGo(acc, v, vStride, e, up, sum)
 	}
-	_, _ = vs[n-1], v[(n-1)*vStride+hv-1]
-	c := 0
-	for ; c+64 <= hv; c += 64 {
-		attnAccum64AVX2(n, &acc[c], &v[c], 2*vStride, &ms[0], &vs[0])
+	_, _ = up[n-1], v[(n-1)*vStride+hv-1]
+	s := sum
+	for c := 0; c < hv; {
+		if c+64 <= hv {
+			s = attnAccum64AVX2(n, &acc[c], &v[c], 2*vStride, &e[0], &up[0], sum)
+			c += 64
+		} else {
+			s = attnAccum8AVX2(n, &acc[c], &v[c], 2*vStride, &e[0], &up[0], sum)
+			c += 8
+		}
 	}
-	for ; c < hv; c += 8 {
-		attnAccum8AVX2(n, &acc[c], &v[c], 2*vStride, &ms[0], &vs[0])
-	}
+	return s
 }
 
 // toF16AVX2Go converts with VCVTPS2PH over multiples of 8 and in Go for

@@ -4239,8 +4239,8 @@ blocks_done:
 	VZEROUPPER
 	RET
 
-// func attnScoresAVX2(n int, hk8 int, q *float32, k *uint16, kstride int, scale float32, s *float32)
-// Requires: AVX, AVX2, F16C, SSE
+// func attnScoresAVX2(n int, hk8 int, q *float64, k *uint16, kstride int, scale float32, s *float32)
+// Requires: AVX, AVX2, F16C, FMA3, SSE
 TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-56
 	MOVQ  n+0(FP), AX
 	MOVQ  s+48(FP), CX
@@ -4265,36 +4265,31 @@ quads:
 	LEAQ  (BX)(BX*2), R9
 
 quad:
-	VMOVUPS      (DI), Y9
-	VCVTPH2PS    (R8), Y10
-	VMULPS       Y9, Y10, Y10
-	VCVTPS2PD    X10, Y11
-	VADDPD       Y11, Y1, Y1
-	VEXTRACTF128 $0x01, Y10, X10
-	VCVTPS2PD    X10, Y11
-	VADDPD       Y11, Y5, Y5
-	VCVTPH2PS    (R8)(BX*1), Y10
-	VMULPS       Y9, Y10, Y10
-	VCVTPS2PD    X10, Y11
-	VADDPD       Y11, Y2, Y2
-	VEXTRACTF128 $0x01, Y10, X10
-	VCVTPS2PD    X10, Y11
-	VADDPD       Y11, Y6, Y6
-	VCVTPH2PS    (R8)(BX*2), Y10
-	VMULPS       Y9, Y10, Y10
-	VCVTPS2PD    X10, Y11
-	VADDPD       Y11, Y3, Y3
-	VEXTRACTF128 $0x01, Y10, X10
-	VCVTPS2PD    X10, Y11
-	VADDPD       Y11, Y7, Y7
-	VCVTPH2PS    (R8)(R9*1), Y10
-	VMULPS       Y9, Y10, Y10
-	VCVTPS2PD    X10, Y9
-	VADDPD       Y9, Y4, Y4
-	VEXTRACTF128 $0x01, Y10, X10
-	VCVTPS2PD    X10, Y9
-	VADDPD       Y9, Y8, Y8
-	ADDQ         $0x00000020, DI
+	VCVTPH2PS    (R8), X9
+	VCVTPS2PD    X9, Y9
+	VFMADD231PD  (DI), Y9, Y1
+	VCVTPH2PS    8(R8), X9
+	VCVTPS2PD    X9, Y9
+	VFMADD231PD  32(DI), Y9, Y5
+	VCVTPH2PS    (R8)(BX*1), X9
+	VCVTPS2PD    X9, Y9
+	VFMADD231PD  (DI), Y9, Y2
+	VCVTPH2PS    8(R8)(BX*1), X9
+	VCVTPS2PD    X9, Y9
+	VFMADD231PD  32(DI), Y9, Y6
+	VCVTPH2PS    (R8)(BX*2), X9
+	VCVTPS2PD    X9, Y9
+	VFMADD231PD  (DI), Y9, Y3
+	VCVTPH2PS    8(R8)(BX*2), X9
+	VCVTPS2PD    X9, Y9
+	VFMADD231PD  32(DI), Y9, Y7
+	VCVTPH2PS    (R8)(R9*1), X9
+	VCVTPS2PD    X9, Y9
+	VFMADD231PD  (DI), Y9, Y4
+	VCVTPH2PS    8(R8)(R9*1), X9
+	VCVTPS2PD    X9, Y9
+	VFMADD231PD  32(DI), Y9, Y8
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000010, R8
 	DECQ         SI
 	JNZ          quad
@@ -4346,15 +4341,13 @@ singles:
 	LEAQ  (BX)(BX*2), R9
 
 single:
-	VMOVUPS      (DI), Y3
-	VCVTPH2PS    (R8), Y4
-	VMULPS       Y3, Y4, Y4
-	VCVTPS2PD    X4, Y3
-	VADDPD       Y3, Y1, Y1
-	VEXTRACTF128 $0x01, Y4, X4
-	VCVTPS2PD    X4, Y3
-	VADDPD       Y3, Y2, Y2
-	ADDQ         $0x00000020, DI
+	VCVTPH2PS    (R8), X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  (DI), Y3, Y1
+	VCVTPH2PS    8(R8), X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  32(DI), Y3, Y2
+	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000010, R8
 	DECQ         SI
 	JNZ          single
@@ -4574,145 +4567,161 @@ blocks_done:
 	VZEROUPPER
 	RET
 
-// func attnAccum64AVX2(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
-// Requires: AVX, F16C
-TEXT ·attnAccum64AVX2(SB), NOSPLIT, $0-48
+// func attnAccum64AVX2(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool, sum float32) float32
+// Requires: AVX, F16C, SSE
+TEXT ·attnAccum64AVX2(SB), NOSPLIT, $0-60
 	MOVQ      n+0(FP), AX
 	MOVQ      acc+8(FP), CX
 	MOVQ      v+16(FP), DX
 	MOVQ      vstride+24(FP), BX
-	MOVQ      ms+32(FP), SI
-	MOVQ      vs+40(FP), DI
-	VCVTPH2PS (CX), Y0
-	VCVTPH2PS 16(CX), Y1
-	VCVTPH2PS 32(CX), Y2
-	VCVTPH2PS 48(CX), Y3
-	VCVTPH2PS 64(CX), Y4
-	VCVTPH2PS 80(CX), Y5
-	VCVTPH2PS 96(CX), Y6
-	VCVTPH2PS 112(CX), Y7
+	MOVQ      e+32(FP), SI
+	MOVQ      up+40(FP), DI
+	MOVSS     sum+48(FP), X0
+	VCVTPH2PS (CX), Y1
+	VCVTPH2PS 16(CX), Y2
+	VCVTPH2PS 32(CX), Y3
+	VCVTPH2PS 48(CX), Y4
+	VCVTPH2PS 64(CX), Y5
+	VCVTPH2PS 80(CX), Y6
+	VCVTPH2PS 96(CX), Y7
+	VCVTPH2PS 112(CX), Y8
 
 pos:
-	MOVL         (SI), R8
-	CMPL         R8, $0x3f800000
-	JE           add
-	VBROADCASTSS (SI), Y8
-	VMULPS       Y8, Y0, Y0
-	VCVTPS2PH    $0x00, Y0, X0
-	VCVTPH2PS    X0, Y0
-	VMULPS       Y8, Y1, Y1
+	CMPB         (DI), $0x00
+	JE           weigh
+	VBROADCASTSS (SI), Y9
+	VMULPS       Y9, Y1, Y1
 	VCVTPS2PH    $0x00, Y1, X1
 	VCVTPH2PS    X1, Y1
-	VMULPS       Y8, Y2, Y2
+	VMULPS       Y9, Y2, Y2
 	VCVTPS2PH    $0x00, Y2, X2
 	VCVTPH2PS    X2, Y2
-	VMULPS       Y8, Y3, Y3
+	VMULPS       Y9, Y3, Y3
 	VCVTPS2PH    $0x00, Y3, X3
 	VCVTPH2PS    X3, Y3
-	VMULPS       Y8, Y4, Y4
+	VMULPS       Y9, Y4, Y4
 	VCVTPS2PH    $0x00, Y4, X4
 	VCVTPH2PS    X4, Y4
-	VMULPS       Y8, Y5, Y5
+	VMULPS       Y9, Y5, Y5
 	VCVTPS2PH    $0x00, Y5, X5
 	VCVTPH2PS    X5, Y5
-	VMULPS       Y8, Y6, Y6
+	VMULPS       Y9, Y6, Y6
 	VCVTPS2PH    $0x00, Y6, X6
 	VCVTPH2PS    X6, Y6
-	VMULPS       Y8, Y7, Y7
+	VMULPS       Y9, Y7, Y7
 	VCVTPS2PH    $0x00, Y7, X7
 	VCVTPH2PS    X7, Y7
+	VMULPS       Y9, Y8, Y8
+	VCVTPS2PH    $0x00, Y8, X8
+	VCVTPH2PS    X8, Y8
+	VMULSS       X9, X0, X0
+	VADDSS       one32<>+0(SB), X0, X0
+	VMOVUPS      one32<>+0(SB), Y9
+	JMP          add
+
+weigh:
+	VBROADCASTSS (SI), Y9
+	VADDSS       X9, X0, X0
 
 add:
-	VBROADCASTSS (DI), Y8
-	VCVTPH2PS    (DX), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y0, Y0
-	VCVTPS2PH    $0x00, Y0, X0
-	VCVTPH2PS    X0, Y0
-	VCVTPH2PS    16(DX), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y1, Y1
-	VCVTPS2PH    $0x00, Y1, X1
-	VCVTPH2PS    X1, Y1
-	VCVTPH2PS    32(DX), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y2, Y2
-	VCVTPS2PH    $0x00, Y2, X2
-	VCVTPH2PS    X2, Y2
-	VCVTPH2PS    48(DX), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y3, Y3
-	VCVTPS2PH    $0x00, Y3, X3
-	VCVTPH2PS    X3, Y3
-	VCVTPH2PS    64(DX), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y4, Y4
-	VCVTPS2PH    $0x00, Y4, X4
-	VCVTPH2PS    X4, Y4
-	VCVTPH2PS    80(DX), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y5, Y5
-	VCVTPS2PH    $0x00, Y5, X5
-	VCVTPH2PS    X5, Y5
-	VCVTPH2PS    96(DX), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y6, Y6
-	VCVTPS2PH    $0x00, Y6, X6
-	VCVTPH2PS    X6, Y6
-	VCVTPH2PS    112(DX), Y9
-	VMULPS       Y8, Y9, Y9
-	VADDPS       Y9, Y7, Y7
-	VCVTPS2PH    $0x00, Y7, X7
-	VCVTPH2PS    X7, Y7
-	ADDQ         BX, DX
-	ADDQ         $0x00000004, SI
-	ADDQ         $0x00000004, DI
-	DECQ         AX
-	JNZ          pos
-	VCVTPS2PH    $0x00, Y0, (CX)
-	VCVTPS2PH    $0x00, Y1, 16(CX)
-	VCVTPS2PH    $0x00, Y2, 32(CX)
-	VCVTPS2PH    $0x00, Y3, 48(CX)
-	VCVTPS2PH    $0x00, Y4, 64(CX)
-	VCVTPS2PH    $0x00, Y5, 80(CX)
-	VCVTPS2PH    $0x00, Y6, 96(CX)
-	VCVTPS2PH    $0x00, Y7, 112(CX)
+	VCVTPH2PS (DX), Y10
+	VMULPS    Y9, Y10, Y10
+	VADDPS    Y10, Y1, Y1
+	VCVTPS2PH $0x00, Y1, X1
+	VCVTPH2PS X1, Y1
+	VCVTPH2PS 16(DX), Y10
+	VMULPS    Y9, Y10, Y10
+	VADDPS    Y10, Y2, Y2
+	VCVTPS2PH $0x00, Y2, X2
+	VCVTPH2PS X2, Y2
+	VCVTPH2PS 32(DX), Y10
+	VMULPS    Y9, Y10, Y10
+	VADDPS    Y10, Y3, Y3
+	VCVTPS2PH $0x00, Y3, X3
+	VCVTPH2PS X3, Y3
+	VCVTPH2PS 48(DX), Y10
+	VMULPS    Y9, Y10, Y10
+	VADDPS    Y10, Y4, Y4
+	VCVTPS2PH $0x00, Y4, X4
+	VCVTPH2PS X4, Y4
+	VCVTPH2PS 64(DX), Y10
+	VMULPS    Y9, Y10, Y10
+	VADDPS    Y10, Y5, Y5
+	VCVTPS2PH $0x00, Y5, X5
+	VCVTPH2PS X5, Y5
+	VCVTPH2PS 80(DX), Y10
+	VMULPS    Y9, Y10, Y10
+	VADDPS    Y10, Y6, Y6
+	VCVTPS2PH $0x00, Y6, X6
+	VCVTPH2PS X6, Y6
+	VCVTPH2PS 96(DX), Y10
+	VMULPS    Y9, Y10, Y10
+	VADDPS    Y10, Y7, Y7
+	VCVTPS2PH $0x00, Y7, X7
+	VCVTPH2PS X7, Y7
+	VCVTPH2PS 112(DX), Y10
+	VMULPS    Y9, Y10, Y10
+	VADDPS    Y10, Y8, Y8
+	VCVTPS2PH $0x00, Y8, X8
+	VCVTPH2PS X8, Y8
+	ADDQ      BX, DX
+	ADDQ      $0x00000004, SI
+	INCQ      DI
+	DECQ      AX
+	JNZ       pos
+	VCVTPS2PH $0x00, Y1, (CX)
+	VCVTPS2PH $0x00, Y2, 16(CX)
+	VCVTPS2PH $0x00, Y3, 32(CX)
+	VCVTPS2PH $0x00, Y4, 48(CX)
+	VCVTPS2PH $0x00, Y5, 64(CX)
+	VCVTPS2PH $0x00, Y6, 80(CX)
+	VCVTPS2PH $0x00, Y7, 96(CX)
+	VCVTPS2PH $0x00, Y8, 112(CX)
+	MOVSS     X0, ret+56(FP)
 	VZEROUPPER
 	RET
 
-// func attnAccum8AVX2(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
-// Requires: AVX, F16C
-TEXT ·attnAccum8AVX2(SB), NOSPLIT, $0-48
+// func attnAccum8AVX2(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool, sum float32) float32
+// Requires: AVX, F16C, SSE
+TEXT ·attnAccum8AVX2(SB), NOSPLIT, $0-60
 	MOVQ      n+0(FP), AX
 	MOVQ      acc+8(FP), CX
 	MOVQ      v+16(FP), DX
 	MOVQ      vstride+24(FP), BX
-	MOVQ      ms+32(FP), SI
-	MOVQ      vs+40(FP), DI
-	VCVTPH2PS (CX), Y0
+	MOVQ      e+32(FP), SI
+	MOVQ      up+40(FP), DI
+	MOVSS     sum+48(FP), X0
+	VCVTPH2PS (CX), Y1
 
 pos:
-	MOVL         (SI), R8
-	CMPL         R8, $0x3f800000
-	JE           add
-	VBROADCASTSS (SI), Y1
-	VMULPS       Y1, Y0, Y0
-	VCVTPS2PH    $0x00, Y0, X0
-	VCVTPH2PS    X0, Y0
+	CMPB         (DI), $0x00
+	JE           weigh
+	VBROADCASTSS (SI), Y2
+	VMULPS       Y2, Y1, Y1
+	VCVTPS2PH    $0x00, Y1, X1
+	VCVTPH2PS    X1, Y1
+	VMULSS       X2, X0, X0
+	VADDSS       one32<>+0(SB), X0, X0
+	VMOVUPS      one32<>+0(SB), Y2
+	JMP          add
+
+weigh:
+	VBROADCASTSS (SI), Y2
+	VADDSS       X2, X0, X0
 
 add:
-	VBROADCASTSS (DI), Y1
-	VCVTPH2PS    (DX), Y2
-	VMULPS       Y1, Y2, Y2
-	VADDPS       Y2, Y0, Y0
-	VCVTPS2PH    $0x00, Y0, X0
-	VCVTPH2PS    X0, Y0
-	ADDQ         BX, DX
-	ADDQ         $0x00000004, SI
-	ADDQ         $0x00000004, DI
-	DECQ         AX
-	JNZ          pos
-	VCVTPS2PH    $0x00, Y0, (CX)
+	VCVTPH2PS (DX), Y3
+	VMULPS    Y2, Y3, Y3
+	VADDPS    Y3, Y1, Y1
+	VCVTPS2PH $0x00, Y1, X1
+	VCVTPH2PS X1, Y1
+	ADDQ      BX, DX
+	ADDQ      $0x00000004, SI
+	INCQ      DI
+	DECQ      AX
+	JNZ       pos
+	VCVTPS2PH $0x00, Y1, (CX)
+	MOVSS     X0, ret+56(FP)
 	VZEROUPPER
 	RET
 

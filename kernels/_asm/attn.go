@@ -19,15 +19,17 @@ func genAttn() {
 }
 
 // genScores emits attnScoresAVX2: for each position, the score of attnDotGo
-// (float32 products of the f16-rounded query and the f16 key, summed in
-// float64 in 8 lanes, the lanes reduced as attnDotGo does, rounded to
-// float32) times scale. Four positions are scored together so that their
-// independent sums overlap.
+// (the f16-rounded query times the f16 key, products exact in float32,
+// summed in float64 in 8 lanes, the lanes reduced as attnDotGo does,
+// rounded to float32) times scale. The query comes as float64, so that each
+// product is added by one float64 fused multiply-add: the product is exact,
+// so this rounds as adding the float32 product does. Four positions are
+// scored together so that their independent sums overlap.
 func genScores() {
-	TEXT("attnScoresAVX2", NOSPLIT, "func(n int, hk8 int, q *float32, k *uint16, kstride int, scale float32, s *float32)")
+	TEXT("attnScoresAVX2", NOSPLIT, "func(n int, hk8 int, q *float64, k *uint16, kstride int, scale float32, s *float32)")
 	Pragma("noescape")
 	Doc("attnScoresAVX2 writes s[j] = attnDotGo(q, key j) * scale for the n keys at k + j*kstride",
-		"bytes, each of 8*hk8 f16 values.")
+		"bytes, each of 8*hk8 f16 values, with the query as float64.")
 	n, s := loadGP("n"), loadGP("s")
 	k, ks := loadGP("k"), loadGP("kstride")
 	scale := XMM()
@@ -43,8 +45,6 @@ func genScores() {
 		ks3 := GP64()
 		LEAQ(Mem{Base: ks, Index: ks, Scale: 2}, ks3)
 		Label(name)
-		qv := YMM()
-		VMOVUPS(Mem{Base: q}, qv)
 		for i := 0; i < P; i++ {
 			m := Mem{Base: kc}
 			switch i {
@@ -55,16 +55,14 @@ func genScores() {
 			case 3:
 				m = Mem{Base: kc, Index: ks3, Scale: 1}
 			}
-			v, d := YMM(), YMM()
-			VCVTPH2PS(m, v)
-			VMULPS(qv, v, v)
-			VCVTPS2PD(v.AsX(), d)
-			VADDPD(d, lo[i], lo[i])
-			VEXTRACTF128(U8(1), v, v.AsX())
-			VCVTPS2PD(v.AsX(), d)
-			VADDPD(d, hi[i], hi[i])
+			for h, acc := range []VecVirtual{lo[i], hi[i]} {
+				v := YMM()
+				VCVTPH2PS(m.Offset(8*h), v.AsX())
+				VCVTPS2PD(v.AsX(), v)
+				VFMADD231PD(Mem{Base: q, Disp: 32 * h}, v, acc)
+			}
 		}
-		ADDQ(U32(32), q)
+		ADDQ(U32(64), q)
 		ADDQ(U32(16), kc)
 		DECQ(c)
 		JNZ(LabelRef(name))
@@ -217,18 +215,21 @@ func exp4(xd VecVirtual) VecVirtual {
 
 // genAccum emits the f16 value accumulation of a block of positions for
 // 64 and 8 value columns at a time (the accumulator stays in registers as
-// float32 holding f16 values).
+// float32 holding f16 values), with the softmax denominator's recurrence.
 func genAccum() {
 	for _, C := range []int{8, 1} {
 		name := fmt.Sprintf("attnAccum%dAVX2", 8*C)
-		TEXT(name, NOSPLIT, "func(n int, acc, v *uint16, vstride int, ms, vs *float32)")
+		TEXT(name, NOSPLIT, "func(n int, acc, v *uint16, vstride int, e *float32, up *bool, sum float32) float32")
 		Pragma("noescape")
 		Doc(fmt.Sprintf("%s applies n positions to the f16 accumulator of %d values at acc: for position j",
 			name, 8*C),
-			"(values at v + j*vstride bytes), if ms[j] != 1, acc = f16(acc*ms[j]); then",
-			"acc = f16(acc + float32(v_j*vs[j])), as attnAccGo. n must be positive.")
+			"(values at v + j*vstride bytes) with up[j], acc = f16(acc*e[j]), sum = f32(sum*e[j]) + 1 and",
+			"acc = f16(acc + v_j); otherwise acc = f16(acc + float32(v_j*e[j])), sum += e[j], as",
+			"attnAccumGo. It returns sum. n must be positive.")
 		n, acc, v := loadGP("n"), loadGP("acc"), loadGP("v")
-		vst, ms, vs := loadGP("vstride"), loadGP("ms"), loadGP("vs")
+		vst, e, up := loadGP("vstride"), loadGP("e"), loadGP("up")
+		sum := XMM()
+		Load(Param("sum"), sum)
 		a := ymms(C)
 		for c := range a {
 			VCVTPH2PS(Mem{Base: acc, Disp: 16 * c}, a[c])
@@ -237,20 +238,24 @@ func genAccum() {
 			VCVTPS2PH(U8(0), y, y.AsX())
 			VCVTPH2PS(y.AsX(), y)
 		}
+		s := YMM()
 		Label("pos")
-		f := GP32()
-		MOVL(Mem{Base: ms}, f)
-		CMPL(f, U32(0x3f800000))
-		JE(LabelRef("add"))
-		m := YMM()
-		VBROADCASTSS(Mem{Base: ms}, m)
+		CMPB(Mem{Base: up}, U8(0))
+		JE(LabelRef("weigh"))
+		// The maximum grew: rescale by e[j]; the value weighs 1.
+		VBROADCASTSS(Mem{Base: e}, s)
 		for c := range a {
-			VMULPS(m, a[c], a[c])
+			VMULPS(s, a[c], a[c])
 			round(a[c])
 		}
+		VMULSS(s.AsX(), sum, sum)
+		VADDSS(one32, sum, sum)
+		VMOVUPS(one32, s)
+		JMP(LabelRef("add"))
+		Label("weigh")
+		VBROADCASTSS(Mem{Base: e}, s)
+		VADDSS(s.AsX(), sum, sum)
 		Label("add")
-		s := YMM()
-		VBROADCASTSS(Mem{Base: vs}, s)
 		for c := range a {
 			t := YMM()
 			VCVTPH2PS(Mem{Base: v, Disp: 16 * c}, t)
@@ -259,13 +264,14 @@ func genAccum() {
 			round(a[c])
 		}
 		ADDQ(vst, v)
-		ADDQ(U32(4), ms)
-		ADDQ(U32(4), vs)
+		ADDQ(U32(4), e)
+		INCQ(up)
 		DECQ(n)
 		JNZ(LabelRef("pos"))
 		for c := range a {
 			VCVTPS2PH(U8(0), a[c], Mem{Base: acc, Disp: 16 * c})
 		}
+		Store(sum, ReturnIndex(0))
 		VZEROUPPER()
 		RET()
 	}

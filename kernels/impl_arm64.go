@@ -100,7 +100,30 @@ func newNEONSet(name string, k neonVariant) *kernelSet {
 	ks.toF16 = toF16NEONGo
 	ks.attnScores = attnScoresNEONGo
 	ks.attnAccum = attnAccumNEONGo
+	ks.exp = expNEONGo
+	ks.swiglu = swigluNEONGo
 	return ks
+}
+
+// expNEONGo runs expNEON over multiples of 4 and expGo over the rest.
+func expNEONGo(dst, x []float32) {
+	x = x[:len(dst)]
+	n4 := len(dst) / 4
+	if n4 > 0 {
+		expNEON(n4, &x[0], &dst[0])
+	}
+	expGo(dst[4*n4:], x[4*n4:])
+}
+
+// swigluNEONGo runs swigluNEON over multiples of 4 and swigluGo over the
+// rest.
+func swigluNEONGo(gate, up []float32) {
+	up = up[:len(gate)]
+	n4 := len(gate) / 4
+	if n4 > 0 {
+		swigluNEON(n4, &gate[0], &up[0])
+	}
+	swigluGo(gate[4*n4:], up[4*n4:])
 }
 
 // toF16NEONGo converts with FCVTN over multiples of 8 and in Go for the
@@ -127,21 +150,29 @@ func attnScoresNEONGo(s, q []float32, k []uint16, kStride int, scale float32) {
 }
 
 // attnAccumNEONGo accumulates 32 and then 8 columns at a time when the
-// value size is a multiple of 8, in Go otherwise.
-func attnAccumNEONGo(acc, v []uint16, vStride int, ms, vs []float32) {
-	n, hv := len(ms), len(acc)
+// value size is a multiple of 8, in Go otherwise, and returns the softmax
+// denominator as attnAccumGo does.
+func attnAccumNEONGo(acc, v []uint16, vStride int, e []float32, up []bool, sum float32) float32 {
+	n, hv := len(e), len(acc)
 	if n == 0 || hv%8 != 0 {
-		attnAccumGo(acc, v, vStride, ms, vs)
-		return
+		return attnAccumGo(acc, v, vStride, e, up, sum)
 	}
-	_, _ = vs[n-1], v[(n-1)*vStride+hv-1]
+	_, _ = up[n-1], v[(n-1)*vStride+hv-1]
 	c := 0
 	for ; c+32 <= hv; c += 32 {
-		attnAccum32NEON(n, &acc[c], &v[c], 2*vStride, &ms[0], &vs[0])
+		attnAccum32NEON(n, &acc[c], &v[c], 2*vStride, &e[0], &up[0])
 	}
 	for ; c < hv; c += 8 {
-		attnAccum8NEON(n, &acc[c], &v[c], 2*vStride, &ms[0], &vs[0])
+		attnAccum8NEON(n, &acc[c], &v[c], 2*vStride, &e[0], &up[0])
 	}
+	for j, x := range e {
+		if up[j] {
+			sum = float32(sum*x) + 1
+		} else {
+			sum += x
+		}
+	}
+	return sum
 }
 
 // q32Dot wraps the kernels of weight type t (blocks of 32, Q8_0

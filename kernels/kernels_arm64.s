@@ -1017,27 +1017,33 @@ inner:
 	BNE key
 	RET
 
-// func attnAccum32NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+// func attnAccum32NEON(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool)
 TEXT ·attnAccum32NEON(SB), NOSPLIT, $0-48
 	MOVD n+0(FP), R0
 	MOVD acc+8(FP), R1
 	MOVD v+16(FP), R2
 	MOVD vstride+24(FP), R3
-	MOVD ms+32(FP), R4
-	MOVD vs+40(FP), R5
+	MOVD e+32(FP), R4
+	MOVD up+40(FP), R5
 	VLD1 (R1), [V0.B16, V1.B16, V2.B16, V3.B16]
-	FMOVS $1.0, F30
 pos:
 	FMOVS.P 4(R4), F28
-	FMOVS.P 4(R5), F29
+	MOVBU.P 1(R5), R6
 	VLD1 (R2), [V4.B16, V5.B16, V6.B16, V7.B16]
 	ADD R3, R2
-	FCMPS F30, F28
-	BEQ add
+	CBZW R6, weigh
 	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
 	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
 	WORD	$0x4f9c9108	// fmul v8.4s, v8.4s, v28.s[0]
 	WORD	$0x4f9c9129	// fmul v9.4s, v9.4s, v28.s[0]
+	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
+	WORD	$0x4e216920	// fcvtn2 v0.8h, v9.4s
+	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
+	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
+	WORD	$0x0e21788a	// fcvtl v10.4s, v4.4h
+	WORD	$0x4e21788b	// fcvtl2 v11.4s, v4.8h
+	WORD	$0x4e2ad508	// fadd v8.4s, v8.4s, v10.4s
+	WORD	$0x4e2bd529	// fadd v9.4s, v9.4s, v11.4s
 	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
 	WORD	$0x4e216920	// fcvtn2 v0.8h, v9.4s
 	WORD	$0x0e21782c	// fcvtl v12.4s, v1.4h
@@ -1046,10 +1052,26 @@ pos:
 	WORD	$0x4f9c91ad	// fmul v13.4s, v13.4s, v28.s[0]
 	WORD	$0x0e216981	// fcvtn v1.4h, v12.4s
 	WORD	$0x4e2169a1	// fcvtn2 v1.8h, v13.4s
+	WORD	$0x0e21782c	// fcvtl v12.4s, v1.4h
+	WORD	$0x4e21782d	// fcvtl2 v13.4s, v1.8h
+	WORD	$0x0e2178ae	// fcvtl v14.4s, v5.4h
+	WORD	$0x4e2178af	// fcvtl2 v15.4s, v5.8h
+	WORD	$0x4e2ed58c	// fadd v12.4s, v12.4s, v14.4s
+	WORD	$0x4e2fd5ad	// fadd v13.4s, v13.4s, v15.4s
+	WORD	$0x0e216981	// fcvtn v1.4h, v12.4s
+	WORD	$0x4e2169a1	// fcvtn2 v1.8h, v13.4s
 	WORD	$0x0e217850	// fcvtl v16.4s, v2.4h
 	WORD	$0x4e217851	// fcvtl2 v17.4s, v2.8h
 	WORD	$0x4f9c9210	// fmul v16.4s, v16.4s, v28.s[0]
 	WORD	$0x4f9c9231	// fmul v17.4s, v17.4s, v28.s[0]
+	WORD	$0x0e216a02	// fcvtn v2.4h, v16.4s
+	WORD	$0x4e216a22	// fcvtn2 v2.8h, v17.4s
+	WORD	$0x0e217850	// fcvtl v16.4s, v2.4h
+	WORD	$0x4e217851	// fcvtl2 v17.4s, v2.8h
+	WORD	$0x0e2178d2	// fcvtl v18.4s, v6.4h
+	WORD	$0x4e2178d3	// fcvtl2 v19.4s, v6.8h
+	WORD	$0x4e32d610	// fadd v16.4s, v16.4s, v18.4s
+	WORD	$0x4e33d631	// fadd v17.4s, v17.4s, v19.4s
 	WORD	$0x0e216a02	// fcvtn v2.4h, v16.4s
 	WORD	$0x4e216a22	// fcvtn2 v2.8h, v17.4s
 	WORD	$0x0e217874	// fcvtl v20.4s, v3.4h
@@ -1058,13 +1080,22 @@ pos:
 	WORD	$0x4f9c92b5	// fmul v21.4s, v21.4s, v28.s[0]
 	WORD	$0x0e216a83	// fcvtn v3.4h, v20.4s
 	WORD	$0x4e216aa3	// fcvtn2 v3.8h, v21.4s
-add:
+	WORD	$0x0e217874	// fcvtl v20.4s, v3.4h
+	WORD	$0x4e217875	// fcvtl2 v21.4s, v3.8h
+	WORD	$0x0e2178f6	// fcvtl v22.4s, v7.4h
+	WORD	$0x4e2178f7	// fcvtl2 v23.4s, v7.8h
+	WORD	$0x4e36d694	// fadd v20.4s, v20.4s, v22.4s
+	WORD	$0x4e37d6b5	// fadd v21.4s, v21.4s, v23.4s
+	WORD	$0x0e216a83	// fcvtn v3.4h, v20.4s
+	WORD	$0x4e216aa3	// fcvtn2 v3.8h, v21.4s
+	B next
+weigh:
 	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
 	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
 	WORD	$0x0e21788a	// fcvtl v10.4s, v4.4h
 	WORD	$0x4e21788b	// fcvtl2 v11.4s, v4.8h
-	WORD	$0x4f9d914a	// fmul v10.4s, v10.4s, v29.s[0]
-	WORD	$0x4f9d916b	// fmul v11.4s, v11.4s, v29.s[0]
+	WORD	$0x4f9c914a	// fmul v10.4s, v10.4s, v28.s[0]
+	WORD	$0x4f9c916b	// fmul v11.4s, v11.4s, v28.s[0]
 	WORD	$0x4e2ad508	// fadd v8.4s, v8.4s, v10.4s
 	WORD	$0x4e2bd529	// fadd v9.4s, v9.4s, v11.4s
 	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
@@ -1073,8 +1104,8 @@ add:
 	WORD	$0x4e21782d	// fcvtl2 v13.4s, v1.8h
 	WORD	$0x0e2178ae	// fcvtl v14.4s, v5.4h
 	WORD	$0x4e2178af	// fcvtl2 v15.4s, v5.8h
-	WORD	$0x4f9d91ce	// fmul v14.4s, v14.4s, v29.s[0]
-	WORD	$0x4f9d91ef	// fmul v15.4s, v15.4s, v29.s[0]
+	WORD	$0x4f9c91ce	// fmul v14.4s, v14.4s, v28.s[0]
+	WORD	$0x4f9c91ef	// fmul v15.4s, v15.4s, v28.s[0]
 	WORD	$0x4e2ed58c	// fadd v12.4s, v12.4s, v14.4s
 	WORD	$0x4e2fd5ad	// fadd v13.4s, v13.4s, v15.4s
 	WORD	$0x0e216981	// fcvtn v1.4h, v12.4s
@@ -1083,8 +1114,8 @@ add:
 	WORD	$0x4e217851	// fcvtl2 v17.4s, v2.8h
 	WORD	$0x0e2178d2	// fcvtl v18.4s, v6.4h
 	WORD	$0x4e2178d3	// fcvtl2 v19.4s, v6.8h
-	WORD	$0x4f9d9252	// fmul v18.4s, v18.4s, v29.s[0]
-	WORD	$0x4f9d9273	// fmul v19.4s, v19.4s, v29.s[0]
+	WORD	$0x4f9c9252	// fmul v18.4s, v18.4s, v28.s[0]
+	WORD	$0x4f9c9273	// fmul v19.4s, v19.4s, v28.s[0]
 	WORD	$0x4e32d610	// fadd v16.4s, v16.4s, v18.4s
 	WORD	$0x4e33d631	// fadd v17.4s, v17.4s, v19.4s
 	WORD	$0x0e216a02	// fcvtn v2.4h, v16.4s
@@ -1093,51 +1124,60 @@ add:
 	WORD	$0x4e217875	// fcvtl2 v21.4s, v3.8h
 	WORD	$0x0e2178f6	// fcvtl v22.4s, v7.4h
 	WORD	$0x4e2178f7	// fcvtl2 v23.4s, v7.8h
-	WORD	$0x4f9d92d6	// fmul v22.4s, v22.4s, v29.s[0]
-	WORD	$0x4f9d92f7	// fmul v23.4s, v23.4s, v29.s[0]
+	WORD	$0x4f9c92d6	// fmul v22.4s, v22.4s, v28.s[0]
+	WORD	$0x4f9c92f7	// fmul v23.4s, v23.4s, v28.s[0]
 	WORD	$0x4e36d694	// fadd v20.4s, v20.4s, v22.4s
 	WORD	$0x4e37d6b5	// fadd v21.4s, v21.4s, v23.4s
 	WORD	$0x0e216a83	// fcvtn v3.4h, v20.4s
 	WORD	$0x4e216aa3	// fcvtn2 v3.8h, v21.4s
+next:
 	SUBS $1, R0, R0
 	BNE pos
 	VST1 [V0.B16, V1.B16, V2.B16, V3.B16], (R1)
 	RET
 
-// func attnAccum8NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+// func attnAccum8NEON(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool)
 TEXT ·attnAccum8NEON(SB), NOSPLIT, $0-48
 	MOVD n+0(FP), R0
 	MOVD acc+8(FP), R1
 	MOVD v+16(FP), R2
 	MOVD vstride+24(FP), R3
-	MOVD ms+32(FP), R4
-	MOVD vs+40(FP), R5
+	MOVD e+32(FP), R4
+	MOVD up+40(FP), R5
 	VLD1 (R1), [V0.B16]
-	FMOVS $1.0, F30
 pos:
 	FMOVS.P 4(R4), F28
-	FMOVS.P 4(R5), F29
+	MOVBU.P 1(R5), R6
 	VLD1 (R2), [V4.B16]
 	ADD R3, R2
-	FCMPS F30, F28
-	BEQ add
+	CBZW R6, weigh
 	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
 	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
 	WORD	$0x4f9c9108	// fmul v8.4s, v8.4s, v28.s[0]
 	WORD	$0x4f9c9129	// fmul v9.4s, v9.4s, v28.s[0]
 	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
 	WORD	$0x4e216920	// fcvtn2 v0.8h, v9.4s
-add:
 	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
 	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
 	WORD	$0x0e21788a	// fcvtl v10.4s, v4.4h
 	WORD	$0x4e21788b	// fcvtl2 v11.4s, v4.8h
-	WORD	$0x4f9d914a	// fmul v10.4s, v10.4s, v29.s[0]
-	WORD	$0x4f9d916b	// fmul v11.4s, v11.4s, v29.s[0]
 	WORD	$0x4e2ad508	// fadd v8.4s, v8.4s, v10.4s
 	WORD	$0x4e2bd529	// fadd v9.4s, v9.4s, v11.4s
 	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
 	WORD	$0x4e216920	// fcvtn2 v0.8h, v9.4s
+	B next
+weigh:
+	WORD	$0x0e217808	// fcvtl v8.4s, v0.4h
+	WORD	$0x4e217809	// fcvtl2 v9.4s, v0.8h
+	WORD	$0x0e21788a	// fcvtl v10.4s, v4.4h
+	WORD	$0x4e21788b	// fcvtl2 v11.4s, v4.8h
+	WORD	$0x4f9c914a	// fmul v10.4s, v10.4s, v28.s[0]
+	WORD	$0x4f9c916b	// fmul v11.4s, v11.4s, v28.s[0]
+	WORD	$0x4e2ad508	// fadd v8.4s, v8.4s, v10.4s
+	WORD	$0x4e2bd529	// fadd v9.4s, v9.4s, v11.4s
+	WORD	$0x0e216900	// fcvtn v0.4h, v8.4s
+	WORD	$0x4e216920	// fcvtn2 v0.8h, v9.4s
+next:
 	SUBS $1, R0, R0
 	BNE pos
 	VST1 [V0.B16], (R1)
@@ -4570,4 +4610,311 @@ block:
 	VST1 V14.S[2], (R10)
 	ADD R11, R10
 	VST1 V14.S[3], (R10)
+	RET
+
+// func expNEON(n4 int, x *float32, dst *float32)
+TEXT ·expNEON(SB), NOSPLIT, $0-24
+	MOVD n4+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD dst+16(FP), R2
+DATA expconsts<>+0(SB)/8, $0x3ff71547652b82fe
+DATA expconsts<>+8(SB)/8, $0x3fe62e42fee00000
+DATA expconsts<>+16(SB)/8, $0x3dea39ef35793c76
+DATA expconsts<>+24(SB)/8, $0x3e66376972bea4d0
+DATA expconsts<>+32(SB)/8, $0xbebbbd41c5d26bf1
+DATA expconsts<>+40(SB)/8, $0x3f11566aaf25de2c
+DATA expconsts<>+48(SB)/8, $0xbf66c16c16bebd93
+DATA expconsts<>+56(SB)/8, $0x3fc5555555555555
+DATA expconsts<>+64(SB)/8, $0x3fe0000000000000
+DATA expconsts<>+72(SB)/8, $0xbfe0000000000000
+DATA expconsts<>+80(SB)/8, $0x4000000000000000
+DATA expconsts<>+88(SB)/8, $0x3ff0000000000000
+DATA expconsts<>+96(SB)/8, $0x40862e42fefa39ef
+DATA expconsts<>+104(SB)/8, $0xc0874910d52d3051
+DATA expconsts<>+112(SB)/8, $0x3e30000000000000
+DATA expconsts<>+120(SB)/8, $0x3cb0000000000000
+DATA expconsts<>+128(SB)/8, $0x000fffffffffffff
+DATA expconsts<>+136(SB)/8, $0x000fffffffffffff
+DATA expconsts<>+144(SB)/8, $0x0000000000000034
+DATA expconsts<>+152(SB)/8, $0x0000000000000034
+DATA expconsts<>+160(SB)/8, $0x0000000000000001
+DATA expconsts<>+168(SB)/8, $0x0000000000000001
+DATA expconsts<>+176(SB)/8, $0x7ff0000000000000
+DATA expconsts<>+184(SB)/8, $0x7ff0000000000000
+GLOBL expconsts<>(SB), RODATA|NOPTR, $192
+	MOVD $expconsts<>(SB), R12
+	VLD1.P 64(R12), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R12), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1 (R12), [V28.B16, V29.B16, V30.B16, V31.B16]
+loop:
+	VLD1.P 16(R1), [V0.B16]
+	WORD	$0x0e617801	// fcvtl v1.2d, v0.2s
+	WORD	$0x4e617802	// fcvtl2 v2.2d, v0.4s
+	WORD	$0x4e180706	// dup v6.2d, v24.d[1]
+	WORD	$0x4fd41026	// fmla v6.2d, v1.2d, v20.d[0]
+	WORD	$0x4e080707	// dup v7.2d, v24.d[0]
+	WORD	$0x4fd41027	// fmla v7.2d, v1.2d, v20.d[0]
+	WORD	$0x4ee0e828	// fcmlt v8.2d, v1.2d, #0.0
+	WORD	$0x6e671cc8	// bsl v8.16b, v6.16b, v7.16b
+	WORD	$0x4ee1b909	// fcvtzs v9.2d, v8.2d
+	WORD	$0x4e61d92a	// scvtf v10.2d, v9.2d
+	WORD	$0x4ea11c2b	// orr v11.16b, v1.16b, v1.16b
+	WORD	$0x4fd4594b	// fmls v11.2d, v10.2d, v20.d[1]
+	WORD	$0x4fd5914c	// fmul v12.2d, v10.2d, v21.d[0]
+	WORD	$0x4eecd56d	// fsub v13.2d, v11.2d, v12.2d
+	WORD	$0x6e6dddae	// fmul v14.2d, v13.2d, v13.2d
+	WORD	$0x4e0806cf	// dup v15.2d, v22.d[0]
+	WORD	$0x4fd519cf	// fmla v15.2d, v14.2d, v21.d[1]
+	WORD	$0x4e1806c6	// dup v6.2d, v22.d[1]
+	WORD	$0x4e6fcdc6	// fmla v6.2d, v14.2d, v15.2d
+	WORD	$0x4e0806e7	// dup v7.2d, v23.d[0]
+	WORD	$0x4e66cdc7	// fmla v7.2d, v14.2d, v6.2d
+	WORD	$0x4e1806e6	// dup v6.2d, v23.d[1]
+	WORD	$0x4e67cdc6	// fmla v6.2d, v14.2d, v7.2d
+	WORD	$0x4ead1daf	// orr v15.16b, v13.16b, v13.16b
+	WORD	$0x4ee6cdcf	// fmls v15.2d, v14.2d, v6.2d
+	WORD	$0x4e080726	// dup v6.2d, v25.d[0]
+	WORD	$0x4eefd4c6	// fsub v6.2d, v6.2d, v15.2d
+	WORD	$0x6e6fdda7	// fmul v7.2d, v13.2d, v15.2d
+	WORD	$0x6e66fce7	// fdiv v7.2d, v7.2d, v6.2d
+	WORD	$0x4ee7d587	// fsub v7.2d, v12.2d, v7.2d
+	WORD	$0x4eebd4e7	// fsub v7.2d, v7.2d, v11.2d
+	WORD	$0x4e180726	// dup v6.2d, v25.d[1]
+	WORD	$0x4ee7d4c6	// fsub v6.2d, v6.2d, v7.2d
+	WORD	$0x4e3c1cc7	// and v7.16b, v6.16b, v28.16b
+	WORD	$0x6f4c04cc	// ushr v12.2d, v6.2d, #52
+	WORD	$0x4ee9858c	// add v12.2d, v12.2d, v9.2d
+	WORD	$0x4eec37cd	// cmgt v13.2d, v30.2d, v12.2d
+	WORD	$0x4e3d1dae	// and v14.16b, v13.16b, v29.16b
+	WORD	$0x4eee858c	// add v12.2d, v12.2d, v14.2d
+	WORD	$0x4e18076f	// dup v15.2d, v27.d[1]
+	WORD	$0x4e180730	// dup v16.2d, v25.d[1]
+	WORD	$0x6e701ded	// bsl v13.16b, v15.16b, v16.16b
+	WORD	$0x4f74558c	// shl v12.2d, v12.2d, #52
+	WORD	$0x4ea71d8c	// orr v12.16b, v12.16b, v7.16b
+	WORD	$0x6e6ddd83	// fmul v3.2d, v12.2d, v13.2d
+	WORD	$0x4ee0f826	// fabs v6.2d, v1.2d
+	WORD	$0x4e080767	// dup v7.2d, v27.d[0]
+	WORD	$0x6ee6e4e7	// fcmgt v7.2d, v7.2d, v6.2d
+	WORD	$0x4e61d610	// fadd v16.2d, v16.2d, v1.2d
+	WORD	$0x6e631e07	// bsl v7.16b, v16.16b, v3.16b
+	WORD	$0x4ea71ce3	// orr v3.16b, v7.16b, v7.16b
+	WORD	$0x4e180747	// dup v7.2d, v26.d[1]
+	WORD	$0x6ee1e4e7	// fcmgt v7.2d, v7.2d, v1.2d
+	WORD	$0x4e671c63	// bic v3.16b, v3.16b, v7.16b
+	WORD	$0x4e080747	// dup v7.2d, v26.d[0]
+	WORD	$0x6ee7e427	// fcmgt v7.2d, v1.2d, v7.2d
+	WORD	$0x6e631fe7	// bsl v7.16b, v31.16b, v3.16b
+	WORD	$0x4ea71ce3	// orr v3.16b, v7.16b, v7.16b
+	WORD	$0x4e61e427	// fcmeq v7.2d, v1.2d, v1.2d
+	WORD	$0x6e611c67	// bsl v7.16b, v3.16b, v1.16b
+	WORD	$0x4ea71ce3	// orr v3.16b, v7.16b, v7.16b
+	WORD	$0x4e180706	// dup v6.2d, v24.d[1]
+	WORD	$0x4fd41046	// fmla v6.2d, v2.2d, v20.d[0]
+	WORD	$0x4e080707	// dup v7.2d, v24.d[0]
+	WORD	$0x4fd41047	// fmla v7.2d, v2.2d, v20.d[0]
+	WORD	$0x4ee0e848	// fcmlt v8.2d, v2.2d, #0.0
+	WORD	$0x6e671cc8	// bsl v8.16b, v6.16b, v7.16b
+	WORD	$0x4ee1b909	// fcvtzs v9.2d, v8.2d
+	WORD	$0x4e61d92a	// scvtf v10.2d, v9.2d
+	WORD	$0x4ea21c4b	// orr v11.16b, v2.16b, v2.16b
+	WORD	$0x4fd4594b	// fmls v11.2d, v10.2d, v20.d[1]
+	WORD	$0x4fd5914c	// fmul v12.2d, v10.2d, v21.d[0]
+	WORD	$0x4eecd56d	// fsub v13.2d, v11.2d, v12.2d
+	WORD	$0x6e6dddae	// fmul v14.2d, v13.2d, v13.2d
+	WORD	$0x4e0806cf	// dup v15.2d, v22.d[0]
+	WORD	$0x4fd519cf	// fmla v15.2d, v14.2d, v21.d[1]
+	WORD	$0x4e1806c6	// dup v6.2d, v22.d[1]
+	WORD	$0x4e6fcdc6	// fmla v6.2d, v14.2d, v15.2d
+	WORD	$0x4e0806e7	// dup v7.2d, v23.d[0]
+	WORD	$0x4e66cdc7	// fmla v7.2d, v14.2d, v6.2d
+	WORD	$0x4e1806e6	// dup v6.2d, v23.d[1]
+	WORD	$0x4e67cdc6	// fmla v6.2d, v14.2d, v7.2d
+	WORD	$0x4ead1daf	// orr v15.16b, v13.16b, v13.16b
+	WORD	$0x4ee6cdcf	// fmls v15.2d, v14.2d, v6.2d
+	WORD	$0x4e080726	// dup v6.2d, v25.d[0]
+	WORD	$0x4eefd4c6	// fsub v6.2d, v6.2d, v15.2d
+	WORD	$0x6e6fdda7	// fmul v7.2d, v13.2d, v15.2d
+	WORD	$0x6e66fce7	// fdiv v7.2d, v7.2d, v6.2d
+	WORD	$0x4ee7d587	// fsub v7.2d, v12.2d, v7.2d
+	WORD	$0x4eebd4e7	// fsub v7.2d, v7.2d, v11.2d
+	WORD	$0x4e180726	// dup v6.2d, v25.d[1]
+	WORD	$0x4ee7d4c6	// fsub v6.2d, v6.2d, v7.2d
+	WORD	$0x4e3c1cc7	// and v7.16b, v6.16b, v28.16b
+	WORD	$0x6f4c04cc	// ushr v12.2d, v6.2d, #52
+	WORD	$0x4ee9858c	// add v12.2d, v12.2d, v9.2d
+	WORD	$0x4eec37cd	// cmgt v13.2d, v30.2d, v12.2d
+	WORD	$0x4e3d1dae	// and v14.16b, v13.16b, v29.16b
+	WORD	$0x4eee858c	// add v12.2d, v12.2d, v14.2d
+	WORD	$0x4e18076f	// dup v15.2d, v27.d[1]
+	WORD	$0x4e180730	// dup v16.2d, v25.d[1]
+	WORD	$0x6e701ded	// bsl v13.16b, v15.16b, v16.16b
+	WORD	$0x4f74558c	// shl v12.2d, v12.2d, #52
+	WORD	$0x4ea71d8c	// orr v12.16b, v12.16b, v7.16b
+	WORD	$0x6e6ddd84	// fmul v4.2d, v12.2d, v13.2d
+	WORD	$0x4ee0f846	// fabs v6.2d, v2.2d
+	WORD	$0x4e080767	// dup v7.2d, v27.d[0]
+	WORD	$0x6ee6e4e7	// fcmgt v7.2d, v7.2d, v6.2d
+	WORD	$0x4e62d610	// fadd v16.2d, v16.2d, v2.2d
+	WORD	$0x6e641e07	// bsl v7.16b, v16.16b, v4.16b
+	WORD	$0x4ea71ce4	// orr v4.16b, v7.16b, v7.16b
+	WORD	$0x4e180747	// dup v7.2d, v26.d[1]
+	WORD	$0x6ee2e4e7	// fcmgt v7.2d, v7.2d, v2.2d
+	WORD	$0x4e671c84	// bic v4.16b, v4.16b, v7.16b
+	WORD	$0x4e080747	// dup v7.2d, v26.d[0]
+	WORD	$0x6ee7e447	// fcmgt v7.2d, v2.2d, v7.2d
+	WORD	$0x6e641fe7	// bsl v7.16b, v31.16b, v4.16b
+	WORD	$0x4ea71ce4	// orr v4.16b, v7.16b, v7.16b
+	WORD	$0x4e62e447	// fcmeq v7.2d, v2.2d, v2.2d
+	WORD	$0x6e621c87	// bsl v7.16b, v4.16b, v2.16b
+	WORD	$0x4ea71ce4	// orr v4.16b, v7.16b, v7.16b
+	WORD	$0x0e616865	// fcvtn v5.2s, v3.2d
+	WORD	$0x4e616885	// fcvtn2 v5.4s, v4.2d
+	VST1.P [V5.B16], 16(R2)
+	SUBS $1, R0, R0
+	BNE loop
+	RET
+
+// func swigluNEON(n4 int, gate *float32, up *float32)
+TEXT ·swigluNEON(SB), NOSPLIT, $0-24
+	MOVD n4+0(FP), R0
+	MOVD gate+8(FP), R1
+	MOVD up+16(FP), R2
+	MOVD $expconsts<>(SB), R12
+	VLD1.P 64(R12), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P 64(R12), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1 (R12), [V28.B16, V29.B16, V30.B16, V31.B16]
+loop:
+	VLD1 (R1), [V18.B16]
+	VLD1.P 16(R2), [V19.B16]
+	WORD	$0x6ea0fa40	// fneg v0.4s, v18.4s
+	WORD	$0x0e617801	// fcvtl v1.2d, v0.2s
+	WORD	$0x4e617802	// fcvtl2 v2.2d, v0.4s
+	WORD	$0x4e180706	// dup v6.2d, v24.d[1]
+	WORD	$0x4fd41026	// fmla v6.2d, v1.2d, v20.d[0]
+	WORD	$0x4e080707	// dup v7.2d, v24.d[0]
+	WORD	$0x4fd41027	// fmla v7.2d, v1.2d, v20.d[0]
+	WORD	$0x4ee0e828	// fcmlt v8.2d, v1.2d, #0.0
+	WORD	$0x6e671cc8	// bsl v8.16b, v6.16b, v7.16b
+	WORD	$0x4ee1b909	// fcvtzs v9.2d, v8.2d
+	WORD	$0x4e61d92a	// scvtf v10.2d, v9.2d
+	WORD	$0x4ea11c2b	// orr v11.16b, v1.16b, v1.16b
+	WORD	$0x4fd4594b	// fmls v11.2d, v10.2d, v20.d[1]
+	WORD	$0x4fd5914c	// fmul v12.2d, v10.2d, v21.d[0]
+	WORD	$0x4eecd56d	// fsub v13.2d, v11.2d, v12.2d
+	WORD	$0x6e6dddae	// fmul v14.2d, v13.2d, v13.2d
+	WORD	$0x4e0806cf	// dup v15.2d, v22.d[0]
+	WORD	$0x4fd519cf	// fmla v15.2d, v14.2d, v21.d[1]
+	WORD	$0x4e1806c6	// dup v6.2d, v22.d[1]
+	WORD	$0x4e6fcdc6	// fmla v6.2d, v14.2d, v15.2d
+	WORD	$0x4e0806e7	// dup v7.2d, v23.d[0]
+	WORD	$0x4e66cdc7	// fmla v7.2d, v14.2d, v6.2d
+	WORD	$0x4e1806e6	// dup v6.2d, v23.d[1]
+	WORD	$0x4e67cdc6	// fmla v6.2d, v14.2d, v7.2d
+	WORD	$0x4ead1daf	// orr v15.16b, v13.16b, v13.16b
+	WORD	$0x4ee6cdcf	// fmls v15.2d, v14.2d, v6.2d
+	WORD	$0x4e080726	// dup v6.2d, v25.d[0]
+	WORD	$0x4eefd4c6	// fsub v6.2d, v6.2d, v15.2d
+	WORD	$0x6e6fdda7	// fmul v7.2d, v13.2d, v15.2d
+	WORD	$0x6e66fce7	// fdiv v7.2d, v7.2d, v6.2d
+	WORD	$0x4ee7d587	// fsub v7.2d, v12.2d, v7.2d
+	WORD	$0x4eebd4e7	// fsub v7.2d, v7.2d, v11.2d
+	WORD	$0x4e180726	// dup v6.2d, v25.d[1]
+	WORD	$0x4ee7d4c6	// fsub v6.2d, v6.2d, v7.2d
+	WORD	$0x4e3c1cc7	// and v7.16b, v6.16b, v28.16b
+	WORD	$0x6f4c04cc	// ushr v12.2d, v6.2d, #52
+	WORD	$0x4ee9858c	// add v12.2d, v12.2d, v9.2d
+	WORD	$0x4eec37cd	// cmgt v13.2d, v30.2d, v12.2d
+	WORD	$0x4e3d1dae	// and v14.16b, v13.16b, v29.16b
+	WORD	$0x4eee858c	// add v12.2d, v12.2d, v14.2d
+	WORD	$0x4e18076f	// dup v15.2d, v27.d[1]
+	WORD	$0x4e180730	// dup v16.2d, v25.d[1]
+	WORD	$0x6e701ded	// bsl v13.16b, v15.16b, v16.16b
+	WORD	$0x4f74558c	// shl v12.2d, v12.2d, #52
+	WORD	$0x4ea71d8c	// orr v12.16b, v12.16b, v7.16b
+	WORD	$0x6e6ddd83	// fmul v3.2d, v12.2d, v13.2d
+	WORD	$0x4ee0f826	// fabs v6.2d, v1.2d
+	WORD	$0x4e080767	// dup v7.2d, v27.d[0]
+	WORD	$0x6ee6e4e7	// fcmgt v7.2d, v7.2d, v6.2d
+	WORD	$0x4e61d610	// fadd v16.2d, v16.2d, v1.2d
+	WORD	$0x6e631e07	// bsl v7.16b, v16.16b, v3.16b
+	WORD	$0x4ea71ce3	// orr v3.16b, v7.16b, v7.16b
+	WORD	$0x4e180747	// dup v7.2d, v26.d[1]
+	WORD	$0x6ee1e4e7	// fcmgt v7.2d, v7.2d, v1.2d
+	WORD	$0x4e671c63	// bic v3.16b, v3.16b, v7.16b
+	WORD	$0x4e080747	// dup v7.2d, v26.d[0]
+	WORD	$0x6ee7e427	// fcmgt v7.2d, v1.2d, v7.2d
+	WORD	$0x6e631fe7	// bsl v7.16b, v31.16b, v3.16b
+	WORD	$0x4ea71ce3	// orr v3.16b, v7.16b, v7.16b
+	WORD	$0x4e61e427	// fcmeq v7.2d, v1.2d, v1.2d
+	WORD	$0x6e611c67	// bsl v7.16b, v3.16b, v1.16b
+	WORD	$0x4ea71ce3	// orr v3.16b, v7.16b, v7.16b
+	WORD	$0x4e180706	// dup v6.2d, v24.d[1]
+	WORD	$0x4fd41046	// fmla v6.2d, v2.2d, v20.d[0]
+	WORD	$0x4e080707	// dup v7.2d, v24.d[0]
+	WORD	$0x4fd41047	// fmla v7.2d, v2.2d, v20.d[0]
+	WORD	$0x4ee0e848	// fcmlt v8.2d, v2.2d, #0.0
+	WORD	$0x6e671cc8	// bsl v8.16b, v6.16b, v7.16b
+	WORD	$0x4ee1b909	// fcvtzs v9.2d, v8.2d
+	WORD	$0x4e61d92a	// scvtf v10.2d, v9.2d
+	WORD	$0x4ea21c4b	// orr v11.16b, v2.16b, v2.16b
+	WORD	$0x4fd4594b	// fmls v11.2d, v10.2d, v20.d[1]
+	WORD	$0x4fd5914c	// fmul v12.2d, v10.2d, v21.d[0]
+	WORD	$0x4eecd56d	// fsub v13.2d, v11.2d, v12.2d
+	WORD	$0x6e6dddae	// fmul v14.2d, v13.2d, v13.2d
+	WORD	$0x4e0806cf	// dup v15.2d, v22.d[0]
+	WORD	$0x4fd519cf	// fmla v15.2d, v14.2d, v21.d[1]
+	WORD	$0x4e1806c6	// dup v6.2d, v22.d[1]
+	WORD	$0x4e6fcdc6	// fmla v6.2d, v14.2d, v15.2d
+	WORD	$0x4e0806e7	// dup v7.2d, v23.d[0]
+	WORD	$0x4e66cdc7	// fmla v7.2d, v14.2d, v6.2d
+	WORD	$0x4e1806e6	// dup v6.2d, v23.d[1]
+	WORD	$0x4e67cdc6	// fmla v6.2d, v14.2d, v7.2d
+	WORD	$0x4ead1daf	// orr v15.16b, v13.16b, v13.16b
+	WORD	$0x4ee6cdcf	// fmls v15.2d, v14.2d, v6.2d
+	WORD	$0x4e080726	// dup v6.2d, v25.d[0]
+	WORD	$0x4eefd4c6	// fsub v6.2d, v6.2d, v15.2d
+	WORD	$0x6e6fdda7	// fmul v7.2d, v13.2d, v15.2d
+	WORD	$0x6e66fce7	// fdiv v7.2d, v7.2d, v6.2d
+	WORD	$0x4ee7d587	// fsub v7.2d, v12.2d, v7.2d
+	WORD	$0x4eebd4e7	// fsub v7.2d, v7.2d, v11.2d
+	WORD	$0x4e180726	// dup v6.2d, v25.d[1]
+	WORD	$0x4ee7d4c6	// fsub v6.2d, v6.2d, v7.2d
+	WORD	$0x4e3c1cc7	// and v7.16b, v6.16b, v28.16b
+	WORD	$0x6f4c04cc	// ushr v12.2d, v6.2d, #52
+	WORD	$0x4ee9858c	// add v12.2d, v12.2d, v9.2d
+	WORD	$0x4eec37cd	// cmgt v13.2d, v30.2d, v12.2d
+	WORD	$0x4e3d1dae	// and v14.16b, v13.16b, v29.16b
+	WORD	$0x4eee858c	// add v12.2d, v12.2d, v14.2d
+	WORD	$0x4e18076f	// dup v15.2d, v27.d[1]
+	WORD	$0x4e180730	// dup v16.2d, v25.d[1]
+	WORD	$0x6e701ded	// bsl v13.16b, v15.16b, v16.16b
+	WORD	$0x4f74558c	// shl v12.2d, v12.2d, #52
+	WORD	$0x4ea71d8c	// orr v12.16b, v12.16b, v7.16b
+	WORD	$0x6e6ddd84	// fmul v4.2d, v12.2d, v13.2d
+	WORD	$0x4ee0f846	// fabs v6.2d, v2.2d
+	WORD	$0x4e080767	// dup v7.2d, v27.d[0]
+	WORD	$0x6ee6e4e7	// fcmgt v7.2d, v7.2d, v6.2d
+	WORD	$0x4e62d610	// fadd v16.2d, v16.2d, v2.2d
+	WORD	$0x6e641e07	// bsl v7.16b, v16.16b, v4.16b
+	WORD	$0x4ea71ce4	// orr v4.16b, v7.16b, v7.16b
+	WORD	$0x4e180747	// dup v7.2d, v26.d[1]
+	WORD	$0x6ee2e4e7	// fcmgt v7.2d, v7.2d, v2.2d
+	WORD	$0x4e671c84	// bic v4.16b, v4.16b, v7.16b
+	WORD	$0x4e080747	// dup v7.2d, v26.d[0]
+	WORD	$0x6ee7e447	// fcmgt v7.2d, v2.2d, v7.2d
+	WORD	$0x6e641fe7	// bsl v7.16b, v31.16b, v4.16b
+	WORD	$0x4ea71ce4	// orr v4.16b, v7.16b, v7.16b
+	WORD	$0x4e62e447	// fcmeq v7.2d, v2.2d, v2.2d
+	WORD	$0x6e621c87	// bsl v7.16b, v4.16b, v2.16b
+	WORD	$0x4ea71ce4	// orr v4.16b, v7.16b, v7.16b
+	WORD	$0x0e616865	// fcvtn v5.2s, v3.2d
+	WORD	$0x4e616885	// fcvtn2 v5.4s, v4.2d
+	WORD	$0x4f03f606	// fmov v6.4s, #1.0
+	WORD	$0x4e26d4a5	// fadd v5.4s, v5.4s, v6.4s
+	WORD	$0x6e25fe45	// fdiv v5.4s, v18.4s, v5.4s
+	WORD	$0x6e33dca5	// fmul v5.4s, v5.4s, v19.4s
+	VST1.P [V5.B16], 16(R1)
+	SUBS $1, R0, R0
+	BNE loop
 	RET

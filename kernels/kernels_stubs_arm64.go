@@ -107,18 +107,18 @@ func toF16NEON(n8 int, src *float32, dst *uint16)
 func attnScoresNEON(n int, hk8 int, q *float32, k *uint16, kstride int, scale float32, s *float32)
 
 // attnAccum32NEON applies n positions to 32 f16 accumulator columns at acc as
-// attnAccumGo does: values of position j at v + j*vstride (bytes), factors
-// ms[j] and vs[j].
+// attnAccumGo does: values of position j at v + j*vstride (bytes), factor
+// e[j], rescaling where up[j].
 //
 //go:noescape
-func attnAccum32NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+func attnAccum32NEON(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool)
 
 // attnAccum8NEON applies n positions to 8 f16 accumulator columns at acc as
-// attnAccumGo does: values of position j at v + j*vstride (bytes), factors
-// ms[j] and vs[j].
+// attnAccumGo does: values of position j at v + j*vstride (bytes), factor
+// e[j], rescaling where up[j].
 //
 //go:noescape
-func attnAccum8NEON(n int, acc *uint16, v *uint16, vstride int, ms *float32, vs *float32)
+func attnAccum8NEON(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool)
 
 // dotF16NEON returns the float64 sum, in order, of the float32 products of the
 // first 8*n8 F16 values at w and a.
@@ -202,3 +202,15 @@ func dotQ3_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride 
 //
 //go:noescape
 func dotQ2_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+
+// expNEON writes dst[i] = float32(math.Exp(float64(x[i]))) for 4*n4 floats,
+// with the bits of Go's arm64 math.Exp.
+//
+//go:noescape
+func expNEON(n4 int, x *float32, dst *float32)
+
+// swigluNEON sets gate[i] = gate[i] / (1 + float32(math.Exp(float64(-gate[i])))) * up[i]
+// for 4*n4 floats, as swigluGo does on arm64.
+//
+//go:noescape
+func swigluNEON(n4 int, gate *float32, up *float32)

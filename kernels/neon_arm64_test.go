@@ -280,24 +280,22 @@ func TestNEONAttentionMatchesGeneric(t *testing.T) {
 				ks.attnScores(got, q, k, kStride, 0.125)
 				checkBits(t, name+" scores", got, want)
 
-				ms, vs := make([]float32, m), make([]float32, m)
-				for j := range ms {
-					ms[j], vs[j] = 1, float32(rng.Float64())
-					if j%3 == 0 {
-						ms[j], vs[j] = float32(rng.Float64()), 1
-					}
+				e, up := make([]float32, m), make([]bool, m)
+				for j := range e {
+					e[j], up[j] = float32(rng.Float64()), j%3 == 0
 				}
 				accWant := make([]uint16, hv)
 				ks.toF16(accWant, randVec(rng, hv, 4))
 				accGot := append([]uint16(nil), accWant...)
-				attnAccumGo(accWant, v, vStride, ms, vs)
-				ks.attnAccum(accGot, v, vStride, ms, vs)
+				sumWant := attnAccumGo(accWant, v, vStride, e, up, 1.5)
+				sumGot := ks.attnAccum(accGot, v, vStride, e, up, 1.5)
 				for i := range accGot {
 					if accGot[i] != accWant[i] {
 						t.Errorf("%s accum: column %d = %#x, Go %#x", name, i, accGot[i], accWant[i])
 						break
 					}
 				}
+				checkBits(t, name+" sum", []float32{sumGot}, []float32{sumWant})
 
 				outWant, outGot := make([]float32, hv), make([]float32, hv)
 				attentionHead(genericSet, outWant, q, k, kStride, v, vStride, n, 0.125, NewAttnScratch(hk, hv))
@@ -315,6 +313,52 @@ func checkBits(t *testing.T, name string, got, want []float32) {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Errorf("%s: [%d] = %v, want %v", name, i, got[i], want[i])
 			return
+		}
+	}
+}
+
+// TestNEONExpAndSwiGLU checks the NEON exp against Go's math.Exp rounded to
+// float32 and SwiGLU against swigluGo, bit for bit, on the special cases
+// of arm64's math.Exp (NaN, overflow, underflow, subnormal results, near
+// zero) and random floats and bit patterns.
+func TestNEONExpAndSwiGLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(49, 50))
+	var x []float32
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, 0x1p-28, -0x1p-28, 0x1p-29, 88.72, 88.73, -87.3, -103.97, -103.98, -104,
+		-700, -708.4, -709, -745.1, -745.2, -746, 709.7, 709.78, 709.8, 1e30, -1e30, math.Inf(1), math.Inf(-1), math.NaN(), 1e-30, -1e-45} {
+		x = append(x, float32(v))
+	}
+	for i := 0; i < 1<<16; i++ {
+		switch i % 4 {
+		case 0:
+			x = append(x, float32(rng.NormFloat64()*10))
+		case 1:
+			x = append(x, -float32(rng.ExpFloat64()*20))
+		case 2:
+			x = append(x, float32((rng.Float64()*2-1)*800))
+		default:
+			x = append(x, math.Float32frombits(rng.Uint32()))
+		}
+	}
+	up := randVec(rng, len(x), 2)
+	for _, ks := range neonTestSets(t) {
+		for _, off := range []int{0, 3} {
+			got := make([]float32, len(x)-off)
+			ks.exp(got, x[off:])
+			for i, v := range x[off:] {
+				if want := float32(math.Exp(float64(v))); math.Float32bits(got[i]) != math.Float32bits(want) {
+					t.Fatalf("%s: exp(%v) = %v (%#x), math.Exp %v (%#x)", ks.name, v, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+				}
+			}
+			want := append([]float32(nil), x[off:]...)
+			swigluGo(want, up[off:])
+			got = append(got[:0], x[off:]...)
+			ks.swiglu(got, up[off:])
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s: swiglu(%v, %v) = %v (%#x), swigluGo %v (%#x)", ks.name, x[off+i], up[off+i], got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+				}
+			}
 		}
 	}
 }

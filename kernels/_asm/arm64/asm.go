@@ -17,6 +17,7 @@ import (
 type gen struct {
 	asm, stubs bytes.Buffer
 	args       map[string]string // argument name -> "name+off(FP)" of the current function
+	expSym     string            // the constants of exp, once declared
 }
 
 // V is a vector register V0..V31 (its low lanes are also the scalar
@@ -135,12 +136,18 @@ func (g *gen) addp(a arr, d, n, m V)  { g.three("addp", 0, 0b10111, a, d, n, m) 
 func (g *gen) smin(a arr, d, n, m V)  { g.three("smin", 0, 0b01101, a, d, n, m) }
 func (g *gen) cmtst(a arr, d, n, m V) { g.three("cmtst", 0, 0b10001, a, d, n, m) }
 
+// cmgt: d = all ones where n > m (signed).
+func (g *gen) cmgt(a arr, d, n, m V) { g.three("cmgt", 0, 0b00110, a, d, n, m) }
+
 // logic emits a bitwise instruction on 16 bytes (the size field selects it).
 func (g *gen) logic(name string, u, size uint32, d, n, m V) {
 	g.enc(0x4E201C00|u<<29|size<<22|fields(d, n, m), "%s %s, %s, %s", name, v(d, B16), v(n, B16), v(m, B16))
 }
 
 func (g *gen) and(d, n, m V) { g.logic("and", 0, 0, d, n, m) }
+
+// bsl: d = d ? n : m, bit by bit.
+func (g *gen) bsl(d, n, m V) { g.logic("bsl", 1, 1, d, n, m) }
 
 // bic: d = n &^ m.
 func (g *gen) bic(d, n, m V) { g.logic("bic", 0, 1, d, n, m) }
@@ -157,6 +164,12 @@ func (g *gen) fadd(a arr, d, n, m V)  { g.fthree("fadd", 0, 0, 0b11010, a, d, n,
 func (g *gen) fsub(a arr, d, n, m V)  { g.fthree("fsub", 0, 1, 0b11010, a, d, n, m) }
 func (g *gen) fmul(a arr, d, n, m V)  { g.fthree("fmul", 1, 0, 0b11011, a, d, n, m) }
 func (g *gen) fmax(a arr, d, n, m V)  { g.fthree("fmax", 0, 0, 0b11110, a, d, n, m) }
+func (g *gen) fdiv(a arr, d, n, m V)  { g.fthree("fdiv", 1, 0, 0b11111, a, d, n, m) }
+func (g *gen) fcmgt(a arr, d, n, m V) { g.fthree("fcmgt", 1, 1, 0b11100, a, d, n, m) }
+
+// fmla: d += n*m; fmls: d -= n*m, each lane rounded once.
+func (g *gen) fmla(a arr, d, n, m V)  { g.fthree("fmla", 0, 0, 0b11001, a, d, n, m) }
+func (g *gen) fmls(a arr, d, n, m V)  { g.fthree("fmls", 0, 1, 0b11001, a, d, n, m) }
 func (g *gen) fcmeq(a arr, d, n, m V) { g.fthree("fcmeq", 0, 0, 0b11100, a, d, n, m) }
 
 // long emits a three-different instruction: d (wide) from n and m of
@@ -188,6 +201,11 @@ func elemIndex(size uint32, m V, idx int) uint32 {
 			panic(fmt.Sprintf("element operand v%d.s[%d]", m, idx))
 		}
 		return (i>>1)<<11 | (i&1)<<21 | uint32(m)<<16
+	case 3:
+		if idx > 1 {
+			panic(fmt.Sprintf("element operand v%d.d[%d]", m, idx))
+		}
+		return i<<11 | uint32(m)<<16
 	}
 	panic("element size")
 }
@@ -207,10 +225,14 @@ func (g *gen) smlalElem(a arr, d, n, m V, idx int) { g.longElem("smlal", 0x0F002
 // smullElem: d (4 words) = n (4 halves, the upper ones for H8) * m.h[idx].
 func (g *gen) smullElem(a arr, d, n, m V, idx int) { g.longElem("smull", 0x0F00A000, a, d, n, m, idx) }
 
-// felem emits a floating-point multiply by element on S2/S4.
+// felem emits a floating-point multiply by element on S2, S4 or D2.
 func (g *gen) felem(name string, base uint32, a arr, d, n, m V, idx int) {
-	g.enc(base|a.q()<<30|elemIndex(2, m, idx)|uint32(n)<<5|uint32(d), "%s %s, %s, v%d.s[%d]", name, v(d, a), v(n, a), m, idx)
+	sz := a.size() & 1
+	g.enc(base|a.q()<<30|sz<<22|elemIndex(a.size(), m, idx)|uint32(n)<<5|uint32(d), "%s %s, %s, v%d.%s[%d]", name, v(d, a), v(n, a), m, scalar(a.size()), idx)
 }
+
+// fmlsElem: d -= n * m[idx], each lane rounded once.
+func (g *gen) fmlsElem(a arr, d, n, m V, idx int) { g.felem("fmls", 0x0F805000, a, d, n, m, idx) }
 
 // fmlaElem: d += n * m.s[idx], each lane rounded once.
 func (g *gen) fmlaElem(a arr, d, n, m V, idx int) { g.felem("fmla", 0x0F801000, a, d, n, m, idx) }
@@ -283,6 +305,36 @@ func (g *gen) fcvtns(d, n V) { g.misc("fcvtns", 0, 0, 0b11010, 1, d, n, S4, S4) 
 // fabs clears the sign bits of 4 float32 lanes.
 func (g *gen) fabs(d, n V) { g.misc("fabs", 0, 2, 0b01111, 1, d, n, S4, S4) }
 
+// Floating-point two-register operations on 4S or 2D.
+
+func (g *gen) fmisc(name string, u, hi, opc uint32, a arr, d, n V) {
+	g.misc(name, u, hi<<1|a.size()&1, opc, 1, d, n, a, a)
+}
+
+// fneg negates; fabsv clears the sign bits.
+func (g *gen) fneg(a arr, d, n V)  { g.fmisc("fneg", 1, 1, 0b01111, a, d, n) }
+func (g *gen) fabsv(a arr, d, n V) { g.fmisc("fabs", 0, 1, 0b01111, a, d, n) }
+
+// fcvtzs converts to integers rounding toward zero; scvtfv from signed
+// integers.
+func (g *gen) fcvtzs(a arr, d, n V) { g.fmisc("fcvtzs", 0, 1, 0b11011, a, d, n) }
+func (g *gen) scvtfv(a arr, d, n V) { g.fmisc("scvtf", 0, 0, 0b11101, a, d, n) }
+
+// fcmlt0: d = all ones where n < 0.
+func (g *gen) fcmlt0(a arr, d, n V) {
+	g.enc(0x0E20E800|a.q()<<30|1<<23|(a.size()&1)<<22|uint32(n)<<5|uint32(d), "fcmlt %s, %s, #0.0", v(d, a), v(n, a))
+}
+
+// fcvtnD narrows 2 doublewords of n to floats in the lower (or with hi
+// upper) half of d, rounding to nearest even.
+func (g *gen) fcvtnD(d, n V, hi bool) {
+	name, q, da := "fcvtn", uint32(0), S2
+	if hi {
+		name, q, da = "fcvtn2", 1, S4
+	}
+	g.misc(name, 0, 1, 0b10110, q, d, n, da, D2)
+}
+
 // shll16 widens 4 halves (the upper ones with hi) to words shifted left by
 // 16: bfloat16 to float32.
 func (g *gen) shll16(d, n V, hi bool) {
@@ -348,6 +400,9 @@ func (g *gen) extend(name string, u uint32, a arr, d, n V) {
 func (g *gen) movi16b(d V, imm uint8) {
 	g.enc(0x4F00E400|uint32(imm>>5)<<16|uint32(imm&31)<<5|uint32(d), "movi %s, #%d", v(d, B16), imm)
 }
+
+// fmov1 sets the 4 floats of d to 1.
+func (g *gen) fmov1(d V) { g.enc(0x4F03F600|uint32(d), "fmov %s, #1.0", v(d, S4)) }
 
 // zero clears vector registers.
 func (g *gen) zero(ds ...V) {

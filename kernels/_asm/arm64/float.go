@@ -77,13 +77,16 @@ func genAttnScores(g *gen) {
 	g.op("RET")
 }
 
-// genAttnAccum emits attnAccum<C>NEON, the twin of attnAccumGo for C
-// columns (a multiple of 8) of the accumulator, which stays in registers
-// (as halves) across the n positions.
+// genAttnAccum emits attnAccum<C>NEON, the accumulator half of
+// attnAccumGo for C columns (a multiple of 8) of the accumulator, which
+// stays in registers (as halves) across the n positions: where up[j], the
+// accumulator is rescaled by e[j] (rounded to f16) and value j added with
+// weight 1; elsewhere value j is added with weight e[j]. Each step rounds
+// through f16 as attnAccGo does.
 func genAttnAccum(g *gen, C int) {
 	name := fmt.Sprintf("attnAccum%dNEON", C)
-	g.fn(name, fmt.Sprintf("%s applies n positions to %d f16 accumulator columns at acc as\nattnAccumGo does: values of position j at v + j*vstride (bytes), factors\nms[j] and vs[j].", name, C),
-		params("n int", "acc *uint16", "v *uint16", "vstride int", "ms *float32", "vs *float32"), nil)
+	g.fn(name, fmt.Sprintf("%s applies n positions to %d f16 accumulator columns at acc as\nattnAccumGo does: values of position j at v + j*vstride (bytes), factor\ne[j], rescaling where up[j].", name, C),
+		params("n int", "acc *uint16", "v *uint16", "vstride int", "e *float32", "up *bool"), nil)
 	regs := C / 8
 	acc, val := make([]V, regs), make([]V, regs)
 	for i := range acc {
@@ -94,40 +97,50 @@ func genAttnAccum(g *gen, C int) {
 	g.op("MOVD %s, R1", g.arg("acc"))
 	g.op("MOVD %s, R2", g.arg("v"))
 	g.op("MOVD %s, R3", g.arg("vstride"))
-	g.op("MOVD %s, R4", g.arg("ms"))
-	g.op("MOVD %s, R5", g.arg("vs"))
+	g.op("MOVD %s, R4", g.arg("e"))
+	g.op("MOVD %s, R5", g.arg("up"))
 	g.op("VLD1 (R1), %s", list(acc...))
-	g.op("FMOVS $1.0, F30")
 	g.label("pos")
 	g.op("FMOVS.P 4(R4), F28")
-	g.op("FMOVS.P 4(R5), F29")
+	g.op("MOVBU.P 1(R5), R6")
 	g.op("VLD1 (R2), %s", list(val...))
 	g.op("ADD R3, R2")
-	g.op("FCMPS F30, F28")
-	g.op("BEQ add")
+	g.op("CBZW R6, weigh")
+	// The maximum grew: acc = f16(acc*e), then acc = f16(acc + v).
 	for i, a := range acc {
-		lo, hi, _, _ := tmp(i)
+		lo, hi, vlo, vhi := tmp(i)
 		g.fcvtl(lo, a, true, false)
 		g.fcvtl(hi, a, true, true)
 		g.fmulElem(S4, lo, lo, 28, 0)
 		g.fmulElem(S4, hi, hi, 28, 0)
 		g.fcvtn(a, lo, false)
 		g.fcvtn(a, hi, true)
+		g.fcvtl(lo, a, true, false)
+		g.fcvtl(hi, a, true, true)
+		g.fcvtl(vlo, val[i], true, false)
+		g.fcvtl(vhi, val[i], true, true)
+		g.fadd(S4, lo, lo, vlo)
+		g.fadd(S4, hi, hi, vhi)
+		g.fcvtn(a, lo, false)
+		g.fcvtn(a, hi, true)
 	}
-	g.label("add")
+	g.op("B next")
+	g.label("weigh")
+	// acc = f16(acc + float32(v*e)).
 	for i, a := range acc {
 		lo, hi, vlo, vhi := tmp(i)
 		g.fcvtl(lo, a, true, false)
 		g.fcvtl(hi, a, true, true)
 		g.fcvtl(vlo, val[i], true, false)
 		g.fcvtl(vhi, val[i], true, true)
-		g.fmulElem(S4, vlo, vlo, 29, 0)
-		g.fmulElem(S4, vhi, vhi, 29, 0)
+		g.fmulElem(S4, vlo, vlo, 28, 0)
+		g.fmulElem(S4, vhi, vhi, 28, 0)
 		g.fadd(S4, lo, lo, vlo)
 		g.fadd(S4, hi, hi, vhi)
 		g.fcvtn(a, lo, false)
 		g.fcvtn(a, hi, true)
 	}
+	g.label("next")
 	g.op("SUBS $1, R0, R0")
 	g.op("BNE pos")
 	g.op("VST1 %s, (R1)", list(acc...))

@@ -49,6 +49,7 @@ func generate() (asm, decls []byte, err error) {
 	genQuant(g)
 	genFloat(g)
 	genKQuants(g)
+	genExp(g)
 	decls, err = format.Source(g.stubs.Bytes())
 	if err != nil {
 		return nil, nil, fmt.Errorf("formatting declarations: %v", err)

@@ -105,6 +105,15 @@ func BenchmarkDot(b *testing.B) {
 				}
 				sink = s
 			})
+			if k.rows != nil {
+				b.Run(fmt.Sprintf("%s/%s/rows", ks.name, t), func(b *testing.B) {
+					b.SetBytes(int64(len(w.Data)))
+					out := make([]float32, rows)
+					for i := 0; i < b.N; i++ {
+						k.rows(cols, w.Data, w.RowBytes, act, ad, out)
+					}
+				})
+			}
 			if k.four == nil {
 				continue
 			}

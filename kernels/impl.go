@@ -41,6 +41,9 @@ const maxType = 32
 type dotKernel struct {
 	one  func(n int, w, a []byte, ad []float32) float32
 	four func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int)
+	// rows, where set, is one over a run of weight rows, without a call
+	// per row: out[r] = one(n, w[r*rowBytes:], a, ad) for r < len(out).
+	rows func(n int, w []byte, rowBytes int, a []byte, ad []float32, out []float32)
 	tile tileKernel
 }
 

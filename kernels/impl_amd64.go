@@ -16,50 +16,34 @@ func simdSets() []*kernelSet {
 		return nil
 	}
 	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go}
-	kDot := func(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
+	kDot := func(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
 		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
-		ks.dots[t] = dotKernel{
-			one: func(n int, w, a []byte, _ []float32) float32 {
-				nb := n / bl
-				if nb == 0 {
-					return 0
-				}
-				_, _ = w[nb*wb-1], a[nb*ab-1]
-				return one(nb, &w[0], &a[0])
-			},
-			four: func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
-				_ = out[3*ostride]
-				nb := n / bl
-				if nb == 0 {
-					zero4(out, ostride)
-					return
-				}
-				_, _ = w[nb*wb-1], a[3*stride+nb*ab-1]
-				four(nb, &w[0], &a[0], stride, &out[0], ostride)
-			},
+		ks.dots[t] = rowsDot(bl, wb, ab, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
+			rows(nb, w, wstride, r, a, out)
+		}, false)
+		ks.dots[t].four = func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
+			_ = out[3*ostride]
+			nb := n / bl
+			if nb == 0 {
+				zero4(out, ostride)
+				return
+			}
+			_, _ = w[nb*wb-1], a[3*stride+nb*ab-1]
+			four(nb, &w[0], &a[0], stride, &out[0], ostride)
 		}
 	}
-	q8Dot := func(t quant.Type, one func(nb int, w, a *byte, ad *float32) float32, four func(nb int, w, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)) {
+	q8Dot := func(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, ad *float32, out *float32), four func(nb int, w, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)) {
 		wb := t.BlockSize()
-		ks.dots[t] = dotKernel{
-			one: func(n int, w, a []byte, ad []float32) float32 {
-				nb := n / 32
-				if nb == 0 {
-					return 0
-				}
-				_, _, _ = w[nb*wb-1], a[nb*34-1], ad[nb-1]
-				return one(nb, &w[0], &a[0], &ad[0])
-			},
-			four: func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
-				_ = out[3*ostride]
-				nb := n / 32
-				if nb == 0 {
-					zero4(out, ostride)
-					return
-				}
-				_, _, _ = w[nb*wb-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1]
-				four(nb, &w[0], &a[0], stride, &ad[0], 4*adStride, &out[0], ostride)
-			},
+		ks.dots[t] = rowsDot(32, wb, 34, rows, true)
+		ks.dots[t].four = func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
+			_ = out[3*ostride]
+			nb := n / 32
+			if nb == 0 {
+				zero4(out, ostride)
+				return
+			}
+			_, _, _ = w[nb*wb-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1]
+			four(nb, &w[0], &a[0], stride, &ad[0], 4*adStride, &out[0], ostride)
 		}
 	}
 	q8Dot(quant.Q8_0, dotQ8_0x1AVX2, dotQ8_0x4AVX2)
@@ -101,6 +85,39 @@ func simdSets() []*kernelSet {
 		}
 	}
 	return []*kernelSet{ks}
+}
+
+// rowsDot wraps a run-of-rows assembly kernel (blocks of bl elements, wb
+// bytes of weights and ab of activations each) as a dotKernel's one and
+// rows; scaled says whether it reads the activations' float32 block scales.
+func rowsDot(bl, wb, ab int, k func(nb int, w *byte, wstride, rows int, a *byte, ad *float32, out *float32), scaled bool) dotKernel {
+	// run checks the slices once and runs len(out) rows.
+	run := func(n int, w []byte, rowBytes int, a []byte, ad []float32, out []float32) {
+		nb := n / bl
+		if nb == 0 {
+			clear(out)
+			return
+		}
+		_, _ = w[(len(out)-1)*rowBytes+nb*wb-1], a[nb*ab-1]
+		var a0 *float32
+		if scaled {
+			_ = ad[nb-1]
+			a0 = &ad[0]
+		}
+		k(nb, &w[0], rowBytes, len(out), &a[0], a0, &out[0])
+	}
+	return dotKernel{
+		one: func(n int, w, a []byte, ad []float32) float32 {
+			var r [1]float32
+			run(n, w, 0, a, ad, r[:])
+			return r[0]
+		},
+		rows: func(n int, w []byte, rowBytes int, a []byte, ad []float32, out []float32) {
+			if len(out) > 0 {
+				run(n, w, rowBytes, a, ad, out)
+			}
+		},
+	}
 }
 
 // zero4 clears out[i*ostride] for the four rows.

@@ -150,13 +150,14 @@ DATA permPack<>+24(SB)/4, $0x00000003
 DATA permPack<>+28(SB)/4, $0x00000007
 GLOBL permPack<>(SB), RODATA|NOPTR, $32
 
-// func dotQ8_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
-// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ8_0x1AVX2(SB), NOSPLIT, $0-36
+// func dotQ8_0x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ8_0x1AVX2(SB), NOSPLIT, $0-56
+row:
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
-	MOVQ    a+16(FP), DX
-	MOVQ    ad+24(FP), BX
+	MOVQ    a+32(FP), DX
+	MOVQ    ad+40(FP), BX
 	VPXOR   Y0, Y0, Y0
 	VMOVDQU ones16<>+0(SB), Y1
 
@@ -224,7 +225,18 @@ blocks_done:
 	VADDPS       X1, X0, X1
 	VMOVSHDUP    X1, X0
 	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+32(FP)
+	MOVQ         out+48(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         rows+24(FP), DX
+	VMOVSS       X1, (AX)
+	ADDQ         $0x00000004, AX
+	MOVQ         AX, out+48(FP)
+	MOVQ         wstride+16(FP), AX
+	ADDQ         AX, CX
+	MOVQ         CX, w+8(FP)
+	DECQ         DX
+	MOVQ         DX, rows+24(FP)
+	JNZ          row
 	VZEROUPPER
 	RET
 
@@ -325,6 +337,16 @@ blocks_done:
 	VMOVSS       X0, (AX)(CX*4)
 	VZEROUPPER
 	RET
+
+DATA nibbleShift<>+0(SB)/4, $0x00000000
+DATA nibbleShift<>+4(SB)/4, $0x00000000
+DATA nibbleShift<>+8(SB)/4, $0x00000000
+DATA nibbleShift<>+12(SB)/4, $0x00000000
+DATA nibbleShift<>+16(SB)/4, $0x00000004
+DATA nibbleShift<>+20(SB)/4, $0x00000004
+DATA nibbleShift<>+24(SB)/4, $0x00000004
+DATA nibbleShift<>+28(SB)/4, $0x00000004
+GLOBL nibbleShift<>(SB), RODATA|NOPTR, $32
 
 DATA shufBits<>+0(SB)/1, $0x00
 DATA shufBits<>+1(SB)/1, $0x00
@@ -428,94 +450,103 @@ DATA splat08<>+30(SB)/1, $0x08
 DATA splat08<>+31(SB)/1, $0x08
 GLOBL splat08<>(SB), RODATA|NOPTR, $32
 
-// func dotQ4_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
-// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ4_0x1AVX2(SB), NOSPLIT, $0-36
+// func dotQ4_0x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ4_0x1AVX2(SB), NOSPLIT, $0-56
+row:
 	MOVQ    nb+0(FP), AX
 	MOVQ    w+8(FP), CX
-	MOVQ    a+16(FP), DX
-	MOVQ    ad+24(FP), BX
+	MOVQ    a+32(FP), DX
+	MOVQ    ad+40(FP), BX
 	VPXOR   Y0, Y0, Y0
 	VMOVDQU ones16<>+0(SB), Y1
 	VMOVDQU splat08<>+0(SB), Y2
 
 blocks_main:
-	CMPQ         AX, $0x00000002
-	JL           blocks_tail
-	PREFETCHT0   2048(CX)
-	VMOVDQU      2(CX), X3
-	VPSRLW       $0x04, X3, X4
-	VINSERTI128  $0x01, X4, Y3, Y3
-	VPAND        mask0F<>+0(SB), Y3, Y3
-	VPBROADCASTW (CX), X4
-	VCVTPH2PS    X4, Y4
-	VPMADDUBSW   2(DX), Y3, Y5
-	VPMADDUBSW   2(DX), Y2, Y6
-	VPSUBW       Y6, Y5, Y5
-	VPMADDWD     Y1, Y5, Y5
-	VMOVSS       (BX), X3
-	VMULSS       X3, X4, X3
-	VEXTRACTI128 $0x01, Y5, X4
-	VPADDD       X5, X4, X4
-	VPHADDD      X4, X4, X4
-	VPHADDD      X4, X4, X4
-	VCVTDQ2PS    X4, X4
-	VFMADD231SS  X4, X3, X0
-	VMOVDQU      20(CX), X7
-	VPSRLW       $0x04, X7, X3
-	VINSERTI128  $0x01, X3, Y7, Y7
-	VPAND        mask0F<>+0(SB), Y7, Y7
-	VPBROADCASTW 18(CX), X4
-	VCVTPH2PS    X4, Y4
-	VPMADDUBSW   36(DX), Y7, Y5
-	VPMADDUBSW   36(DX), Y2, Y6
-	VPSUBW       Y6, Y5, Y5
-	VPMADDWD     Y1, Y5, Y5
-	VMOVSS       4(BX), X3
-	VMULSS       X3, X4, X3
-	VEXTRACTI128 $0x01, Y5, X4
-	VPADDD       X5, X4, X4
-	VPHADDD      X4, X4, X4
-	VPHADDD      X4, X4, X4
-	VCVTDQ2PS    X4, X4
-	VFMADD231SS  X4, X3, X0
-	ADDQ         $0x00000024, CX
-	ADDQ         $0x00000044, DX
-	ADDQ         $0x00000008, BX
-	SUBQ         $0x00000002, AX
-	JMP          blocks_main
+	CMPQ           AX, $0x00000002
+	JL             blocks_tail
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 2(CX), Y3
+	VPSRLVD        nibbleShift<>+0(SB), Y3, Y3
+	VPAND          mask0F<>+0(SB), Y3, Y3
+	VPBROADCASTW   (CX), X4
+	VCVTPH2PS      X4, Y4
+	VPMADDUBSW     2(DX), Y3, Y3
+	VPMADDUBSW     2(DX), Y2, Y5
+	VPSUBW         Y5, Y3, Y3
+	VPMADDWD       Y1, Y3, Y3
+	VMOVSS         (BX), X5
+	VMULSS         X5, X4, X5
+	VEXTRACTI128   $0x01, Y3, X4
+	VPADDD         X3, X4, X4
+	VPHADDD        X4, X4, X4
+	VPHADDD        X4, X4, X4
+	VCVTDQ2PS      X4, X4
+	VFMADD231SS    X4, X5, X0
+	VBROADCASTI128 20(CX), Y3
+	VPSRLVD        nibbleShift<>+0(SB), Y3, Y3
+	VPAND          mask0F<>+0(SB), Y3, Y3
+	VPBROADCASTW   18(CX), X4
+	VCVTPH2PS      X4, Y4
+	VPMADDUBSW     36(DX), Y3, Y3
+	VPMADDUBSW     36(DX), Y2, Y5
+	VPSUBW         Y5, Y3, Y3
+	VPMADDWD       Y1, Y3, Y3
+	VMOVSS         4(BX), X5
+	VMULSS         X5, X4, X5
+	VEXTRACTI128   $0x01, Y3, X4
+	VPADDD         X3, X4, X4
+	VPHADDD        X4, X4, X4
+	VPHADDD        X4, X4, X4
+	VCVTDQ2PS      X4, X4
+	VFMADD231SS    X4, X5, X0
+	ADDQ           $0x00000024, CX
+	ADDQ           $0x00000044, DX
+	ADDQ           $0x00000008, BX
+	SUBQ           $0x00000002, AX
+	JMP            blocks_main
 
 blocks_tail:
-	CMPQ         AX, $0x00000000
-	JE           blocks_done
-	PREFETCHT0   2048(CX)
-	VMOVDQU      2(CX), X8
-	VPSRLW       $0x04, X8, X3
-	VINSERTI128  $0x01, X3, Y8, Y8
-	VPAND        mask0F<>+0(SB), Y8, Y8
-	VPBROADCASTW (CX), X3
-	VCVTPH2PS    X3, Y3
-	VPMADDUBSW   2(DX), Y8, Y4
-	VPMADDUBSW   2(DX), Y2, Y5
-	VPSUBW       Y5, Y4, Y4
-	VPMADDWD     Y1, Y4, Y4
-	VMOVSS       (BX), X5
-	VMULSS       X5, X3, X5
-	VEXTRACTI128 $0x01, Y4, X3
-	VPADDD       X4, X3, X3
-	VPHADDD      X3, X3, X3
-	VPHADDD      X3, X3, X3
-	VCVTDQ2PS    X3, X3
-	VFMADD231SS  X3, X5, X0
-	ADDQ         $0x00000012, CX
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000004, BX
-	DECQ         AX
-	JMP          blocks_tail
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 2(CX), Y3
+	VPSRLVD        nibbleShift<>+0(SB), Y3, Y3
+	VPAND          mask0F<>+0(SB), Y3, Y3
+	VPBROADCASTW   (CX), X4
+	VCVTPH2PS      X4, Y4
+	VPMADDUBSW     2(DX), Y3, Y3
+	VPMADDUBSW     2(DX), Y2, Y5
+	VPSUBW         Y5, Y3, Y3
+	VPMADDWD       Y1, Y3, Y3
+	VMOVSS         (BX), X5
+	VMULSS         X5, X4, X5
+	VEXTRACTI128   $0x01, Y3, X4
+	VPADDD         X3, X4, X4
+	VPHADDD        X4, X4, X4
+	VPHADDD        X4, X4, X4
+	VCVTDQ2PS      X4, X4
+	VFMADD231SS    X4, X5, X0
+	ADDQ           $0x00000012, CX
+	ADDQ           $0x00000022, DX
+	ADDQ           $0x00000004, BX
+	DECQ           AX
+	JMP            blocks_tail
 
 blocks_done:
 	VMOVAPS X0, X0
-	MOVSS   X0, ret+32(FP)
+	MOVQ    out+48(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    rows+24(FP), DX
+	VMOVSS  X0, (AX)
+	ADDQ    $0x00000004, AX
+	MOVQ    AX, out+48(FP)
+	MOVQ    wstride+16(FP), AX
+	ADDQ    AX, CX
+	MOVQ    CX, w+8(FP)
+	DECQ    DX
+	MOVQ    DX, rows+24(FP)
+	JNZ     row
 	VZEROUPPER
 	RET
 
@@ -535,51 +566,50 @@ TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-64
 	VPXOR   Y1, Y1, Y1
 	VPXOR   Y1, Y1, Y1
 	VMOVDQU ones16<>+0(SB), Y1
-	VMOVDQU splat08<>+0(SB), Y3
+	VMOVDQU splat08<>+0(SB), Y2
 
 blocks_tail:
-	CMPQ         AX, $0x00000000
-	JE           blocks_done
-	PREFETCHT0   2048(CX)
-	VMOVDQU      2(CX), X2
-	VPSRLW       $0x04, X2, X4
-	VINSERTI128  $0x01, X4, Y2, Y2
-	VPAND        mask0F<>+0(SB), Y2, Y2
-	VPBROADCASTW (CX), X4
-	VCVTPH2PS    X4, Y4
-	VPMADDUBSW   2(DX), Y2, Y5
-	VPMADDUBSW   2(DX), Y3, Y6
-	VPSUBW       Y6, Y5, Y5
-	VPMADDWD     Y1, Y5, Y5
-	VPMADDUBSW   2(DX)(BX*1), Y2, Y6
-	VPMADDUBSW   2(DX)(BX*1), Y3, Y7
-	VPSUBW       Y7, Y6, Y6
-	VPMADDWD     Y1, Y6, Y6
-	VPMADDUBSW   2(DX)(BX*2), Y2, Y7
-	VPMADDUBSW   2(DX)(BX*2), Y3, Y8
-	VPSUBW       Y8, Y7, Y7
-	VPMADDWD     Y1, Y7, Y7
-	VPMADDUBSW   2(DX)(SI*1), Y2, Y8
-	VPMADDUBSW   2(DX)(SI*1), Y3, Y9
-	VPSUBW       Y9, Y8, Y8
-	VPMADDWD     Y1, Y8, Y8
-	VPHADDD      Y6, Y5, Y5
-	VPHADDD      Y8, Y7, Y7
-	VPHADDD      Y7, Y5, Y5
-	VEXTRACTI128 $0x01, Y5, X2
-	VPADDD       X5, X2, X2
-	VCVTDQ2PS    X2, X2
-	VMOVSS       (DI), X5
-	VINSERTPS    $0x10, (DI)(R8*1), X5, X5
-	VINSERTPS    $0x20, (DI)(R8*2), X5, X5
-	VINSERTPS    $0x30, (DI)(R9*1), X5, X5
-	VMULPS       X5, X4, X5
-	VFMADD231PS  X2, X5, X0
-	ADDQ         $0x00000012, CX
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000004, DI
-	DECQ         AX
-	JMP          blocks_tail
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 2(CX), Y3
+	VPSRLVD        nibbleShift<>+0(SB), Y3, Y3
+	VPAND          mask0F<>+0(SB), Y3, Y3
+	VPBROADCASTW   (CX), X4
+	VCVTPH2PS      X4, Y4
+	VPMADDUBSW     2(DX), Y3, Y5
+	VPMADDUBSW     2(DX), Y2, Y6
+	VPSUBW         Y6, Y5, Y5
+	VPMADDWD       Y1, Y5, Y5
+	VPMADDUBSW     2(DX)(BX*1), Y3, Y6
+	VPMADDUBSW     2(DX)(BX*1), Y2, Y7
+	VPSUBW         Y7, Y6, Y6
+	VPMADDWD       Y1, Y6, Y6
+	VPMADDUBSW     2(DX)(BX*2), Y3, Y7
+	VPMADDUBSW     2(DX)(BX*2), Y2, Y8
+	VPSUBW         Y8, Y7, Y7
+	VPMADDWD       Y1, Y7, Y7
+	VPMADDUBSW     2(DX)(SI*1), Y3, Y3
+	VPMADDUBSW     2(DX)(SI*1), Y2, Y8
+	VPSUBW         Y8, Y3, Y3
+	VPMADDWD       Y1, Y3, Y3
+	VPHADDD        Y6, Y5, Y5
+	VPHADDD        Y3, Y7, Y7
+	VPHADDD        Y7, Y5, Y5
+	VEXTRACTI128   $0x01, Y5, X3
+	VPADDD         X5, X3, X3
+	VCVTDQ2PS      X3, X3
+	VMOVSS         (DI), X5
+	VINSERTPS      $0x10, (DI)(R8*1), X5, X5
+	VINSERTPS      $0x20, (DI)(R8*2), X5, X5
+	VINSERTPS      $0x30, (DI)(R9*1), X5, X5
+	VMULPS         X5, X4, X5
+	VFMADD231PS    X3, X5, X0
+	ADDQ           $0x00000012, CX
+	ADDQ           $0x00000022, DX
+	ADDQ           $0x00000004, DI
+	DECQ           AX
+	JMP            blocks_tail
 
 blocks_done:
 	MOVQ       out+48(FP), AX
@@ -592,97 +622,95 @@ blocks_done:
 	VZEROUPPER
 	RET
 
-// func dotQ5_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
-// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ5_0x1AVX2(SB), NOSPLIT, $0-36
+// func dotQ5_0x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ5_0x1AVX2(SB), NOSPLIT, $0-56
+row:
 	MOVQ     nb+0(FP), AX
 	MOVQ     w+8(FP), CX
-	MOVQ     a+16(FP), DX
-	MOVQ     ad+24(FP), BX
+	MOVQ     a+32(FP), DX
+	MOVQ     ad+40(FP), BX
 	VPXOR    Y0, Y0, Y0
 	VMOVDQU  ones16<>+0(SB), Y1
 	VMOVDQU  mask10<>+0(SB), Y2
 	VPCMPEQB Y3, Y3, Y3
 
 blocks_main:
-	CMPQ         AX, $0x00000002
-	JL           blocks_tail
-	PREFETCHT0   2048(CX)
-	VMOVDQU      6(CX), X4
-	VPSRLW       $0x04, X4, X5
-	VINSERTI128  $0x01, X5, Y4, Y4
-	VPAND        mask0F<>+0(SB), Y4, Y4
-	VPBROADCASTD 2(CX), Y5
-	VPSHUFB      shufBits<>+0(SB), Y5, Y5
-	VPOR         bitMask<>+0(SB), Y5, Y5
-	VPCMPEQB     Y3, Y5, Y5
-	VPAND        mask10<>+0(SB), Y5, Y5
-	VPOR         Y5, Y4, Y4
-	VPBROADCASTW (CX), X5
-	VCVTPH2PS    X5, Y5
-	VPMADDUBSW   2(DX), Y4, Y8
-	VPMADDUBSW   2(DX), Y2, Y9
-	VPSUBW       Y9, Y8, Y8
-	VPMADDWD     Y1, Y8, Y8
-	VBROADCASTSS (BX), Y9
-	VMULPS       Y9, Y5, Y9
-	VCVTDQ2PS    Y8, Y8
-	VFMADD231PS  Y8, Y9, Y0
-	VMOVDQU      28(CX), X6
-	VPSRLW       $0x04, X6, X4
-	VINSERTI128  $0x01, X4, Y6, Y6
-	VPAND        mask0F<>+0(SB), Y6, Y6
-	VPBROADCASTD 24(CX), Y5
-	VPSHUFB      shufBits<>+0(SB), Y5, Y5
-	VPOR         bitMask<>+0(SB), Y5, Y5
-	VPCMPEQB     Y3, Y5, Y5
-	VPAND        mask10<>+0(SB), Y5, Y5
-	VPOR         Y5, Y6, Y6
-	VPBROADCASTW 22(CX), X5
-	VCVTPH2PS    X5, Y5
-	VPMADDUBSW   36(DX), Y6, Y8
-	VPMADDUBSW   36(DX), Y2, Y9
-	VPSUBW       Y9, Y8, Y8
-	VPMADDWD     Y1, Y8, Y8
-	VBROADCASTSS 4(BX), Y9
-	VMULPS       Y9, Y5, Y9
-	VCVTDQ2PS    Y8, Y8
-	VFMADD231PS  Y8, Y9, Y0
-	ADDQ         $0x0000002c, CX
-	ADDQ         $0x00000044, DX
-	ADDQ         $0x00000008, BX
-	SUBQ         $0x00000002, AX
-	JMP          blocks_main
+	CMPQ           AX, $0x00000002
+	JL             blocks_tail
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 6(CX), Y4
+	VPSRLVD        nibbleShift<>+0(SB), Y4, Y4
+	VPAND          mask0F<>+0(SB), Y4, Y4
+	VPBROADCASTD   2(CX), Y5
+	VPSHUFB        shufBits<>+0(SB), Y5, Y5
+	VPOR           bitMask<>+0(SB), Y5, Y5
+	VPCMPEQB       Y3, Y5, Y5
+	VPAND          mask10<>+0(SB), Y5, Y5
+	VPOR           Y5, Y4, Y4
+	VPBROADCASTW   (CX), X5
+	VCVTPH2PS      X5, Y5
+	VPMADDUBSW     2(DX), Y4, Y4
+	VPMADDUBSW     2(DX), Y2, Y6
+	VPSUBW         Y6, Y4, Y4
+	VPMADDWD       Y1, Y4, Y4
+	VBROADCASTSS   (BX), Y6
+	VMULPS         Y6, Y5, Y6
+	VCVTDQ2PS      Y4, Y4
+	VFMADD231PS    Y4, Y6, Y0
+	VBROADCASTI128 28(CX), Y4
+	VPSRLVD        nibbleShift<>+0(SB), Y4, Y4
+	VPAND          mask0F<>+0(SB), Y4, Y4
+	VPBROADCASTD   24(CX), Y5
+	VPSHUFB        shufBits<>+0(SB), Y5, Y5
+	VPOR           bitMask<>+0(SB), Y5, Y5
+	VPCMPEQB       Y3, Y5, Y5
+	VPAND          mask10<>+0(SB), Y5, Y5
+	VPOR           Y5, Y4, Y4
+	VPBROADCASTW   22(CX), X5
+	VCVTPH2PS      X5, Y5
+	VPMADDUBSW     36(DX), Y4, Y4
+	VPMADDUBSW     36(DX), Y2, Y6
+	VPSUBW         Y6, Y4, Y4
+	VPMADDWD       Y1, Y4, Y4
+	VBROADCASTSS   4(BX), Y6
+	VMULPS         Y6, Y5, Y6
+	VCVTDQ2PS      Y4, Y4
+	VFMADD231PS    Y4, Y6, Y0
+	ADDQ           $0x0000002c, CX
+	ADDQ           $0x00000044, DX
+	ADDQ           $0x00000008, BX
+	SUBQ           $0x00000002, AX
+	JMP            blocks_main
 
 blocks_tail:
-	CMPQ         AX, $0x00000000
-	JE           blocks_done
-	PREFETCHT0   2048(CX)
-	VMOVDQU      6(CX), X7
-	VPSRLW       $0x04, X7, X4
-	VINSERTI128  $0x01, X4, Y7, Y7
-	VPAND        mask0F<>+0(SB), Y7, Y7
-	VPBROADCASTD 2(CX), Y4
-	VPSHUFB      shufBits<>+0(SB), Y4, Y4
-	VPOR         bitMask<>+0(SB), Y4, Y4
-	VPCMPEQB     Y3, Y4, Y4
-	VPAND        mask10<>+0(SB), Y4, Y4
-	VPOR         Y4, Y7, Y7
-	VPBROADCASTW (CX), X4
-	VCVTPH2PS    X4, Y4
-	VPMADDUBSW   2(DX), Y7, Y5
-	VPMADDUBSW   2(DX), Y2, Y6
-	VPSUBW       Y6, Y5, Y5
-	VPMADDWD     Y1, Y5, Y5
-	VBROADCASTSS (BX), Y6
-	VMULPS       Y6, Y4, Y6
-	VCVTDQ2PS    Y5, Y5
-	VFMADD231PS  Y5, Y6, Y0
-	ADDQ         $0x00000016, CX
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000004, BX
-	DECQ         AX
-	JMP          blocks_tail
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 6(CX), Y4
+	VPSRLVD        nibbleShift<>+0(SB), Y4, Y4
+	VPAND          mask0F<>+0(SB), Y4, Y4
+	VPBROADCASTD   2(CX), Y5
+	VPSHUFB        shufBits<>+0(SB), Y5, Y5
+	VPOR           bitMask<>+0(SB), Y5, Y5
+	VPCMPEQB       Y3, Y5, Y5
+	VPAND          mask10<>+0(SB), Y5, Y5
+	VPOR           Y5, Y4, Y4
+	VPBROADCASTW   (CX), X5
+	VCVTPH2PS      X5, Y5
+	VPMADDUBSW     2(DX), Y4, Y4
+	VPMADDUBSW     2(DX), Y2, Y6
+	VPSUBW         Y6, Y4, Y4
+	VPMADDWD       Y1, Y4, Y4
+	VBROADCASTSS   (BX), Y6
+	VMULPS         Y6, Y5, Y6
+	VCVTDQ2PS      Y4, Y4
+	VFMADD231PS    Y4, Y6, Y0
+	ADDQ           $0x00000016, CX
+	ADDQ           $0x00000022, DX
+	ADDQ           $0x00000004, BX
+	DECQ           AX
+	JMP            blocks_tail
 
 blocks_done:
 	VEXTRACTF128 $0x01, Y0, X1
@@ -691,7 +719,18 @@ blocks_done:
 	VADDPS       X1, X0, X1
 	VMOVSHDUP    X1, X0
 	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+32(FP)
+	MOVQ         out+48(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         rows+24(FP), DX
+	VMOVSS       X1, (AX)
+	ADDQ         $0x00000004, AX
+	MOVQ         AX, out+48(FP)
+	MOVQ         wstride+16(FP), AX
+	ADDQ         AX, CX
+	MOVQ         CX, w+8(FP)
+	DECQ         DX
+	MOVQ         DX, rows+24(FP)
+	JNZ          row
 	VZEROUPPER
 	RET
 
@@ -715,58 +754,57 @@ TEXT ·dotQ5_0x4AVX2(SB), NOSPLIT, $0-64
 	VPCMPEQB Y6, Y6, Y6
 
 blocks_tail:
-	CMPQ         AX, $0x00000000
-	JE           blocks_done
-	PREFETCHT0   2048(CX)
-	VMOVDQU      6(CX), X7
-	VPSRLW       $0x04, X7, X8
-	VINSERTI128  $0x01, X8, Y7, Y7
-	VPAND        mask0F<>+0(SB), Y7, Y7
-	VPBROADCASTD 2(CX), Y8
-	VPSHUFB      shufBits<>+0(SB), Y8, Y8
-	VPOR         bitMask<>+0(SB), Y8, Y8
-	VPCMPEQB     Y6, Y8, Y8
-	VPAND        mask10<>+0(SB), Y8, Y8
-	VPOR         Y8, Y7, Y7
-	VPBROADCASTW (CX), X8
-	VCVTPH2PS    X8, Y8
-	VPMADDUBSW   2(DX), Y7, Y9
-	VPMADDUBSW   2(DX), Y5, Y10
-	VPSUBW       Y10, Y9, Y9
-	VPMADDWD     Y4, Y9, Y9
-	VBROADCASTSS (DI), Y10
-	VMULPS       Y10, Y8, Y10
-	VCVTDQ2PS    Y9, Y9
-	VFMADD231PS  Y9, Y10, Y0
-	VPMADDUBSW   2(DX)(BX*1), Y7, Y9
-	VPMADDUBSW   2(DX)(BX*1), Y5, Y10
-	VPSUBW       Y10, Y9, Y9
-	VPMADDWD     Y4, Y9, Y9
-	VBROADCASTSS (DI)(R8*1), Y10
-	VMULPS       Y10, Y8, Y10
-	VCVTDQ2PS    Y9, Y9
-	VFMADD231PS  Y9, Y10, Y1
-	VPMADDUBSW   2(DX)(BX*2), Y7, Y9
-	VPMADDUBSW   2(DX)(BX*2), Y5, Y10
-	VPSUBW       Y10, Y9, Y9
-	VPMADDWD     Y4, Y9, Y9
-	VBROADCASTSS (DI)(R8*2), Y10
-	VMULPS       Y10, Y8, Y10
-	VCVTDQ2PS    Y9, Y9
-	VFMADD231PS  Y9, Y10, Y2
-	VPMADDUBSW   2(DX)(SI*1), Y7, Y9
-	VPMADDUBSW   2(DX)(SI*1), Y5, Y10
-	VPSUBW       Y10, Y9, Y9
-	VPMADDWD     Y4, Y9, Y9
-	VBROADCASTSS (DI)(R9*1), Y10
-	VMULPS       Y10, Y8, Y10
-	VCVTDQ2PS    Y9, Y9
-	VFMADD231PS  Y9, Y10, Y3
-	ADDQ         $0x00000016, CX
-	ADDQ         $0x00000022, DX
-	ADDQ         $0x00000004, DI
-	DECQ         AX
-	JMP          blocks_tail
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 6(CX), Y7
+	VPSRLVD        nibbleShift<>+0(SB), Y7, Y7
+	VPAND          mask0F<>+0(SB), Y7, Y7
+	VPBROADCASTD   2(CX), Y8
+	VPSHUFB        shufBits<>+0(SB), Y8, Y8
+	VPOR           bitMask<>+0(SB), Y8, Y8
+	VPCMPEQB       Y6, Y8, Y8
+	VPAND          mask10<>+0(SB), Y8, Y8
+	VPOR           Y8, Y7, Y7
+	VPBROADCASTW   (CX), X8
+	VCVTPH2PS      X8, Y8
+	VPMADDUBSW     2(DX), Y7, Y9
+	VPMADDUBSW     2(DX), Y5, Y10
+	VPSUBW         Y10, Y9, Y9
+	VPMADDWD       Y4, Y9, Y9
+	VBROADCASTSS   (DI), Y10
+	VMULPS         Y10, Y8, Y10
+	VCVTDQ2PS      Y9, Y9
+	VFMADD231PS    Y9, Y10, Y0
+	VPMADDUBSW     2(DX)(BX*1), Y7, Y9
+	VPMADDUBSW     2(DX)(BX*1), Y5, Y10
+	VPSUBW         Y10, Y9, Y9
+	VPMADDWD       Y4, Y9, Y9
+	VBROADCASTSS   (DI)(R8*1), Y10
+	VMULPS         Y10, Y8, Y10
+	VCVTDQ2PS      Y9, Y9
+	VFMADD231PS    Y9, Y10, Y1
+	VPMADDUBSW     2(DX)(BX*2), Y7, Y9
+	VPMADDUBSW     2(DX)(BX*2), Y5, Y10
+	VPSUBW         Y10, Y9, Y9
+	VPMADDWD       Y4, Y9, Y9
+	VBROADCASTSS   (DI)(R8*2), Y10
+	VMULPS         Y10, Y8, Y10
+	VCVTDQ2PS      Y9, Y9
+	VFMADD231PS    Y9, Y10, Y2
+	VPMADDUBSW     2(DX)(SI*1), Y7, Y7
+	VPMADDUBSW     2(DX)(SI*1), Y5, Y9
+	VPSUBW         Y9, Y7, Y7
+	VPMADDWD       Y4, Y7, Y7
+	VBROADCASTSS   (DI)(R9*1), Y9
+	VMULPS         Y9, Y8, Y9
+	VCVTDQ2PS      Y7, Y7
+	VFMADD231PS    Y7, Y9, Y3
+	ADDQ           $0x00000016, CX
+	ADDQ           $0x00000022, DX
+	ADDQ           $0x00000004, DI
+	DECQ           AX
+	JMP            blocks_tail
 
 blocks_done:
 	MOVQ         out+48(FP), AX
@@ -1888,12 +1926,13 @@ DATA mask30<>+30(SB)/1, $0x30
 DATA mask30<>+31(SB)/1, $0x30
 GLOBL mask30<>(SB), RODATA|NOPTR, $32
 
-// func dotQ4_Kx1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ4_Kx1AVX2(SB), NOSPLIT, $0-28
+// func dotQ4_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ4_Kx1AVX2(SB), NOSPLIT, $0-48
+row:
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
-	MOVQ  a+16(FP), DX
+	MOVQ  a+32(FP), DX
 	VPXOR Y0, Y0, Y0
 
 blocks_tail:
@@ -2002,16 +2041,28 @@ blocks_tail:
 blocks_done:
 	VMOVSHDUP X0, X1
 	VSUBSS    X1, X0, X1
-	MOVSS     X1, ret+24(FP)
+	MOVQ      out+40(FP), AX
+	MOVQ      w+8(FP), CX
+	MOVQ      rows+24(FP), DX
+	VMOVSS    X1, (AX)
+	ADDQ      $0x00000004, AX
+	MOVQ      AX, out+40(FP)
+	MOVQ      wstride+16(FP), AX
+	ADDQ      AX, CX
+	MOVQ      CX, w+8(FP)
+	DECQ      DX
+	MOVQ      DX, rows+24(FP)
+	JNZ       row
 	VZEROUPPER
 	RET
 
-// func dotQ5_Kx1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ5_Kx1AVX2(SB), NOSPLIT, $0-28
+// func dotQ5_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ5_Kx1AVX2(SB), NOSPLIT, $0-48
+row:
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
-	MOVQ  a+16(FP), DX
+	MOVQ  a+32(FP), DX
 	VPXOR Y0, Y0, Y0
 
 blocks_tail:
@@ -2149,16 +2200,28 @@ blocks_done:
 	VADDPS       X1, X0, X1
 	VMOVSHDUP    X1, X0
 	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+24(FP)
+	MOVQ         out+40(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         rows+24(FP), DX
+	VMOVSS       X1, (AX)
+	ADDQ         $0x00000004, AX
+	MOVQ         AX, out+40(FP)
+	MOVQ         wstride+16(FP), AX
+	ADDQ         AX, CX
+	MOVQ         CX, w+8(FP)
+	DECQ         DX
+	MOVQ         DX, rows+24(FP)
+	JNZ          row
 	VZEROUPPER
 	RET
 
-// func dotQ6_Kx1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ6_Kx1AVX2(SB), NOSPLIT, $0-28
+// func dotQ6_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ6_Kx1AVX2(SB), NOSPLIT, $0-48
+row:
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
-	MOVQ  a+16(FP), DX
+	MOVQ  a+32(FP), DX
 	VPXOR Y0, Y0, Y0
 
 blocks_tail:
@@ -2273,7 +2336,18 @@ blocks_done:
 	VADDPS       X1, X0, X1
 	VMOVSHDUP    X1, X0
 	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+24(FP)
+	MOVQ         out+40(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         rows+24(FP), DX
+	VMOVSS       X1, (AX)
+	ADDQ         $0x00000004, AX
+	MOVQ         AX, out+40(FP)
+	MOVQ         wstride+16(FP), AX
+	ADDQ         AX, CX
+	MOVQ         CX, w+8(FP)
+	DECQ         DX
+	MOVQ         DX, rows+24(FP)
+	JNZ          row
 	VZEROUPPER
 	RET
 
@@ -3149,12 +3223,13 @@ DATA splat04<>+30(SB)/1, $0x04
 DATA splat04<>+31(SB)/1, $0x04
 GLOBL splat04<>(SB), RODATA|NOPTR, $32
 
-// func dotQ2_Kx1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ2_Kx1AVX2(SB), NOSPLIT, $0-28
+// func dotQ2_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ2_Kx1AVX2(SB), NOSPLIT, $0-48
+row:
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
-	MOVQ  a+16(FP), DX
+	MOVQ  a+32(FP), DX
 	VPXOR Y0, Y0, Y0
 
 blocks_tail:
@@ -3244,16 +3319,28 @@ blocks_done:
 	VADDPS       X1, X0, X1
 	VMOVSHDUP    X1, X0
 	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+24(FP)
+	MOVQ         out+40(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         rows+24(FP), DX
+	VMOVSS       X1, (AX)
+	ADDQ         $0x00000004, AX
+	MOVQ         AX, out+40(FP)
+	MOVQ         wstride+16(FP), AX
+	ADDQ         AX, CX
+	MOVQ         CX, w+8(FP)
+	DECQ         DX
+	MOVQ         DX, rows+24(FP)
+	JNZ          row
 	VZEROUPPER
 	RET
 
-// func dotQ3_Kx1AVX2(nb int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, F16C, FMA3, MMX+, SSE
-TEXT ·dotQ3_Kx1AVX2(SB), NOSPLIT, $0-28
+// func dotQ3_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ3_Kx1AVX2(SB), NOSPLIT, $0-48
+row:
 	MOVQ  nb+0(FP), AX
 	MOVQ  w+8(FP), CX
-	MOVQ  a+16(FP), DX
+	MOVQ  a+32(FP), DX
 	VPXOR Y0, Y0, Y0
 
 blocks_tail:
@@ -3413,7 +3500,18 @@ blocks_done:
 	VADDPS       X1, X0, X1
 	VMOVSHDUP    X1, X0
 	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+24(FP)
+	MOVQ         out+40(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         rows+24(FP), DX
+	VMOVSS       X1, (AX)
+	ADDQ         $0x00000004, AX
+	MOVQ         AX, out+40(FP)
+	MOVQ         wstride+16(FP), AX
+	ADDQ         AX, CX
+	MOVQ         CX, w+8(FP)
+	DECQ         DX
+	MOVQ         DX, rows+24(FP)
+	JNZ          row
 	VZEROUPPER
 	RET
 
@@ -4024,27 +4122,26 @@ TEXT ·repackQ5_0AVX2(SB), NOSPLIT, $0-32
 	VPCMPEQB Y0, Y0, Y0
 
 blocks_tail:
-	CMPQ         AX, $0x00000000
-	JE           blocks_done
-	VMOVDQU      6(CX), X1
-	VPSRLW       $0x04, X1, X2
-	VINSERTI128  $0x01, X2, Y1, Y1
-	VPAND        mask0F<>+0(SB), Y1, Y1
-	VPBROADCASTD 2(CX), Y2
-	VPSHUFB      shufBits<>+0(SB), Y2, Y2
-	VPOR         bitMask<>+0(SB), Y2, Y2
-	VPCMPEQB     Y0, Y2, Y2
-	VPANDN       maskF0<>+0(SB), Y2, Y2
-	VPOR         Y2, Y1, Y1
-	VMOVDQU      Y1, (DX)
-	VPBROADCASTW (CX), X1
-	VCVTPH2PS    X1, X1
-	VMOVSS       X1, (BX)
-	ADDQ         $0x00000016, CX
-	ADDQ         $0x00000048, DX
-	ADDQ         $0x00000048, BX
-	DECQ         AX
-	JMP          blocks_tail
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	VBROADCASTI128 6(CX), Y1
+	VPSRLVD        nibbleShift<>+0(SB), Y1, Y1
+	VPAND          mask0F<>+0(SB), Y1, Y1
+	VPBROADCASTD   2(CX), Y2
+	VPSHUFB        shufBits<>+0(SB), Y2, Y2
+	VPOR           bitMask<>+0(SB), Y2, Y2
+	VPCMPEQB       Y0, Y2, Y2
+	VPANDN         maskF0<>+0(SB), Y2, Y2
+	VPOR           Y2, Y1, Y1
+	VMOVDQU        Y1, (DX)
+	VPBROADCASTW   (CX), X1
+	VCVTPH2PS      X1, X1
+	VMOVSS         X1, (BX)
+	ADDQ           $0x00000016, CX
+	ADDQ           $0x00000048, DX
+	ADDQ           $0x00000048, BX
+	DECQ           AX
+	JMP            blocks_tail
 
 blocks_done:
 	VZEROUPPER

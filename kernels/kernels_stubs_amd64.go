@@ -5,10 +5,10 @@
 package kernels
 
 // dotQ8_0x1AVX2 writes out[t] = Q8_0 row w . Q8_0 activation row t (at a + t*astride) for t < 1, over nb blocks.
-// It returns the sum.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
 //
 //go:noescape
-func dotQ8_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
+func dotQ8_0x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 
 // dotQ8_0x4AVX2 writes out[t] = Q8_0 row w . Q8_0 activation row t (at a + t*astride) for t < 4, over nb blocks.
 // The sum of row t is stored at out[t*ostride].
@@ -17,10 +17,10 @@ func dotQ8_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
 func dotQ8_0x4AVX2(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 
 // dotQ4_0x1AVX2 writes out[t] = Q4_0 row w . Q8_0 activation row t (at a + t*astride) for t < 1, over nb blocks.
-// It returns the sum.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
 //
 //go:noescape
-func dotQ4_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
+func dotQ4_0x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 
 // dotQ4_0x4AVX2 writes out[t] = Q4_0 row w . Q8_0 activation row t (at a + t*astride) for t < 4, over nb blocks.
 // The sum of row t is stored at out[t*ostride].
@@ -29,10 +29,10 @@ func dotQ4_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
 func dotQ4_0x4AVX2(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 
 // dotQ5_0x1AVX2 writes out[t] = Q5_0 row w . Q8_0 activation row t (at a + t*astride) for t < 1, over nb blocks.
-// It returns the sum.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
 //
 //go:noescape
-func dotQ5_0x1AVX2(nb int, w *byte, a *byte, ad *float32) float32
+func dotQ5_0x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 
 // dotQ5_0x4AVX2 writes out[t] = Q5_0 row w . Q8_0 activation row t (at a + t*astride) for t < 4, over nb blocks.
 // The sum of row t is stored at out[t*ostride].
@@ -55,22 +55,22 @@ func quantQ8_0AVX2(x *float32, dst *byte, nb int)
 func quantQ8_KAVX2(x *float32, dst *byte, nb int)
 
 // dotQ4_Kx1AVX2 writes out[t] = Q4_K row w . Q8_K activation row t (at a + t*astride) for t < 1, over nb super-blocks.
-// It returns the sum.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
 //
 //go:noescape
-func dotQ4_Kx1AVX2(nb int, w *byte, a *byte) float32
+func dotQ4_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
 // dotQ5_Kx1AVX2 writes out[t] = Q5_K row w . Q8_K activation row t (at a + t*astride) for t < 1, over nb super-blocks.
-// It returns the sum.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
 //
 //go:noescape
-func dotQ5_Kx1AVX2(nb int, w *byte, a *byte) float32
+func dotQ5_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
 // dotQ6_Kx1AVX2 writes out[t] = Q6_K row w . Q8_K activation row t (at a + t*astride) for t < 1, over nb super-blocks.
-// It returns the sum.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
 //
 //go:noescape
-func dotQ6_Kx1AVX2(nb int, w *byte, a *byte) float32
+func dotQ6_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
 // dotQ4_Kx4AVX2 writes out[t] = Q4_K row w . Q8_K activation row t (at a + t*astride) for t < 4, over nb super-blocks.
 // The sum of row t is stored at out[t*ostride].
@@ -91,16 +91,16 @@ func dotQ5_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride 
 func dotQ6_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
 
 // dotQ2_Kx1AVX2 writes out[t] = Q2_K row w . Q8_K activation row t (at a + t*astride) for t < 1, over nb super-blocks.
-// It returns the sum.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
 //
 //go:noescape
-func dotQ2_Kx1AVX2(nb int, w *byte, a *byte) float32
+func dotQ2_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
 // dotQ3_Kx1AVX2 writes out[t] = Q3_K row w . Q8_K activation row t (at a + t*astride) for t < 1, over nb super-blocks.
-// It returns the sum.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
 //
 //go:noescape
-func dotQ3_Kx1AVX2(nb int, w *byte, a *byte) float32
+func dotQ3_Kx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
 // dotQ2_Kx4AVX2 writes out[t] = Q2_K row w . Q8_K activation row t (at a + t*astride) for t < 4, over nb super-blocks.
 // The sum of row t is stored at out[t*ostride].

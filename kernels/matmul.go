@@ -180,6 +180,10 @@ func (t *matmulTask) Run(lo, hi int) {
 	for ; i < t.n; i++ {
 		a, ad := t.act[i*arb:(i+1)*arb], scales(i, 1)
 		o := t.out[i*rows : (i+1)*rows]
+		if t.k.rows != nil {
+			t.k.rows(cols, w.Data[lo*w.RowBytes:hi*w.RowBytes], w.RowBytes, a, ad, o[lo:hi])
+			continue
+		}
 		for r := lo; r < hi; r++ {
 			o[r] = t.k.one(cols, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], a, ad)
 		}

@@ -158,3 +158,39 @@ func TestMatMulBatchInvariant(t *testing.T) {
 		p.Close()
 	}
 }
+
+// TestRowsKernels checks the run-of-rows kernels against one, row by row,
+// bit for bit, over rows of several block counts in a strided matrix.
+func TestRowsKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 19))
+	for _, ks := range kernelSets {
+		for _, typ := range dotTypes {
+			k := ks.dot(typ)
+			if k.rows == nil {
+				continue
+			}
+			at := quant.VecDotType(typ)
+			for _, nb := range []int{1, 3, 7} {
+				n := nb * typ.BlockLen()
+				const rows = 9
+				w := fastMatrix(rng, typ, rows, n)
+				arb, _ := at.RowSize(n)
+				act := make([]byte, arb)
+				ks.quantizeRow(at, randVec(rng, n, 1), act)
+				var ad []float32
+				if at == quant.Q8_0 {
+					ad = make([]float32, nb)
+					q8Scales(act, ad)
+				}
+				out := make([]float32, rows)
+				k.rows(n, w.Data, w.RowBytes, act, ad, out)
+				for r := range out {
+					want := k.one(n, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, ad)
+					if math.Float32bits(out[r]) != math.Float32bits(want) {
+						t.Errorf("%s %s nb=%d row %d: rows %v, one %v", ks.name, typ, nb, r, out[r], want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -65,8 +65,7 @@ func genKQuants() {
 // kernels compute it. Otherwise (Q5_K) the 8 lanes of S are scaled and
 // accumulated separately and the mins folded into the same lanes.
 func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
-	TEXT(fmt.Sprintf("dot%sx%dAVX2", name, T), NOSPLIT, sigQ(T))
-	Pragma("noescape")
+	kernelText(fmt.Sprintf("dot%sx%dAVX2", name, T), sigQ(T), T)
 	Doc(fmt.Sprintf("dot%sx%dAVX2 writes out[t] = %s row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", name, T, name, T), outDoc(T))
 	q5 := name == "Q5_K"
 	qs := 16
@@ -201,8 +200,7 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 // is applied through the bsums: sum_g sc_g * sum_k (q-32)*y = sum_g sc_g *
 // sum_k q*y - 32 * sum_g sc_g * bsum_g, all in exact integers.
 func genQ6_K(T int, shufQ6 *[4]Mem, c30 Mem) {
-	TEXT(fmt.Sprintf("dotQ6_Kx%dAVX2", T), NOSPLIT, sigQ(T))
-	Pragma("noescape")
+	kernelText(fmt.Sprintf("dotQ6_Kx%dAVX2", T), sigQ(T), T)
 	Doc(fmt.Sprintf("dotQ6_Kx%dAVX2 writes out[t] = Q6_K row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", T, T), outDoc(T))
 	nb := loadGP("nb")
 	w := loadGP("w")

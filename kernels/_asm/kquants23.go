@@ -34,8 +34,7 @@ func groupScales(sc VecVirtual, h int) VecVirtual {
 }
 
 func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
-	TEXT(fmt.Sprintf("dotQ2_Kx%dAVX2", T), NOSPLIT, sigQ(T))
-	Pragma("noescape")
+	kernelText(fmt.Sprintf("dotQ2_Kx%dAVX2", T), sigQ(T), T)
 	Doc(fmt.Sprintf("dotQ2_Kx%dAVX2 writes out[t] = Q2_K row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", T, T), outDoc(T))
 	nb := loadGP("nb")
 	w := loadGP("w")
@@ -86,8 +85,7 @@ func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
 }
 
 func genQ3_K(T int, shufQ6 *[4]Mem, mask03, m32 Mem) {
-	TEXT(fmt.Sprintf("dotQ3_Kx%dAVX2", T), NOSPLIT, sigQ(T))
-	Pragma("noescape")
+	kernelText(fmt.Sprintf("dotQ3_Kx%dAVX2", T), sigQ(T), T)
 	Doc(fmt.Sprintf("dotQ3_Kx%dAVX2 writes out[t] = Q3_K row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", T, T), outDoc(T))
 	nb := loadGP("nb")
 	w := loadGP("w")

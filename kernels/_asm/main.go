@@ -149,7 +149,16 @@ func storeWith(acc []VecVirtual, reduce func(v, dst VecVirtual)) {
 	if len(acc) == 1 {
 		x := XMM()
 		reduce(acc[0], x)
-		Store(x, ReturnIndex(0))
+		o, w, r := loadGP("out"), loadGP("w"), loadGP("rows")
+		VMOVSS(x, Mem{Base: o})
+		ADDQ(U32(4), o)
+		Store(o, Param("out"))
+		ws := loadGP("wstride")
+		ADDQ(ws, w)
+		Store(w, Param("w"))
+		DECQ(r)
+		Store(r, Param("rows"))
+		JNZ(LabelRef("row"))
 		return
 	}
 	out, os := loadGP("out"), loadGP("ostride")
@@ -171,7 +180,7 @@ func storeWith(acc []VecVirtual, reduce func(v, dst VecVirtual)) {
 // outDoc documents where a T-row kernel leaves its results.
 func outDoc(T int) string {
 	if T == 1 {
-		return "It returns the sum."
+		return "It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r]."
 	}
 	return "The sum of row t is stored at out[t*ostride]."
 }

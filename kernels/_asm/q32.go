@@ -8,11 +8,13 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// sigQ returns the signature of a dot kernel over T activation rows: one
-// row returns its sum; four rows store theirs at out[t*ostride].
+// sigQ returns the signature of a dot kernel over T activation rows: with
+// one, it multiplies rows consecutive weight rows (wstride bytes apart) and
+// stores row r's dot at out[r]; with four, one weight row and stores
+// activation row t's dot at out[t*ostride].
 func sigQ(T int) string {
 	if T == 1 {
-		return "func(nb int, w, a *byte) float32"
+		return "func(nb int, w *byte, wstride, rows int, a *byte, out *float32)"
 	}
 	return "func(nb int, w, a *byte, astride int, out *float32, ostride int)"
 }
@@ -21,9 +23,21 @@ func sigQ(T int) string {
 // activations' block scales as float32: row t's at ad + t*adstride bytes.
 func sigQ8(T int) string {
 	if T == 1 {
-		return "func(nb int, w, a *byte, ad *float32) float32"
+		return "func(nb int, w *byte, wstride, rows int, a *byte, ad *float32, out *float32)"
 	}
 	return "func(nb int, w, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)"
+}
+
+// kernelText starts a dot kernel over T activation rows. A one-row kernel
+// loops over weight rows: its body starts at the label "row" and loads its
+// arguments there, and storeWith ends each row by advancing the w, out and
+// rows arguments in place (so that the row loop costs no call per row).
+func kernelText(name, sig string, T int) {
+	TEXT(name, NOSPLIT, sig)
+	Pragma("noescape")
+	if T == 1 {
+		Label("row")
+	}
 }
 
 // unrollFor picks how many blocks a T-row kernel handles per loop iteration.
@@ -75,8 +89,7 @@ func scaleAcc(dw VecVirtual, m Mem, sumi, acc VecVirtual) {
 // the Q8_0 quantizer guarantees), scaled by d_w*d_a in float32.
 func genQ8_0() {
 	for _, T := range []int{1, 4} {
-		TEXT(fmt.Sprintf("dotQ8_0x%dAVX2", T), NOSPLIT, sigQ8(T))
-		Pragma("noescape")
+		kernelText(fmt.Sprintf("dotQ8_0x%dAVX2", T), sigQ8(T), T)
 		Doc(fmt.Sprintf("dotQ8_0x%dAVX2 writes out[t] = Q8_0 row w . Q8_0 activation row t (at a + t*astride) for t < %d, over nb blocks.", T, T), outDoc(T))
 		nb := loadGP("nb")
 		w := loadGP("w")
@@ -110,6 +123,20 @@ func genQ8_0() {
 	}
 }
 
+// nibbleShift shifts the high 128-bit lane right by 4 (VPSRLVD counts).
+var nibbleShift Mem
+
+// nibbles loads the 16 bytes at m and returns their 32 nibbles as bytes:
+// low nibbles in the low lane, high nibbles in the high lane (one
+// broadcast load, one variable shift, one mask).
+func nibbles(m Mem) VecVirtual {
+	q := YMM()
+	VBROADCASTI128(m, q)
+	VPSRLVD(nibbleShift, q, q)
+	VPAND(mask0F, q, q)
+	return q
+}
+
 // shufBitsM and bitMaskM spread the 32 high bits of a Q5_0 block to bytes.
 var shufBitsM, bitMaskM Mem
 
@@ -120,6 +147,10 @@ func genQK32() {
 	shufBits := make([]byte, 32)
 	for j := range shufBits {
 		shufBits[j] = byte(j / 8)
+	}
+	nibbleShift = GLOBL("nibbleShift", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		DATA(4*i, U32(uint32(4*(i/4))))
 	}
 	shufBitsM = constBytes("shufBits", shufBits)
 	bitMask := make([]byte, 32)
@@ -137,8 +168,7 @@ func genQK32() {
 		total  bool // accumulate whole-block sums in one float (scaleAccTotal)
 	}{{"Q4_0", 18, c08, false, true}, {"Q5_0", 22, mask10, true, false}} {
 		for _, T := range []int{1, 4} {
-			TEXT(fmt.Sprintf("dot%sx%dAVX2", f.name, T), NOSPLIT, sigQ8(T))
-			Pragma("noescape")
+			kernelText(fmt.Sprintf("dot%sx%dAVX2", f.name, T), sigQ8(T), T)
 			Doc(fmt.Sprintf("dot%sx%dAVX2 writes out[t] = %s row w . Q8_0 activation row t (at a + t*astride) for t < %d, over nb blocks.", f.name, T, f.name, T), outDoc(T))
 			nb := loadGP("nb")
 			w := loadGP("w")
@@ -163,11 +193,7 @@ func genQK32() {
 				if u == 0 {
 					prefetch(w, off)
 				}
-				q, hi := YMM(), XMM()
-				VMOVDQU(Mem{Base: w, Disp: off + qs}, q.AsX())
-				VPSRLW(U8(4), q.AsX(), hi)
-				VINSERTI128(U8(1), hi, q, q)
-				VPAND(mask0F, q, q)
+				q := nibbles(Mem{Base: w, Disp: off + qs})
 				if f.high {
 					// Byte j gets 0x10 where bit j of the 32-bit qh is set.
 					b := YMM()

@@ -32,11 +32,7 @@ func genTile() {
 		allOnes := YMM()
 		VPCMPEQB(allOnes, allOnes, allOnes)
 		blockLoop("blocks", nb, 1, func(int) {
-			v, hi := YMM(), XMM()
-			VMOVDQU(Mem{Base: w, Disp: 6}, v.AsX())
-			VPSRLW(U8(4), v.AsX(), hi)
-			VINSERTI128(U8(1), hi, v, v)
-			VPAND(mask0F, v, v)
+			v := nibbles(Mem{Base: w, Disp: 6})
 			// Byte j gets 0xF0 where bit j of qh is clear: the nibble minus 16.
 			b := YMM()
 			VPBROADCASTD(Mem{Base: w, Disp: 2}, b)

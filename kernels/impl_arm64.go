@@ -12,6 +12,9 @@ import (
 	"github.com/qilin-ai/qilin/quant"
 )
 
+// simdSets returns the NEON kernel sets.
+func simdSets() []*kernelSet { return neonSets() }
+
 // neonSets returns the NEON kernel sets this CPU runs, slowest first: "neon"
 // (Advanced SIMD, part of every arm64 CPU qilin supports) and, with the
 // dotprod extension, "neon-dotprod", which computes the integer sums of the

@@ -4918,3 +4918,33 @@ loop:
 	SUBS $1, R0, R0
 	BNE loop
 	RET
+
+// func readNEON(n128 int, p *byte) uint64
+TEXT ·readNEON(SB), NOSPLIT, $0-24
+	MOVD n128+0(FP), R0
+	MOVD p+8(FP), R1
+	WORD	$0x6f00e410	// movi v16.2d, #0
+	WORD	$0x6f00e411	// movi v17.2d, #0
+	WORD	$0x6f00e412	// movi v18.2d, #0
+	WORD	$0x6f00e413	// movi v19.2d, #0
+loop:
+	VLD1.P 64(R1), [V0.B16, V1.B16, V2.B16, V3.B16]
+	VLD1.P 64(R1), [V4.B16, V5.B16, V6.B16, V7.B16]
+	WORD	$0x6e201e10	// eor v16.16b, v16.16b, v0.16b
+	WORD	$0x6e211e31	// eor v17.16b, v17.16b, v1.16b
+	WORD	$0x6e221e52	// eor v18.16b, v18.16b, v2.16b
+	WORD	$0x6e231e73	// eor v19.16b, v19.16b, v3.16b
+	WORD	$0x6e241e10	// eor v16.16b, v16.16b, v4.16b
+	WORD	$0x6e251e31	// eor v17.16b, v17.16b, v5.16b
+	WORD	$0x6e261e52	// eor v18.16b, v18.16b, v6.16b
+	WORD	$0x6e271e73	// eor v19.16b, v19.16b, v7.16b
+	SUBS $1, R0, R0
+	BNE loop
+	WORD	$0x6e311e10	// eor v16.16b, v16.16b, v17.16b
+	WORD	$0x6e331e52	// eor v18.16b, v18.16b, v19.16b
+	WORD	$0x6e321e10	// eor v16.16b, v16.16b, v18.16b
+	FMOVD F16, R2
+	VMOV V16.D[1], R3
+	EOR R3, R2
+	MOVD R2, ret+16(FP)
+	RET

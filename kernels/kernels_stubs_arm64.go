@@ -214,3 +214,9 @@ func expNEON(n4 int, x *float32, dst *float32)
 //
 //go:noescape
 func swigluNEON(n4 int, gate *float32, up *float32)
+
+// readNEON reads 128*n128 bytes at p and returns the xor of their 64-bit
+// words, as readBytesGo does.
+//
+//go:noescape
+func readNEON(n128 int, p *byte) uint64

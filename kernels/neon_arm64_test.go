@@ -362,3 +362,17 @@ func TestNEONExpAndSwiGLU(t *testing.T) {
 		}
 	}
 }
+
+// TestNEONReadBytes checks the streaming-read kernel against readBytesGo.
+func TestNEONReadBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	for _, n := range []int{0, 128, 384, 4096} {
+		b := make([]byte, n+1)[1:]
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		if got, want := readBytes(b), readBytesGo(b); got != want {
+			t.Errorf("%d bytes: %#x, readBytesGo %#x", n, got, want)
+		}
+	}
+}

@@ -195,3 +195,27 @@ func genFloatDots(g *gen) {
 		g.op("RET")
 	}
 }
+
+// genRead emits the streaming-read kernel the bandwidth measurement uses.
+func genRead(g *gen) {
+	g.fn("readNEON", "readNEON reads 128*n128 bytes at p and returns the xor of their 64-bit\nwords, as readBytesGo does.", params("n128 int", "p *byte"), params("ret uint64"))
+	g.op("MOVD %s, R0", g.arg("n128"))
+	g.op("MOVD %s, R1", g.arg("p"))
+	g.zero(16, 17, 18, 19)
+	g.label("loop")
+	g.op("VLD1.P 64(R1), %s", list(0, 1, 2, 3))
+	g.op("VLD1.P 64(R1), %s", list(4, 5, 6, 7))
+	for i := V(0); i < 8; i++ {
+		g.eor(16+i%4, 16+i%4, i)
+	}
+	g.op("SUBS $1, R0, R0")
+	g.op("BNE loop")
+	g.eor(16, 16, 17)
+	g.eor(18, 18, 19)
+	g.eor(16, 16, 18)
+	g.op("FMOVD F16, R2")
+	g.op("VMOV V16.D[1], R3")
+	g.op("EOR R3, R2")
+	g.op("MOVD R2, %s", g.arg("ret"))
+	g.op("RET")
+}

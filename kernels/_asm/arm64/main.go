@@ -50,6 +50,7 @@ func generate() (asm, decls []byte, err error) {
 	genFloat(g)
 	genKQuants(g)
 	genExp(g)
+	genRead(g)
 	decls, err = format.Source(g.stubs.Bytes())
 	if err != nil {
 		return nil, nil, fmt.Errorf("formatting declarations: %v", err)

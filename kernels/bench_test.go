@@ -44,7 +44,7 @@ func BenchmarkReadBandwidth(b *testing.B) {
 }
 
 // benchTypes are the formats of real downloads.
-var benchTypes = []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.Q8_0, quant.Q5_0, quant.Q4_0, quant.F16, quant.BF16, quant.F32}
+var benchTypes = []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.Q8_0, quant.Q5_0, quant.Q4_0, quant.Q4_1, quant.Q5_1, quant.F16, quant.BF16, quant.F32}
 
 // randomMatrix quantizes a rows x cols matrix of normal values to t.
 func randomMatrix(tb testing.TB, t quant.Type, rows, cols int) Matrix {

@@ -56,6 +56,8 @@ func simdSets() []*kernelSet {
 	kDot(quant.Q6_K, dotQ6_Kx1AVX2, dotQ6_Kx4AVX2)
 	kDot(quant.Q2_K, dotQ2_Kx1AVX2, dotQ2_Kx4AVX2)
 	kDot(quant.Q3_K, dotQ3_Kx1AVX2, dotQ3_Kx4AVX2)
+	kDot(quant.Q4_1, dotQ4_1x1AVX2, dotQ4_1x4AVX2)
+	kDot(quant.Q5_1, dotQ5_1x1AVX2, dotQ5_1x4AVX2)
 	ks.dots[quant.F16] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 {
 		return floatDot(n, w, a, 2, dotF16AVX2, quant.VecDotF16)
 	}}

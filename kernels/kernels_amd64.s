@@ -4078,6 +4078,328 @@ blocks_done:
 	VZEROUPPER
 	RET
 
+// func dotQ4_1x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·dotQ4_1x1AVX2(SB), NOSPLIT, $0-48
+row:
+	MOVQ    nb+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    a+32(FP), DX
+	VXORPS  X0, X0, X0
+	VMOVDQU ones16<>+0(SB), Y1
+
+blocks_tail:
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 4(CX), Y2
+	VPSRLVD        nibbleShift<>+0(SB), Y2, Y2
+	VPAND          mask0F<>+0(SB), Y2, Y2
+	VMOVD          (CX), X3
+	VCVTPH2PS      X3, X3
+	VPMADDUBSW     4(DX), Y2, Y2
+	VPMADDWD       Y1, Y2, Y2
+	VEXTRACTI128   $0x01, Y2, X4
+	VPADDD         X2, X4, X4
+	VPHADDD        X4, X4, X4
+	VPHADDD        X4, X4, X4
+	VCVTDQ2PS      X4, X4
+	VMOVD          (DX), X2
+	VCVTPH2PS      X2, X2
+	VMULPS         X3, X2, X2
+	VMULSS         X2, X4, X4
+	VMOVSHDUP      X2, X2
+	VADDSS         X2, X4, X4
+	VADDSS         X4, X0, X0
+	ADDQ           $0x00000014, CX
+	ADDQ           $0x00000024, DX
+	DECQ           AX
+	JMP            blocks_tail
+
+blocks_done:
+	VMOVAPS X0, X0
+	MOVQ    out+40(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    rows+24(FP), DX
+	VMOVSS  X0, (AX)
+	ADDQ    $0x00000004, AX
+	MOVQ    AX, out+40(FP)
+	MOVQ    wstride+16(FP), AX
+	ADDQ    AX, CX
+	MOVQ    CX, w+8(FP)
+	DECQ    DX
+	MOVQ    DX, rows+24(FP)
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// func dotQ4_1x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·dotQ4_1x4AVX2(SB), NOSPLIT, $0-48
+	MOVQ    nb+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    a+16(FP), DX
+	MOVQ    astride+24(FP), BX
+	LEAQ    (BX)(BX*2), SI
+	VXORPS  X0, X0, X0
+	VXORPS  X1, X1, X1
+	VXORPS  X2, X2, X2
+	VXORPS  X3, X3, X3
+	VMOVDQU ones16<>+0(SB), Y4
+
+blocks_tail:
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 4(CX), Y5
+	VPSRLVD        nibbleShift<>+0(SB), Y5, Y5
+	VPAND          mask0F<>+0(SB), Y5, Y5
+	VMOVD          (CX), X6
+	VCVTPH2PS      X6, X6
+	VPMADDUBSW     4(DX), Y5, Y7
+	VPMADDWD       Y4, Y7, Y7
+	VEXTRACTI128   $0x01, Y7, X8
+	VPADDD         X7, X8, X8
+	VPHADDD        X8, X8, X8
+	VPHADDD        X8, X8, X8
+	VCVTDQ2PS      X8, X8
+	VMOVD          (DX), X7
+	VCVTPH2PS      X7, X7
+	VMULPS         X6, X7, X7
+	VMULSS         X7, X8, X8
+	VMOVSHDUP      X7, X7
+	VADDSS         X7, X8, X8
+	VADDSS         X8, X0, X0
+	VPMADDUBSW     4(DX)(BX*1), Y5, Y7
+	VPMADDWD       Y4, Y7, Y7
+	VEXTRACTI128   $0x01, Y7, X8
+	VPADDD         X7, X8, X8
+	VPHADDD        X8, X8, X8
+	VPHADDD        X8, X8, X8
+	VCVTDQ2PS      X8, X8
+	VMOVD          (DX)(BX*1), X7
+	VCVTPH2PS      X7, X7
+	VMULPS         X6, X7, X7
+	VMULSS         X7, X8, X8
+	VMOVSHDUP      X7, X7
+	VADDSS         X7, X8, X8
+	VADDSS         X8, X1, X1
+	VPMADDUBSW     4(DX)(BX*2), Y5, Y7
+	VPMADDWD       Y4, Y7, Y7
+	VEXTRACTI128   $0x01, Y7, X8
+	VPADDD         X7, X8, X8
+	VPHADDD        X8, X8, X8
+	VPHADDD        X8, X8, X8
+	VCVTDQ2PS      X8, X8
+	VMOVD          (DX)(BX*2), X7
+	VCVTPH2PS      X7, X7
+	VMULPS         X6, X7, X7
+	VMULSS         X7, X8, X8
+	VMOVSHDUP      X7, X7
+	VADDSS         X7, X8, X8
+	VADDSS         X8, X2, X2
+	VPMADDUBSW     4(DX)(SI*1), Y5, Y5
+	VPMADDWD       Y4, Y5, Y5
+	VEXTRACTI128   $0x01, Y5, X7
+	VPADDD         X5, X7, X7
+	VPHADDD        X7, X7, X7
+	VPHADDD        X7, X7, X7
+	VCVTDQ2PS      X7, X7
+	VMOVD          (DX)(SI*1), X5
+	VCVTPH2PS      X5, X5
+	VMULPS         X6, X5, X5
+	VMULSS         X5, X7, X7
+	VMOVSHDUP      X5, X5
+	VADDSS         X5, X7, X7
+	VADDSS         X7, X3, X3
+	ADDQ           $0x00000014, CX
+	ADDQ           $0x00000024, DX
+	DECQ           AX
+	JMP            blocks_tail
+
+blocks_done:
+	MOVQ    out+32(FP), AX
+	MOVQ    ostride+40(FP), CX
+	VMOVAPS X0, X0
+	VMOVSS  X0, (AX)
+	VMOVAPS X1, X0
+	VMOVSS  X0, (AX)(CX*4)
+	VMOVAPS X2, X0
+	VMOVSS  X0, (AX)(CX*8)
+	VMOVAPS X3, X0
+	LEAQ    (CX)(CX*2), CX
+	VMOVSS  X0, (AX)(CX*4)
+	VZEROUPPER
+	RET
+
+// func dotQ5_1x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·dotQ5_1x1AVX2(SB), NOSPLIT, $0-48
+row:
+	MOVQ     nb+0(FP), AX
+	MOVQ     w+8(FP), CX
+	MOVQ     a+32(FP), DX
+	VXORPS   X0, X0, X0
+	VMOVDQU  ones16<>+0(SB), Y1
+	VPCMPEQB Y2, Y2, Y2
+
+blocks_tail:
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 8(CX), Y3
+	VPSRLVD        nibbleShift<>+0(SB), Y3, Y3
+	VPAND          mask0F<>+0(SB), Y3, Y3
+	VPBROADCASTD   4(CX), Y4
+	VPSHUFB        shufBits<>+0(SB), Y4, Y4
+	VPOR           bitMask<>+0(SB), Y4, Y4
+	VPCMPEQB       Y2, Y4, Y4
+	VPAND          mask10<>+0(SB), Y4, Y4
+	VPOR           Y4, Y3, Y3
+	VMOVD          (CX), X4
+	VCVTPH2PS      X4, X4
+	VPMADDUBSW     4(DX), Y3, Y3
+	VPMADDWD       Y1, Y3, Y3
+	VEXTRACTI128   $0x01, Y3, X5
+	VPADDD         X3, X5, X5
+	VPHADDD        X5, X5, X5
+	VPHADDD        X5, X5, X5
+	VCVTDQ2PS      X5, X5
+	VMOVD          (DX), X3
+	VCVTPH2PS      X3, X3
+	VMULPS         X4, X3, X3
+	VMULSS         X3, X5, X5
+	VMOVSHDUP      X3, X3
+	VADDSS         X3, X5, X5
+	VADDSS         X5, X0, X0
+	ADDQ           $0x00000018, CX
+	ADDQ           $0x00000024, DX
+	DECQ           AX
+	JMP            blocks_tail
+
+blocks_done:
+	VMOVAPS X0, X0
+	MOVQ    out+40(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    rows+24(FP), DX
+	VMOVSS  X0, (AX)
+	ADDQ    $0x00000004, AX
+	MOVQ    AX, out+40(FP)
+	MOVQ    wstride+16(FP), AX
+	ADDQ    AX, CX
+	MOVQ    CX, w+8(FP)
+	DECQ    DX
+	MOVQ    DX, rows+24(FP)
+	JNZ     row
+	VZEROUPPER
+	RET
+
+// func dotQ5_1x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·dotQ5_1x4AVX2(SB), NOSPLIT, $0-48
+	MOVQ     nb+0(FP), AX
+	MOVQ     w+8(FP), CX
+	MOVQ     a+16(FP), DX
+	MOVQ     astride+24(FP), BX
+	LEAQ     (BX)(BX*2), SI
+	VXORPS   X0, X0, X0
+	VXORPS   X1, X1, X1
+	VXORPS   X2, X2, X2
+	VXORPS   X3, X3, X3
+	VMOVDQU  ones16<>+0(SB), Y4
+	VPCMPEQB Y5, Y5, Y5
+
+blocks_tail:
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 8(CX), Y6
+	VPSRLVD        nibbleShift<>+0(SB), Y6, Y6
+	VPAND          mask0F<>+0(SB), Y6, Y6
+	VPBROADCASTD   4(CX), Y7
+	VPSHUFB        shufBits<>+0(SB), Y7, Y7
+	VPOR           bitMask<>+0(SB), Y7, Y7
+	VPCMPEQB       Y5, Y7, Y7
+	VPAND          mask10<>+0(SB), Y7, Y7
+	VPOR           Y7, Y6, Y6
+	VMOVD          (CX), X7
+	VCVTPH2PS      X7, X7
+	VPMADDUBSW     4(DX), Y6, Y8
+	VPMADDWD       Y4, Y8, Y8
+	VEXTRACTI128   $0x01, Y8, X9
+	VPADDD         X8, X9, X9
+	VPHADDD        X9, X9, X9
+	VPHADDD        X9, X9, X9
+	VCVTDQ2PS      X9, X9
+	VMOVD          (DX), X8
+	VCVTPH2PS      X8, X8
+	VMULPS         X7, X8, X8
+	VMULSS         X8, X9, X9
+	VMOVSHDUP      X8, X8
+	VADDSS         X8, X9, X9
+	VADDSS         X9, X0, X0
+	VPMADDUBSW     4(DX)(BX*1), Y6, Y8
+	VPMADDWD       Y4, Y8, Y8
+	VEXTRACTI128   $0x01, Y8, X9
+	VPADDD         X8, X9, X9
+	VPHADDD        X9, X9, X9
+	VPHADDD        X9, X9, X9
+	VCVTDQ2PS      X9, X9
+	VMOVD          (DX)(BX*1), X8
+	VCVTPH2PS      X8, X8
+	VMULPS         X7, X8, X8
+	VMULSS         X8, X9, X9
+	VMOVSHDUP      X8, X8
+	VADDSS         X8, X9, X9
+	VADDSS         X9, X1, X1
+	VPMADDUBSW     4(DX)(BX*2), Y6, Y8
+	VPMADDWD       Y4, Y8, Y8
+	VEXTRACTI128   $0x01, Y8, X9
+	VPADDD         X8, X9, X9
+	VPHADDD        X9, X9, X9
+	VPHADDD        X9, X9, X9
+	VCVTDQ2PS      X9, X9
+	VMOVD          (DX)(BX*2), X8
+	VCVTPH2PS      X8, X8
+	VMULPS         X7, X8, X8
+	VMULSS         X8, X9, X9
+	VMOVSHDUP      X8, X8
+	VADDSS         X8, X9, X9
+	VADDSS         X9, X2, X2
+	VPMADDUBSW     4(DX)(SI*1), Y6, Y6
+	VPMADDWD       Y4, Y6, Y6
+	VEXTRACTI128   $0x01, Y6, X8
+	VPADDD         X6, X8, X8
+	VPHADDD        X8, X8, X8
+	VPHADDD        X8, X8, X8
+	VCVTDQ2PS      X8, X8
+	VMOVD          (DX)(SI*1), X6
+	VCVTPH2PS      X6, X6
+	VMULPS         X7, X6, X6
+	VMULSS         X6, X8, X8
+	VMOVSHDUP      X6, X6
+	VADDSS         X6, X8, X8
+	VADDSS         X8, X3, X3
+	ADDQ           $0x00000018, CX
+	ADDQ           $0x00000024, DX
+	DECQ           AX
+	JMP            blocks_tail
+
+blocks_done:
+	MOVQ    out+32(FP), AX
+	MOVQ    ostride+40(FP), CX
+	VMOVAPS X0, X0
+	VMOVSS  X0, (AX)
+	VMOVAPS X1, X0
+	VMOVSS  X0, (AX)(CX*4)
+	VMOVAPS X2, X0
+	VMOVSS  X0, (AX)(CX*8)
+	VMOVAPS X3, X0
+	LEAQ    (CX)(CX*2), CX
+	VMOVSS  X0, (AX)(CX*4)
+	VZEROUPPER
+	RET
+
 DATA maskF0<>+0(SB)/1, $0xf0
 DATA maskF0<>+1(SB)/1, $0xf0
 DATA maskF0<>+2(SB)/1, $0xf0

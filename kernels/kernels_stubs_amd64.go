@@ -114,6 +114,30 @@ func dotQ2_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride 
 //go:noescape
 func dotQ3_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
 
+// dotQ4_1x1AVX2 writes out[t] = Q4_1 row w . Q8_1 activation row t (at a + t*astride) for t < 1, over nb blocks.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
+//
+//go:noescape
+func dotQ4_1x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+
+// dotQ4_1x4AVX2 writes out[t] = Q4_1 row w . Q8_1 activation row t (at a + t*astride) for t < 4, over nb blocks.
+// The sum of row t is stored at out[t*ostride].
+//
+//go:noescape
+func dotQ4_1x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+
+// dotQ5_1x1AVX2 writes out[t] = Q5_1 row w . Q8_1 activation row t (at a + t*astride) for t < 1, over nb blocks.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
+//
+//go:noescape
+func dotQ5_1x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+
+// dotQ5_1x4AVX2 writes out[t] = Q5_1 row w . Q8_1 activation row t (at a + t*astride) for t < 4, over nb blocks.
+// The sum of row t is stored at out[t*ostride].
+//
+//go:noescape
+func dotQ5_1x4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
+
 // repackQ5_0AVX2 writes the nb Q5_0 blocks at w as signed quants q-16 (32 bytes at q +
 // 72*b) and float32 scales (at d + 72*b bytes): one row of the pair layout.
 //

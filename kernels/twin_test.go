@@ -47,22 +47,27 @@ func TestFMA32(t *testing.T) {
 }
 
 // TestTwinsBitExact checks that the kernels whose generic twin reproduces
-// the SIMD float order give identical bits on every set.
+// the SIMD float order give identical bits on every set: Q8_0 (the generic
+// set follows the AVX2 lanes) and Q4_1, Q5_1 (the AVX2 kernels follow the
+// generic order).
 func TestTwinsBitExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 13))
-	for _, typ := range []quant.Type{quant.Q8_0} {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_1, quant.Q5_1} {
 		for _, nb := range []int{1, 3, 28, 152} {
 			n := nb * 32
 			x := randVec(rng, 2*n, 1)
-			w, a := make([]byte, nb*34), make([]byte, nb*34)
+			at := quant.VecDotType(typ)
+			w, a := make([]byte, nb*typ.BlockSize()), make([]byte, nb*at.BlockSize())
 			if err := quant.Quantize(typ, x[:n], w); err != nil {
 				t.Fatal(err)
 			}
-			if err := quant.QuantizeActivations(quant.Q8_0, x[n:], a); err != nil {
+			if err := quant.QuantizeActivations(at, x[n:], a); err != nil {
 				t.Fatal(err)
 			}
 			ad := make([]float32, n/32)
-			q8Scales(a, ad)
+			if at == quant.Q8_0 {
+				q8Scales(a, ad)
+			}
 			want := genericSet.dot(typ).one(n, w, a, ad)
 			for _, ks := range kernelSets[1:] {
 				if got := ks.dot(typ).one(n, w, a, ad); math.Float32bits(got) != math.Float32bits(want) {

@@ -21,6 +21,7 @@ func main() {
 	genQK32()
 	genQuantQ8()
 	genKQuants()
+	genQMin()
 	genTile()
 	genAttn()
 	genSwiGLU()

@@ -978,8 +978,8 @@ TEXT ·attnScoresNEON(SB), NOSPLIT, $0-56
 	MOVD q+16(FP), R2
 	MOVD k+24(FP), R3
 	MOVD kstride+32(FP), R4
-	FMOVS scale+40(FP), F31
 	MOVD s+48(FP), R5
+	FMOVS scale+40(FP), F31
 key:
 	MOVD R2, R6
 	MOVD R3, R7

@@ -3,7 +3,6 @@
 package kernels
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -11,6 +10,12 @@ import (
 
 	"github.com/qilin-ai/qilin/quant"
 )
+
+// The NEON sets are in kernelSets on arm64, so the kernel-set tests
+// (TestDotKernels, TestQuantizeActivations, TestToF16, TestExp,
+// TestSwiGLUKernelSets, TestMatMul..., TestTileKernels) run them too; the
+// tests here add what those do not check: every dot kernel's bits against
+// the generic set on adversarial rows, and the attention stages one by one.
 
 // TestNEONDotsMatchGeneric runs the dot kernels of every NEON set (plain
 // and dotprod, whichever this CPU runs) against the generic set, one row
@@ -160,90 +165,6 @@ func checkNEONDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel,
 	}
 }
 
-// TestNEONQuantizersMatchQuant checks the NEON activation quantizers (Q8_0,
-// Q8_K, F16) byte for byte against package quant's on rows of several
-// magnitudes, including subnormal ones (whose inverse scale overflows),
-// all-zero blocks, exact ties and a largest magnitude present with both
-// signs.
-func TestNEONQuantizersMatchQuant(t *testing.T) {
-	rng := rand.New(rand.NewPCG(43, 44))
-	inputs := map[string]func(n int) []float32{
-		"normal": func(n int) []float32 { return randVec(rng, n, 1) },
-		"tiny":   func(n int) []float32 { return randVec(rng, n, 1e-40) },
-		"huge":   func(n int) []float32 { return randVec(rng, n, 1e37) },
-		"zeros": func(n int) []float32 {
-			x := randVec(rng, n, 1)
-			clear(x[:min(n, 256)])
-			return x
-		},
-		"ties": func(n int) []float32 {
-			x := make([]float32, n)
-			for i := range x {
-				x[i] = float32(rng.IntN(253)-126) + 0.5
-				if i%32 == 7 {
-					x[i] = 127
-				}
-			}
-			return x
-		},
-		"signed max": func(n int) []float32 {
-			x := randVec(rng, n, 1)
-			for b := 0; b+32 <= n; b += 32 {
-				x[b+3+b%7], x[b+17+b%5] = -9, 9
-				if b%64 == 0 {
-					x[b+3+b%7], x[b+17+b%5] = 9, -9
-				}
-			}
-			return x
-		},
-	}
-	for _, ks := range neonTestSets(t) {
-		for _, at := range []quant.Type{quant.Q8_0, quant.Q8_K, quant.F16} {
-			for name, in := range inputs {
-				for _, nb := range []int{1, 2, 5} {
-					n := nb * at.BlockLen()
-					if at == quant.F16 {
-						n = nb*32 + 7
-					}
-					x := in(n)
-					rb, _ := at.RowSize(n)
-					want, got := make([]byte, rb), make([]byte, rb+1)[1:]
-					if err := quant.QuantizeActivations(at, x, want); err != nil {
-						t.Fatal(err)
-					}
-					ks.quantizeRow(at, x, got)
-					if !bytes.Equal(got, want) {
-						t.Errorf("%s %s %s nb=%d: differs from quant.QuantizeActivations at byte %s", ks.name, at, name, nb, firstDiff(got, want))
-					}
-				}
-			}
-		}
-	}
-}
-
-// TestNEONToF16 checks the NEON f16 conversion against quant.FP32ToFP16 on
-// normal, subnormal-result, overflowing and tie values, with tails.
-func TestNEONToF16(t *testing.T) {
-	rng := rand.New(rand.NewPCG(45, 46))
-	for _, ks := range neonTestSets(t) {
-		for _, n := range []int{0, 1, 8, 61, 64} {
-			for _, scale := range []float64{1, 1e-6, 7e4, 1e-40} {
-				x := randVec(rng, n, scale)
-				if n > 3 {
-					x[0], x[1], x[2] = 1+1.0/2048, 65520, -65504
-				}
-				got := make([]uint16, n)
-				ks.toF16(got, x)
-				for i, v := range x {
-					if want := quant.FP32ToFP16(v); got[i] != want {
-						t.Errorf("%s: %v -> %#x, want %#x", ks.name, v, got[i], want)
-					}
-				}
-			}
-		}
-	}
-}
-
 // TestNEONAttentionMatchesGeneric checks the NEON attention stages against
 // their Go versions and whole heads against the generic set, bit for bit,
 // for head sizes with and without a multiple of 8 and more positions than
@@ -313,52 +234,6 @@ func checkBits(t *testing.T, name string, got, want []float32) {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Errorf("%s: [%d] = %v, want %v", name, i, got[i], want[i])
 			return
-		}
-	}
-}
-
-// TestNEONExpAndSwiGLU checks the NEON exp against Go's math.Exp rounded to
-// float32 and SwiGLU against swigluGo, bit for bit, on the special cases
-// of arm64's math.Exp (NaN, overflow, underflow, subnormal results, near
-// zero) and random floats and bit patterns.
-func TestNEONExpAndSwiGLU(t *testing.T) {
-	rng := rand.New(rand.NewPCG(49, 50))
-	var x []float32
-	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, 0x1p-28, -0x1p-28, 0x1p-29, 88.72, 88.73, -87.3, -103.97, -103.98, -104,
-		-700, -708.4, -709, -745.1, -745.2, -746, 709.7, 709.78, 709.8, 1e30, -1e30, math.Inf(1), math.Inf(-1), math.NaN(), 1e-30, -1e-45} {
-		x = append(x, float32(v))
-	}
-	for i := 0; i < 1<<16; i++ {
-		switch i % 4 {
-		case 0:
-			x = append(x, float32(rng.NormFloat64()*10))
-		case 1:
-			x = append(x, -float32(rng.ExpFloat64()*20))
-		case 2:
-			x = append(x, float32((rng.Float64()*2-1)*800))
-		default:
-			x = append(x, math.Float32frombits(rng.Uint32()))
-		}
-	}
-	up := randVec(rng, len(x), 2)
-	for _, ks := range neonTestSets(t) {
-		for _, off := range []int{0, 3} {
-			got := make([]float32, len(x)-off)
-			ks.exp(got, x[off:])
-			for i, v := range x[off:] {
-				if want := float32(math.Exp(float64(v))); math.Float32bits(got[i]) != math.Float32bits(want) {
-					t.Fatalf("%s: exp(%v) = %v (%#x), math.Exp %v (%#x)", ks.name, v, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
-				}
-			}
-			want := append([]float32(nil), x[off:]...)
-			swigluGo(want, up[off:])
-			got = append(got[:0], x[off:]...)
-			ks.swiglu(got, up[off:])
-			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%s: swiglu(%v, %v) = %v (%#x), swigluGo %v (%#x)", ks.name, x[off+i], up[off+i], got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
-				}
-			}
 		}
 	}
 }

@@ -295,6 +295,18 @@ func (g *gen) fcvtn(d, n V, hi bool) {
 	g.misc(name, 0, 0, 0b10110, q, d, n, da, S4)
 }
 
+// widenH converts the 8 halves of a to floats in lo (0..3) and hi (4..7);
+// narrowH converts them back to a, rounding to nearest even.
+func (g *gen) widenH(lo, hi, a V) {
+	g.fcvtl(lo, a, true, false)
+	g.fcvtl(hi, a, true, true)
+}
+
+func (g *gen) narrowH(a, lo, hi V) {
+	g.fcvtn(a, lo, false)
+	g.fcvtn(a, hi, true)
+}
+
 // scvtf converts 4 int32 lanes to float32.
 func (g *gen) scvtf(d, n V) { g.misc("scvtf", 0, 0, 0b11101, 1, d, n, S4, S4) }
 

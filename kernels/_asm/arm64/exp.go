@@ -125,20 +125,24 @@ func (g *gen) exp2d(x, out V) {
 	g.orr(out, b, b)
 }
 
+// exp4 leaves in out the float32 exponentials of the 4 floats of x, using
+// V1..V4 and those of exp2d.
+func (g *gen) exp4(out, x V) {
+	g.fcvtl(1, x, false, false)
+	g.fcvtl(2, x, false, true)
+	g.exp2d(1, 3)
+	g.exp2d(2, 4)
+	g.fcvtnD(out, 3, false)
+	g.fcvtnD(out, 4, true)
+}
+
 func genExpKernel(g *gen) {
 	g.fn("expNEON", "expNEON writes dst[i] = float32(math.Exp(float64(x[i]))) for 4*n4 floats,\nwith the bits of Go's arm64 math.Exp.", params("n4 int", "x *float32", "dst *float32"), nil)
-	g.op("MOVD %s, R0", g.arg("n4"))
-	g.op("MOVD %s, R1", g.arg("x"))
-	g.op("MOVD %s, R2", g.arg("dst"))
+	g.loadArgs("n4", "x", "dst")
 	g.loadExpConsts()
 	g.label("loop")
 	g.op("VLD1.P 16(R1), [V0.B16]")
-	g.fcvtl(1, 0, false, false)
-	g.fcvtl(2, 0, false, true)
-	g.exp2d(1, 3)
-	g.exp2d(2, 4)
-	g.fcvtnD(5, 3, false)
-	g.fcvtnD(5, 4, true)
+	g.exp4(5, 0)
 	g.op("VST1.P [V5.B16], 16(R2)")
 	g.op("SUBS $1, R0, R0")
 	g.op("BNE loop")
@@ -149,20 +153,13 @@ func genExpKernel(g *gen) {
 // float32(exp(-gate))) * up, each step rounded.
 func genSwiGLU(g *gen) {
 	g.fn("swigluNEON", "swigluNEON sets gate[i] = gate[i] / (1 + float32(math.Exp(float64(-gate[i])))) * up[i]\nfor 4*n4 floats, as swigluGo does on arm64.", params("n4 int", "gate *float32", "up *float32"), nil)
-	g.op("MOVD %s, R0", g.arg("n4"))
-	g.op("MOVD %s, R1", g.arg("gate"))
-	g.op("MOVD %s, R2", g.arg("up"))
+	g.loadArgs("n4", "gate", "up")
 	g.loadExpConsts()
 	g.label("loop")
 	g.op("VLD1 (R1), [V18.B16]")
 	g.op("VLD1.P 16(R2), [V19.B16]")
 	g.fneg(S4, 0, 18)
-	g.fcvtl(1, 0, false, false)
-	g.fcvtl(2, 0, false, true)
-	g.exp2d(1, 3)
-	g.exp2d(2, 4)
-	g.fcvtnD(5, 3, false)
-	g.fcvtnD(5, 4, true)
+	g.exp4(5, 0)
 	g.fmov1(6)
 	g.fadd(S4, 5, 5, 6)
 	g.fdiv(S4, 5, 18, 5)

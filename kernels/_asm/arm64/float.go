@@ -16,13 +16,10 @@ func genFloat(g *gen) {
 
 func genToF16(g *gen) {
 	g.fn("toF16NEON", "toF16NEON converts 8*n8 floats at src to halves at dst, rounding to\nnearest even.", params("n8 int", "src *float32", "dst *uint16"), nil)
-	g.op("MOVD %s, R0", g.arg("n8"))
-	g.op("MOVD %s, R1", g.arg("src"))
-	g.op("MOVD %s, R2", g.arg("dst"))
+	g.loadArgs("n8", "src", "dst")
 	g.label("loop")
 	g.op("VLD1.P 32(R1), %s", list(0, 1))
-	g.fcvtn(2, 0, false)
-	g.fcvtn(2, 1, true)
+	g.narrowH(2, 0, 1)
 	g.op("VST1.P [V2.B16], 16(R2)")
 	g.op("SUBS $1, R0, R0")
 	g.op("BNE loop")
@@ -36,13 +33,8 @@ func genToF16(g *gen) {
 func genAttnScores(g *gen) {
 	g.fn("attnScoresNEON", "attnScoresNEON writes s[j] = attnDotGo(q, key j) * scale for n keys of\n8*hk8 halves at k + j*kstride (bytes), q holding 8*hk8 floats.",
 		params("n int", "hk8 int", "q *float32", "k *uint16", "kstride int", "scale float32", "s *float32"), nil)
-	g.op("MOVD %s, R0", g.arg("n"))
-	g.op("MOVD %s, R1", g.arg("hk8"))
-	g.op("MOVD %s, R2", g.arg("q"))
-	g.op("MOVD %s, R3", g.arg("k"))
-	g.op("MOVD %s, R4", g.arg("kstride"))
+	g.loadArgs("n", "hk8", "q", "k", "kstride", "s")
 	g.op("FMOVS %s, F31", g.arg("scale"))
-	g.op("MOVD %s, R5", g.arg("s"))
 	g.label("key")
 	g.op("MOVD R2, R6")
 	g.op("MOVD R3, R7")
@@ -51,8 +43,7 @@ func genAttnScores(g *gen) {
 	g.label("inner")
 	g.op("VLD1.P 32(R6), %s", list(0, 1))
 	g.op("VLD1.P 16(R7), [V2.B16]")
-	g.fcvtl(3, 2, true, false)
-	g.fcvtl(4, 2, true, true)
+	g.widenH(3, 4, 2)
 	g.fmul(S4, 3, 0, 3)
 	g.fmul(S4, 4, 1, 4)
 	g.fcvtl(5, 3, false, false) // lanes 0, 1
@@ -93,12 +84,7 @@ func genAttnAccum(g *gen, C int) {
 		acc[i], val[i] = V(i), V(4+i)
 	}
 	tmp := func(i int) (V, V, V, V) { b := V(8 + 4*i); return b, b + 1, b + 2, b + 3 }
-	g.op("MOVD %s, R0", g.arg("n"))
-	g.op("MOVD %s, R1", g.arg("acc"))
-	g.op("MOVD %s, R2", g.arg("v"))
-	g.op("MOVD %s, R3", g.arg("vstride"))
-	g.op("MOVD %s, R4", g.arg("e"))
-	g.op("MOVD %s, R5", g.arg("up"))
+	g.loadArgs("n", "acc", "v", "vstride", "e", "up")
 	g.op("VLD1 (R1), %s", list(acc...))
 	g.label("pos")
 	g.op("FMOVS.P 4(R4), F28")
@@ -109,36 +95,28 @@ func genAttnAccum(g *gen, C int) {
 	// The maximum grew: acc = f16(acc*e), then acc = f16(acc + v).
 	for i, a := range acc {
 		lo, hi, vlo, vhi := tmp(i)
-		g.fcvtl(lo, a, true, false)
-		g.fcvtl(hi, a, true, true)
+		g.widenH(lo, hi, a)
 		g.fmulElem(S4, lo, lo, 28, 0)
 		g.fmulElem(S4, hi, hi, 28, 0)
-		g.fcvtn(a, lo, false)
-		g.fcvtn(a, hi, true)
-		g.fcvtl(lo, a, true, false)
-		g.fcvtl(hi, a, true, true)
-		g.fcvtl(vlo, val[i], true, false)
-		g.fcvtl(vhi, val[i], true, true)
+		g.narrowH(a, lo, hi)
+		g.widenH(lo, hi, a)
+		g.widenH(vlo, vhi, val[i])
 		g.fadd(S4, lo, lo, vlo)
 		g.fadd(S4, hi, hi, vhi)
-		g.fcvtn(a, lo, false)
-		g.fcvtn(a, hi, true)
+		g.narrowH(a, lo, hi)
 	}
 	g.op("B next")
 	g.label("weigh")
 	// acc = f16(acc + float32(v*e)).
 	for i, a := range acc {
 		lo, hi, vlo, vhi := tmp(i)
-		g.fcvtl(lo, a, true, false)
-		g.fcvtl(hi, a, true, true)
-		g.fcvtl(vlo, val[i], true, false)
-		g.fcvtl(vhi, val[i], true, true)
+		g.widenH(lo, hi, a)
+		g.widenH(vlo, vhi, val[i])
 		g.fmulElem(S4, vlo, vlo, 28, 0)
 		g.fmulElem(S4, vhi, vhi, 28, 0)
 		g.fadd(S4, lo, lo, vlo)
 		g.fadd(S4, hi, hi, vhi)
-		g.fcvtn(a, lo, false)
-		g.fcvtn(a, hi, true)
+		g.narrowH(a, lo, hi)
 	}
 	g.label("next")
 	g.op("SUBS $1, R0, R0")
@@ -154,9 +132,7 @@ func genFloatDots(g *gen) {
 	for _, typ := range []string{"F16", "BF16", "F32"} {
 		name := "dot" + typ + "NEON"
 		g.fn(name, name+" returns the float64 sum, in order, of the float32 products of the\nfirst 8*n8 "+typ+" values at w and a.", params("n8 int", "w *byte", "a *byte"), params("ret float64"))
-		g.op("MOVD %s, R0", g.arg("n8"))
-		g.op("MOVD %s, R1", g.arg("w"))
-		g.op("MOVD %s, R2", g.arg("a"))
+		g.loadArgs("n8", "w", "a")
 		g.zero(31)
 		g.label("loop")
 		switch typ {
@@ -166,10 +142,8 @@ func genFloatDots(g *gen) {
 		case "F16":
 			g.op("VLD1.P 16(R1), [V0.B16]")
 			g.op("VLD1.P 16(R2), [V1.B16]")
-			g.fcvtl(2, 0, true, false)
-			g.fcvtl(3, 0, true, true)
-			g.fcvtl(4, 1, true, false)
-			g.fcvtl(5, 1, true, true)
+			g.widenH(2, 3, 0)
+			g.widenH(4, 5, 1)
 		case "BF16":
 			g.op("VLD1.P 16(R1), [V0.B16]")
 			g.op("VLD1.P 16(R2), [V1.B16]")
@@ -199,8 +173,7 @@ func genFloatDots(g *gen) {
 // genRead emits the streaming-read kernel the bandwidth measurement uses.
 func genRead(g *gen) {
 	g.fn("readNEON", "readNEON reads 128*n128 bytes at p and returns the xor of their 64-bit\nwords, as readBytesGo does.", params("n128 int", "p *byte"), params("ret uint64"))
-	g.op("MOVD %s, R0", g.arg("n128"))
-	g.op("MOVD %s, R1", g.arg("p"))
+	g.loadArgs("n128", "p")
 	g.zero(16, 17, 18, 19)
 	g.label("loop")
 	g.op("VLD1.P 64(R1), %s", list(0, 1, 2, 3))

@@ -229,6 +229,20 @@ func (g *gen) scaleMinEnd(R int) {
 	g.fsub(S4, 4, 4, dd)
 }
 
+// field2 sets the bytes of d to bits shift..shift+1 of those of src (c3
+// holds 3 in every byte).
+func (g *gen) field2(d, src, c3 V, shift int) {
+	switch shift {
+	case 0:
+		g.and(d, src, c3)
+	case 6:
+		g.ushr(B16, d, src, 6)
+	default:
+		g.ushr(B16, d, src, shift)
+		g.and(d, d, c3)
+	}
+}
+
 // genQ4_K: sub-blocks 2p and 2p+1 share 32 bytes of quants at 16+32p, low
 // and high nibbles.
 func genQ4_K(g *gen, R int) {
@@ -328,15 +342,7 @@ func genQ6_K(g *gen, R int) {
 				if s >= 2 {
 					g.ushr(B16, w, w, 4)
 				}
-				switch s {
-				case 0:
-					g.and(hb, qh, c3)
-				case 3:
-					g.ushr(B16, hb, qh, 6)
-				default:
-					g.ushr(B16, hb, qh, 2*s)
-					g.and(hb, hb, c3)
-				}
+				g.field2(hb, qh, c3, 2*s)
 				g.sli(B16, w, hb, 4)
 				g.sub(B16, w, w, c32)
 			}
@@ -396,15 +402,7 @@ func genQ3_K(g *gen, R int) {
 		for s := 0; s < 4; s++ {
 			for _, p := range [][3]V{{w0, qs0, hm0}, {w1, qs1, hm1}} {
 				w, qs, hm := p[0], p[1], p[2]
-				switch s {
-				case 0:
-					g.and(w, qs, c3)
-				case 3:
-					g.ushr(B16, w, qs, 6)
-				default:
-					g.ushr(B16, w, qs, 2*s)
-					g.and(w, w, c3)
-				}
+				g.field2(w, qs, c3, 2*s)
 				src := hm
 				if b := 4*h + s; b > 0 {
 					g.ushr(B16, hb, hm, b)
@@ -468,15 +466,7 @@ func genQ2_K(g *gen, R int) {
 		for s := 0; s < 4; s++ {
 			for _, p := range [][2]V{{w0, qs0}, {w1, qs1}} {
 				w, qs := p[0], p[1]
-				switch s {
-				case 0:
-					g.and(w, qs, c3)
-				case 3:
-					g.ushr(B16, w, qs, 6)
-				default:
-					g.ushr(B16, w, qs, 2*s)
-					g.and(w, w, c3)
-				}
+				g.field2(w, qs, c3, 2*s)
 			}
 			g.step16x2(R, w0, w1, 8*h+2*s, one)
 		}

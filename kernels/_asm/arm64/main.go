@@ -115,6 +115,13 @@ func resultSig(ps []param) string {
 	return " (" + sig(ps) + ")"
 }
 
+// loadArgs loads the named arguments into R0, R1, ... in order.
+func (g *gen) loadArgs(names ...string) {
+	for i, n := range names {
+		g.op("MOVD %s, R%d", g.arg(n), i)
+	}
+}
+
 // arg returns the frame operand of the current function's argument.
 func (g *gen) arg(name string) string {
 	a, ok := g.args[name]

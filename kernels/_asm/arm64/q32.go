@@ -31,9 +31,7 @@ func q32Params(R int) (args, results []param) {
 // rowsPrologue loads the arguments of an R-row kernel: row t of the
 // activations at R(2+t), and with scales, of the block scales at R(6+t).
 func (g *gen) rowsPrologue(R int, scales bool) {
-	g.op("MOVD %s, R0", g.arg("nb"))
-	g.op("MOVD %s, R1", g.arg("w"))
-	g.op("MOVD %s, R2", g.arg("a"))
+	g.loadArgs("nb", "w", "a")
 	if scales {
 		g.op("MOVD %s, R6", g.arg("ad"))
 	}

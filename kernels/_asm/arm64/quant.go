@@ -55,9 +55,7 @@ func (g *gen) narrowBytes(d, x, t V) {
 // byte, as Go's float-to-int8 conversion does on arm64.
 func genQuantQ8_0(g *gen) {
 	g.fn("quantQ8_0NEON", "quantQ8_0NEON quantizes nb blocks of 32 floats at x to Q8_0 at dst as\nquant.QuantizeActRowQ8_0 does.", params("x *float32", "dst *byte", "nb int"), nil)
-	g.op("MOVD %s, R0", g.arg("x"))
-	g.op("MOVD %s, R1", g.arg("dst"))
-	g.op("MOVD %s, R2", g.arg("nb"))
+	g.loadArgs("x", "dst", "nb")
 	g.movFloat(30, 0x42fe0000, 3) // 127
 	g.label("loop")
 	g.op("VLD1.P 64(R0), %s", list(0, 1, 2, 3))
@@ -93,9 +91,7 @@ func genQuantQ8_0(g *gen) {
 // sums.
 func genQuantQ8_K(g *gen) {
 	g.fn("quantQ8_KNEON", "quantQ8_KNEON quantizes nb blocks of 256 floats at x to Q8_K at dst as\nquant.QuantizeRowQ8_K does.", params("x *float32", "dst *byte", "nb int"), nil)
-	g.op("MOVD %s, R0", g.arg("x"))
-	g.op("MOVD %s, R1", g.arg("dst"))
-	g.op("MOVD %s, R2", g.arg("nb"))
+	g.loadArgs("x", "dst", "nb")
 	g.movFloat(29, 0xc2fe0000, 3) // -127
 	g.movFloat(28, 0x3f800000, 3) // 1
 	g.dupWord(24, 0x4b400000, 3)  // 12582912 = 1.5*2^23

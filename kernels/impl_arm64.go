@@ -32,10 +32,11 @@ func neonSets() []*kernelSet {
 	return sets
 }
 
-// q32Kernels are the assembly kernels of one block-of-32 weight format: one
-// row, and four activation rows.
+// q32Kernels are the assembly kernels of one block-of-32 weight format: a
+// run of weight rows against one activation row, and one weight row
+// against four activation rows.
 type q32Kernels struct {
-	one  func(nb int, w, a *byte, ad *float32) float32
+	rows func(nb int, w *byte, wstride, rows int, a *byte, ad *float32, out *float32)
 	four func(nb int, w, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 }
 
@@ -47,14 +48,14 @@ type neonVariant struct {
 
 var (
 	neonKernels = neonVariant{
-		q8_0: q32Kernels{dotQ8_0x1NEON, dotQ8_0x4NEON},
-		q4_0: q32Kernels{dotQ4_0x1NEON, dotQ4_0x4NEON},
-		q5_0: q32Kernels{dotQ5_0x1NEON, dotQ5_0x4NEON},
+		q8_0: q32Kernels{dotQ8_0RowsNEON, dotQ8_0x4NEON},
+		q4_0: q32Kernels{dotQ4_0RowsNEON, dotQ4_0x4NEON},
+		q5_0: q32Kernels{dotQ5_0RowsNEON, dotQ5_0x4NEON},
 	}
 	dotKernels = neonVariant{
-		q8_0: q32Kernels{dotQ8_0x1DOT, dotQ8_0x4DOT},
-		q4_0: q32Kernels{dotQ4_0x1DOT, dotQ4_0x4DOT},
-		q5_0: q32Kernels{dotQ5_0x1DOT, dotQ5_0x4DOT},
+		q8_0: q32Kernels{dotQ8_0RowsDOT, dotQ8_0x4DOT},
+		q4_0: q32Kernels{dotQ4_0RowsDOT, dotQ4_0x4DOT},
+		q5_0: q32Kernels{dotQ5_0RowsDOT, dotQ5_0x4DOT},
 	}
 )
 
@@ -69,14 +70,14 @@ func newNEONSet(name string, k neonVariant) *kernelSet {
 	ks.dots[quant.Q4_0] = q32Dot(quant.Q4_0, k.q4_0)
 	ks.dots[quant.Q5_0] = q32Dot(quant.Q5_0, k.q5_0)
 
-	kDot := func(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
-		ks.dots[t] = kquantDot(t, one, four)
+	kDot := func(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
+		ks.dots[t] = kquantDot(t, rows, four)
 	}
-	kDot(quant.Q4_K, dotQ4_Kx1NEON, dotQ4_Kx4NEON)
-	kDot(quant.Q5_K, dotQ5_Kx1NEON, dotQ5_Kx4NEON)
-	kDot(quant.Q6_K, dotQ6_Kx1NEON, dotQ6_Kx4NEON)
-	kDot(quant.Q3_K, dotQ3_Kx1NEON, dotQ3_Kx4NEON)
-	kDot(quant.Q2_K, dotQ2_Kx1NEON, dotQ2_Kx4NEON)
+	kDot(quant.Q4_K, dotQ4_KRowsNEON, dotQ4_Kx4NEON)
+	kDot(quant.Q5_K, dotQ5_KRowsNEON, dotQ5_Kx4NEON)
+	kDot(quant.Q6_K, dotQ6_KRowsNEON, dotQ6_Kx4NEON)
+	kDot(quant.Q3_K, dotQ3_KRowsNEON, dotQ3_Kx4NEON)
+	kDot(quant.Q2_K, dotQ2_KRowsNEON, dotQ2_Kx4NEON)
 
 	ks.dots[quant.F16] = dotKernel{one: floatDotNEON(2, dotF16NEON, func(b []byte) float32 { return quant.FP16ToFP32(binary.LittleEndian.Uint16(b)) })}
 	ks.dots[quant.BF16] = dotKernel{one: floatDotNEON(2, dotBF16NEON, func(b []byte) float32 { return quant.BF16ToFP32(binary.LittleEndian.Uint16(b)) })}
@@ -181,25 +182,52 @@ func attnAccumNEONGo(acc, v []uint16, vStride int, e []float32, up []bool, sum f
 // q32Dot wraps the kernels of weight type t (blocks of 32, Q8_0
 // activations) as a dotKernel, checking the slices' lengths once.
 func q32Dot(t quant.Type, k q32Kernels) dotKernel {
-	wb := t.BlockSize()
+	d := rowsDotNEON(t.BlockSize(), 34, true, k.rows)
+	d.four = func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
+		_ = out[3*ostride]
+		nb := n / 32
+		if nb == 0 {
+			zero4(out, ostride)
+			return
+		}
+		_, _, _ = w[nb*t.BlockSize()-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1]
+		k.four(nb, &w[0], &a[0], stride, &ad[0], 4*adStride, &out[0], 4*ostride)
+	}
+	return d
+}
+
+// rowsDotNEON returns a dotKernel's one and rows from a kernel over a run
+// of weight rows (wb bytes a block of weights, ab of activations), which
+// reads the activations' float32 block scales if scaled.
+func rowsDotNEON(wb, ab int, scaled bool, k func(nb int, w *byte, wstride, rows int, a *byte, ad *float32, out *float32)) dotKernel {
+	bl := 32
+	if ab == 292 {
+		bl = quant.QK_K
+	}
+	run := func(n int, w []byte, rowBytes int, a []byte, ad []float32, out []float32) {
+		nb := n / bl
+		if nb == 0 {
+			clear(out)
+			return
+		}
+		_, _ = w[(len(out)-1)*rowBytes+nb*wb-1], a[nb*ab-1]
+		var ad0 *float32
+		if scaled {
+			_ = ad[nb-1]
+			ad0 = &ad[0]
+		}
+		k(nb, &w[0], rowBytes, len(out), &a[0], ad0, &out[0])
+	}
 	return dotKernel{
 		one: func(n int, w, a []byte, ad []float32) float32 {
-			nb := n / 32
-			if nb == 0 {
-				return 0
-			}
-			_, _, _ = w[nb*wb-1], a[nb*34-1], ad[nb-1]
-			return k.one(nb, &w[0], &a[0], &ad[0])
+			var r [1]float32
+			run(n, w, 0, a, ad, r[:])
+			return r[0]
 		},
-		four: func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
-			_ = out[3*ostride]
-			nb := n / 32
-			if nb == 0 {
-				zero4(out, ostride)
-				return
+		rows: func(n int, w []byte, rowBytes int, a []byte, ad []float32, out []float32) {
+			if len(out) > 0 {
+				run(n, w, rowBytes, a, ad, out)
 			}
-			_, _, _ = w[nb*wb-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1]
-			k.four(nb, &w[0], &a[0], stride, &ad[0], 4*adStride, &out[0], 4*ostride)
 		},
 	}
 }
@@ -224,29 +252,23 @@ func floatDotNEON(size int, k func(n8 int, w, a *byte) float64, conv func(b []by
 
 // kquantDot wraps the kernels of K-quant type t (Q8_K activations) as a
 // dotKernel, checking the slices' lengths once.
-func kquantDot(t quant.Type, one func(nb int, w, a *byte) float32, four func(nb int, w, a *byte, astride int, out *float32, ostride int)) dotKernel {
+func kquantDot(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) dotKernel {
 	wb := t.BlockSize()
 	const ab = 292 // Q8_K block
-	return dotKernel{
-		one: func(n int, w, a []byte, _ []float32) float32 {
-			nb := n / quant.QK_K
-			if nb == 0 {
-				return 0
-			}
-			_, _ = w[nb*wb-1], a[nb*ab-1]
-			return one(nb, &w[0], &a[0])
-		},
-		four: func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
-			_ = out[3*ostride]
-			nb := n / quant.QK_K
-			if nb == 0 {
-				zero4(out, ostride)
-				return
-			}
-			_, _ = w[nb*wb-1], a[3*stride+nb*ab-1]
-			four(nb, &w[0], &a[0], stride, &out[0], 4*ostride)
-		},
+	d := rowsDotNEON(wb, ab, false, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
+		rows(nb, w, wstride, r, a, out)
+	})
+	d.four = func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
+		_ = out[3*ostride]
+		nb := n / quant.QK_K
+		if nb == 0 {
+			zero4(out, ostride)
+			return
+		}
+		_, _ = w[nb*wb-1], a[3*stride+nb*ab-1]
+		four(nb, &w[0], &a[0], stride, &out[0], 4*ostride)
 	}
+	return d
 }
 
 // zero4 clears out[i*ostride] for the four rows.

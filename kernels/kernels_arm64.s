@@ -12,12 +12,20 @@ DATA q5idx<>+16(SB)/8, $0x0202020202020202
 DATA q5idx<>+24(SB)/8, $0x0303030303030303
 GLOBL q5idx<>(SB), RODATA|NOPTR, $32
 
-// func dotQ8_0x1NEON(nb int, w *byte, a *byte, ad *float32) float32
-TEXT ·dotQ8_0x1NEON(SB), NOSPLIT, $0-36
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
-	MOVD ad+24(FP), R6
+// func dotQ8_0RowsNEON(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
+TEXT ·dotQ8_0RowsNEON(SB), NOSPLIT, $0-56
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+48(FP), R10
+	MOVD ad+40(FP), R9
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
+	MOVD R9, R6
 	WORD	$0x6f00e410	// movi v16.2d, #0
 	WORD	$0x6f00e411	// movi v17.2d, #0
 loop:
@@ -48,17 +56,28 @@ loop:
 	WORD	$0x6e184319	// ext v25.16b, v24.16b, v24.16b, #8
 	WORD	$0x0e39d718	// fadd v24.2s, v24.2s, v25.2s
 	WORD	$0x7e30db18	// faddp s24, v24.2s
-	FMOVS F24, ret+32(FP)
+	FMOVS.P F24, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
-// func dotQ4_0x1NEON(nb int, w *byte, a *byte, ad *float32) float32
-TEXT ·dotQ4_0x1NEON(SB), NOSPLIT, $0-36
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
-	MOVD ad+24(FP), R6
+// func dotQ4_0RowsNEON(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
+TEXT ·dotQ4_0RowsNEON(SB), NOSPLIT, $0-56
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+48(FP), R10
+	MOVD ad+40(FP), R9
 	WORD	$0x4f00e5fc	// movi v28.16b, #15
 	WORD	$0x4f00e51d	// movi v29.16b, #8
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
+	MOVD R9, R6
 	WORD	$0x6f00e41e	// movi v30.2d, #0
 loop:
 	VLD1.P 2(R1), V0.H[0]
@@ -82,21 +101,32 @@ loop:
 	WORD	$0x1e302bde	// fadd s30, s30, s16
 	SUBS $1, R0, R0
 	BNE loop
-	FMOVS F30, ret+32(FP)
+	FMOVS.P F30, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
-// func dotQ5_0x1NEON(nb int, w *byte, a *byte, ad *float32) float32
-TEXT ·dotQ5_0x1NEON(SB), NOSPLIT, $0-36
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
-	MOVD ad+24(FP), R6
+// func dotQ5_0RowsNEON(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
+TEXT ·dotQ5_0RowsNEON(SB), NOSPLIT, $0-56
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+48(FP), R10
+	MOVD ad+40(FP), R9
 	WORD	$0x4f00e5fc	// movi v28.16b, #15
 	WORD	$0x4f00e61d	// movi v29.16b, #16
 	MOVD $q5idx<>(SB), R12
 	VLD1 (R12), [V24.B16, V25.B16]
 	MOVD $bits<>(SB), R12
 	VLD1 (R12), [V26.B16]
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
+	MOVD R9, R6
 	WORD	$0x6f00e41e	// movi v30.2d, #0
 loop:
 	VLD1.P 2(R1), V0.H[0]
@@ -127,7 +157,10 @@ loop:
 	WORD	$0x1e302bde	// fadd s30, s30, s16
 	SUBS $1, R0, R0
 	BNE loop
-	FMOVS F30, ret+32(FP)
+	FMOVS.P F30, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
 // func dotQ8_0x4NEON(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
@@ -419,12 +452,20 @@ loop:
 	VST1 V30.S[3], (R10)
 	RET
 
-// func dotQ8_0x1DOT(nb int, w *byte, a *byte, ad *float32) float32
-TEXT ·dotQ8_0x1DOT(SB), NOSPLIT, $0-36
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
-	MOVD ad+24(FP), R6
+// func dotQ8_0RowsDOT(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
+TEXT ·dotQ8_0RowsDOT(SB), NOSPLIT, $0-56
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+48(FP), R10
+	MOVD ad+40(FP), R9
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
+	MOVD R9, R6
 	WORD	$0x6f00e410	// movi v16.2d, #0
 	WORD	$0x6f00e411	// movi v17.2d, #0
 loop:
@@ -449,17 +490,28 @@ loop:
 	WORD	$0x6e184319	// ext v25.16b, v24.16b, v24.16b, #8
 	WORD	$0x0e39d718	// fadd v24.2s, v24.2s, v25.2s
 	WORD	$0x7e30db18	// faddp s24, v24.2s
-	FMOVS F24, ret+32(FP)
+	FMOVS.P F24, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
-// func dotQ4_0x1DOT(nb int, w *byte, a *byte, ad *float32) float32
-TEXT ·dotQ4_0x1DOT(SB), NOSPLIT, $0-36
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
-	MOVD ad+24(FP), R6
+// func dotQ4_0RowsDOT(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
+TEXT ·dotQ4_0RowsDOT(SB), NOSPLIT, $0-56
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+48(FP), R10
+	MOVD ad+40(FP), R9
 	WORD	$0x4f00e5fc	// movi v28.16b, #15
 	WORD	$0x4f00e51d	// movi v29.16b, #8
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
+	MOVD R9, R6
 	WORD	$0x6f00e41e	// movi v30.2d, #0
 loop:
 	VLD1.P 2(R1), V0.H[0]
@@ -482,21 +534,32 @@ loop:
 	WORD	$0x1e302bde	// fadd s30, s30, s16
 	SUBS $1, R0, R0
 	BNE loop
-	FMOVS F30, ret+32(FP)
+	FMOVS.P F30, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
-// func dotQ5_0x1DOT(nb int, w *byte, a *byte, ad *float32) float32
-TEXT ·dotQ5_0x1DOT(SB), NOSPLIT, $0-36
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
-	MOVD ad+24(FP), R6
+// func dotQ5_0RowsDOT(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
+TEXT ·dotQ5_0RowsDOT(SB), NOSPLIT, $0-56
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+48(FP), R10
+	MOVD ad+40(FP), R9
 	WORD	$0x4f00e5fc	// movi v28.16b, #15
 	WORD	$0x4f00e61d	// movi v29.16b, #16
 	MOVD $q5idx<>(SB), R12
 	VLD1 (R12), [V24.B16, V25.B16]
 	MOVD $bits<>(SB), R12
 	VLD1 (R12), [V26.B16]
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
+	MOVD R9, R6
 	WORD	$0x6f00e41e	// movi v30.2d, #0
 loop:
 	VLD1.P 2(R1), V0.H[0]
@@ -526,7 +589,10 @@ loop:
 	WORD	$0x1e302bde	// fadd s30, s30, s16
 	SUBS $1, R0, R0
 	BNE loop
-	FMOVS F30, ret+32(FP)
+	FMOVS.P F30, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
 // func dotQ8_0x4DOT(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
@@ -1287,12 +1353,19 @@ loop:
 	FMOVD F31, ret+24(FP)
 	RET
 
-// func dotQ4_Kx1NEON(nb int, w *byte, a *byte) float32
-TEXT ·dotQ4_Kx1NEON(SB), NOSPLIT, $0-28
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
+// func dotQ4_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+TEXT ·dotQ4_KRowsNEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+40(FP), R10
 	WORD	$0x4f00e5e3	// movi v3.16b, #15
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
 	WORD	$0x6f00e404	// movi v4.2d, #0
 	WORD	$0x6f00e418	// movi v24.2d, #0
 	WORD	$0x6f00e419	// movi v25.2d, #0
@@ -1448,15 +1521,25 @@ block:
 	WORD	$0x1e2628a5	// fadd s5, s5, s6
 	WORD	$0x5e1c0726	// mov s6, v25.s[3]
 	WORD	$0x1e2628a5	// fadd s5, s5, s6
-	FMOVS F5, ret+24(FP)
+	FMOVS.P F5, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
-// func dotQ5_Kx1NEON(nb int, w *byte, a *byte) float32
-TEXT ·dotQ5_Kx1NEON(SB), NOSPLIT, $0-28
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
+// func dotQ5_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+TEXT ·dotQ5_KRowsNEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+40(FP), R10
 	WORD	$0x4f00e423	// movi v3.16b, #1
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
 	WORD	$0x6f00e404	// movi v4.2d, #0
 	WORD	$0x6f00e418	// movi v24.2d, #0
 	WORD	$0x6f00e419	// movi v25.2d, #0
@@ -1652,16 +1735,26 @@ block:
 	WORD	$0x1e2628a5	// fadd s5, s5, s6
 	WORD	$0x5e1c0726	// mov s6, v25.s[3]
 	WORD	$0x1e2628a5	// fadd s5, s5, s6
-	FMOVS F5, ret+24(FP)
+	FMOVS.P F5, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
-// func dotQ6_Kx1NEON(nb int, w *byte, a *byte) float32
-TEXT ·dotQ6_Kx1NEON(SB), NOSPLIT, $0-28
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
+// func dotQ6_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+TEXT ·dotQ6_KRowsNEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+40(FP), R10
 	WORD	$0x4f00e463	// movi v3.16b, #3
 	WORD	$0x4f01e404	// movi v4.16b, #32
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
 	WORD	$0x6f00e418	// movi v24.2d, #0
 	WORD	$0x6f00e419	// movi v25.2d, #0
 block:
@@ -1856,17 +1949,27 @@ block:
 	WORD	$0x1e2e29ad	// fadd s13, s13, s14
 	WORD	$0x5e1c072e	// mov s14, v25.s[3]
 	WORD	$0x1e2e29ad	// fadd s13, s13, s14
-	FMOVS F13, ret+24(FP)
+	FMOVS.P F13, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
-// func dotQ3_Kx1NEON(nb int, w *byte, a *byte) float32
-TEXT ·dotQ3_Kx1NEON(SB), NOSPLIT, $0-28
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
+// func dotQ3_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+TEXT ·dotQ3_KRowsNEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+40(FP), R10
 	WORD	$0x4f00e463	// movi v3.16b, #3
 	WORD	$0x4f00e424	// movi v4.16b, #1
 	WORD	$0x4f00e485	// movi v5.16b, #4
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
 	WORD	$0x6f00e418	// movi v24.2d, #0
 	WORD	$0x6f00e419	// movi v25.2d, #0
 block:
@@ -2094,16 +2197,26 @@ block:
 	WORD	$0x1e292908	// fadd s8, s8, s9
 	WORD	$0x5e1c0729	// mov s9, v25.s[3]
 	WORD	$0x1e292908	// fadd s8, s8, s9
-	FMOVS F8, ret+24(FP)
+	FMOVS.P F8, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
-// func dotQ2_Kx1NEON(nb int, w *byte, a *byte) float32
-TEXT ·dotQ2_Kx1NEON(SB), NOSPLIT, $0-28
-	MOVD nb+0(FP), R0
-	MOVD w+8(FP), R1
-	MOVD a+16(FP), R2
+// func dotQ2_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+TEXT ·dotQ2_KRowsNEON(SB), NOSPLIT, $0-48
+	MOVD nb+0(FP), R4
+	MOVD w+8(FP), R7
+	MOVD wstride+16(FP), R5
+	MOVD rows+24(FP), R3
+	MOVD a+32(FP), R8
+	MOVD out+40(FP), R10
 	WORD	$0x4f00e463	// movi v3.16b, #3
 	WORD	$0x4f00e5e4	// movi v4.16b, #15
+row:
+	MOVD R4, R0
+	MOVD R7, R1
+	MOVD R8, R2
 	WORD	$0x6f00e40e	// movi v14.2d, #0
 block:
 	FMOVQ (R1), F12
@@ -2236,7 +2349,10 @@ block:
 	ADD $84, R1
 	SUBS $1, R0, R0
 	BNE block
-	FMOVS F14, ret+24(FP)
+	FMOVS.P F14, 4(R10)
+	ADD R5, R7
+	SUBS $1, R3, R3
+	BNE row
 	RET
 
 // func dotQ4_Kx4NEON(nb int, w *byte, a *byte, astride int, out *float32, ostride int)

@@ -4,23 +4,26 @@
 
 package kernels
 
-// dotQ8_0x1NEON returns w (nb Q8_0 blocks) . a (nb Q8_0 blocks, block scales as float32 at ad),
+// dotQ8_0RowsNEON writes out[r] = row r of w (rows rows of nb Q8_0 blocks, wstride bytes apart)
+// . a (nb Q8_0 blocks, block scales as float32 at ad),
 // in the eight-lane FMA order of dotQ8_0Lanes.
 //
 //go:noescape
-func dotQ8_0x1NEON(nb int, w *byte, a *byte, ad *float32) float32
+func dotQ8_0RowsNEON(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 
-// dotQ4_0x1NEON returns w (nb Q4_0 blocks) . a (nb Q8_0 blocks, block scales as float32 at ad),
+// dotQ4_0RowsNEON writes out[r] = row r of w (rows rows of nb Q4_0 blocks, wstride bytes apart)
+// . a (nb Q8_0 blocks, block scales as float32 at ad),
 // rounding as quant.VecDotQ4_0.
 //
 //go:noescape
-func dotQ4_0x1NEON(nb int, w *byte, a *byte, ad *float32) float32
+func dotQ4_0RowsNEON(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 
-// dotQ5_0x1NEON returns w (nb Q5_0 blocks) . a (nb Q8_0 blocks, block scales as float32 at ad),
+// dotQ5_0RowsNEON writes out[r] = row r of w (rows rows of nb Q5_0 blocks, wstride bytes apart)
+// . a (nb Q8_0 blocks, block scales as float32 at ad),
 // rounding as quant.VecDotQ5_0.
 //
 //go:noescape
-func dotQ5_0x1NEON(nb int, w *byte, a *byte, ad *float32) float32
+func dotQ5_0RowsNEON(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 
 // dotQ8_0x4NEON stores at out+t*ostride (bytes) w (nb Q8_0 blocks) . row t of 4 Q8_0 activation rows at
 // a+t*astride (bytes), block scales at ad+t*adstride (bytes),
@@ -43,23 +46,26 @@ func dotQ4_0x4NEON(nb int, w *byte, a *byte, astride int, ad *float32, adstride 
 //go:noescape
 func dotQ5_0x4NEON(nb int, w *byte, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 
-// dotQ8_0x1DOT returns w (nb Q8_0 blocks) . a (nb Q8_0 blocks, block scales as float32 at ad),
+// dotQ8_0RowsDOT writes out[r] = row r of w (rows rows of nb Q8_0 blocks, wstride bytes apart)
+// . a (nb Q8_0 blocks, block scales as float32 at ad),
 // in the eight-lane FMA order of dotQ8_0Lanes.
 //
 //go:noescape
-func dotQ8_0x1DOT(nb int, w *byte, a *byte, ad *float32) float32
+func dotQ8_0RowsDOT(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 
-// dotQ4_0x1DOT returns w (nb Q4_0 blocks) . a (nb Q8_0 blocks, block scales as float32 at ad),
+// dotQ4_0RowsDOT writes out[r] = row r of w (rows rows of nb Q4_0 blocks, wstride bytes apart)
+// . a (nb Q8_0 blocks, block scales as float32 at ad),
 // rounding as quant.VecDotQ4_0.
 //
 //go:noescape
-func dotQ4_0x1DOT(nb int, w *byte, a *byte, ad *float32) float32
+func dotQ4_0RowsDOT(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 
-// dotQ5_0x1DOT returns w (nb Q5_0 blocks) . a (nb Q8_0 blocks, block scales as float32 at ad),
+// dotQ5_0RowsDOT writes out[r] = row r of w (rows rows of nb Q5_0 blocks, wstride bytes apart)
+// . a (nb Q8_0 blocks, block scales as float32 at ad),
 // rounding as quant.VecDotQ5_0.
 //
 //go:noescape
-func dotQ5_0x1DOT(nb int, w *byte, a *byte, ad *float32) float32
+func dotQ5_0RowsDOT(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 
 // dotQ8_0x4DOT stores at out+t*ostride (bytes) w (nb Q8_0 blocks) . row t of 4 Q8_0 activation rows at
 // a+t*astride (bytes), block scales at ad+t*adstride (bytes),
@@ -138,35 +144,40 @@ func dotBF16NEON(n8 int, w *byte, a *byte) float64
 //go:noescape
 func dotF32NEON(n8 int, w *byte, a *byte) float64
 
-// dotQ4_Kx1NEON returns w (nb Q4_K blocks) . a (nb Q8_K blocks),
+// dotQ4_KRowsNEON writes out[r] = row r of w (rows rows of nb Q4_K blocks, wstride
+// bytes apart) . a (nb Q8_K blocks),
 // rounding as quant.VecDotQ4_K.
 //
 //go:noescape
-func dotQ4_Kx1NEON(nb int, w *byte, a *byte) float32
+func dotQ4_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
-// dotQ5_Kx1NEON returns w (nb Q5_K blocks) . a (nb Q8_K blocks),
+// dotQ5_KRowsNEON writes out[r] = row r of w (rows rows of nb Q5_K blocks, wstride
+// bytes apart) . a (nb Q8_K blocks),
 // rounding as quant.VecDotQ5_K.
 //
 //go:noescape
-func dotQ5_Kx1NEON(nb int, w *byte, a *byte) float32
+func dotQ5_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
-// dotQ6_Kx1NEON returns w (nb Q6_K blocks) . a (nb Q8_K blocks),
+// dotQ6_KRowsNEON writes out[r] = row r of w (rows rows of nb Q6_K blocks, wstride
+// bytes apart) . a (nb Q8_K blocks),
 // rounding as quant.VecDotQ6_K.
 //
 //go:noescape
-func dotQ6_Kx1NEON(nb int, w *byte, a *byte) float32
+func dotQ6_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
-// dotQ3_Kx1NEON returns w (nb Q3_K blocks) . a (nb Q8_K blocks),
+// dotQ3_KRowsNEON writes out[r] = row r of w (rows rows of nb Q3_K blocks, wstride
+// bytes apart) . a (nb Q8_K blocks),
 // rounding as quant.VecDotQ3_K.
 //
 //go:noescape
-func dotQ3_Kx1NEON(nb int, w *byte, a *byte) float32
+func dotQ3_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
-// dotQ2_Kx1NEON returns w (nb Q2_K blocks) . a (nb Q8_K blocks),
+// dotQ2_KRowsNEON writes out[r] = row r of w (rows rows of nb Q2_K blocks, wstride
+// bytes apart) . a (nb Q8_K blocks),
 // rounding as quant.VecDotQ2_K.
 //
 //go:noescape
-func dotQ2_Kx1NEON(nb int, w *byte, a *byte) float32
+func dotQ2_KRowsNEON(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
 
 // dotQ4_Kx4NEON stores at out+t*ostride (bytes) w (nb Q4_K blocks) . row t of 4
 // Q8_K activation rows at a+t*astride (bytes),

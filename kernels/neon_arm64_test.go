@@ -42,11 +42,12 @@ func TestNEONDotsMatchGeneric(t *testing.T) {
 				n := nb * typ.BlockLen()
 				for _, kind := range []string{"quantized", "random", "0xFF", "0x80", "zero"} {
 					w := neonTestWeights(rng, typ, nb, kind)
+					w2 := neonTestWeights(rng, typ, nb, "random")
 					acts := make([][]byte, 4)
 					for i := range acts {
 						acts[i] = neonTestActs(rng, at, n, i)
 					}
-					checkNEONDot(t, fmt.Sprintf("%s/%s/nb=%d/%s", ks.name, typ, nb, kind), typ, n, k, w, acts)
+					checkNEONDot(t, fmt.Sprintf("%s/%s/nb=%d/%s", ks.name, typ, nb, kind), typ, n, k, w, w2, acts)
 				}
 			}
 		}
@@ -131,9 +132,10 @@ func putU16(b []byte, v uint16) { b[0], b[1] = byte(v), byte(v>>8) }
 
 func putU32(b []byte, v uint32) { putU16(b, uint16(v)); putU16(b[2:], uint16(v>>16)) }
 
-// checkNEONDot compares k's one and four kernels with the generic one on
-// unaligned copies of w and acts (rows a stride apart with a gap).
-func checkNEONDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel, w []byte, acts [][]byte) {
+// checkNEONDot compares k's one, four and rows kernels with the generic one
+// on unaligned copies of w and acts (rows a stride apart with a gap); rows
+// runs over w and w2.
+func checkNEONDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel, w, w2 []byte, acts [][]byte) {
 	t.Helper()
 	gen := genericSet.dot(typ)
 	wu := append(make([]byte, 1, len(w)+1), w...)[1:]
@@ -161,6 +163,20 @@ func checkNEONDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel,
 		}
 		if k.four != nil && math.Float32bits(four[i*ostride]) != math.Float32bits(want) {
 			t.Errorf("%s: row %d: four = %v, generic %v", name, i, four[i*ostride], want)
+		}
+		if k.rows == nil {
+			continue
+		}
+		wstride := len(w) + 7
+		run := make([]byte, wstride+len(w2))
+		copy(run, w)
+		copy(run[wstride:], w2)
+		got2 := make([]float32, 2)
+		k.rows(n, run, wstride, a, ad[i*adStride:], got2)
+		for r, wr := range [][]byte{w, w2} {
+			if want := gen.one(n, wr, a, ad[i*adStride:]); math.Float32bits(got2[r]) != math.Float32bits(want) {
+				t.Errorf("%s: activation row %d, weight row %d: rows = %v, generic %v", name, i, r, got2[r], want)
+			}
 		}
 	}
 }

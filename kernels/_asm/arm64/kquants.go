@@ -38,16 +38,13 @@ func lanes(t int) (V, V) { return V(24 + 2*t), V(25 + 2*t) }
 
 // kStart emits the prologue of K-quant kernel name over R rows.
 func (g *gen) kStart(name, typ string, R int) {
-	args := params("nb int", "w *byte", "a *byte")
-	var res []param
-	doc := fmt.Sprintf("%s returns w (nb %s blocks) . a (nb Q8_K blocks)", name, typ)
-	if R == 1 {
-		res = params("ret float32")
-	} else {
-		args = append(args, params("astride int", "out *float32", "ostride int")...)
+	args := params("nb int", "w *byte", "wstride int", "rows int", "a *byte", "out *float32")
+	doc := fmt.Sprintf("%s writes out[r] = row r of w (rows rows of nb %s blocks, wstride\nbytes apart) . a (nb Q8_K blocks)", name, typ)
+	if R > 1 {
+		args = params("nb int", "w *byte", "a *byte", "astride int", "out *float32", "ostride int")
 		doc = fmt.Sprintf("%s stores at out+t*ostride (bytes) w (nb %s blocks) . row t of %d\nQ8_K activation rows at a+t*astride (bytes)", name, typ, R)
 	}
-	g.fn(name, doc+",\nrounding as quant.VecDot"+typ+".", args, res)
+	g.fn(name, doc+",\nrounding as quant.VecDot"+typ+".", args, nil)
 	g.rowsPrologue(R, false)
 }
 
@@ -246,8 +243,9 @@ func (g *gen) field2(d, src, c3 V, shift int) {
 // genQ4_K: sub-blocks 2p and 2p+1 share 32 bytes of quants at 16+32p, low
 // and high nibbles.
 func genQ4_K(g *gen, R int) {
-	g.kStart(fmt.Sprintf("dotQ4_Kx%dNEON", R), "Q4_K", R)
+	g.kStart(kname("dotQ4_K", R, "NEON"), "Q4_K", R)
 	g.movi16b(3, 0x0F)
+	g.rowStart(R, false)
 	g.zero(4)
 	g.zeroLanes(R)
 	g.label("block")
@@ -268,15 +266,17 @@ func genQ4_K(g *gen, R int) {
 	g.op("ADD $144, R1")
 	g.loopEnd("block")
 	g.finish(R, 4, 5, 6)
+	g.rowEnd(R)
 	g.op("RET")
 }
 
 // genQ5_K: as Q4_K with quants at 48, and bit j of byte k of the 32 bytes
 // at 16 the fifth bit of element k of sub-block j.
 func genQ5_K(g *gen, R int) {
-	g.kStart(fmt.Sprintf("dotQ5_Kx%dNEON", R), "Q5_K", R)
+	g.kStart(kname("dotQ5_K", R, "NEON"), "Q5_K", R)
 	const c1, qh0, qh1, hb = 3, 12, 13, 14
 	g.movi16b(c1, 1)
+	g.rowStart(R, false)
 	g.zero(4)
 	g.zeroLanes(R)
 	g.label("block")
@@ -304,6 +304,7 @@ func genQ5_K(g *gen, R int) {
 	g.op("ADD $176, R1")
 	g.loopEnd("block")
 	g.finish(R, 4, 5, 6)
+	g.rowEnd(R)
 	g.op("RET")
 }
 
@@ -323,10 +324,11 @@ func (g *gen) groupEnd(R, off int, x, dd V) {
 // nibble (s/2) of ql byte 64h+32(s%2)+k and bits 2s..2s+1 of qh byte 32h+k,
 // minus 32; signed scales per group of 16 at 192, d at 208.
 func genQ6_K(g *gen, R int) {
-	g.kStart(fmt.Sprintf("dotQ6_Kx%dNEON", R), "Q6_K", R)
+	g.kStart(kname("dotQ6_K", R, "NEON"), "Q6_K", R)
 	const c3, c32, qh0, qh1, w0, w1, hb, x, dd = 3, 4, 5, 6, 7, 8, 12, 13, 14
 	g.movi16b(c3, 3)
 	g.movi16b(c32, 32)
+	g.rowStart(R, false)
 	g.zeroLanes(R)
 	g.label("block")
 	g.op("FMOVQ 192(R1), %s", V(x).F())
@@ -353,6 +355,7 @@ func genQ6_K(g *gen, R int) {
 	g.op("ADD $210, R1")
 	g.loopEnd("block")
 	g.finish(R, 0, x, dd)
+	g.rowEnd(R)
 	g.op("RET")
 }
 
@@ -361,12 +364,13 @@ func genQ6_K(g *gen, R int) {
 // is set, 4 subtracted; 6-bit scales minus 32 packed in the 12 bytes at
 // 96 (q3Scales), d at 108.
 func genQ3_K(g *gen, R int) {
-	g.kStart(fmt.Sprintf("dotQ3_Kx%dNEON", R), "Q3_K", R)
+	g.kStart(kname("dotQ3_K", R, "NEON"), "Q3_K", R)
 	const c3, c1, c4, hm0, hm1, qs0, qs1, w0, w1, hb = 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 	// This kernel needs V9..V11 for weights: its activations use V13..V15.
 	g.movi16b(c3, 3)
 	g.movi16b(c1, 1)
 	g.movi16b(c4, 4)
+	g.rowStart(R, false)
 	g.zeroLanes(R)
 	g.label("block")
 	g.op("MOVWU 96(R1), R12")  // aux0
@@ -419,6 +423,7 @@ func genQ3_K(g *gen, R int) {
 	g.op("ADD $110, R1")
 	g.loopEnd("block")
 	g.finish(R, 0, qs0, qs1)
+	g.rowEnd(R)
 	g.op("RET")
 }
 
@@ -443,10 +448,11 @@ func (g *gen) step16x2q3(R int, w0, w1 V, grp int) {
 // nibbles of byte g; d at 80, dmin at 82. Per block sumf +=
 // float32(float32(dall*isum) - float32(dmin*summs)).
 func genQ2_K(g *gen, R int) {
-	g.kStart(fmt.Sprintf("dotQ2_Kx%dNEON", R), "Q2_K", R)
+	g.kStart(kname("dotQ2_K", R, "NEON"), "Q2_K", R)
 	const c3, c0F, m0, m1, qs0, qs1, w0, w1, sum = 3, 4, 5, 6, 7, 8, 12, 13, 14
 	g.movi16b(c3, 3)
 	g.movi16b(c0F, 0x0F)
+	g.rowStart(R, false)
 	g.zero(sum)
 	g.label("block")
 	g.op("FMOVQ (R1), %s", V(w0).F())
@@ -487,5 +493,6 @@ func genQ2_K(g *gen, R int) {
 	g.op("ADD $84, R1")
 	g.loopEnd("block")
 	g.storeSums(R, sum)
+	g.rowEnd(R)
 	g.op("RET")
 }

@@ -15,15 +15,27 @@ type variant struct {
 
 var variants = []variant{{"NEON", false}, {"DOT", true}}
 
-// Rows kernels take nb blocks of weights at w and R activation rows; their
-// general registers: R0 blocks left, R1 weights, R2..R5 activation rows,
-// R6..R9 the rows' float32 block scales, R10 out, R11 its stride in bytes.
+// Dot kernels come in two forms: R = 1, one activation row against a run
+// of weight rows (wstride bytes apart), and R = 4, one weight row against
+// four activation rows. Their general registers: R0 blocks left, R1
+// weights, R2..R5 activation rows, R6..R9 the rows' float32 block scales,
+// R10 out, R11 its stride in bytes; the run of weight rows keeps R3 rows
+// left, R4 nb, R5 wstride, R7 the row's weights, R8 and R9 the activations
+// and scales.
+
+// kname names the R-row form of a kernel.
+func kname(prefix string, R int, suffix string) string {
+	if R == 1 {
+		return prefix + "Rows" + suffix
+	}
+	return fmt.Sprintf("%sx%d%s", prefix, R, suffix)
+}
 
 // q32Params are the parameters of a kernel over R activation rows with
 // float32 block scales.
 func q32Params(R int) (args, results []param) {
 	if R == 1 {
-		return params("nb int", "w *byte", "a *byte", "ad *float32"), params("ret float32")
+		return params("nb int", "w *byte", "wstride int", "rows int", "a *byte", "ad *float32", "out *float32"), nil
 	}
 	return params("nb int", "w *byte", "a *byte", "astride int", "ad *float32", "adstride int", "out *float32", "ostride int"), nil
 }
@@ -31,12 +43,21 @@ func q32Params(R int) (args, results []param) {
 // rowsPrologue loads the arguments of an R-row kernel: row t of the
 // activations at R(2+t), and with scales, of the block scales at R(6+t).
 func (g *gen) rowsPrologue(R int, scales bool) {
+	if R == 1 {
+		for _, p := range []struct {
+			arg string
+			reg int
+		}{{"nb", 4}, {"w", 7}, {"wstride", 5}, {"rows", 3}, {"a", 8}, {"out", 10}} {
+			g.op("MOVD %s, R%d", g.arg(p.arg), p.reg)
+		}
+		if scales {
+			g.op("MOVD %s, R9", g.arg("ad"))
+		}
+		return
+	}
 	g.loadArgs("nb", "w", "a")
 	if scales {
 		g.op("MOVD %s, R6", g.arg("ad"))
-	}
-	if R == 1 {
-		return
 	}
 	g.op("MOVD %s, R12", g.arg("astride"))
 	for t := 1; t < R; t++ {
@@ -52,14 +73,40 @@ func (g *gen) rowsPrologue(R int, scales bool) {
 	g.op("MOVD %s, R11", g.arg("ostride"))
 }
 
-// storeRow stores row t's result, the float32 in lane lane of s: returned
-// by a one-row kernel, stored at out + t*ostride by an R-row one.
+// rowStart begins the loop over weight rows of a one-row kernel: the
+// block count and the pointers set for the row. Constants go before it.
+func (g *gen) rowStart(R int, scales bool) {
+	if R > 1 {
+		return
+	}
+	g.label("row")
+	g.op("MOVD R4, R0")
+	g.op("MOVD R7, R1")
+	g.op("MOVD R8, R2")
+	if scales {
+		g.op("MOVD R9, R6")
+	}
+}
+
+// rowEnd closes the loop over weight rows.
+func (g *gen) rowEnd(R int) {
+	if R > 1 {
+		return
+	}
+	g.op("ADD R5, R7")
+	g.op("SUBS $1, R3, R3")
+	g.op("BNE row")
+}
+
+// storeRow stores row t's result, the float32 in lane lane of s: at out
+// + t*ostride for four activation rows, at the next out for a run of
+// weight rows.
 func (g *gen) storeRow(R, t int, s V, lane int) {
 	if R == 1 {
 		if lane != 0 {
 			g.movScalar(2, s, s, lane)
 		}
-		g.op("FMOVS %s, %s", s.F(), g.arg("ret"))
+		g.op("FMOVS.P %s, 4(R10)", s.F())
 		return
 	}
 	if lane == 0 {
@@ -94,7 +141,7 @@ func (g *gen) loadActs(t int, a0, a1 V) {
 }
 
 func q32Doc(typ string, R int) string {
-	d := fmt.Sprintf("returns w (nb %s blocks) . a (nb Q8_0 blocks, block scales as float32 at ad)", typ)
+	d := fmt.Sprintf("writes out[r] = row r of w (rows rows of nb %s blocks, wstride bytes apart)\n. a (nb Q8_0 blocks, block scales as float32 at ad)", typ)
 	if R > 1 {
 		d = fmt.Sprintf("stores at out+t*ostride (bytes) w (nb %s blocks) . row t of %d Q8_0 activation rows at\na+t*astride (bytes), block scales at ad+t*adstride (bytes)", typ, R)
 	}
@@ -116,10 +163,11 @@ func genQ32(g *gen) {
 // (two registers per row) by one fused multiply-add with d_w*d_a each, and
 // the lanes are reduced as reduceLanes does.
 func genQ8_0(g *gen, R int, va variant) {
-	name := fmt.Sprintf("dotQ8_0x%d%s", R, va.suffix)
+	name := kname("dotQ8_0", R, va.suffix)
 	args, res := q32Params(R)
 	g.fn(name, name+" "+q32Doc("Q8_0", R)+",\nin the eight-lane FMA order of dotQ8_0Lanes.", args, res)
 	g.rowsPrologue(R, true)
+	g.rowStart(R, true)
 	for t := 0; t < R; t++ {
 		g.zero(V(16+2*t), V(17+2*t))
 	}
@@ -167,6 +215,7 @@ func genQ8_0(g *gen, R int, va variant) {
 		g.faddp2s(24, 24)
 		g.storeRow(R, t, 24, 0)
 	}
+	g.rowEnd(R)
 	g.op("RET")
 }
 
@@ -216,12 +265,13 @@ func (g *gen) storeSums(R int, s V) {
 // genQ4_0 emits the Q4_0 kernel with the arithmetic of quant.VecDotQ4_0:
 // per block sumf += (float32(sumi) * d_w) * d_a, each step rounded.
 func genQ4_0(g *gen, R int, va variant) {
-	name := fmt.Sprintf("dotQ4_0x%d%s", R, va.suffix)
+	name := kname("dotQ4_0", R, va.suffix)
 	args, res := q32Params(R)
 	g.fn(name, name+" "+q32Doc("Q4_0", R)+",\nrounding as quant.VecDotQ4_0.", args, res)
 	g.rowsPrologue(R, true)
 	g.movi16b(28, 0x0F)
 	g.movi16b(29, 8)
+	g.rowStart(R, true)
 	g.zero(30)
 	g.label("loop")
 	g.op("VLD1.P 2(R1), V0.H[0]")
@@ -246,13 +296,14 @@ func genQ4_0(g *gen, R int, va variant) {
 	}
 	g.loopEnd("loop")
 	g.storeSums(R, 30)
+	g.rowEnd(R)
 	g.op("RET")
 }
 
 // genQ5_0 emits the Q5_0 kernel with the arithmetic of quant.VecDotQ5_0:
 // per block sumf += float32(d_w*d_a) * float32(sumi).
 func genQ5_0(g *gen, R int, va variant) {
-	name := fmt.Sprintf("dotQ5_0x%d%s", R, va.suffix)
+	name := kname("dotQ5_0", R, va.suffix)
 	args, res := q32Params(R)
 	g.fn(name, name+" "+q32Doc("Q5_0", R)+",\nrounding as quant.VecDotQ5_0.", args, res)
 	g.rowsPrologue(R, true)
@@ -261,6 +312,7 @@ func genQ5_0(g *gen, R int, va variant) {
 	g.op("MOVD $%s, R12", q5IdxSym)
 	g.op("VLD1 (R12), %s", list(24, 25))
 	g.loadConst(bitsSym, 26, "R12")
+	g.rowStart(R, true)
 	g.zero(30)
 	g.label("loop")
 	g.op("VLD1.P 2(R1), V0.H[0]")
@@ -294,5 +346,6 @@ func genQ5_0(g *gen, R int, va variant) {
 	}
 	g.loopEnd("loop")
 	g.storeSums(R, 30)
+	g.rowEnd(R)
 	g.op("RET")
 }

@@ -182,7 +182,7 @@ func attnAccumNEONGo(acc, v []uint16, vStride int, e []float32, up []bool, sum f
 // q32Dot wraps the kernels of weight type t (blocks of 32, Q8_0
 // activations) as a dotKernel, checking the slices' lengths once.
 func q32Dot(t quant.Type, k q32Kernels) dotKernel {
-	d := rowsDotNEON(t.BlockSize(), 34, true, k.rows)
+	d := rowsDotNEON(32, t.BlockSize(), 34, k.rows, true)
 	d.four = func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
 		_ = out[3*ostride]
 		nb := n / 32
@@ -197,13 +197,10 @@ func q32Dot(t quant.Type, k q32Kernels) dotKernel {
 }
 
 // rowsDotNEON returns a dotKernel's one and rows from a kernel over a run
-// of weight rows (wb bytes a block of weights, ab of activations), which
-// reads the activations' float32 block scales if scaled.
-func rowsDotNEON(wb, ab int, scaled bool, k func(nb int, w *byte, wstride, rows int, a *byte, ad *float32, out *float32)) dotKernel {
-	bl := 32
-	if ab == 292 {
-		bl = quant.QK_K
-	}
+// of weight rows (blocks of bl elements, wb bytes of weights and ab of
+// activations each), which reads the activations' float32 block scales if
+// scaled. It is impl_amd64.go's rowsDot, with the same signature.
+func rowsDotNEON(bl, wb, ab int, k func(nb int, w *byte, wstride, rows int, a *byte, ad *float32, out *float32), scaled bool) dotKernel {
 	run := func(n int, w []byte, rowBytes int, a []byte, ad []float32, out []float32) {
 		nb := n / bl
 		if nb == 0 {
@@ -255,9 +252,9 @@ func floatDotNEON(size int, k func(n8 int, w, a *byte) float64, conv func(b []by
 func kquantDot(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) dotKernel {
 	wb := t.BlockSize()
 	const ab = 292 // Q8_K block
-	d := rowsDotNEON(wb, ab, false, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
+	d := rowsDotNEON(quant.QK_K, wb, ab, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
 		rows(nb, w, wstride, r, a, out)
-	})
+	}, false)
 	d.four = func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
 		_ = out[3*ostride]
 		nb := n / quant.QK_K

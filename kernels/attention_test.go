@@ -83,7 +83,7 @@ func attentionHeadRef(out, q []float32, k []uint16, kStride int, v []uint16, vSt
 	var sum float32
 	m := float32(math.Inf(-1))
 	for j := 0; j < n; j++ {
-		score := attnDotGo(qf, k[j*kStride:j*kStride+len(q)]) * scale
+		score := float32(attnDotGo(qf, k[j*kStride:j*kStride+len(q)]) * scale) // rounded: no fused multiply-add
 		ms, vs := float32(1), float32(1)
 		rescale := score > m
 		if rescale {

@@ -47,8 +47,10 @@ func (r *Rope) Apply(x []float32, nHeads, headDim int, cs []float32) {
 				a, b = &v[2*i], &v[2*i+1]
 			}
 			x0, x1 := *a, *b
-			*a = x0*c - x1*s
-			*b = x0*s + x1*c
+			// Each product rounded (float32(...)) so that no platform fuses
+			// a multiply-add; ggml rounds them on every machine we match.
+			*a = float32(x0*c) - float32(x1*s)
+			*b = float32(x0*s) + float32(x1*c)
 		}
 	}
 }

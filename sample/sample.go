@@ -180,7 +180,7 @@ func (s *Sampler) applyPenalties(c []candidate, history []int) {
 		if !valid(id) || counts[id] == 0 {
 			continue
 		}
-		c[id].logit -= float32(counts[id])*fp + pp
+		c[id].logit -= float32(float32(counts[id])*fp) + pp // rounded: the same on every platform
 		counts[id] = 0
 	}
 }

@@ -15,12 +15,16 @@
 // there, never edit it by hand.
 //
 // Activations are quantized as llama.cpp quantizes them (Q8_0 for
-// Q4_0/Q5_0/Q8_0 weights, Q8_K for K-quants) and dotted with exact integer
-// arithmetic; only the float accumulation of the per-block sums differs
-// between the sets, and the SIMD kernels follow llama.cpp's CPU order where
-// its reference logits showed it matters: eight FMA lanes for Q8_0 and Q5_0,
-// one fused multiply-add of each block's exact sum for Q4_0 and Q4_K.
-// Attention gives the same bits on every set.
+// Q4_0/Q5_0/Q8_0 weights, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants) and dotted
+// with exact integer arithmetic; only the float accumulation of the
+// per-block sums differs between the sets, and the SIMD kernels follow
+// llama.cpp's CPU order where its reference logits showed it matters: eight
+// FMA lanes for Q8_0 and Q5_0, one fused multiply-add of each block's exact
+// sum for Q4_0 and Q4_K; Q4_1 and Q5_1 keep the generic order. Attention
+// (blocked: a block's scores, then their exponentials with Go's math.Exp
+// computed in vector lanes, then the f16 value accumulation) and SwiGLU give
+// the same bits on every set. A one-token dot kernel runs over a whole
+// chunk of weight rows per call.
 //
 // # Threads
 //

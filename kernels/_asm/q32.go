@@ -137,6 +137,18 @@ func nibbles(m Mem) VecVirtual {
 	return q
 }
 
+// highBits spreads the 32 bits of the little-endian word at m to bytes:
+// byte j is 0xFF where bit j is set and 0 elsewhere (allOnes holds all
+// ones).
+func highBits(m Mem, allOnes VecVirtual) VecVirtual {
+	b := YMM()
+	VPBROADCASTD(m, b)
+	VPSHUFB(shufBitsM, b, b)
+	VPOR(bitMaskM, b, b)
+	VPCMPEQB(allOnes, b, b)
+	return b
+}
+
 // shufBitsM and bitMaskM spread the 32 high bits of a Q5_0 block to bytes.
 var shufBitsM, bitMaskM Mem
 
@@ -196,11 +208,7 @@ func genQK32() {
 				q := nibbles(Mem{Base: w, Disp: off + qs})
 				if f.high {
 					// Byte j gets 0x10 where bit j of the 32-bit qh is set.
-					b := YMM()
-					VPBROADCASTD(Mem{Base: w, Disp: off + 2}, b)
-					VPSHUFB(shufBitsM, b, b)
-					VPOR(bitMaskM, b, b)
-					VPCMPEQB(allOnes, b, b)
+					b := highBits(Mem{Base: w, Disp: off + 2}, allOnes)
 					VPAND(mask10, b, b)
 					VPOR(b, q, q)
 				}

@@ -44,11 +44,7 @@ func genQMin() {
 				prefetch(w, 0)
 				q := nibbles(Mem{Base: w, Disp: qs})
 				if f.high {
-					b := YMM()
-					VPBROADCASTD(Mem{Base: w, Disp: 4}, b)
-					VPSHUFB(shufBitsM, b, b)
-					VPOR(bitMaskM, b, b)
-					VPCMPEQB(allOnes, b, b)
+					b := highBits(Mem{Base: w, Disp: 4}, allOnes)
 					VPAND(mask10, b, b)
 					VPOR(b, q, q)
 				}

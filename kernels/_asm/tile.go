@@ -23,56 +23,23 @@ const pairBlock = 72
 func genTile() {
 	maskF0 := constBytes("maskF0", splat32(0xF0))
 
-	TEXT("repackQ5_0AVX2", NOSPLIT, "func(nb int, w, q *byte, d *float32)")
-	Pragma("noescape")
-	Doc("repackQ5_0AVX2 writes the nb Q5_0 blocks at w as signed quants q-16 (32 bytes at q +",
-		"72*b) and float32 scales (at d + 72*b bytes): one row of the pair layout.")
-	{
-		nb, w, q, d := loadGP("nb"), loadGP("w"), loadGP("q"), loadGP("d")
-		allOnes := YMM()
-		VPCMPEQB(allOnes, allOnes, allOnes)
-		blockLoop("blocks", nb, 1, func(int) {
+	var allOnes VecVirtual
+	genRepack("repackQ5_0AVX2", 22, func() { allOnes = YMM(); VPCMPEQB(allOnes, allOnes, allOnes) },
+		func(w GPVirtual) VecVirtual {
 			v := nibbles(Mem{Base: w, Disp: 6})
 			// Byte j gets 0xF0 where bit j of qh is clear: the nibble minus 16.
-			b := YMM()
-			VPBROADCASTD(Mem{Base: w, Disp: 2}, b)
-			VPSHUFB(shufBitsM, b, b)
-			VPOR(bitMaskM, b, b)
-			VPCMPEQB(allOnes, b, b)
+			b := highBits(Mem{Base: w, Disp: 2}, allOnes)
 			VPANDN(maskF0, b, b)
 			VPOR(b, v, v)
-			VMOVDQU(v, Mem{Base: q})
-			s := halfScalar(Mem{Base: w})
-			VMOVSS(s, Mem{Base: d})
-		}, func(int) {
-			ADDQ(U32(22), w)
-			ADDQ(U32(pairBlock), q)
-			ADDQ(U32(pairBlock), d)
-		})
-		VZEROUPPER()
-		RET()
-	}
-
-	TEXT("repackQ8_0AVX2", NOSPLIT, "func(nb int, w, q *byte, d *float32)")
-	Pragma("noescape")
-	Doc("repackQ8_0AVX2 copies the quants of the nb Q8_0 blocks at w to q + 72*b and their",
+			return v
+		}, "repackQ5_0AVX2 writes the nb Q5_0 blocks at w as signed quants q-16 (32 bytes at q +",
+		"72*b) and float32 scales (at d + 72*b bytes): one row of the pair layout.")
+	genRepack("repackQ8_0AVX2", 34, func() {}, func(w GPVirtual) VecVirtual {
+		v := YMM()
+		VMOVDQU(Mem{Base: w, Disp: 2}, v)
+		return v
+	}, "repackQ8_0AVX2 copies the quants of the nb Q8_0 blocks at w to q + 72*b and their",
 		"scales as float32 to d + 72*b bytes: one row of the pair layout.")
-	{
-		nb, w, q, d := loadGP("nb"), loadGP("w"), loadGP("q"), loadGP("d")
-		blockLoop("blocks", nb, 1, func(int) {
-			v := YMM()
-			VMOVDQU(Mem{Base: w, Disp: 2}, v)
-			VMOVDQU(v, Mem{Base: q})
-			s := halfScalar(Mem{Base: w})
-			VMOVSS(s, Mem{Base: d})
-		}, func(int) {
-			ADDQ(U32(34), w)
-			ADDQ(U32(pairBlock), q)
-			ADDQ(U32(pairBlock), d)
-		})
-		VZEROUPPER()
-		RET()
-	}
 
 	TEXT("dotLanes2x4AVX2", NOSPLIT, "func(nb int, w *byte, pairs int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)")
 	Pragma("noescape")
@@ -134,6 +101,27 @@ func genTile() {
 		VZEROUPPER()
 		RET()
 	}
+}
+
+// genRepack emits a repacking kernel of blocks of size bytes whose f16
+// scale comes first: setup runs once, quants returns a block's 32 signed
+// quants.
+func genRepack(name string, size int, setup func(), quants func(w GPVirtual) VecVirtual, doc ...string) {
+	TEXT(name, NOSPLIT, "func(nb int, w, q *byte, d *float32)")
+	Pragma("noescape")
+	Doc(doc...)
+	nb, w, q, d := loadGP("nb"), loadGP("w"), loadGP("q"), loadGP("d")
+	setup()
+	blockLoop("blocks", nb, 1, func(int) {
+		VMOVDQU(quants(w), Mem{Base: q})
+		VMOVSS(halfScalar(Mem{Base: w}), Mem{Base: d})
+	}, func(int) {
+		ADDQ(U32(size), w)
+		ADDQ(U32(pairBlock), q)
+		ADDQ(U32(pairBlock), d)
+	})
+	VZEROUPPER()
+	RET()
 }
 
 // halfScalar converts the f16 at m to float32 in the low lane of a new

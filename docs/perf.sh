@@ -6,6 +6,10 @@
 #
 #	sh docs/perf.sh            # 3 repetitions per test
 #	REPS=5 sh docs/perf.sh     # as llama-bench's default
+#	SOAK=10m sh docs/perf.sh   # also the server's memory soak (issue 5)
+#
+# It also runs the server load test (aggregate decode tokens/s at 1, 4, 8
+# and 16 concurrent streams through the HTTP API).
 set -eu
 reps=${REPS:-3}
 tmp=$(mktemp -d)
@@ -24,6 +28,13 @@ bench --synthetic qwen2.5-0.5b --quant Q8_0 -t 2
 bench --synthetic qwen2.5-1.5b --quant Q4_K_M -t 2
 bench --synthetic qwen2.5-0.5b --quant Q4_K_M -t 1
 bench --synthetic qwen2.5-0.5b --quant Q8_0 -t 1
+
+echo "go test ./server -bench ServeLoad" >&2
+go test ./server -run '^$' -bench ServeLoad -benchtime 1x -timeout 30m >"$tmp/serve.txt"
+if [ -n "${SOAK:-}" ]; then
+	echo "go test ./server -bench ServeSoak (QILIN_SOAK=$SOAK)" >&2
+	QILIN_SOAK=$SOAK go test ./server -run '^$' -bench ServeSoak -benchtime 1x -timeout 60m >"$tmp/soak.txt"
+fi
 
 load1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || uname -m)
@@ -56,6 +67,27 @@ HEAD
 	echo "load average $load0 before the runs and $load1 after (other work on the machine inflates the ± spreads)."
 	echo
 	"$tmp/qilin" bench --report "$tmp"/[0-9]*.json
+	echo
+	echo "## Serving: continuous batching"
+	echo
+	echo "\`go test ./server -run '^\$' -bench ServeLoad -benchtime 1x\`: one server (16 slots) on a synthetic"
+	echo "Qwen2.5-0.5B Q8_0; C clients each stream a 128-token greedy completion over HTTP; aggregate decode"
+	echo "tokens/s from the first first-token to the end of the last stream (method in server/bench_test.go)."
+	echo
+	echo "| streams | aggregate decode tok/s | vs one stream | mean time to first token | heap in use |"
+	echo "| ---: | ---: | ---: | ---: | ---: |"
+	awk '/^BenchmarkServeLoad\/streams=/ {
+		split($1, a, "="); sub(/-.*/, "", a[2])
+		for (i = 3; i < NF; i++) v[$(i+1)] = $i
+		printf "| %s | %.1f | %.2f× | %.0f ms | %.0f MiB |\n", a[2], v["tok/s"], v["x-single"], v["ms-ttft"], v["MiB-heap"]
+	}' "$tmp/serve.txt"
+	if [ -f "$tmp/soak.txt" ]; then
+		echo
+		awk -v d="$SOAK" -v q="'" '/^BenchmarkServeSoak.*rounds/ {
+			for (i = 3; i < NF; i++) v[$(i+1)] = $i
+			printf "Soak (`QILIN_SOAK=%s go test ./server -run %s -bench ServeSoak -benchtime 1x`): 8 streams for %s, %d rounds, %.1f tok/s; heap in use %.1f MiB after the first round, %.1f MiB at most, %.1f MiB at the end.\n", d, q "^$" q, d, v["rounds"], v["tok/s"], v["MiB-heap-first"], v["MiB-heap-peak"], v["MiB-heap-last"]
+		}' "$tmp/soak.txt"
+	fi
 } >docs/perf.md.tmp
 mv docs/perf.md.tmp docs/perf.md
 echo "wrote docs/perf.md" >&2

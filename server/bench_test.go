@@ -43,20 +43,7 @@ import (
 // request loads the weights into the page cache. Heap in use is sampled
 // after each run to watch for growth.
 func BenchmarkServeLoad(b *testing.B) {
-	path := benchModel(b)
-	e, err := engine.Load(path, engine.Options{Context: 512})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	s := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ModelName: "bench",
-		Sched: engine.SchedOptions{Slots: 16, SlotContext: 512, MaxQueue: 64}})
-	if err := s.Load(e, path); err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	defer ts.Close()
-	defer s.Shutdown(context.Background())
+	ts := benchServer(b, 16)
 	benchStreams(b, ts.URL, 1, 8) // warm-up
 	var single float64
 	for _, c := range []int{1, 4, 8, 16} {
@@ -77,6 +64,29 @@ func BenchmarkServeLoad(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchServer starts a server with the benchmark model and the given number
+// of slots (512 positions each) on a loopback port; it stops with the
+// benchmark.
+func benchServer(b *testing.B, slots int) *httptest.Server {
+	path := benchModel(b)
+	e, err := engine.Load(path, engine.Options{Context: 512})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ModelName: "bench",
+		Sched: engine.SchedOptions{Slots: slots, SlotContext: 512, MaxQueue: 64}})
+	if err := s.Load(e, path); err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	b.Cleanup(func() {
+		ts.Close()
+		s.Shutdown(context.Background())
+		e.Close()
+	})
+	return ts
 }
 
 type loadResult struct {

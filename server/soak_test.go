@@ -1,16 +1,10 @@
 package server
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/qilin-ai/qilin/engine"
 )
 
 // BenchmarkServeSoak keeps 8 concurrent streams going for $QILIN_SOAK
@@ -29,20 +23,7 @@ func BenchmarkServeSoak(b *testing.B) {
 			b.Fatalf("QILIN_SOAK: %v", err)
 		}
 	}
-	path := benchModel(b)
-	e, err := engine.Load(path, engine.Options{Context: 512})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	s := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ModelName: "bench",
-		Sched: engine.SchedOptions{Slots: 8, SlotContext: 512, MaxQueue: 64}})
-	if err := s.Load(e, path); err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	defer ts.Close()
-	defer s.Shutdown(context.Background())
+	ts := benchServer(b, 8)
 
 	heap := func() float64 {
 		runtime.GC()

@@ -370,6 +370,95 @@ func BenchmarkPrefillQwen05(b *testing.B) {
 	}
 }
 
+// BenchmarkBatchQwen05 runs the matrix products of one continuous-batching
+// decode step of Qwen2.5-0.5B: B tokens of B sequences, every weight used
+// by all of them and logits for each (the output projection with n = B),
+// and reports aggregate tokens/s. The model-level figure (attention and
+// the rest included) is engine's BenchmarkBatchDecode.
+func BenchmarkBatchQwen05(b *testing.B) {
+	for _, mix := range []string{"q8_0", "q4_k_m"} {
+		layers, output, _ := qwen05Weights(mix)
+		for _, n := range []int{1, 4, 8, 16, 32} {
+			b.Run(fmt.Sprintf("%s/B=%d", mix, n), func(b *testing.B) {
+				p := NewPool(runtime.NumCPU())
+				defer p.Close()
+				x := randVec(rand.New(rand.NewPCG(4, 4)), n*4864, 1)
+				out := make([]float32, n*151936)
+				scratch := make([]byte, max(ActivationBytes(quant.Q8_0, 4864, n), ActivationBytes(quant.Q4_K, 4864, n)))
+				for i := 0; i < b.N; i++ {
+					for _, l := range layers {
+						for _, m := range []Matrix{l.q, l.k, l.v, l.o, l.gate, l.up} {
+							p.MatMul(out, m, x[:n*896], n, scratch)
+						}
+						p.MatMul(out, l.down, x, n, scratch)
+					}
+					p.MatMul(out, output, x[:n*896], n, scratch)
+				}
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "tok/s")
+			})
+		}
+	}
+}
+
+// BenchmarkBatchKernels times the batched dot kernels of the active set on
+// a chunk of weights that stays in L2, one thread, eight tokens: eight (in
+// place), the tile kernel on repacked weights (two groups of four), the
+// repacking alone, and four (two groups). It reports nanoseconds per
+// (row, token, block of 32) product.
+func BenchmarkBatchKernels(b *testing.B) {
+	const rows, cols, n = 64, 896, 8
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, t := range []quant.Type{quant.Q8_0, quant.Q5_0} {
+		k := active.dot(t)
+		w := fastMatrix(rng, t, rows, cols)
+		nb, arb := cols/32, 34*cols/32
+		act, ad := make([]byte, n*arb), make([]float32, n*nb)
+		for i := 0; i < n; i++ {
+			active.quantizeRow(quant.Q8_0, randVec(rng, cols, 1), act[i*arb:(i+1)*arb])
+			q8Scales(act[i*arb:(i+1)*arb], ad[i*nb:(i+1)*nb])
+		}
+		out := make([]float32, n*rows)
+		pb := tileBytes(cols)
+		packed := make([]byte, rows/2*pb)
+		repack := func() {
+			for p := 0; p < rows/2; p++ {
+				k.tile.repack(cols, w.Data[2*p*w.RowBytes:], w.Data[(2*p+1)*w.RowBytes:], packed[p*pb:])
+			}
+		}
+		variants := []struct {
+			name string
+			run  func()
+		}{
+			{"eight", func() { k.eight(cols, w.Data, w.RowBytes, rows, act, arb, ad, nb, out, rows) }},
+			{"tile", func() {
+				for i := 0; i < n; i += 4 {
+					k.tile.run(cols, packed, rows/2, act[i*arb:], arb, ad[i*nb:], nb, out[i*rows:], rows)
+				}
+			}},
+			{"repack", repack},
+			{"four", func() {
+				for i := 0; i < n; i += 4 {
+					for r := 0; r < rows; r++ {
+						k.four(cols, w.Data[r*w.RowBytes:], act[i*arb:], arb, ad[i*nb:], nb, out[i*rows+r:], rows)
+					}
+				}
+			}},
+		}
+		repack()
+		for _, v := range variants {
+			if (v.name == "eight" && k.eight == nil) || (v.name != "eight" && v.name != "four" && k.tile.run == nil) {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%s", t, v.name), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					v.run()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*n*nb), "ns/dot32")
+			})
+		}
+	}
+}
+
 // BenchmarkSwiGLU times each kernel set's SwiGLU over one token's FFN
 // activations of Qwen2.5-0.5B (4864).
 func BenchmarkSwiGLU(b *testing.B) {

@@ -207,6 +207,18 @@ func checkDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel, w [
 	if k.four != nil {
 		k.four(n, wu, packed[1:], stride, ad, nb+3, four, 5)
 	}
+	// Eight activation rows: rows 0..3 and then the same in reverse.
+	eight := make([]float32, 8*3)
+	if k.eight != nil {
+		packed8 := make([]byte, 1+8*stride)
+		ad8 := make([]float32, 8*(nb+3))
+		for s := 0; s < 8; s++ {
+			i := min(s, 7-s)
+			copy(packed8[1+s*stride:], packed[1+i*stride:1+(i+1)*stride])
+			copy(ad8[s*(nb+3):(s+1)*(nb+3)], ad[i*(nb+3):])
+		}
+		k.eight(n, wu, len(wu), 1, packed8[1:], stride, ad8, nb+3, eight, 3)
+	}
 	for i, a := range acts {
 		want := quant.VecDot(typ, n, w, a)
 		got := k.one(n, wu, packed[1+i*stride:1+i*stride+len(a)], rowScales(i))
@@ -222,6 +234,11 @@ func checkDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel, w [
 		}
 		if k.four != nil && math.Float32bits(four[5*i]) != math.Float32bits(got) {
 			t.Errorf("%s: row %d: four = %v, one = %v: a row's result must not depend on its batch", name, i, four[5*i], got)
+		}
+		for _, s := range []int{i, 7 - i} {
+			if k.eight != nil && math.Float32bits(eight[3*s]) != math.Float32bits(got) {
+				t.Errorf("%s: row %d: eight (slot %d) = %v, one = %v: a row's result must not depend on its batch", name, i, s, eight[3*s], got)
+			}
 		}
 	}
 }

@@ -44,7 +44,12 @@ type dotKernel struct {
 	// rows, where set, is one over a run of weight rows, without a call
 	// per row: out[r] = one(n, w[r*rowBytes:], a, ad) for r < len(out).
 	rows func(n int, w []byte, rowBytes int, a []byte, ad []float32, out []float32)
-	tile tileKernel
+	// eight, where set, is one for eight activation rows over a run of
+	// weight rows read in place: out[t*ostride+r] = one(n, w[r*rowBytes:],
+	// a[t*stride:], ad[t*adStride:]) for r < rows and t < 8, each weight
+	// block unpacked once for all eight.
+	eight func(n int, w []byte, rowBytes, rows int, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int)
+	tile  tileKernel
 }
 
 // tileKernel is the batched form of a dot kernel over Q8_0 activations.

@@ -49,6 +49,8 @@ func simdSets() []*kernelSet {
 	q8Dot(quant.Q8_0, dotQ8_0x1AVX2, dotQ8_0x4AVX2)
 	q8Dot(quant.Q4_0, dotQ4_0x1AVX2, dotQ4_0x4AVX2)
 	q8Dot(quant.Q5_0, dotQ5_0x1AVX2, dotQ5_0x4AVX2)
+	ks.dots[quant.Q8_0].eight = eightWith(quant.Q8_0, dotQ8_0x8AVX2)
+	ks.dots[quant.Q5_0].eight = eightWith(quant.Q5_0, dotQ5_0x8AVX2)
 	ks.dots[quant.Q8_0].tile = tileKernel{repack: repackWith(quant.Q8_0, repackQ8_0AVX2), run: runLanes2x4}
 	ks.dots[quant.Q5_0].tile = tileKernel{repack: repackWith(quant.Q5_0, repackQ5_0AVX2), run: runLanes2x4}
 	kDot(quant.Q4_K, dotQ4_Kx1AVX2, dotQ4_Kx4AVX2)
@@ -214,6 +216,27 @@ func repackWith(t quant.Type, k func(nb int, w, q *byte, d *float32)) func(n int
 		_, _, _ = w0[nb*bs-1], w1[nb*bs-1], dst[nb*pairBlock-1]
 		k(nb, &w0[0], &dst[0], (*float32)(unsafe.Pointer(&dst[64])))
 		k(nb, &w1[0], &dst[32], (*float32)(unsafe.Pointer(&dst[68])))
+	}
+}
+
+// eightWith returns the dotKernel.eight of weight type t (blocks of 32,
+// Q8_0 activations) from its assembly kernel.
+func eightWith(t quant.Type, k func(nb int, w *byte, wstride, rows int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)) func(n int, w []byte, rowBytes, rows int, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
+	bs := t.BlockSize()
+	return func(n int, w []byte, rowBytes, rows int, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
+		if rows <= 0 {
+			return
+		}
+		_ = out[7*ostride+rows-1]
+		nb := n / 32
+		if nb == 0 {
+			for i := 0; i < 8; i++ {
+				clear(out[i*ostride : i*ostride+rows])
+			}
+			return
+		}
+		_, _, _ = w[(rows-1)*rowBytes+nb*bs-1], a[7*stride+nb*34-1], ad[7*adStride+nb-1]
+		k(nb, &w[0], rowBytes, rows, &a[0], stride, &ad[0], 4*adStride, &out[0], ostride)
 	}
 }
 

@@ -4658,6 +4658,418 @@ blocks_done:
 	VZEROUPPER
 	RET
 
+DATA allOnes<>+0(SB)/1, $0xff
+DATA allOnes<>+1(SB)/1, $0xff
+DATA allOnes<>+2(SB)/1, $0xff
+DATA allOnes<>+3(SB)/1, $0xff
+DATA allOnes<>+4(SB)/1, $0xff
+DATA allOnes<>+5(SB)/1, $0xff
+DATA allOnes<>+6(SB)/1, $0xff
+DATA allOnes<>+7(SB)/1, $0xff
+DATA allOnes<>+8(SB)/1, $0xff
+DATA allOnes<>+9(SB)/1, $0xff
+DATA allOnes<>+10(SB)/1, $0xff
+DATA allOnes<>+11(SB)/1, $0xff
+DATA allOnes<>+12(SB)/1, $0xff
+DATA allOnes<>+13(SB)/1, $0xff
+DATA allOnes<>+14(SB)/1, $0xff
+DATA allOnes<>+15(SB)/1, $0xff
+DATA allOnes<>+16(SB)/1, $0xff
+DATA allOnes<>+17(SB)/1, $0xff
+DATA allOnes<>+18(SB)/1, $0xff
+DATA allOnes<>+19(SB)/1, $0xff
+DATA allOnes<>+20(SB)/1, $0xff
+DATA allOnes<>+21(SB)/1, $0xff
+DATA allOnes<>+22(SB)/1, $0xff
+DATA allOnes<>+23(SB)/1, $0xff
+DATA allOnes<>+24(SB)/1, $0xff
+DATA allOnes<>+25(SB)/1, $0xff
+DATA allOnes<>+26(SB)/1, $0xff
+DATA allOnes<>+27(SB)/1, $0xff
+DATA allOnes<>+28(SB)/1, $0xff
+DATA allOnes<>+29(SB)/1, $0xff
+DATA allOnes<>+30(SB)/1, $0xff
+DATA allOnes<>+31(SB)/1, $0xff
+GLOBL allOnes<>(SB), RODATA|NOPTR, $32
+
+// func dotQ8_0x8AVX2(nb int, w *byte, wstride int, rows int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ8_0x8AVX2(SB), NOSPLIT, $0-80
+row:
+	MOVQ    nb+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    a+32(FP), DX
+	MOVQ    astride+40(FP), BX
+	LEAQ    (BX)(BX*2), SI
+	LEAQ    (DX)(BX*4), DI
+	MOVQ    ad+48(FP), R8
+	MOVQ    adstride+56(FP), R9
+	LEAQ    (R9)(R9*2), R10
+	LEAQ    (R8)(R9*4), R11
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VMOVDQU ones16<>+0(SB), Y8
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	VMOVDQU      2(CX), Y9
+	VPABSB       Y9, Y10
+	VPBROADCASTW (CX), X11
+	VCVTPH2PS    X11, Y11
+	VMOVDQU      2(DX), Y12
+	VPSIGNB      Y9, Y12, Y12
+	VPMADDUBSW   Y12, Y10, Y12
+	VPMADDWD     Y8, Y12, Y12
+	VBROADCASTSS (R8), Y13
+	VMULPS       Y13, Y11, Y13
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y12, Y13, Y0
+	VMOVDQU      2(DX)(BX*1), Y12
+	VPSIGNB      Y9, Y12, Y12
+	VPMADDUBSW   Y12, Y10, Y12
+	VPMADDWD     Y8, Y12, Y12
+	VBROADCASTSS (R8)(R9*1), Y13
+	VMULPS       Y13, Y11, Y13
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y12, Y13, Y1
+	VMOVDQU      2(DX)(BX*2), Y12
+	VPSIGNB      Y9, Y12, Y12
+	VPMADDUBSW   Y12, Y10, Y12
+	VPMADDWD     Y8, Y12, Y12
+	VBROADCASTSS (R8)(R9*2), Y13
+	VMULPS       Y13, Y11, Y13
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y12, Y13, Y2
+	VMOVDQU      2(DX)(SI*1), Y12
+	VPSIGNB      Y9, Y12, Y12
+	VPMADDUBSW   Y12, Y10, Y12
+	VPMADDWD     Y8, Y12, Y12
+	VBROADCASTSS (R8)(R10*1), Y13
+	VMULPS       Y13, Y11, Y13
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y12, Y13, Y3
+	VMOVDQU      2(DI), Y12
+	VPSIGNB      Y9, Y12, Y12
+	VPMADDUBSW   Y12, Y10, Y12
+	VPMADDWD     Y8, Y12, Y12
+	VBROADCASTSS (R11), Y13
+	VMULPS       Y13, Y11, Y13
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y12, Y13, Y4
+	VMOVDQU      2(DI)(BX*1), Y12
+	VPSIGNB      Y9, Y12, Y12
+	VPMADDUBSW   Y12, Y10, Y12
+	VPMADDWD     Y8, Y12, Y12
+	VBROADCASTSS (R11)(R9*1), Y13
+	VMULPS       Y13, Y11, Y13
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y12, Y13, Y5
+	VMOVDQU      2(DI)(BX*2), Y12
+	VPSIGNB      Y9, Y12, Y12
+	VPMADDUBSW   Y12, Y10, Y12
+	VPMADDWD     Y8, Y12, Y12
+	VBROADCASTSS (R11)(R9*2), Y13
+	VMULPS       Y13, Y11, Y13
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y12, Y13, Y6
+	VMOVDQU      2(DI)(SI*1), Y12
+	VPSIGNB      Y9, Y12, Y12
+	VPMADDUBSW   Y12, Y10, Y12
+	VPMADDWD     Y8, Y12, Y12
+	VBROADCASTSS (R11)(R10*1), Y9
+	VMULPS       Y9, Y11, Y9
+	VCVTDQ2PS    Y12, Y12
+	VFMADD231PS  Y12, Y9, Y7
+	ADDQ         $0x00000022, CX
+	ADDQ         $0x00000022, DX
+	ADDQ         $0x00000022, DI
+	ADDQ         $0x00000004, R8
+	ADDQ         $0x00000004, R11
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	MOVQ         out+64(FP), AX
+	MOVQ         ostride+72(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X8
+	VADDPS       X0, X8, X8
+	VMOVHLPS     X8, X8, X0
+	VADDPS       X8, X0, X8
+	VMOVSHDUP    X8, X0
+	VADDSS       X0, X8, X8
+	VMOVSS       X8, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         $0x00000004, AX
+	MOVQ         AX, out+64(FP)
+	MOVQ         w+8(FP), AX
+	MOVQ         wstride+16(FP), CX
+	MOVQ         rows+24(FP), DX
+	ADDQ         CX, AX
+	MOVQ         AX, w+8(FP)
+	DECQ         DX
+	MOVQ         DX, rows+24(FP)
+	JNZ          row
+	VZEROUPPER
+	RET
+
+// func dotQ5_0x8AVX2(nb int, w *byte, wstride int, rows int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ5_0x8AVX2(SB), NOSPLIT, $0-80
+row:
+	MOVQ    nb+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    a+32(FP), DX
+	MOVQ    astride+40(FP), BX
+	LEAQ    (BX)(BX*2), SI
+	LEAQ    (DX)(BX*4), DI
+	MOVQ    ad+48(FP), R8
+	MOVQ    adstride+56(FP), R9
+	LEAQ    (R9)(R9*2), R10
+	LEAQ    (R8)(R9*4), R11
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VMOVDQU ones16<>+0(SB), Y8
+
+blocks_tail:
+	CMPQ           AX, $0x00000000
+	JE             blocks_done
+	PREFETCHT0     2048(CX)
+	VBROADCASTI128 6(CX), Y9
+	VPSRLVD        nibbleShift<>+0(SB), Y9, Y9
+	VPAND          mask0F<>+0(SB), Y9, Y9
+	VPBROADCASTD   2(CX), Y10
+	VPSHUFB        shufBits<>+0(SB), Y10, Y10
+	VPOR           bitMask<>+0(SB), Y10, Y10
+	VPCMPEQB       allOnes<>+0(SB), Y10, Y10
+	VPANDN         maskF0<>+0(SB), Y10, Y10
+	VPOR           Y10, Y9, Y9
+	VPABSB         Y9, Y10
+	VPBROADCASTW   (CX), X11
+	VCVTPH2PS      X11, Y11
+	VMOVDQU        2(DX), Y12
+	VPSIGNB        Y9, Y12, Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y8, Y12, Y12
+	VBROADCASTSS   (R8), Y13
+	VMULPS         Y13, Y11, Y13
+	VCVTDQ2PS      Y12, Y12
+	VFMADD231PS    Y12, Y13, Y0
+	VMOVDQU        2(DX)(BX*1), Y12
+	VPSIGNB        Y9, Y12, Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y8, Y12, Y12
+	VBROADCASTSS   (R8)(R9*1), Y13
+	VMULPS         Y13, Y11, Y13
+	VCVTDQ2PS      Y12, Y12
+	VFMADD231PS    Y12, Y13, Y1
+	VMOVDQU        2(DX)(BX*2), Y12
+	VPSIGNB        Y9, Y12, Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y8, Y12, Y12
+	VBROADCASTSS   (R8)(R9*2), Y13
+	VMULPS         Y13, Y11, Y13
+	VCVTDQ2PS      Y12, Y12
+	VFMADD231PS    Y12, Y13, Y2
+	VMOVDQU        2(DX)(SI*1), Y12
+	VPSIGNB        Y9, Y12, Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y8, Y12, Y12
+	VBROADCASTSS   (R8)(R10*1), Y13
+	VMULPS         Y13, Y11, Y13
+	VCVTDQ2PS      Y12, Y12
+	VFMADD231PS    Y12, Y13, Y3
+	VMOVDQU        2(DI), Y12
+	VPSIGNB        Y9, Y12, Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y8, Y12, Y12
+	VBROADCASTSS   (R11), Y13
+	VMULPS         Y13, Y11, Y13
+	VCVTDQ2PS      Y12, Y12
+	VFMADD231PS    Y12, Y13, Y4
+	VMOVDQU        2(DI)(BX*1), Y12
+	VPSIGNB        Y9, Y12, Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y8, Y12, Y12
+	VBROADCASTSS   (R11)(R9*1), Y13
+	VMULPS         Y13, Y11, Y13
+	VCVTDQ2PS      Y12, Y12
+	VFMADD231PS    Y12, Y13, Y5
+	VMOVDQU        2(DI)(BX*2), Y12
+	VPSIGNB        Y9, Y12, Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y8, Y12, Y12
+	VBROADCASTSS   (R11)(R9*2), Y13
+	VMULPS         Y13, Y11, Y13
+	VCVTDQ2PS      Y12, Y12
+	VFMADD231PS    Y12, Y13, Y6
+	VMOVDQU        2(DI)(SI*1), Y12
+	VPSIGNB        Y9, Y12, Y12
+	VPMADDUBSW     Y12, Y10, Y12
+	VPMADDWD       Y8, Y12, Y12
+	VBROADCASTSS   (R11)(R10*1), Y9
+	VMULPS         Y9, Y11, Y9
+	VCVTDQ2PS      Y12, Y12
+	VFMADD231PS    Y12, Y9, Y7
+	ADDQ           $0x00000016, CX
+	ADDQ           $0x00000022, DX
+	ADDQ           $0x00000022, DI
+	ADDQ           $0x00000004, R8
+	ADDQ           $0x00000004, R11
+	DECQ           AX
+	JMP            blocks_tail
+
+blocks_done:
+	MOVQ         out+64(FP), AX
+	MOVQ         ostride+72(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         AX, DX
+	VEXTRACTF128 $0x01, Y0, X8
+	VADDPS       X0, X8, X8
+	VMOVHLPS     X8, X8, X0
+	VADDPS       X8, X0, X8
+	VMOVSHDUP    X8, X0
+	VADDSS       X0, X8, X8
+	VMOVSS       X8, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X2, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X3, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X4, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X5, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X6, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         CX, DX
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPS       X7, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ         $0x00000004, AX
+	MOVQ         AX, out+64(FP)
+	MOVQ         w+8(FP), AX
+	MOVQ         wstride+16(FP), CX
+	MOVQ         rows+24(FP), DX
+	ADDQ         CX, AX
+	MOVQ         AX, w+8(FP)
+	DECQ         DX
+	MOVQ         DX, rows+24(FP)
+	JNZ          row
+	VZEROUPPER
+	RET
+
 // func attnScoresAVX2(n int, hk8 int, q *float64, k *uint16, kstride int, scale float32, s *float32)
 // Requires: AVX, AVX2, F16C, FMA3, SSE
 TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-56

@@ -158,6 +158,20 @@ func repackQ8_0AVX2(nb int, w *byte, q *byte, d *float32)
 //go:noescape
 func dotLanes2x4AVX2(nb int, w *byte, pairs int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 
+// dotQ8_0x8AVX2 writes out[t*ostride + r] = Q8_0 row r (at w + r*wstride) . Q8_0 activation row t
+// (at a + t*astride, float32 scales at ad + t*adstride bytes) for t < 8 and r < rows, over nb
+// blocks, each with the bits of the one-row kernel.
+//
+//go:noescape
+func dotQ8_0x8AVX2(nb int, w *byte, wstride int, rows int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
+
+// dotQ5_0x8AVX2 writes out[t*ostride + r] = Q5_0 row r (at w + r*wstride) . Q8_0 activation row t
+// (at a + t*astride, float32 scales at ad + t*adstride bytes) for t < 8 and r < rows, over nb
+// blocks, each with the bits of the one-row kernel.
+//
+//go:noescape
+func dotQ5_0x8AVX2(nb int, w *byte, wstride int, rows int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
+
 // attnScoresAVX2 writes s[j] = attnDotGo(q, key j) * scale for the n keys at k + j*kstride
 // bytes, each of 8*hk8 f16 values, with the query as float64.
 //

@@ -153,8 +153,11 @@ type matmulTask struct {
 }
 
 // tileMin is the batch from which MatMul repacks weights for the tiled
-// kernels: below it, unpacking each block once per four tokens is cheaper.
-const tileMin = 8
+// kernels. Below it the in-place kernels (eight tokens, then four) are
+// cheaper: the repacking pass over the weights is not repaid by the 8 or 16
+// tokens of a continuous-batching decode step (BenchmarkBatchKernels,
+// engine's BenchmarkBatchDecode).
+const tileMin = 32
 
 func (t *matmulTask) Run(lo, hi int) {
 	w, cols, arb, rows := t.w, t.w.Cols, t.actRowBytes, t.w.Rows
@@ -168,6 +171,11 @@ func (t *matmulTask) Run(lo, hi int) {
 	i := 0
 	if t.k.tile.run != nil && t.n >= tileMin {
 		i = t.runTiles(lo, hi)
+	}
+	if t.k.eight != nil {
+		for ; i+8 <= t.n; i += 8 {
+			t.k.eight(cols, w.Data[lo*w.RowBytes:hi*w.RowBytes], w.RowBytes, hi-lo, t.act[i*arb:(i+8)*arb], arb, scales(i, 8), nb, t.out[i*rows+lo:], rows)
+		}
 	}
 	if t.k.four != nil {
 		for ; i+4 <= t.n; i += 4 {

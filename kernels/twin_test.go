@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/big"
@@ -130,6 +131,84 @@ func TestTileKernels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEightKernels checks the eight-token kernels of every set against the
+// set's one-row kernel, bit for bit, over runs of weight rows with random
+// block scales, activation rows of different magnitudes and strides with
+// gaps.
+func TestEightKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 21))
+	for _, ks := range kernelSets {
+		for _, typ := range dotTypes {
+			k := ks.dot(typ)
+			if k.eight == nil {
+				continue
+			}
+			at := quant.VecDotType(typ)
+			for _, nb := range []int{1, 2, 7, 28} {
+				for _, rows := range []int{1, 2, 5} {
+					n := nb * typ.BlockLen()
+					w := fastMatrix(rng, typ, rows, n)
+					rowBytes := w.RowBytes + 7 // weight rows apart with a gap
+					data := make([]byte, rows*rowBytes)
+					for r := 0; r < rows; r++ {
+						copy(data[r*rowBytes:], w.Data[r*w.RowBytes:(r+1)*w.RowBytes])
+						for _, b := range randomScales(rng, typ, nb) {
+							copy(data[r*rowBytes+b.off:], b.f16[:])
+						}
+					}
+					arb, _ := at.RowSize(n)
+					stride, adStride := arb+5, nb+3
+					act, ad := make([]byte, 8*stride), make([]float32, 8*adStride)
+					for i := 0; i < 8; i++ {
+						row := act[i*stride : i*stride+arb]
+						ks.quantizeRow(at, randVec(rng, n, math.Pow(10, float64(i%4-2))), row)
+						if at == quant.Q8_0 {
+							q8Scales(row, ad[i*adStride:i*adStride+nb])
+						}
+					}
+					ostride := rows + 2
+					out := make([]float32, 8*ostride)
+					k.eight(n, data, rowBytes, rows, act, stride, ad, adStride, out, ostride)
+					for i := 0; i < 8; i++ {
+						for r := 0; r < rows; r++ {
+							want := k.one(n, data[r*rowBytes:r*rowBytes+w.RowBytes], act[i*stride:i*stride+arb], ad[i*adStride:])
+							if got := out[i*ostride+r]; math.Float32bits(got) != math.Float32bits(want) {
+								t.Errorf("%s %s nb=%d rows=%d: row %d token %d: eight %v, one %v", ks.name, typ, nb, rows, r, i, got, want)
+							}
+						}
+						for r := rows; r < ostride; r++ {
+							if out[i*ostride+r] != 0 {
+								t.Errorf("%s %s nb=%d rows=%d: token %d: wrote out[%d] past the rows", ks.name, typ, nb, rows, i, r)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// blockScale is one f16 scale field of a block: its offset in the row and
+// its bytes.
+type blockScale struct {
+	off int
+	f16 [2]byte
+}
+
+// randomScales returns random positive and negative scales for every scale
+// field of nb blocks of t.
+func randomScales(rng *rand.Rand, t quant.Type, nb int) []blockScale {
+	var s []blockScale
+	for b := 0; b < nb; b++ {
+		for _, off := range scaleFields(t) {
+			var f [2]byte
+			binary.LittleEndian.PutUint16(f[:], quant.FP32ToFP16(float32(rng.NormFloat64()*0.02)))
+			s = append(s, blockScale{b*t.BlockSize() + off, f})
+		}
+	}
+	return s
 }
 
 // TestMatMulBatchInvariant checks that MatMul gives each token the bits it

@@ -23,6 +23,7 @@ func main() {
 	genKQuants()
 	genQMin()
 	genTile()
+	genEight()
 	genAttn()
 	genSwiGLU()
 	genFloat()

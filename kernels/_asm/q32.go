@@ -139,8 +139,8 @@ func nibbles(m Mem) VecVirtual {
 
 // highBits spreads the 32 bits of the little-endian word at m to bytes:
 // byte j is 0xFF where bit j is set and 0 elsewhere (allOnes holds all
-// ones).
-func highBits(m Mem, allOnes VecVirtual) VecVirtual {
+// ones: a register or a constant in memory).
+func highBits(m Mem, allOnes Op) VecVirtual {
 	b := YMM()
 	VPBROADCASTD(m, b)
 	VPSHUFB(shufBitsM, b, b)

@@ -21,18 +21,11 @@ const pairBlock = 72
 
 // genTile emits the repacking kernels and the 2x4 tile kernel.
 func genTile() {
-	maskF0 := constBytes("maskF0", splat32(0xF0))
+	maskF0 = constBytes("maskF0", splat32(0xF0))
 
 	var allOnes VecVirtual
 	genRepack("repackQ5_0AVX2", 22, func() { allOnes = YMM(); VPCMPEQB(allOnes, allOnes, allOnes) },
-		func(w GPVirtual) VecVirtual {
-			v := nibbles(Mem{Base: w, Disp: 6})
-			// Byte j gets 0xF0 where bit j of qh is clear: the nibble minus 16.
-			b := highBits(Mem{Base: w, Disp: 2}, allOnes)
-			VPANDN(maskF0, b, b)
-			VPOR(b, v, v)
-			return v
-		}, "repackQ5_0AVX2 writes the nb Q5_0 blocks at w as signed quants q-16 (32 bytes at q +",
+		func(w GPVirtual) VecVirtual { return q5Signed(w, allOnes) }, "repackQ5_0AVX2 writes the nb Q5_0 blocks at w as signed quants q-16 (32 bytes at q +",
 		"72*b) and float32 scales (at d + 72*b bytes): one row of the pair layout.")
 	genRepack("repackQ8_0AVX2", 34, func() {}, func(w GPVirtual) VecVirtual {
 		v := YMM()
@@ -101,6 +94,20 @@ func genTile() {
 		VZEROUPPER()
 		RET()
 	}
+}
+
+// maskF0 holds 32 bytes 0xF0.
+var maskF0 Mem
+
+// q5Signed returns the 32 quants of the Q5_0 block at w as signed bytes
+// q-16 (allOnes: all ones, in a register or in memory).
+func q5Signed(w GPVirtual, allOnes Op) VecVirtual {
+	v := nibbles(Mem{Base: w, Disp: 6})
+	// Byte j gets 0xF0 where bit j of qh is clear: the nibble minus 16.
+	b := highBits(Mem{Base: w, Disp: 2}, allOnes)
+	VPANDN(maskF0, b, b)
+	VPOR(b, v, v)
+	return v
 }
 
 // genRepack emits a repacking kernel of blocks of size bytes whose f16

@@ -37,6 +37,10 @@ func Add(dst, src []float32) {
 	}
 }
 
+// Exp writes dst[i] = float32(math.Exp(float64(x[i]))) for i < len(dst),
+// vectorized (the attention's exponential); x may be dst.
+func Exp(dst, x []float32) { active.exp(dst, x[:len(dst)]) }
+
 // SwiGLU writes gate[i] = silu(gate[i]) * up[i], silu(x) = x / (1 + e^-x),
 // with e^-x = float32(math.Exp(float64(-x))); the SIMD kernels compute
 // Go's exp in vector lanes with the same bits.

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -45,6 +47,10 @@ type benchReport struct {
 	BWThreads     int          `json:"bandwidth_threads"`
 	BWBufferBytes int64        `json:"bandwidth_buffer_bytes"`
 	LoadSeconds   float64      `json:"load_s"`
+	FirstTokenS   float64      `json:"first_token_s"`            // from opening the file to the first token's logits
+	FileBytes     int64        `json:"file_bytes"`               // the model file
+	KVBytes       int64        `json:"kv_cache_bytes"`           // the sequence's f16 KV cache
+	ResidentBytes int64        `json:"resident_bytes,omitempty"` // most VmRSS seen right after a tg run (Linux)
 	Reference     *benchRefCmp `json:"llama_cpp,omitempty"`
 	Command       string       `json:"command"`
 }
@@ -137,6 +143,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		fmt.Fprintf(stderr, "wrote a synthetic %s %v in %v\n", shape.Name, ft, time.Since(start).Round(time.Millisecond))
+		debug.FreeOSMemory() // the writer's buffers must not count as resident memory
 		rep.Model = fmt.Sprintf("%s %v (synthetic)", shape.Name, ft)
 		for i := range benchRefs {
 			if benchRefs[i].shape == shape.Name && benchRefs[i].ft == ft {
@@ -151,12 +158,18 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	start := time.Now()
-	e, err := engine.Load(path, engine.Options{Threads: *threads, Context: max(*nPrompt, *nGen), BatchSize: max(*nPrompt, 1)})
+	nCtx := max(*nPrompt, *nGen)
+	e, err := engine.Load(path, engine.Options{Threads: *threads, Context: nCtx, BatchSize: max(*nPrompt, 1)})
 	if err != nil {
 		return err
 	}
 	defer e.Close()
 	rep.LoadSeconds = time.Since(start).Seconds()
+	if fi, err := os.Stat(path); err == nil {
+		rep.FileBytes = fi.Size()
+	}
+	m := e.Model
+	rep.KVBytes = int64(2 * nCtx * m.NLayer * m.NHeadKV * (m.HeadDimK + m.HeadDimV))
 	if rep.Model == "" {
 		rep.Model = strings.TrimSpace(e.File.String("general.name", filepath.Base(path)) + " " + e.File.FileTypeName())
 	}
@@ -173,9 +186,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var bestBW float64 // bytes per second
 	probe := func() {
 		bestBW = max(bestBW, bwPool.ReadBandwidth(int(rep.BWBufferBytes), 3))
-		runtime.GC() // return the buffer before the next test
+		debug.FreeOSMemory() // return the buffer before the next test
 	}
-	probe()
 
 	rng := rand.New(rand.NewPCG(*seed, 0xbe7c))
 	seq := e.NewSequenceBatch(max(*nPrompt, 1))
@@ -188,10 +200,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return t
 	}
 	// Warm up: one token reads every weight once (paging in the mapped
-	// file) and touches every buffer.
+	// file) and touches every buffer; it is also the first token after
+	// loading.
 	if err := seq.Eval(randomTokens(1), false, keep); err != nil {
 		return err
 	}
+	rep.FirstTokenS = time.Since(start).Seconds()
+	probe()
 	if *nPrompt > 0 {
 		run := func() (float64, error) {
 			toks := randomTokens(*nPrompt)
@@ -224,7 +239,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					return 0, err
 				}
 			}
-			return float64(*nGen) / time.Since(t0).Seconds(), nil
+			rate := float64(*nGen) / time.Since(t0).Seconds()
+			rep.ResidentBytes = max(rep.ResidentBytes, residentBytes())
+			return rate, nil
 		}
 		res, err := repeat(ctx, fmt.Sprintf("tg%d", *nGen), *reps, run)
 		if err != nil {
@@ -380,7 +397,33 @@ func printBench(w io.Writer, rep *benchReport) {
 		}
 		fmt.Fprintf(w, "- llama.cpp, same shape and type, 2 threads (DESIGN.md, this machine kind): %s\n", strings.Join(parts, "; "))
 	}
-	fmt.Fprintf(w, "- model load: %.2f s\n", rep.LoadSeconds)
+	fmt.Fprintf(w, "- model load: %.2f s; to the first token: %.2f s\n", rep.LoadSeconds, rep.FirstTokenS)
+	if rep.ResidentBytes > 0 {
+		base := rep.FileBytes + rep.KVBytes
+		fmt.Fprintf(w, "- resident memory after decoding: %.1f MiB = %.2f × (file %.1f MiB + KV cache %.1f MiB)\n",
+			mib(rep.ResidentBytes), float64(rep.ResidentBytes)/float64(base), mib(rep.FileBytes), mib(rep.KVBytes))
+	}
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// residentBytes returns the process's resident set size (VmRSS), or 0
+// where /proc/self/status does not give it.
+func residentBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // benchReportFiles prints a Markdown report of saved --json outputs: one

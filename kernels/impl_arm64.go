@@ -182,7 +182,7 @@ func attnAccumNEONGo(acc, v []uint16, vStride int, e []float32, up []bool, sum f
 // q32Dot wraps the kernels of weight type t (blocks of 32, Q8_0
 // activations) as a dotKernel, checking the slices' lengths once.
 func q32Dot(t quant.Type, k q32Kernels) dotKernel {
-	d := rowsDotNEON(32, t.BlockSize(), 34, k.rows, true)
+	d := rowsDot(32, t.BlockSize(), 34, k.rows, true)
 	d.four = func(n int, w, a []byte, stride int, ad []float32, adStride int, out []float32, ostride int) {
 		_ = out[3*ostride]
 		nb := n / 32
@@ -194,39 +194,6 @@ func q32Dot(t quant.Type, k q32Kernels) dotKernel {
 		k.four(nb, &w[0], &a[0], stride, &ad[0], 4*adStride, &out[0], 4*ostride)
 	}
 	return d
-}
-
-// rowsDotNEON returns a dotKernel's one and rows from a kernel over a run
-// of weight rows (blocks of bl elements, wb bytes of weights and ab of
-// activations each), which reads the activations' float32 block scales if
-// scaled. It is impl_amd64.go's rowsDot, with the same signature.
-func rowsDotNEON(bl, wb, ab int, k func(nb int, w *byte, wstride, rows int, a *byte, ad *float32, out *float32), scaled bool) dotKernel {
-	run := func(n int, w []byte, rowBytes int, a []byte, ad []float32, out []float32) {
-		nb := n / bl
-		if nb == 0 {
-			clear(out)
-			return
-		}
-		_, _ = w[(len(out)-1)*rowBytes+nb*wb-1], a[nb*ab-1]
-		var ad0 *float32
-		if scaled {
-			_ = ad[nb-1]
-			ad0 = &ad[0]
-		}
-		k(nb, &w[0], rowBytes, len(out), &a[0], ad0, &out[0])
-	}
-	return dotKernel{
-		one: func(n int, w, a []byte, ad []float32) float32 {
-			var r [1]float32
-			run(n, w, 0, a, ad, r[:])
-			return r[0]
-		},
-		rows: func(n int, w []byte, rowBytes int, a []byte, ad []float32, out []float32) {
-			if len(out) > 0 {
-				run(n, w, rowBytes, a, ad, out)
-			}
-		},
-	}
 }
 
 // floatDotNEON returns the one-row dot of a float type of size bytes per
@@ -252,7 +219,7 @@ func floatDotNEON(size int, k func(n8 int, w, a *byte) float64, conv func(b []by
 func kquantDot(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) dotKernel {
 	wb := t.BlockSize()
 	const ab = 292 // Q8_K block
-	d := rowsDotNEON(quant.QK_K, wb, ab, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
+	d := rowsDot(quant.QK_K, wb, ab, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
 		rows(nb, w, wstride, r, a, out)
 	}, false)
 	d.four = func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {

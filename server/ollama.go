@@ -85,10 +85,14 @@ type ollamaThink struct {
 	vars map[string]any
 }
 
-// prepare checks what /api/chat and /api/generate share and returns the
-// job with its sampling and the thinking choice.
-func (s *Server) prepare(m *model, c *ollamaCommon) (*genJob, ollamaThink, *apiError) {
+// prepare decodes the body of an /api/chat or /api/generate request into
+// req, checks what the two share (c, the fields of req they have in
+// common) and returns the job with its sampling and the thinking choice.
+func (s *Server) prepare(r *http.Request, m *model, req any, c *ollamaCommon) (*genJob, ollamaThink, *apiError) {
 	var th ollamaThink
+	if aerr := decodeBody(r, req); aerr != nil {
+		return nil, th, aerr
+	}
 	if aerr := m.checkModel(c.Model); aerr != nil {
 		return nil, th, aerr
 	}
@@ -126,11 +130,7 @@ func (s *Server) prepare(m *model, c *ollamaCommon) (*genJob, ollamaThink, *apiE
 func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, m *model) {
 	fail := func(e *apiError) { writeOllamaError(w, e) }
 	var req ollamaChatRequest
-	if aerr := decodeBody(r, &req); aerr != nil {
-		fail(aerr)
-		return
-	}
-	job, th, aerr := s.prepare(m, &req.ollamaCommon)
+	job, th, aerr := s.prepare(r, m, &req, &req.ollamaCommon)
 	if aerr != nil {
 		fail(aerr)
 		return
@@ -197,11 +197,7 @@ func ollamaMessages(in []ollamaMessage) (json.RawMessage, *apiError) {
 func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model) {
 	fail := func(e *apiError) { writeOllamaError(w, e) }
 	var req ollamaGenerateRequest
-	if aerr := decodeBody(r, &req); aerr != nil {
-		fail(aerr)
-		return
-	}
-	job, th, aerr := s.prepare(m, &req.ollamaCommon)
+	job, th, aerr := s.prepare(r, m, &req, &req.ollamaCommon)
 	if aerr != nil {
 		fail(aerr)
 		return

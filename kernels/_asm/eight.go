@@ -71,8 +71,7 @@ func genEightQ(name, format string, size int, quants func(w GPVirtual) Op) {
 	nb, w := loadGP("nb"), loadGP("w")
 	a := loadEight("a", "astride")
 	ad := loadEight("ad", "adstride")
-	acc := ymms(8)
-	zero(acc...)
+	acc := zeroAccs(8)
 	ones := YMM()
 	VMOVDQU(ones16, ones)
 	blockLoop("blocks", nb, 1, func(int) {

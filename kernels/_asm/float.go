@@ -27,8 +27,7 @@ func genFloat() {
 		n := loadGP("n8")
 		w := loadGP("w")
 		a := loadGP("a")
-		acc := ymms(4)
-		zero(acc...)
+		acc := zeroAccs(4)
 		blockLoop("blocks", n, 4, func(u int) {
 			x, y := YMM(), YMM()
 			f.load(Mem{Base: w, Disp: f.size * u}, x)
@@ -88,8 +87,7 @@ func genRead() {
 	Doc("readAVX2 reads 128*n128 bytes at p with 32-byte loads and returns their xor folded to 64 bits.")
 	n := loadGP("n128")
 	p := loadGP("p")
-	acc := ymms(4)
-	zero(acc...)
+	acc := zeroAccs(4)
 	blockLoop("blocks", n, 1, func(int) {
 		for i, a := range acc {
 			VPXOR(Mem{Base: p, Disp: 32 * i}, a, a)

@@ -65,18 +65,13 @@ func genKQuants() {
 // kernels compute it. Otherwise (Q5_K) the 8 lanes of S are scaled and
 // accumulated separately and the mins folded into the same lanes.
 func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
-	kernelText(fmt.Sprintf("dot%sx%dAVX2", name, T), sigQ(T), T)
-	Doc(fmt.Sprintf("dot%sx%dAVX2 writes out[t] = %s row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", name, T, name, T), outDoc(T))
+	nb, w, a := dotOpening(name, "Q8_K", T)
+	acc := zeroAccs(T)
 	q5 := name == "Q5_K"
 	qs := 16
 	if q5 {
 		qs = 48
 	}
-	nb := loadGP("nb")
-	w := loadGP("w")
-	a := loadActs(T)
-	acc := ymms(T)
-	zero(acc...)
 	blockLoop("blocks", nb, 1, func(int) {
 		for off := 0; off < size; off += 64 {
 			prefetch(w, off)
@@ -200,13 +195,8 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 // is applied through the bsums: sum_g sc_g * sum_k (q-32)*y = sum_g sc_g *
 // sum_k q*y - 32 * sum_g sc_g * bsum_g, all in exact integers.
 func genQ6_K(T int, shufQ6 *[4]Mem, c30 Mem) {
-	kernelText(fmt.Sprintf("dotQ6_Kx%dAVX2", T), sigQ(T), T)
-	Doc(fmt.Sprintf("dotQ6_Kx%dAVX2 writes out[t] = Q6_K row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", T, T), outDoc(T))
-	nb := loadGP("nb")
-	w := loadGP("w")
-	a := loadActs(T)
-	acc := ymms(T)
-	zero(acc...)
+	nb, w, a := dotOpening("Q6_K", "Q8_K", T)
+	acc := zeroAccs(T)
 	blockLoop("blocks", nb, 1, func(int) {
 		for off := 0; off < 210; off += 64 {
 			prefetch(w, off)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -34,13 +32,8 @@ func groupScales(sc VecVirtual, h int) VecVirtual {
 }
 
 func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
-	kernelText(fmt.Sprintf("dotQ2_Kx%dAVX2", T), sigQ(T), T)
-	Doc(fmt.Sprintf("dotQ2_Kx%dAVX2 writes out[t] = Q2_K row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", T, T), outDoc(T))
-	nb := loadGP("nb")
-	w := loadGP("w")
-	a := loadActs(T)
-	acc := ymms(T)
-	zero(acc...)
+	nb, w, a := dotOpening("Q2_K", "Q8_K", T)
+	acc := zeroAccs(T)
 	blockLoop("blocks", nb, 1, func(int) {
 		prefetch(w, 0)
 		prefetch(w, 64)
@@ -85,13 +78,8 @@ func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
 }
 
 func genQ3_K(T int, shufQ6 *[4]Mem, mask03, m32 Mem) {
-	kernelText(fmt.Sprintf("dotQ3_Kx%dAVX2", T), sigQ(T), T)
-	Doc(fmt.Sprintf("dotQ3_Kx%dAVX2 writes out[t] = Q3_K row w . Q8_K activation row t (at a + t*astride) for t < %d, over nb super-blocks.", T, T), outDoc(T))
-	nb := loadGP("nb")
-	w := loadGP("w")
-	a := loadActs(T)
-	acc := ymms(T)
-	zero(acc...)
+	nb, w, a := dotOpening("Q3_K", "Q8_K", T)
+	acc := zeroAccs(T)
 	blockLoop("blocks", nb, 1, func(int) {
 		prefetch(w, 0)
 		prefetch(w, 64)

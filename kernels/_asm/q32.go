@@ -40,6 +40,32 @@ func kernelText(name, sig string, T int) {
 	}
 }
 
+// dotOpening emits the TEXT and doc of the T-row dot kernel of weight
+// format against activations of format act (Q8_0 kernels also take the
+// activations' float32 scales) and loads nb, w and the activation rows.
+func dotOpening(format, act string, T int) (nb, w GPVirtual, a acts) {
+	name := fmt.Sprintf("dot%sx%dAVX2", format, T)
+	sig, blocks := sigQ(T), "blocks"
+	switch act {
+	case "Q8_0":
+		sig = sigQ8(T)
+	case "Q8_K":
+		blocks = "super-blocks"
+	}
+	kernelText(name, sig, T)
+	Doc(fmt.Sprintf("%s writes out[t] = %s row w . %s activation row t (at a + t*astride) for t < %d, over nb %s.", name, format, act, T, blocks), outDoc(T))
+	nb = loadGP("nb")
+	w = loadGP("w")
+	return nb, w, loadActs(T)
+}
+
+// zeroAccs returns T zeroed accumulators.
+func zeroAccs(T int) []VecVirtual {
+	acc := ymms(T)
+	zero(acc...)
+	return acc
+}
+
 // unrollFor picks how many blocks a T-row kernel handles per loop iteration.
 // Each activation row has one accumulator whatever T is, so that a row's
 // result does not depend on how many rows are computed together.
@@ -89,14 +115,9 @@ func scaleAcc(dw VecVirtual, m Mem, sumi, acc VecVirtual) {
 // the Q8_0 quantizer guarantees), scaled by d_w*d_a in float32.
 func genQ8_0() {
 	for _, T := range []int{1, 4} {
-		kernelText(fmt.Sprintf("dotQ8_0x%dAVX2", T), sigQ8(T), T)
-		Doc(fmt.Sprintf("dotQ8_0x%dAVX2 writes out[t] = Q8_0 row w . Q8_0 activation row t (at a + t*astride) for t < %d, over nb blocks.", T, T), outDoc(T))
-		nb := loadGP("nb")
-		w := loadGP("w")
-		a := loadActs(T)
+		nb, w, a := dotOpening("Q8_0", "Q8_0", T)
 		ad := loadRows(T, "ad", "adstride")
-		acc := ymms(T)
-		zero(acc...)
+		acc := zeroAccs(T)
 		ones := YMM()
 		VMOVDQU(ones16, ones)
 		blockLoop("blocks", nb, unrollFor(T), func(u int) {
@@ -180,14 +201,9 @@ func genQK32() {
 		total  bool // accumulate whole-block sums in one float (scaleAccTotal)
 	}{{"Q4_0", 18, c08, false, true}, {"Q5_0", 22, mask10, true, false}} {
 		for _, T := range []int{1, 4} {
-			kernelText(fmt.Sprintf("dot%sx%dAVX2", f.name, T), sigQ8(T), T)
-			Doc(fmt.Sprintf("dot%sx%dAVX2 writes out[t] = %s row w . Q8_0 activation row t (at a + t*astride) for t < %d, over nb blocks.", f.name, T, f.name, T), outDoc(T))
-			nb := loadGP("nb")
-			w := loadGP("w")
-			a := loadActs(T)
+			nb, w, a := dotOpening(f.name, "Q8_0", T)
 			ad := loadRows(T, "ad", "adstride")
-			acc := ymms(T)
-			zero(acc...)
+			acc := zeroAccs(T)
 			ones, offs := YMM(), YMM()
 			VMOVDQU(ones16, ones)
 			VMOVDQU(f.offset, offs)

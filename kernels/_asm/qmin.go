@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -21,11 +19,7 @@ func genQMin() {
 		high bool
 	}{{"Q4_1", 20, false}, {"Q5_1", 24, true}} {
 		for _, T := range []int{1, 4} {
-			kernelText(fmt.Sprintf("dot%sx%dAVX2", f.name, T), sigQ(T), T)
-			Doc(fmt.Sprintf("dot%sx%dAVX2 writes out[t] = %s row w . Q8_1 activation row t (at a + t*astride) for t < %d, over nb blocks.", f.name, T, f.name, T), outDoc(T))
-			nb := loadGP("nb")
-			w := loadGP("w")
-			a := loadActs(T)
+			nb, w, a := dotOpening(f.name, "Q8_1", T)
 			acc := make([]VecVirtual, T)
 			for t := range acc {
 				acc[t] = XMM()

@@ -96,11 +96,11 @@ func TestLogGammaTailClosedForms(t *testing.T) {
 		x    float64
 		want float64 // ln p
 	}{
-		{1, 50, -50},                        // Q(1, x) = e^-x
-		{2, 3, -3 + math.Log(4)},            // e^-x (1 + x)
-		{3, 0.5, -0.5 + math.Log(1.625)},    // e^-x (1 + x + x²/2)
-		{1, 1e4, -1e4},                      // far below float64's range
-		{5, 0, 0}, {0, 3, 0}, {4, -1, 0},    // p = 1
+		{1, 50, -50},                     // Q(1, x) = e^-x
+		{2, 3, -3 + math.Log(4)},         // e^-x (1 + x)
+		{3, 0.5, -0.5 + math.Log(1.625)}, // e^-x (1 + x + x²/2)
+		{1, 1e4, -1e4},                   // far below float64's range
+		{5, 0, 0}, {0, 3, 0}, {4, -1, 0}, // p = 1
 		{1, 36.7368005696771, -36.7368005696771},
 	}
 	for _, tt := range tests {

@@ -217,3 +217,7 @@ func WriteKeys(w io.Writer, keys []Key) error {
 	_, err = w.Write(append(b, '\n'))
 	return err
 }
+
+// String hides the secret's bytes, so that printing a Key or a Secret by
+// mistake shows no secret.
+func (s Secret) String() string { return "[secret]" }

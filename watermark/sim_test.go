@@ -10,19 +10,25 @@ import (
 // vocabulary of vocab ids by a generator seeded with t. It is cheap enough
 // to generate tens of thousands of texts in a test.
 type simLM struct {
-	vocab, k int
-	s        float64
+	vocab int
+	rank  []float32 // (k) weight of each rank
 }
 
-var defaultLM = simLM{vocab: 1000, k: 40, s: 1.1}
+func newSimLM(vocab, k int, s float64) simLM {
+	m := simLM{vocab: vocab, rank: make([]float32, k)}
+	for i := range m.rank {
+		m.rank[i] = float32(math.Pow(float64(i+1), -s))
+	}
+	return m
+}
 
-// dist writes the candidates after prev into ids and their logits into
-// logits, both of length k.
-func (m simLM) dist(prev int, ids []int32, logits []float32) {
-	r := rand.New(rand.NewPCG(uint64(prev), 0xc0ffee))
+var defaultLM = newSimLM(1000, 40, 1.1)
+
+// candidates writes the k candidate ids after prev into ids.
+func (m simLM) candidates(prev int, ids []int32) {
+	r := rand.NewPCG(uint64(prev), 0xc0ffee)
 	for i := range ids {
-		ids[i] = int32(r.IntN(m.vocab))
-		logits[i] = float32(-m.s * math.Log(float64(i+1)))
+		ids[i] = int32(r.Uint64() % uint64(m.vocab))
 	}
 }
 
@@ -30,35 +36,31 @@ func (m simLM) dist(prev int, ids []int32, logits []float32) {
 // or marked by mk when it is not nil.
 func (m simLM) generate(rng *rand.Rand, prompt []int, n int, mk *Marker) []int {
 	hist := append([]int(nil), prompt...)
-	ids := make([]int32, m.k)
-	logits := make([]float32, m.k)
-	weights := make([]float32, m.k)
-	full := make([]float32, m.vocab)
+	ids := make([]int32, len(m.rank))
+	weights := make([]float32, len(m.rank))
 	for range n {
-		m.dist(hist[len(hist)-1], ids, logits)
+		m.candidates(hist[len(hist)-1], ids)
+		copy(weights, m.rank)
 		if mk != nil && mk.Key().Scheme == RedGreen {
-			// The bias acts on the whole vocabulary's logits, as in the engine.
-			for i := range full {
-				full[i] = float32(math.Inf(-1))
-			}
+			// The bias on logits multiplies a green weight by e^delta.
+			// (Marker.Bias over a whole vocabulary is tested in mark_test.go.)
+			w, k := mk.Window(hist), mk.Key()
+			boost := float32(math.Exp(k.Delta))
 			for i, id := range ids {
-				full[id] = max(full[id], logits[i])
+				if w.Green(int(id), k.Gamma) {
+					weights[i] *= boost
+				}
 			}
-			mk.Bias(hist, full)
-			for i, id := range ids {
-				logits[i] = full[id]
-			}
-		}
-		var sum float64
-		for i, l := range logits {
-			weights[i] = float32(math.Exp(float64(l)))
-			sum += float64(weights[i])
 		}
 		pick := -1
 		if mk != nil {
 			pick = mk.Choose(hist, ids, weights)
 		}
 		if pick < 0 {
+			var sum float64
+			for _, w := range weights {
+				sum += float64(w)
+			}
 			u := rng.Float64() * sum
 			for pick = 0; pick < len(weights)-1; pick++ {
 				if u -= float64(weights[pick]); u < 0 {

@@ -62,7 +62,7 @@ func (w Window) Gumbel(ids []int32, weights []float32) int {
 			continue
 		}
 		m := w.hash(int(id)) >> 12
-		v := float64(1<<53-2*m-1) * unit // 1-u
+		v := float64(int64(1<<53-2*m-1)) * unit // 1-u (int64: the uint64 conversion branches)
 		if v >= -bestScore*p {
 			continue
 		}
@@ -70,7 +70,7 @@ func (w Window) Gumbel(ids []int32, weights []float32) int {
 		if v < 0.5 {
 			lu = math.Log1p(-v)
 		} else {
-			lu = math.Log(float64(2*m+1) * unit)
+			lu = math.Log(float64(int64(2*m+1)) * unit)
 		}
 		if s := lu / p; s > bestScore || best < 0 {
 			best, bestScore = i, s
@@ -80,12 +80,20 @@ func (w Window) Gumbel(ids []int32, weights []float32) int {
 }
 
 // BiasGreen adds delta to the logit (n_vocab) of every token on the
-// window's green list of fraction gamma.
+// window's green list of fraction gamma. It is branch-free (a random 25%
+// of the tokens are green, which no branch predictor guesses).
 func (w Window) BiasGreen(logits []float32, gamma, delta float64) {
-	d := float32(delta)
+	lim := greenLimit(gamma)
+	d := math.Float32bits(float32(delta))
 	for id := range logits {
-		if w.Green(id, gamma) {
-			logits[id] += d
-		}
+		// green: m < lim, so m-lim is negative and its sign spreads to all ones
+		mask := uint32(int64(w.hash(id)>>12-lim) >> 63)
+		logits[id] += math.Float32frombits(d & mask)
 	}
+}
+
+// greenLimit returns the m below which U = (2m+1)·2^-53 < gamma.
+func greenLimit(gamma float64) uint64 {
+	// 2m+1 < gamma·2^53  <=>  m < (gamma·2^53 - 1)/2
+	return uint64(math.Ceil((gamma*0x1p53 - 1) / 2))
 }

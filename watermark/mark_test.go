@@ -66,6 +66,22 @@ func TestGumbelDistortionFree(t *testing.T) {
 	}
 }
 
+// Green, computed on the integer, agrees with U(id) < gamma.
+func TestGreenLimit(t *testing.T) {
+	w := newWindower(testKey(RedGreen, 30).Secret).window([]int{1})
+	for _, gamma := range []float64{0.25, 0.5, 0.1, 1e-9, 0.999999, 0x1p-52, 3 * 0x1p-53} {
+		for id := range 20000 {
+			if got, want := w.Green(id, gamma), w.U(id) < gamma; got != want {
+				t.Fatalf("gamma %g, id %d: Green %v, U < gamma %v", gamma, id, got, want)
+			}
+		}
+		lim := greenLimit(gamma)
+		if u := float64(2*lim+1) * unit; u < gamma || lim > 0 && float64(2*lim-1)*unit >= gamma {
+			t.Errorf("gamma %g: limit %d is not the boundary", gamma, lim)
+		}
+	}
+}
+
 func TestBiasGreen(t *testing.T) {
 	k := testKey(RedGreen, 8)
 	mk := NewMarker(k)

@@ -38,15 +38,15 @@ func (w Window) hash(id int) uint64 {
 const unit = 0x1p-53
 
 // U returns the token's uniform number in (0, 1).
-func (w Window) U(id int) float64 { return float64(2*(w.hash(id)>>12)+1) * unit }
+func (w Window) U(id int) float64 { return float64(int64(2*(w.hash(id)>>12)+1)) * unit }
 
 // V returns 1-U(id) exactly, so that -ln(1-u) keeps its precision as u
 // approaches 1.
-func (w Window) V(id int) float64 { return float64(1<<53-2*(w.hash(id)>>12)-1) * unit }
+func (w Window) V(id int) float64 { return float64(int64(1<<53-2*(w.hash(id)>>12)-1)) * unit }
 
 // Green reports whether id is on the window's green list of fraction gamma:
 // U(id) < gamma.
-func (w Window) Green(id int, gamma float64) bool { return w.U(id) < gamma }
+func (w Window) Green(id int, gamma float64) bool { return w.hash(id)>>12 < greenLimit(gamma) }
 
 // windower derives Windows for one secret. It reuses one HMAC state and
 // buffer, so it is not safe for concurrent use and allocates nothing per

@@ -160,7 +160,10 @@ func TestRobustness(t *testing.T) {
 			fmt.Fprintf(&table, " %.1f%% |", 100*float64(h)/float64(texts))
 		}
 		table.WriteByte('\n')
-		if hits[0] < texts*95/100 {
+		// Context 1 is there for comparison: with it Gumbel makes the same
+		// choice whenever a token recurs under the same distribution, and
+		// this bigram model's text falls into loops that dedup discards.
+		if tc.context == DefaultContext && hits[0] < texts*95/100 {
 			t.Errorf("%s, context %d: %d/%d unattacked texts detected, want >= 95%%", scheme, tc.context, hits[0], texts)
 		}
 		for i := 1; i < 4; i++ {

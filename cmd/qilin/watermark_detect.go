@@ -110,7 +110,7 @@ func printDetection(w io.Writer, r watermark.Result, keys int) error {
 	if r.Detected {
 		verdict = "WATERMARKED"
 	}
-	fmt.Fprintf(w, "%s: key %s (%s), p = %s (threshold %g", verdict, r.KeyID, r.Scheme, formatP(r), r.Threshold)
+	fmt.Fprintf(w, "%s: key %s (%s), p = %s (threshold %g", verdict, r.KeyID, r.Scheme, formatLogP(r.PValue, r.LogPValue), r.Threshold)
 	if keys > 1 {
 		fmt.Fprintf(w, "; best of %d keys, corrected", keys)
 	}
@@ -121,10 +121,10 @@ func printDetection(w io.Writer, r watermark.Result, keys int) error {
 	return nil
 }
 
-// formatP writes a p-value, in powers of ten where float64 underflows.
-func formatP(r watermark.Result) string {
-	if r.PValue > 0 {
-		return fmt.Sprintf("%.3g", r.PValue)
+// formatLogP writes a p-value, in powers of ten where float64 underflows.
+func formatLogP(p, logp float64) string {
+	if p >= 1e-300 {
+		return fmt.Sprintf("%.3g", p)
 	}
-	return fmt.Sprintf("10^%.1f", r.LogPValue/math.Ln10)
+	return fmt.Sprintf("10^%.1f", logp/math.Ln10)
 }

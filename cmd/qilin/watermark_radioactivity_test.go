@@ -36,8 +36,8 @@ func writeCollected(t *testing.T, prompt string, answers []string) string {
 func TestWatermarkRadioactivityCommand(t *testing.T) {
 	model := testdata.Path(t, "models", "stories260K.gguf")
 	g := newStoryGenerator(t, "stories260K.gguf")
-	k, _ := watermark.NewKey(watermark.Gumbel, 4)
 	rng := rand.New(rand.NewPCG(5, 5))
+	k := seededKey(rng, watermark.Gumbel)
 	var answers []string
 	for range 10 {
 		answers = append(answers, g.e.Tok.Decode(g.answer(t, rng, watermark.NewMarker(k), 100)))
@@ -55,8 +55,8 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 			t.Fatalf("bad JSON %q: %v", out, err)
 		}
 		t.Logf("%v: %+v", extra, r)
-		if r.Radioactive || r.Tokens != 3000 || r.Scored < 100 || r.Mode != "reading" || r.KeyID != k.ID {
-			t.Errorf("%v: %+v; want not radioactive, 3000 tokens, >= 100 scored", extra, r)
+		if r.Radioactive || r.Tokens != 3000 || r.Scored < 50 || r.Mode != "reading" || r.KeyID != k.ID {
+			t.Errorf("%v: %+v; want not radioactive, 3000 tokens, >= 50 scored", extra, r)
 		}
 		if extra != nil && r.Predictions >= 3000-4*r.Texts {
 			t.Errorf("--data did not restrict the windows: %d predictions", r.Predictions)

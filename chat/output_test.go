@@ -208,6 +208,21 @@ func TestReasoningStartsOpen(t *testing.T) {
 	}
 }
 
+func TestReasoningClosed(t *testing.T) {
+	for prompt, want := range map[string]bool{
+		"<|im_start|>assistant\n<think>\n\n</think>\n\n": true,
+		"<｜Assistant｜><think></think>":                   true,
+		"<|im_start|>assistant\n<think>\n":               false,
+		"<|im_start|>assistant\n":                        false,
+		"user: </think>\n":                               false,
+		"<think>a</think> then more":                     false,
+	} {
+		if got := ReasoningClosed(prompt); got != want {
+			t.Errorf("ReasoningClosed(%q) = %v, want %v", prompt, got, want)
+		}
+	}
+}
+
 func TestToolCallParser(t *testing.T) {
 	qwen := OutputOptions{Tools: ToolFormatQwen}
 	ds := OutputOptions{Tools: ToolFormatDeepSeek}

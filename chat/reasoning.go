@@ -75,6 +75,15 @@ func ReasoningStartsOpen(prompt string) bool {
 	return i >= 0 && strings.TrimLeft(prompt[i+len(ThinkOpen):], asciiSpace) == ""
 }
 
+// ReasoningClosed reports whether a rendered prompt ends with a closed
+// reasoning block (an empty <think></think> or a finished one, then only
+// whitespace), as Qwen3's template writes it with thinking off: the output
+// starts with the answer.
+func ReasoningClosed(prompt string) bool {
+	rest := strings.TrimRight(prompt, asciiSpace)
+	return strings.HasSuffix(rest, ThinkClose) && strings.Contains(rest, ThinkOpen)
+}
+
 // Push adds the next piece of output and returns what it releases.
 func (p *ReasoningParser) Push(piece string) ReasoningDelta {
 	if p.state == rsContent {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/qilin-ai/qilin/engine"
 )
@@ -50,6 +51,8 @@ func engineError(err error) *apiError {
 			Param: "messages", Message: err.Error()}
 	case errors.Is(err, engine.ErrEmptyPrompt):
 		return badRequest("prompt", "the prompt is empty")
+	case errors.Is(err, engine.ErrInvalidRequest):
+		return badRequest("", "%s", strings.TrimPrefix(err.Error(), "engine: invalid request: "))
 	case errors.Is(err, engine.ErrClosed):
 		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "shutting_down", Message: "the server is shutting down"}
 	}

@@ -79,7 +79,8 @@ func parseThink(raw json.RawMessage) (on *bool, effort string, err *apiError) {
 }
 
 // ollamaThink is a request's thinking choice: off (think: false) and the
-// template variables it sets.
+// template variables it sets (enable_thinking for think, reasoning_effort
+// for an effort level).
 type ollamaThink struct {
 	off  bool
 	vars map[string]any
@@ -103,10 +104,13 @@ func (s *Server) prepare(r *http.Request, m *model, req any, c *ollamaCommon) (*
 	if aerr != nil {
 		return nil, th, aerr
 	}
-	th.off = think != nil && !*think
 	th.vars = map[string]any{}
-	if th.off {
-		th.vars["enable_thinking"] = false
+	if think != nil {
+		if *think && !m.e.CanThink() { // as Ollama answers
+			return nil, th, badRequest("", "%q does not support thinking", c.Model)
+		}
+		th.off = !*think
+		th.vars["enable_thinking"] = *think
 	}
 	if effort != "" {
 		th.vars["reasoning_effort"] = effort
@@ -120,10 +124,7 @@ func (s *Server) prepare(r *http.Request, m *model, req any, c *ollamaCommon) (*
 	if opts.NumPredict != nil && *opts.NumPredict > 0 { // -1 and -2 mean no limit
 		np = opts.NumPredict
 	}
-	aerr = s.commonParams(m, job, &opts.samplingFields, nil, opts.Stop, []struct {
-		name string
-		v    *int
-	}{{"options.num_predict", np}})
+	aerr = s.commonParams(m, job, &opts.samplingFields, nil, opts.Stop, []tokenLimit{{"options.num_predict", np}})
 	return job, th, aerr
 }
 
@@ -148,11 +149,12 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, m *model) {
 	if len(req.Tools) > 0 {
 		tools = req.Tools
 	}
-	if aerr := s.renderChat(m, chatInput(msgs, tools, th.vars), th.off, nil, job); aerr != nil {
+	p, aerr := s.renderChat(m, chatInput(msgs, tools, th.vars), nil, job)
+	if aerr != nil {
 		fail(aerr)
 		return
 	}
-	job.parse = s.chatOutput(m, job.promptText, tools != nil, s.opts.ReasoningFormat)
+	job.parse = s.chatOutput(m, p, tools != nil, s.opts.ReasoningFormat)
 	s.ollamaStream(w, r, m, job, req.Stream, th.off, true)
 }
 
@@ -227,11 +229,12 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model
 			fail(aerr)
 			return
 		}
-		if aerr := s.renderChat(m, chatInput(raw, nil, th.vars), th.off, nil, job); aerr != nil {
+		p, aerr := s.renderChat(m, chatInput(raw, nil, th.vars), nil, job)
+		if aerr != nil {
 			fail(aerr)
 			return
 		}
-		job.parse = s.chatOutput(m, job.promptText, false, s.opts.ReasoningFormat)
+		job.parse = s.chatOutput(m, p, false, s.opts.ReasoningFormat)
 	}
 	s.ollamaStream(w, r, m, job, req.Stream, th.off, false)
 }
@@ -436,8 +439,8 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request, m *model) {
 	if m.tools != chat.ToolFormatNone {
 		caps = append(caps, "tools")
 	}
-	src := m.tmpl.Source()
-	if strings.Contains(src, chat.ThinkOpen) {
+	src := m.e.Template().Source()
+	if m.e.CanThink() {
 		caps = append(caps, "thinking")
 	}
 	_, mod := m.fileInfo()

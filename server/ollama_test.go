@@ -9,7 +9,7 @@ import (
 
 func TestOllamaChat(t *testing.T) {
 	script := "<think>\nI add 2 and 2.\n</think>\n\nIt is 4."
-	ts := startServer(t, modelQwen3, Options{Script: scriptFor(t, modelQwen3, script, nil)})
+	ts := startServer(t, modelQwen3, Options{}, withScript(scriptFor(t, modelQwen3, script, nil)))
 	body := `{"model":"test-model:latest","messages":[{"role":"user","content":"2+2?"}]}`
 
 	// Default: an NDJSON stream, reasoning in message.thinking.
@@ -74,7 +74,7 @@ func TestOllamaChat(t *testing.T) {
 
 func TestOllamaToolCalls(t *testing.T) {
 	script := "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"
-	ts := startServer(t, modelQwen3, Options{Script: scriptFor(t, modelQwen3, script, nil)})
+	ts := startServer(t, modelQwen3, Options{}, withScript(scriptFor(t, modelQwen3, script, nil)))
 	_, _, b := ts.post(t, "/api/chat", `{"model":"test-model","stream":false,"messages":[{"role":"user","content":"Weather?"}],
 		"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}`)
 	var r struct {

@@ -152,28 +152,24 @@ func normalizeMessages(raw json.RawMessage) (json.RawMessage, *apiError) {
 	return out, nil
 }
 
-// templateVars returns the template variables of a chat request and
-// whether thinking was turned off.
-func templateVars(kwargs map[string]json.RawMessage, effort string) (map[string]any, bool) {
+// templateVars returns the template variables of a chat request: the
+// client's chat_template_kwargs, and reasoning_effort mapped onto
+// enable_thinking ("none" turns thinking off, any other effort on, unless
+// the kwargs say otherwise) and passed on as reasoning_effort.
+func templateVars(kwargs map[string]json.RawMessage, effort string) map[string]any {
 	vars := map[string]any{}
 	for k, v := range kwargs {
 		vars[k] = v
 	}
-	if effort == "none" {
+	if effort != "" {
 		if _, set := vars["enable_thinking"]; !set {
-			vars["enable_thinking"] = false
+			vars["enable_thinking"] = effort != "none"
 		}
-	} else if effort != "" {
-		vars["reasoning_effort"] = effort
+		if effort != "none" {
+			vars["reasoning_effort"] = effort
+		}
 	}
-	off := false
-	switch v := vars["enable_thinking"].(type) {
-	case bool:
-		off = !v
-	case json.RawMessage:
-		off = strings.TrimSpace(string(v)) == "false"
-	}
-	return vars, off
+	return vars
 }
 
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *model) {
@@ -193,10 +189,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 		return
 	}
 	job := &genJob{start: s.opts.Now()}
-	if aerr := s.commonParams(m, job, &req.samplingFields, req.N, req.Stop, []struct {
-		name string
-		v    *int
-	}{{"max_completion_tokens", req.MaxCompletionTokens}, {"max_tokens", req.MaxTokens}}); aerr != nil {
+	if aerr := s.commonParams(m, job, &req.samplingFields, req.N, req.Stop, []tokenLimit{{"max_completion_tokens", req.MaxCompletionTokens}, {"max_tokens", req.MaxTokens}}); aerr != nil {
 		fail(aerr)
 		return
 	}
@@ -209,8 +202,8 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 	if offer && len(req.Tools) > 0 {
 		tools = req.Tools
 	}
-	vars, off := templateVars(req.ChatTemplateKwargs, req.ReasoningEffort)
-	if aerr := s.renderChat(m, chatInput(req.Messages, tools, vars), off, req.ThinkingBudgetTokens, job); aerr != nil {
+	p, aerr := s.renderChat(m, chatInput(req.Messages, tools, templateVars(req.ChatTemplateKwargs, req.ReasoningEffort)), req.ThinkingBudgetTokens, job)
+	if aerr != nil {
 		fail(aerr)
 		return
 	}
@@ -218,7 +211,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 	if req.ReasoningFormat != "" {
 		format = req.ReasoningFormat
 	}
-	job.parse = s.chatOutput(m, job.promptText, tools != nil, format)
+	job.parse = s.chatOutput(m, p, tools != nil, format)
 	streams, aerr := s.submit(r.Context(), m, job)
 	if aerr != nil {
 		fail(aerr)
@@ -286,10 +279,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 
 // commonParams fills the sampling, choice count, stop strings and token
 // limit of job.
-func (s *Server) commonParams(m *model, job *genJob, sf *samplingFields, n *int, stop stopList, limits []struct {
-	name string
-	v    *int
-}) *apiError {
+func (s *Server) commonParams(m *model, job *genJob, sf *samplingFields, n *int, stop stopList, limits []tokenLimit) *apiError {
 	p, aerr := sf.params()
 	if aerr != nil {
 		return aerr
@@ -389,10 +379,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *model) {
 	var all []choiceStream
 	for i, p := range prompts {
 		job := &genJob{start: start, prompt: p, promptText: texts[i]}
-		if aerr := s.commonParams(m, job, &req.samplingFields, req.N, req.Stop, []struct {
-			name string
-			v    *int
-		}{{"max_tokens", req.MaxTokens}}); aerr != nil {
+		if aerr := s.commonParams(m, job, &req.samplingFields, req.N, req.Stop, []tokenLimit{{"max_tokens", req.MaxTokens}}); aerr != nil {
 			fail(aerr)
 			return
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strings"
 
@@ -122,47 +121,29 @@ type samplingFields struct {
 	Seed             *int64   `json:"seed"`
 }
 
-// Defaults as llama.cpp's server uses them.
-const (
-	defaultTemperature = 0.8
-	defaultTopK        = 40
-	defaultTopP        = 0.95
-	defaultMinP        = 0.05
-)
-
-// params validates the fields and returns the sampler parameters.
+// params validates the fields against sample.Ranges and returns the
+// sampler parameters, sample.Defaults where a field is absent.
 func (f *samplingFields) params() (sample.Params, *apiError) {
-	p := sample.Params{Temperature: defaultTemperature, TopK: defaultTopK, TopP: defaultTopP, MinP: defaultMinP}
-	check := func(name string, v *float64, lo, hi float64, dst *float32) *apiError {
-		if v == nil {
-			return nil
-		}
-		if math.IsNaN(*v) || *v < lo || *v > hi {
-			return badRequest(name, "%v is outside [%v, %v]", *v, lo, hi)
-		}
-		*dst = float32(*v)
-		return nil
-	}
-	for _, c := range []struct {
-		name   string
-		v      *float64
-		lo, hi float64
-		dst    *float32
-	}{
-		{"temperature", f.Temperature, 0, 2, &p.Temperature},
-		{"top_p", f.TopP, 0, 1, &p.TopP},
-		{"min_p", f.MinP, 0, 1, &p.MinP},
-		{"presence_penalty", f.PresencePenalty, -2, 2, &p.PresencePenalty},
-		{"frequency_penalty", f.FrequencyPenalty, -2, 2, &p.FrequencyPenalty},
-		{"repeat_penalty", f.RepeatPenalty, 0, 10, &p.RepeatPenalty},
+	p := sample.Defaults()
+	for _, c := range []floatField{
+		{"temperature", f.Temperature, &p.Temperature},
+		{"top_p", f.TopP, &p.TopP},
+		{"min_p", f.MinP, &p.MinP},
+		{"presence_penalty", f.PresencePenalty, &p.PresencePenalty},
+		{"frequency_penalty", f.FrequencyPenalty, &p.FrequencyPenalty},
+		{"repeat_penalty", f.RepeatPenalty, &p.RepeatPenalty},
 	} {
-		if err := check(c.name, c.v, c.lo, c.hi, c.dst); err != nil {
+		if c.v == nil {
+			continue
+		}
+		if err := checkRange(c.name, *c.v); err != nil {
 			return p, err
 		}
+		*c.dst = float32(*c.v)
 	}
 	if f.TopK != nil {
-		if *f.TopK < 0 {
-			return p, badRequest("top_k", "%d is negative", *f.TopK)
+		if err := checkRange("top_k", float64(*f.TopK)); err != nil {
+			return p, err
 		}
 		p.TopK = *f.TopK
 	}
@@ -172,12 +153,32 @@ func (f *samplingFields) params() (sample.Params, *apiError) {
 	return p, nil
 }
 
-// maxTokens picks the limit from max_completion_tokens or max_tokens and
-// checks it against the server's limit. 0 means until the context is full.
-func maxTokens(limit int, fields ...struct {
+// floatField is a sampling field of a request and where its value goes.
+type floatField struct {
 	name string
-	v    *int
-}) (int, *apiError) {
+	v    *float64
+	dst  *float32
+}
+
+// checkRange checks v against the range sample.Ranges gives the field.
+func checkRange(name string, v float64) *apiError {
+	r, _ := sample.RangeOf(name)
+	if err := r.Check(v); err != nil {
+		return badRequest(name, "%v", err)
+	}
+	return nil
+}
+
+// tokenLimit is a request field that limits the completion tokens.
+type tokenLimit struct {
+	name string // the field's name: max_tokens, options.num_predict, ...
+	v    *int   // nil when absent
+}
+
+// maxTokens picks the limit from the first field present (say
+// max_completion_tokens, then max_tokens) and checks it against the
+// server's limit. 0 means until the context is full.
+func maxTokens(limit int, fields ...tokenLimit) (int, *apiError) {
 	for _, f := range fields {
 		if f.v == nil {
 			continue

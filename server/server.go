@@ -39,9 +39,6 @@ type Options struct {
 	// CORSOrigin, when set, is sent as Access-Control-Allow-Origin ("*"
 	// for any) and preflight requests are answered.
 	CORSOrigin string
-	// ChatTemplate, when set, replaces the model's chat template (Jinja
-	// source).
-	ChatTemplate string
 	// ReasoningFormat is ReasoningDeepSeek ("" too) or ReasoningNone.
 	ReasoningFormat string
 	// LogPrompts logs rendered prompts and outputs (off: never).
@@ -55,9 +52,6 @@ type Options struct {
 	MaxTokensLimit int
 	// Sched configures the scheduler started by Load.
 	Sched engine.SchedOptions
-	// Script, when not nil, is a test hook: the tokens it returns for a
-	// prompt replace sampling (see engine.Request.Script).
-	Script func(prompt []int) []int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -71,19 +65,18 @@ type Server struct {
 	state   atomic.Pointer[model] // nil while loading
 	metrics *metrics
 	started time.Time
+	// control, when set (by tests), adds processors to every request.
+	control func(prompt []int) []engine.Processor
 }
 
 // model is what Load attaches.
 type model struct {
 	e       *engine.Engine
 	sched   *engine.Scheduler
-	tmpl    *chat.Template
 	name    string
 	path    string
 	loaded  time.Time
 	tools   chat.ToolFormat
-	think   []int // tokens of <think>
-	close   []int // tokens that close a reasoning block
 	maxToks int
 }
 
@@ -120,32 +113,13 @@ func (s *Server) Load(e *engine.Engine, path string) error {
 	if s.state.Load() != nil {
 		return errors.New("server: a model is already loaded")
 	}
-	src := e.File.String("tokenizer.chat_template", "")
-	if s.opts.ChatTemplate != "" {
-		src = s.opts.ChatTemplate
+	if w := e.TemplateWarning(); w != "" {
+		s.log.Warn(w)
 	}
-	tmpl, err := chat.ForModel(src)
-	if err != nil {
-		s.log.Warn("the model's chat template does not compile; using ChatML", "err", err)
-		tmpl, err = chat.ForModel("")
-		if err != nil {
-			return err
-		}
-	}
-	if tmpl.IsFallback() {
-		s.log.Warn("the model has no chat template; using ChatML, which may not be its format", "template", chat.DefaultTemplateName)
-	}
-	m := &model{e: e, tmpl: tmpl, path: path, loaded: s.opts.Now(), tools: chat.ToolFormatFor(src)}
+	m := &model{e: e, path: path, loaded: s.opts.Now(), tools: chat.ToolFormatFor(e.Template().Source())}
 	m.name = s.opts.ModelName
 	if m.name == "" {
 		m.name = strings.TrimSuffix(filepath.Base(path), ".gguf")
-	}
-	// Template text: its special-token text becomes special tokens.
-	if m.think, err = e.Tok.Encode(chat.ThinkOpen, false, true); err != nil {
-		return err
-	}
-	if m.close, err = e.Tok.Encode("\n"+chat.ThinkClose+"\n\n", false, true); err != nil {
-		return err
 	}
 	m.sched = e.NewScheduler(s.opts.Sched)
 	m.maxToks = s.opts.MaxTokensLimit

@@ -18,6 +18,7 @@ import (
 	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/gguf"
+	"github.com/qilin-ai/qilin/internal/enginetest"
 	"github.com/qilin-ai/qilin/internal/testdata"
 	"github.com/qilin-ai/qilin/quant"
 	"github.com/qilin-ai/qilin/tokenizer"
@@ -175,7 +176,7 @@ func newReasoner(t *testing.T, base string, loop bool) *reasoner {
 	r := &reasoner{reasoning: "Let me count the apples", answer: "There are three", scripted: s}
 	next := map[int]int{}
 	chain := []int{lastOn}
-	if !on.ThinkingOpen { // the model opens its reasoning itself
+	if !on.StartsOpen() { // the model opens its reasoning itself
 		chain = append(chain, think[0])
 	}
 	chain = append(append(append(chain, reason...), unthink...), answer...)
@@ -414,11 +415,8 @@ func TestChatReuseMatchesFresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var toks []int
-		if _, err := e.NewSequence().Generate(context.Background(), p.Tokens, engine.GenerateOptions{MaxTokens: 12}, func(tok int) bool {
-			toks = append(toks, tok)
-			return true
-		}); err != nil {
+		toks, err := enginetest.Greedy(e.NewSequence(), e.Tok.IsEOG, p.Tokens, 12)
+		if err != nil {
 			t.Fatal(err)
 		}
 		fresh, _ := chat.Parse(e.Tok.Decode(toks), chat.OutputOptions{Reasoning: true})

@@ -64,9 +64,12 @@ func writeOpenAIError(w http.ResponseWriter, e *apiError) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	writeJSON(w, e.Status, struct {
-		Error *apiError `json:"error"`
-	}{e})
+	writeJSON(w, e.Status, openAIErrorBody{e})
+}
+
+// openAIErrorBody is an OpenAI error response.
+type openAIErrorBody struct {
+	Error *apiError `json:"error"`
 }
 
 // writeOllamaError writes e as Ollama does: {"error": "message"}.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/qilin-ai/qilin/sample"
@@ -19,6 +20,31 @@ const (
 	maxStops       = 16
 )
 
+// limitedBody is a request body cut at the server's limit. It keeps the
+// raw body so that a request over the limit can be read to its end before
+// the 413 goes out: a client still sending when the connection closes gets
+// a reset instead of the answer.
+type limitedBody struct {
+	io.ReadCloser               // the body behind http.MaxBytesReader
+	raw           io.ReadCloser // the body itself
+}
+
+// limitBody wraps r's body with the limit.
+func limitBody(w http.ResponseWriter, r *http.Request, limit int64) {
+	r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), raw: r.Body}
+}
+
+// drainLimit bounds what is read of a body over the limit, beyond it: a
+// larger body is cut (the client may then see a reset).
+const drainLimit = 64 << 20
+
+// discardRest reads what is left of an oversized body.
+func discardRest(r *http.Request) {
+	if lb, ok := r.Body.(*limitedBody); ok {
+		io.CopyN(io.Discard, lb.raw, drainLimit)
+	}
+}
+
 // decodeBody reads a JSON request body into v. Errors name the field whose
 // type is wrong, or the offset of a syntax error.
 func decodeBody(r *http.Request, v any) *apiError {
@@ -26,6 +52,7 @@ func decodeBody(r *http.Request, v any) *apiError {
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
+			discardRest(r)
 			return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
 				Message: fmt.Sprintf("request body is larger than %d bytes", mb.Limit)}
 		}
@@ -215,4 +242,44 @@ func choices(n *int) (int, *apiError) {
 		return 0, badRequest("n", "%d is outside [1, %d]", *n, maxN)
 	}
 	return *n, nil
+}
+
+// commonParams fills the sampling, choice count, stop strings and token
+// limit of job.
+func (s *Server) commonParams(m *model, job *genJob, sf *samplingFields, n *int, stop stopList, limits []tokenLimit) *apiError {
+	p, aerr := sf.params()
+	if aerr != nil {
+		return aerr
+	}
+	job.req.Sample = p
+	if job.n, aerr = choices(n); aerr != nil {
+		return aerr
+	}
+	if job.req.Stop, aerr = stops(stop); aerr != nil {
+		return aerr
+	}
+	job.req.MaxTokens, aerr = maxTokens(m.maxToks, limits...)
+	return aerr
+}
+
+// readBody reads the request body, mapping an oversized body to 413.
+func readBody(r *http.Request) ([]byte, *apiError) {
+	var raw json.RawMessage
+	if err := decodeBody(r, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// roles are the message roles chat templates know (OpenAI's; Ollama's are
+// a subset).
+var roles = []string{"system", "developer", "user", "assistant", "tool", "function"}
+
+// checkRole refuses a role no template knows: it would render as a turn
+// of its own that the model was never trained on.
+func checkRole(i int, role string) *apiError {
+	if slices.Contains(roles, role) {
+		return nil
+	}
+	return badRequest(fmt.Sprintf("messages[%d].role", i), "%q is not a known role (%s)", role, strings.Join(roles, ", "))
 }

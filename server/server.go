@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -98,7 +97,9 @@ func New(opts Options) *Server {
 	for _, k := range opts.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
-	s.routes()
+	for _, rt := range s.routes() {
+		s.Handle(rt.pattern, rt.handler, rt.public)
+	}
 	return s
 }
 
@@ -161,15 +162,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if r.URL.Path != "/health" && !s.authorized(r) {
-		e := &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "invalid_api_key",
-			Message: "missing or invalid API key: send Authorization: Bearer KEY"}
-		rec.Header().Set("WWW-Authenticate", `Bearer realm="qilin"`)
-		s.writeError(rec, r, e)
-		return
-	}
-	r.Body = http.MaxBytesReader(rec, r.Body, s.opts.MaxBodyBytes)
+	limitBody(rec, r, s.opts.MaxBodyBytes)
 	s.mux.ServeHTTP(rec, r)
+}
+
+// guard serves h only with a valid API key (see Options.APIKeys).
+func (s *Server) guard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			e := &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "invalid_api_key",
+				Message: "missing or invalid API key: send Authorization: Bearer KEY"}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="qilin"`)
+			s.writeError(w, r, e)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // authorized checks the bearer key in constant time (over key hashes, so
@@ -198,27 +206,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError)
 		return
 	}
 	writeOpenAIError(w, e)
-}
-
-func (s *Server) routes() {
-	s.mux.HandleFunc("GET /health", s.health)
-	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
-	s.mux.HandleFunc("GET /v1/models", s.withModel(s.listModels))
-	s.mux.HandleFunc("GET /v1/models/{id...}", s.withModel(s.getModel))
-	s.mux.HandleFunc("POST /v1/chat/completions", s.withModel(s.chatCompletions))
-	s.mux.HandleFunc("POST /v1/completions", s.withModel(s.completions))
-	s.mux.HandleFunc("POST /api/chat", s.withModel(s.ollamaChat))
-	s.mux.HandleFunc("POST /api/generate", s.withModel(s.ollamaGenerate))
-	s.mux.HandleFunc("GET /api/tags", s.withModel(s.ollamaTags))
-	s.mux.HandleFunc("POST /api/show", s.withModel(s.ollamaShow))
-	s.mux.HandleFunc("GET /api/ps", s.withModel(s.ollamaPS))
-	s.mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"version": Version})
-	})
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found",
-			Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
-	})
 }
 
 // withModel answers 503 while no model is loaded.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/qilin-ai/qilin/gguf"
@@ -37,6 +38,21 @@ var tinySpecs = []tinySpec{
 
 func (s tinySpec) name() string {
 	return fmt.Sprintf("%s-%s-kv%d-tied%v", s.arch, s.wtype, s.kvh, s.tied)
+}
+
+// config is the configuration Load reads from the file writeTiny writes.
+func (s tinySpec) config() *Config {
+	c, err := NewConfig(s.arch)
+	if err != nil {
+		panic(err)
+	}
+	hd := s.hd()
+	c.NVocab, c.NEmbd, c.NLayer, c.NHead, c.NHeadKV = s.vocab, s.embd, s.layers, s.heads, s.kvh
+	c.HeadDimK, c.HeadDimV, c.NFF, c.Rope.Dims = hd, hd, s.ff, hd
+	c.NExpert, c.NExpertUse, c.NFFExpert = s.experts, s.used, s.ffExp
+	c.Tied, c.QKVBias, c.RopeFactors = s.tied, s.bias, s.ropeFactors
+	c.QKNorm = c.QKNorm || s.qkNorm
+	return c
 }
 
 func (s tinySpec) hd() int {
@@ -71,18 +87,30 @@ func writeTiny(t testing.TB, s tinySpec, seed uint64) []byte {
 	} else {
 		w.SetKV(a+".feed_forward_length", uint32(s.ff))
 	}
-	add := func(name string, typ quant.Type, scale float64, dims ...int) {
+	for _, tn := range Tensors(s.config()) {
 		n := 1
-		ud := make([]uint64, len(dims))
-		for i, d := range dims {
+		ud := make([]uint64, len(tn.Dims))
+		for i, d := range tn.Dims {
 			n *= d
 			ud[i] = uint64(d)
 		}
 		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.NormFloat64() * scale)
-		}
-		if scale == 0 { // norm weights: around one
+		typ := quant.F32
+		switch tn.Role {
+		case Weight: // scaled by the fan-in, so that activations stay O(1)
+			typ = s.wtype
+			scale := 1 / math.Sqrt(float64(tn.Dims[0]))
+			if tn.Name == "token_embd.weight" || strings.HasSuffix(tn.Name, "ffn_gate_inp.weight") {
+				scale = 1
+			}
+			for i := range v {
+				v[i] = float32(rng.NormFloat64() * scale)
+			}
+		case Bias:
+			for i := range v {
+				v[i] = float32(rng.NormFloat64() * 0.3)
+			}
+		default: // norm weights and rope factors: around one
 			for i := range v {
 				v[i] = 1 + float32(rng.NormFloat64()*0.1)
 			}
@@ -95,46 +123,8 @@ func writeTiny(t testing.TB, s tinySpec, seed uint64) []byte {
 		if err := quant.Quantize(typ, v, data); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.AddTensor(name, typ, ud, data); err != nil {
+		if err := w.AddTensor(tn.Name, typ, ud, data); err != nil {
 			t.Fatal(err)
-		}
-	}
-	hd := s.hd()
-	add("token_embd.weight", s.wtype, 1, s.embd, s.vocab)
-	add("output_norm.weight", quant.F32, 0, s.embd)
-	if !s.tied {
-		add("output.weight", s.wtype, 0.2, s.embd, s.vocab)
-	}
-	if s.ropeFactors {
-		add("rope_freqs.weight", quant.F32, 0, hd/2)
-	}
-	ws := 1 / math.Sqrt(float64(s.embd))
-	for l := 0; l < s.layers; l++ {
-		p := fmt.Sprintf("blk.%d.", l)
-		add(p+"attn_norm.weight", quant.F32, 0, s.embd)
-		add(p+"attn_q.weight", s.wtype, ws, s.embd, s.heads*hd)
-		add(p+"attn_k.weight", s.wtype, ws, s.embd, s.kvh*hd)
-		add(p+"attn_v.weight", s.wtype, ws, s.embd, s.kvh*hd)
-		add(p+"attn_output.weight", s.wtype, ws, s.heads*hd, s.embd)
-		if s.bias {
-			add(p+"attn_q.bias", quant.F32, 0.3, s.heads*hd)
-			add(p+"attn_k.bias", quant.F32, 0.3, s.kvh*hd)
-			add(p+"attn_v.bias", quant.F32, 0.3, s.kvh*hd)
-		}
-		if s.qkNorm {
-			add(p+"attn_q_norm.weight", quant.F32, 0, hd)
-			add(p+"attn_k_norm.weight", quant.F32, 0, hd)
-		}
-		add(p+"ffn_norm.weight", quant.F32, 0, s.embd)
-		if s.experts > 0 {
-			add(p+"ffn_gate_inp.weight", quant.F32, 1, s.embd, s.experts)
-			add(p+"ffn_gate_exps.weight", s.wtype, ws, s.embd, s.ffExp, s.experts)
-			add(p+"ffn_up_exps.weight", s.wtype, ws, s.embd, s.ffExp, s.experts)
-			add(p+"ffn_down_exps.weight", s.wtype, 1/math.Sqrt(float64(s.ffExp)), s.ffExp, s.embd, s.experts)
-		} else {
-			add(p+"ffn_gate.weight", s.wtype, ws, s.embd, s.ff)
-			add(p+"ffn_up.weight", s.wtype, ws, s.embd, s.ff)
-			add(p+"ffn_down.weight", s.wtype, 1/math.Sqrt(float64(s.ff)), s.ff, s.embd)
 		}
 	}
 	var buf bytes.Buffer

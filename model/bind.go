@@ -114,10 +114,23 @@ func Load(f *gguf.File) (*Model, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
+	for _, l := range m.Layers {
+		if p, ok := l.Attn.(preparer); ok {
+			if err := p.prepare(&m.Config); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if cfg.Tied {
 		m.Output = m.TokEmbd
 	}
 	return m, nil
+}
+
+// preparer is a block that derives weights from those it bound (MLA
+// splitting the attn_kv_b of older files).
+type preparer interface {
+	prepare(c *Config) error
 }
 
 // binder looks tensors up by GGUF name and checks their shapes, keeping the

@@ -37,6 +37,25 @@ type Config struct {
 	AttnOutBias bool // attn_output.bias
 	QKNorm      bool // attn_q_norm, attn_k_norm (required when Family.QKNorm)
 	RopeFactors bool // rope_freqs (Llama 3.1 long-context scaling)
+
+	// YaRNLogMul is rope.scaling.yarn_log_multiplier / 0.1 (DeepSeek's
+	// mscale_all_dims), which MLA folds into its score scale.
+	YaRNLogMul float32
+
+	// The router of a mixture-of-experts FFN (moe.go).
+	Gating        Gating  // expert_gating_func
+	NormWeights   bool    // expert_weights_norm: the chosen experts' weights sum to one
+	WeightsScale  float32 // expert_weights_scale; 0: unscaled
+	NExpertGroups int     // expert_group_count; experts are chosen from the best expert_group_used_count groups
+	NGroupsUsed   int     // expert_group_used_count
+	NExpertShared int     // expert_shared_count: ffn_*_shexp of n_ff_exp × this, added for every token
+	ProbsBias     bool    // exp_probs_b: a bias that chooses experts but does not weight them
+
+	// Multi-head latent attention (attn_mla.go): HeadDimK is then the
+	// query/key head size (nope + rope), HeadDimV the value head size.
+	QLoraRank  int  // attention.q_lora_rank; 0: attn_q projects directly (DeepSeek-V2-Lite)
+	KVLoraRank int  // attention.kv_lora_rank: the compressed latent that the cache keeps
+	KVB        bool // the file carries attn_kv_b (older conversions), split at load
 }
 
 // maxDim bounds every dimension read from metadata so that hostile files
@@ -162,23 +181,80 @@ func readConfig(f *gguf.File, a Arch) (Config, error) {
 		FreqScale: 1,
 		NeoX:      a.RopeNeoX,
 	}
-	// Linear scaling: rope.scaling.type = "linear" with rope.scaling.factor,
-	// or the older rope.scale_linear key.
-	factor := f.Float(f.ArchKey("rope.scale_linear"), 0)
-	switch typ := f.String(f.ArchKey("rope.scaling.type"), ""); typ {
-	case "", "none":
-	case "linear":
-		factor = f.Float(f.ArchKey("rope.scaling.factor"), 0)
-	default:
-		if f.Float(f.ArchKey("rope.scaling.factor"), 0) > 1 {
-			return c, fmt.Errorf("model: rope scaling type %q is not supported", typ)
-		}
-	}
-	if factor > 0 {
-		c.Rope.FreqScale = 1 / factor
+	if err := c.readRopeScaling(f); err != nil {
+		return c, err
 	}
 	if math.IsNaN(c.Rope.Base) || c.Rope.Base <= 0 || math.IsNaN(float64(c.NormEps)) {
 		return c, fmt.Errorf("model: invalid rope.freq_base %v or rms epsilon %v", c.Rope.Base, c.NormEps)
 	}
+	if a.MoE {
+		if err := c.readRouter(f, m); err != nil {
+			return c, err
+		}
+	}
+	if a.MLA {
+		if err := c.readMLA(f, m); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
 }
+
+// readRopeScaling reads linear or YaRN scaling (rope.scaling.*, or the
+// older rope.scale_linear) into c.Rope, with the magnitude factor llama.cpp
+// passes to its RoPE (llama_context's yarn_attn_factor).
+func (c *Config) readRopeScaling(f *gguf.File) error {
+	key := func(s string) string { return f.ArchKey("rope.scaling." + s) }
+	factor := float32(f.Float(f.ArchKey("rope.scale_linear"), 0))
+	typ := f.String(key("type"), "")
+	switch typ {
+	case "", "none":
+	case "linear", "yarn":
+		factor = float32(f.Float(key("factor"), 0))
+	default:
+		if f.Float(key("factor"), 0) > 1 {
+			return fmt.Errorf("model: rope scaling type %q is not supported", typ)
+		}
+	}
+	if math.IsNaN(float64(factor)) || factor < 0 || factor > 1e6 {
+		return fmt.Errorf("model: rope scaling factor %v is out of range", factor)
+	}
+	if factor > 0 {
+		c.Rope.FreqScale = float64(1 / factor)
+	}
+	c.YaRNLogMul = float32(f.Float(key("yarn_log_multiplier"), 0)) / 0.1 // the converter stores 0.1 × mscale_all_dims
+	attn := float32(1)
+	if typ == "yarn" {
+		fs := float32(c.Rope.FreqScale)
+		scale := 1 / fs
+		mscale := func(m float32) float32 {
+			if scale <= 1 {
+				return 1
+			}
+			return float32(float32(0.1*m)*logf(scale)) + 1
+		}
+		if all := c.YaRNLogMul; all != 0 {
+			m := float32(1)
+			if c.Family.MLA && all != 1 { // llama.cpp's DeepSeek-V2 special case
+				m = all
+			}
+			attn = mscale(m) / mscale(all)
+		} else {
+			attn = mscale(1)
+		}
+		// Cancels the factor ggml's rope_yarn multiplies in.
+		attn *= 1 / (1 + float32(0.1*logf(scale)))
+		orig := f.Int(key("original_context_length"), int64(c.NCtxTrain))
+		if orig <= 0 || orig > maxDim*8 {
+			return fmt.Errorf("model: rope.scaling.original_context_length %d is out of range", orig)
+		}
+		c.Rope.ExtFactor = 1
+		c.Rope.CorrDims = kernels.YaRNCorrDims(c.Rope.Dims, int(orig), c.Rope.Base,
+			float32(f.Float(key("yarn_beta_fast"), 32)), float32(f.Float(key("yarn_beta_slow"), 1)))
+	}
+	c.Rope.AttnFactor = attn * float32(f.Float(key("attn_factor"), 1))
+	return nil
+}
+
+// logf is the float32 natural logarithm, as llama.cpp takes it.
+func logf(x float32) float32 { return float32(math.Log(float64(x))) }

@@ -27,6 +27,8 @@ type Arch struct {
 	// NormTopKProb renormalizes the selected experts' weights to sum to one
 	// unless the file says otherwise (expert_weights_norm).
 	NormTopKProb bool
+	// MLA uses multi-head latent attention (attn_mla.go) instead of GQA.
+	MLA bool
 }
 
 var archs = map[string]Arch{}
@@ -73,6 +75,9 @@ func init() {
 // with configuration c uses: its attention and its feed-forward network.
 func (c *Config) layerKinds(li int) (mixer, feedForward) {
 	var at mixer = &gqa{}
+	if c.Family.MLA {
+		at = &mla{}
+	}
 	var ff feedForward = &dense{}
 	if c.Family.MoE && li >= c.NLeadDense {
 		ff = &moe{}

@@ -44,6 +44,14 @@ func (s *Shape) config() (*model.Config, error) {
 	c.NExpert, c.NExpertUse, c.NFFExpert = s.NExpert, s.NExpUsed, s.NFFExpert
 	c.Rope.Dims = s.HeadDim
 	c.Tied, c.QKVBias, c.QKNorm, c.RopeFactors = s.Tied, s.QKVBias, s.QKNorm, s.Llama3Rope != nil
+	if s.RopeDim > 0 {
+		c.Rope.Dims = s.RopeDim
+	}
+	if s.VHeadDim > 0 {
+		c.HeadDimV = s.VHeadDim
+	}
+	c.QLoraRank, c.KVLoraRank, c.NLeadDense = s.QLoraRank, s.KVLoraRank, s.LeadDense
+	c.NExpertShared, c.ProbsBias = s.NExpShared, s.ScoreBias
 	return c, nil
 }
 

@@ -24,31 +24,31 @@ func init() {
 
 // modelInfo is what qilin show reports; its JSON form is the --json output.
 type modelInfo struct {
-	Path              string       `json:"path"`
-	Version           uint32       `json:"gguf_version"`
-	FileSize          int64        `json:"file_size"`
-	Architecture      string       `json:"architecture"`
-	Name              string       `json:"name,omitempty"`
-	Parameters        int64        `json:"parameters"`
-	FileType          string       `json:"file_type,omitempty"`
-	Quantization      []quantShare `json:"quantization"`
-	ContextLength     uint64       `json:"context_length,omitempty"`
-	EmbeddingLength   uint64       `json:"embedding_length,omitempty"`
-	BlockCount        uint64       `json:"block_count,omitempty"`
-	HeadCount         uint64       `json:"head_count,omitempty"`
-	HeadCountKV       uint64       `json:"head_count_kv,omitempty"`
-	ExpertCount       uint64       `json:"expert_count,omitempty"`
-	ExpertUsedCount   uint64       `json:"expert_used_count,omitempty"`
+	Path            string       `json:"path"`
+	Version         uint32       `json:"gguf_version"`
+	FileSize        int64        `json:"file_size"`
+	Architecture    string       `json:"architecture"`
+	Name            string       `json:"name,omitempty"`
+	Parameters      int64        `json:"parameters"`
+	FileType        string       `json:"file_type,omitempty"`
+	Quantization    []quantShare `json:"quantization"`
+	ContextLength   uint64       `json:"context_length,omitempty"`
+	EmbeddingLength uint64       `json:"embedding_length,omitempty"`
+	BlockCount      uint64       `json:"block_count,omitempty"`
+	HeadCount       uint64       `json:"head_count,omitempty"`
+	HeadCountKV     uint64       `json:"head_count_kv,omitempty"`
+	ExpertCount     uint64       `json:"expert_count,omitempty"`
+	ExpertUsedCount uint64       `json:"expert_used_count,omitempty"`
 	// KVCacheBytesPerToken is what a sequence's cache grows by per token:
 	// all layers, f16 rows as wide as each layer's attention keeps (MLA:
 	// one latent row); absent for an architecture qilin does not run.
-	KVCacheBytesPerToken int64 `json:"kv_cache_bytes_per_token,omitempty"`
-	TokenizerModel    string       `json:"tokenizer_model,omitempty"`
-	TokenizerPre      string       `json:"tokenizer_pre,omitempty"`
-	VocabSize         int          `json:"vocab_size"`
-	ChatTemplate      bool         `json:"chat_template"`
-	Tensors           int          `json:"tensors"`
-	MetadataKeyValues int          `json:"metadata_kv"`
+	KVCacheBytesPerToken int64  `json:"kv_cache_bytes_per_token,omitempty"`
+	TokenizerModel       string `json:"tokenizer_model,omitempty"`
+	TokenizerPre         string `json:"tokenizer_pre,omitempty"`
+	VocabSize            int    `json:"vocab_size"`
+	ChatTemplate         bool   `json:"chat_template"`
+	Tensors              int    `json:"tensors"`
+	MetadataKeyValues    int    `json:"metadata_kv"`
 }
 
 // quantShare is how many tensors, and bytes of them, have one type.

@@ -30,6 +30,7 @@ type Bar struct {
 	done      int64
 	last      time.Time // last output
 	finished  bool
+	amount    func(int64) string // Bytes, or a count of Unit
 }
 
 // Redraw intervals of a Bar on a terminal and in plain output.
@@ -50,8 +51,16 @@ func NewBar(w io.Writer, label string, total int64) *Bar {
 	return newBar(w, label, total, tty, width, time.Now)
 }
 
+// NewCountBar is NewBar for a count of things other than bytes: amounts
+// read "1200 tokens", rates "340 tokens/s".
+func NewCountBar(w io.Writer, label string, total int64, unit string) *Bar {
+	b := NewBar(w, label, total)
+	b.amount = func(n int64) string { return fmt.Sprintf("%d %s", n, unit) }
+	return b
+}
+
 func newBar(w io.Writer, label string, total int64, tty bool, width int, now func() time.Time) *Bar {
-	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval}
+	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval, amount: Bytes}
 	if tty {
 		b.interval = RedrawInterval
 	}
@@ -107,12 +116,12 @@ func (b *Bar) draw(t time.Time) {
 	if elapsed > 0 {
 		rate = float64(b.done-b.startDone) / elapsed.Seconds()
 	}
-	stats := Bytes(b.done)
+	stats := b.amount(b.done)
 	if b.total > 0 {
-		stats = fmt.Sprintf("%3d%% %s/%s", b.done*100/b.total, Bytes(b.done), Bytes(b.total))
+		stats = fmt.Sprintf("%3d%% %s/%s", b.done*100/b.total, b.amount(b.done), b.amount(b.total))
 	}
 	if rate > 0 {
-		stats += " " + Bytes(int64(rate)) + "/s"
+		stats += " " + b.amount(int64(rate)) + "/s"
 		if b.total > b.done {
 			stats += " ETA " + Duration(time.Duration(float64(b.total-b.done)/rate*float64(time.Second)))
 		}

@@ -119,3 +119,14 @@ func TestFormats(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestCountBar(t *testing.T) {
+	var buf bytes.Buffer
+	b := NewCountBar(&buf, "scoring", 400, "tokens")
+	b.Set(0)
+	b.Set(400)
+	b.Finish()
+	if out := buf.String(); !strings.Contains(out, "400 tokens/400 tokens") || strings.Contains(out, "B/") {
+		t.Errorf("count bar printed %q, want counts of tokens", out)
+	}
+}

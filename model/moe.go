@@ -85,7 +85,7 @@ func (m *moe) matrices() []kernels.Matrix {
 func (m *moe) scratch(c *Config, B int) need {
 	E, F, NE, K := c.NEmbd, c.NFFExpert, c.NExpert, c.NExpertUse
 	n := need{
-		floats: 2*B*NE + B*K + B*E + 2*B*F + B*E + B*K*E,
+		floats: 2*B*NE + B*K + B*E + 2*B*F + B*E + B*K*E + B*E,
 		ints:   B*K + B + c.NExpertGroups,
 		bools:  NE + c.NExpertGroups,
 	}
@@ -138,27 +138,27 @@ func (m *moe) forward(r *Runner, h, x []float32, n int) {
 		}
 	}
 
-	// x += slot 0, += slot 1, ... (+= the shared experts): the order in
-	// which llama.cpp's sums round, as its logits show (the refs of
-	// qwen3moe Q4_K_M agree to KL 4e-13 with it, 2e-6 when the slots are
-	// summed before the residual is added).
+	// moe_out = slot 0 + slot 1 + ... (+ the shared experts), then x +=
+	// moe_out: llama.cpp's graph, in its order of rounding.
+	sum := r.arena.floats(n * E)
 	for i := 0; i < n; i++ {
-		xi := x[i*E : (i+1)*E]
-		for j := 0; j < K; j++ {
-			kernels.Add(xi, slots[(i*K+j)*E:(i*K+j+1)*E])
+		acc := sum[i*E : (i+1)*E]
+		copy(acc, slots[i*K*E:(i*K+1)*E])
+		for j := 1; j < K; j++ {
+			kernels.Add(acc, slots[(i*K+j)*E:(i*K+j+1)*E])
 		}
 	}
 	if m.shared != nil {
 		sh := r.arena.floats(n * E)
 		m.shared.apply(r, sh, h, n)
-		kernels.Add(x[:n*E], sh)
+		kernels.Add(sum, sh)
 	}
+	kernels.Add(x[:n*E], sum)
 }
 
 // route chooses a token's experts from its router scores p (n_expert):
-// sel gets them in llama.cpp's order (the top-k by selection score, its
-// first two swapped, as ggml's top_k returns them) and w their weights.
-// choose is scratch of n_expert.
+// sel gets them best first (ggml_argsort_top_k's order, which sets the
+// order of the sum) and w their weights. choose is scratch of n_expert.
 func (m *moe) route(c *Config, p, choose []float32, sel []int, w []float32, rs routeScratch) {
 	switch c.Gating {
 	case Sigmoid:
@@ -189,9 +189,6 @@ func (m *moe) route(c *Config, p, choose []float32, sel []int, w []float32, rs r
 		taken[best] = true
 		sel[j] = best
 	}
-	if len(sel) > 1 {
-		sel[0], sel[1] = sel[1], sel[0]
-	}
 
 	var sum float64
 	for j, e := range sel {
@@ -199,12 +196,13 @@ func (m *moe) route(c *Config, p, choose []float32, sel []int, w []float32, rs r
 		sum += float64(p[e])
 	}
 	if c.NormWeights {
-		s := float32(sum)
+		s := max(float32(sum), 6.103515625e-5) // clamped as llama.cpp does, to the smallest normal f16
+
 		for j := range w {
 			w[j] /= s
 		}
 	}
-	if c.WeightsScale != 0 {
+	if c.WeightsScale != 0 && c.WeightsScale != 1 {
 		for j := range w {
 			w[j] *= c.WeightsScale
 		}

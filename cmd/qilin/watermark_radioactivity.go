@@ -59,25 +59,11 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 		return err
 	}
 	defer e.Close()
-	var prompts, data [][]int
-	if *dataDir != "" {
-		if prompts, data, err = readMarkedData(*dataDir, e.Tok); err != nil {
-			return err
-		}
-	}
-	if len(prompts) == 0 {
-		p, err := e.Tok.Encode("", e.Tok.AddBOS(), false)
-		if err != nil || len(p) == 0 {
-			return fmt.Errorf("the suspect has no BOS token to start from; give --data with prompts")
-		}
-		prompts = [][]int{p}
-	}
-	in, err := readSuspect(ctx, e, prompts, *budget, *maxLen, *seed, stderr)
+	r, in, err := testSuspect(ctx, e, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
 	if err != nil {
 		return err
 	}
-	in.Data = data
-	r := watermark.Radioactive(in, keys, *threshold)
+	data := in.Data
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
@@ -95,6 +81,42 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	}
 	fmt.Fprintf(stdout, ", %d skipped (in the prompt), %d distinct pairs scored, score %.2f, z %.2f\n", r.Excluded, r.Scored, r.Score, r.Z)
 	return nil
+}
+
+// testSuspect runs the radioactivity test of the loaded suspect e: it
+// continues our prompts (from dataDir, else BOS) and its predictions are
+// scored under keys.
+func testSuspect(ctx context.Context, e *engine.Engine, keys []watermark.Key, dataDir string, budget, maxLen int, seed uint64, threshold float64, stderr io.Writer) (watermark.RadioResult, watermark.ReadingInput, error) {
+	var prompts, data [][]int
+	var err error
+	if dataDir != "" {
+		if prompts, data, err = readMarkedData(dataDir, e.Tok); err != nil {
+			return watermark.RadioResult{}, watermark.ReadingInput{}, err
+		}
+	}
+	if len(prompts) == 0 {
+		p, err := e.Tok.Encode("", e.Tok.AddBOS(), false)
+		if err != nil || len(p) == 0 {
+			return watermark.RadioResult{}, watermark.ReadingInput{}, fmt.Errorf("the suspect has no BOS token to start from; give --data with prompts")
+		}
+		prompts = [][]int{p}
+	}
+	in, err := readSuspect(ctx, e, prompts, budget, maxLen, seed, stderr)
+	if err != nil {
+		return watermark.RadioResult{}, in, err
+	}
+	in.Data = data
+	return watermark.Radioactive(in, keys, threshold), in, nil
+}
+
+// suspectEvidence is testSuspect for the report.
+func suspectEvidence(ctx context.Context, e *engine.Engine, name string, keys []watermark.Key, dataDir string, budget int, seed uint64, threshold float64, stderr io.Writer) (watermark.SuspectEvidence, error) {
+	r, in, err := testSuspect(ctx, e, keys, dataDir, budget, 256, seed, threshold, stderr)
+	if err != nil {
+		return watermark.SuspectEvidence{}, err
+	}
+	sc, _, _ := watermark.ScoreReading(in, keyByID(keys, r.KeyID))
+	return watermark.SuspectEvidence{Name: filepath.Base(name), Data: dataDir, Result: r, Scores: sc}, nil
 }
 
 // readSuspect has the suspect continue the prompts in turn (temperature 1,

@@ -63,19 +63,19 @@ type Knobs struct {
 	// Words and ReasoningWords are the lengths of an answer and of its
 	// reasoning, in tokens; 0 means 24 and 16.
 	Words, ReasoningWords int
-	NoUsage    bool          // leave usage out
-	NoLogprobs bool          // ignore logprobs requests
-	Delay      time.Duration // pause before each streamed event
+	NoUsage               bool          // leave usage out
+	NoLogprobs            bool          // ignore logprobs requests
+	Delay                 time.Duration // pause before each streamed event
 
 	// Script gives the faults of the first len(Script) requests, in the
 	// order they arrive; after it each request draws its fault from the
 	// rates below with a generator seeded by (Seed, request number).
-	Script                   []Fault
-	Seed                     uint64
+	Script                    []Fault
+	Seed                      uint64
 	Rate429, Rate500, RateCut float64
-	RetryAfter               time.Duration // announced with 429 and 503; 0 means 10ms
-	CutAfter                 int           // events sent before a cut; 0 means 3
-	StallFor                 time.Duration // length of a Stall; 0 means one second
+	RetryAfter                time.Duration // announced with 429 and 503; 0 means 10ms
+	CutAfter                  int           // events sent before a cut; 0 means 3
+	StallFor                  time.Duration // length of a Stall; 0 means one second
 
 	// Respond, when not nil, gives the answer instead of the generated
 	// words (it must be deterministic for reproducible runs).
@@ -176,18 +176,20 @@ func (s *Server) models(w http.ResponseWriter) {
 
 // wireRequest is the part of a request body the fake reads.
 type wireRequest struct {
-	Model        string           `json:"model"`
-	Messages     []remote.Message `json:"messages"`
-	MaxTokens    int              `json:"max_tokens"`
-	MaxCompl     int              `json:"max_completion_tokens"`
-	Temperature  *float64         `json:"temperature"`
-	TopP         *float64         `json:"top_p"`
-	Seed         *int64           `json:"seed"`
-	Logprobs     bool             `json:"logprobs"`
-	TopLogprobs  int              `json:"top_logprobs"`
-	Stream       bool             `json:"stream"`
-	StreamOpts   *struct{ IncludeUsage bool `json:"include_usage"` } `json:"stream_options"`
-	TemplateArgs map[string]any   `json:"chat_template_kwargs"`
+	Model       string           `json:"model"`
+	Messages    []remote.Message `json:"messages"`
+	MaxTokens   int              `json:"max_tokens"`
+	MaxCompl    int              `json:"max_completion_tokens"`
+	Temperature *float64         `json:"temperature"`
+	TopP        *float64         `json:"top_p"`
+	Seed        *int64           `json:"seed"`
+	Logprobs    bool             `json:"logprobs"`
+	TopLogprobs int              `json:"top_logprobs"`
+	Stream      bool             `json:"stream"`
+	StreamOpts  *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	TemplateArgs map[string]any `json:"chat_template_kwargs"`
 }
 
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {

@@ -29,6 +29,9 @@ type ChatRequest struct {
 	// each piece as it arrives.
 	Stream  bool
 	OnDelta func(Delta)
+	// OnRetry, when not nil, is told of each failed attempt that will be
+	// retried (besides the Client's own OnRetry).
+	OnRetry func(Retry)
 	// Extra holds more request fields, sent as given; they override the
 	// fields above.
 	Extra map[string]any

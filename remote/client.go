@@ -138,8 +138,10 @@ func (c *Client) Chat(ctx context.Context, req ChatRequest) (*ChatResponse, erro
 			return nil, err
 		}
 		wait := c.wait(attempt, err)
-		if c.OnRetry != nil {
-			c.OnRetry(Retry{Attempt: attempt, Err: err, Wait: wait})
+		for _, f := range []func(Retry){c.OnRetry, req.OnRetry} {
+			if f != nil {
+				f(Retry{Attempt: attempt, Err: err, Wait: wait})
+			}
 		}
 		if streamed && req.OnDelta != nil {
 			req.OnDelta(Delta{Restart: true})

@@ -38,7 +38,9 @@ func testPrompts(n int) []distill.Prompt {
 	return ps
 }
 
-// fakeConfig is a collection from s with fast retries.
+// fakeConfig is a collection from s with fast retries; records name the
+// endpoint http://fake/v1 whatever port s has, so that runs against
+// different fakes compare.
 func fakeConfig(t *testing.T, s *remotetest.Server, prompts []distill.Prompt) distill.Config {
 	t.Helper()
 	ep, err := remote.ParseEndpoint(s.URL + "#teacher")
@@ -47,8 +49,8 @@ func fakeConfig(t *testing.T, s *remotetest.Server, prompts []distill.Prompt) di
 	}
 	c := remote.NewClient(ep, "")
 	c.Backoff, c.MaxBackoff = time.Millisecond, 4*time.Millisecond
-	return distill.Config{Teacher: c, Info: distill.TeacherInfo{Model: ep.Model, Endpoint: ep.BaseURL}, Prompts: prompts, Samples: 3,
-		Params: distill.Params{Temperature: ptr(0.6), TopP: ptr(0.95), MaxTokens: 64, TopLogprobs: 2, Seed: 42},
+	return distill.Config{Teacher: c, Info: distill.TeacherInfo{Model: ep.Model, Endpoint: "http://fake/v1"}, Prompts: prompts, Samples: 3,
+		Params:      distill.Params{Temperature: ptr(0.6), TopP: ptr(0.95), MaxTokens: 64, TopLogprobs: 2, Seed: 42},
 		Concurrency: 4, Stream: true}
 }
 
@@ -99,7 +101,7 @@ func TestCollect(t *testing.T) {
 		if len(rec.Logprobs[0].TopLogprobs) != 2 {
 			t.Errorf("line %d: %d top logprobs, want 2", i, len(rec.Logprobs[0].TopLogprobs))
 		}
-		if rec.Teacher.Endpoint != s.URL || rec.Params.Seed == 0 || *rec.Params.Temperature != 0.6 {
+		if rec.Teacher.Endpoint != "http://fake/v1" || rec.Params.Seed == 0 || *rec.Params.Temperature != 0.6 {
 			t.Errorf("line %d: teacher %+v params %+v", i, rec.Teacher, rec.Params)
 		}
 	}
@@ -107,7 +109,7 @@ func TestCollect(t *testing.T) {
 	want := `{"prompt_id":"p0","sample":0,"messages":[{"role":"user","content":"question 0"},{"role":"assistant","content":`
 	if !bytes.HasPrefix(lines[0], []byte(want)) || !bytes.Contains(lines[0], []byte(`"reasoning_content":`)) ||
 		!bytes.Contains(lines[0], []byte(`"finish_reason":"stop","usage":{"prompt_tokens":`)) ||
-		!bytes.Contains(lines[0], []byte(`"teacher":{"model":"teacher","endpoint":"`+s.URL+`"},"params":{"temperature":0.6,"top_p":0.95,"max_tokens":64,"top_logprobs":2,"seed":`)) ||
+		!bytes.Contains(lines[0], []byte(`"teacher":{"model":"teacher","endpoint":"http://fake/v1"},"params":{"temperature":0.6,"top_p":0.95,"max_tokens":64,"top_logprobs":2,"seed":`)) ||
 		!bytes.Contains(lines[0], []byte(`"logprobs":[{"token":`)) {
 		t.Errorf("record layout:\n%s", lines[0])
 	}

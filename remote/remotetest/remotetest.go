@@ -283,8 +283,8 @@ func (s *Server) fault(n int) Fault {
 	if n < len(k.Script) {
 		return k.Script[n]
 	}
-	rng := rand.New(rand.NewPCG(k.Seed, uint64(n)))
-	x := rng.Float64()
+	// Mix (Seed, n) first: PCG streams of neighbouring seeds start alike.
+	x := rand.New(rand.NewPCG(splitmix(k.Seed), splitmix(uint64(n)^0x5851f42d4c957f2d))).Float64()
 	switch {
 	case x < k.Rate429:
 		return Status429
@@ -320,4 +320,12 @@ func flush(w http.ResponseWriter) {
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// splitmix is SplitMix64's finalizer, a bijective mix of x's bits.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }

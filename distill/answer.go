@@ -28,7 +28,7 @@ func AnswerMatches(text, want string) bool {
 
 var (
 	answerIs = regexp.MustCompile(`(?i)(?:final answer|answer)(?:\s+is|\s*:)\s*`)
-	numberRe = regexp.MustCompile(`-?\d[\d,]*(?:\.\d+)?(?:/\d+)?`)
+	numberRe = regexp.MustCompile(`-?\d[\d,]*(?:\.\d+)?(?:/\d+)?%?`)
 )
 
 // FinalAnswer extracts the final answer of a response (see AnswerMatches).

@@ -134,3 +134,15 @@ func TestCollect(t *testing.T) {
 		t.Error("a second run changed samples.jsonl")
 	}
 }
+
+// keyed is a client of s that reads its key from env.
+func keyed(t *testing.T, s *remotetest.Server, env string) *remote.Client {
+	t.Helper()
+	ep, _ := remote.ParseEndpoint(s.URL + "#teacher")
+	c, err := remote.FromEnv(ep, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Backoff, c.MaxBackoff = time.Millisecond, 4*time.Millisecond
+	return c
+}

@@ -139,3 +139,6 @@ func exactBytes(text string, b []byte) []int {
 	}
 	return out
 }
+
+// ParseRecord reads one line of samples.jsonl or rejected.jsonl.
+func ParseRecord(line []byte) (*Record, error) { return parseRecord(line) }

@@ -3,6 +3,7 @@ package distill
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/qilin-ai/qilin/remote"
@@ -121,16 +122,16 @@ func logprobs(in []remote.TokenLogprob) []Logprob {
 	for i, t := range in {
 		top := make([]TopLogprob, len(t.TopLogprobs))
 		for j, a := range t.TopLogprobs {
-			top[j] = TopLogprob{Token: a.Token, Logprob: a.Logprob, Bytes: exactBytes(a.Token, a.Bytes)}
+			top[j] = TopLogprob{Token: validUTF8(a.Token), Logprob: a.Logprob, Bytes: exactBytes(a.Token, a.Bytes)}
 		}
-		out[i] = Logprob{Token: t.Token, Logprob: t.Logprob, Bytes: exactBytes(t.Token, t.Bytes), TopLogprobs: top}
+		out[i] = Logprob{Token: validUTF8(t.Token), Logprob: t.Logprob, Bytes: exactBytes(t.Token, t.Bytes), TopLogprobs: top}
 	}
 	return out
 }
 
 // exactBytes returns b as a list when text does not spell it.
 func exactBytes(text string, b []byte) []int {
-	if b == nil || (string(b) == text && utf8.Valid(b)) {
+	if b == nil || (string(b) == validUTF8(text) && utf8.Valid(b)) {
 		return nil
 	}
 	out := make([]int, len(b))
@@ -142,3 +143,23 @@ func exactBytes(text string, b []byte) []int {
 
 // ParseRecord reads one line of samples.jsonl or rejected.jsonl.
 func ParseRecord(line []byte) (*Record, error) { return parseRecord(line) }
+
+// validUTF8 replaces each byte of s that is not part of a UTF-8 character
+// with U+FFFD, as encoding/json does (and so as a server's JSON carries
+// it), so that text from a local model and from an endpoint compare.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}

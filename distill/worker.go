@@ -146,14 +146,18 @@ func (c *collector) ask(ctx context.Context, it item, bound int64) error {
 	}
 	var rec *Record
 	if err == nil {
-		reasoning := resp.Reasoning
+		reasoning := validUTF8(resp.Reasoning)
 		all := make([]Message, 0, len(msgs)+1)
 		for _, m := range msgs {
 			all = append(all, Message{Role: m.Role, Content: m.Content})
 		}
-		all = append(all, Message{Role: "assistant", Content: resp.Content, ReasoningContent: &reasoning})
+		all = append(all, Message{Role: "assistant", Content: validUTF8(resp.Content), ReasoningContent: &reasoning})
+		// Cached prompt tokens depend on what the server had seen before,
+		// not on the answer: they are left out so that records are exact.
+		usage := resp.Usage
+		usage.CachedTokens = 0
 		rec = &Record{PromptID: it.prompt.ID, Sample: it.sample, Messages: all, FinishReason: resp.FinishReason,
-			Usage: resp.Usage, Teacher: cfg.Info, Params: params}
+			Usage: usage, Teacher: cfg.Info, Params: params}
 		if params.TopLogprobs > 0 {
 			rec.Logprobs = logprobs(resp.Logprobs)
 		}

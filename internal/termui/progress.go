@@ -130,19 +130,25 @@ func (b *Bar) draw(t time.Time) {
 		fmt.Fprintf(b.w, "%s: %s\n", b.label, stats)
 		return
 	}
-	// Stats first, then up to 30 columns of label, then the bar in what is
-	// left; one column spare so the terminal never wraps.
-	avail := b.width - 1 - len(stats) - 1
-	label := truncate(b.label, min(len(b.label), 30, max(avail, 8)))
+	// \r returns to the line start and \x1b[K clears what a longer line left.
+	fmt.Fprintf(b.w, "\r%s\x1b[K", barLine(b.width, b.label, stats, b.done, b.total))
+}
+
+// barLine lays out a progress line of width columns: up to 30 columns of
+// label, a bar of done/total in what the stats leave (none when total is
+// unknown or the line is narrow), then the stats; one column spare so the
+// terminal never wraps.
+func barLine(width int, label, stats string, done, total int64) string {
+	avail := width - 1 - len(stats) - 1
+	label = truncate(label, min(len(label), 30, max(avail, 8)))
 	avail -= len(label) + 1
 	line := label + " "
-	if b.total > 0 && avail >= 13 {
+	if total > 0 && avail >= 13 {
 		barWidth := min(40, avail-3) // "[", "] "
-		fill := int(int64(barWidth) * min(b.done, b.total) / b.total)
+		fill := int(int64(barWidth) * min(done, total) / total)
 		line += "[" + strings.Repeat("=", fill) + strings.Repeat(" ", barWidth-fill) + "] "
 	}
-	// \r returns to the line start and \x1b[K clears what a longer line left.
-	fmt.Fprintf(b.w, "\r%s%s\x1b[K", line, stats)
+	return line + stats
 }
 
 // truncate shortens s to n bytes with a leading ellipsis, keeping the end

@@ -28,10 +28,8 @@ type generator interface {
 // seed override them, so the same request gets the same answer from a
 // Local and from qilin serve on the same file. Nothing leaves the machine.
 type Local struct {
-	e     *engine.Engine
-	gen   generator
-	think []int // tokens of <think>
-	close []int // tokens that close a reasoning block
+	e   *engine.Engine
+	gen generator
 }
 
 // Sampling defaults of a Local, as qilin serve has them (llama.cpp's
@@ -48,13 +46,6 @@ const (
 func NewLocal(e *engine.Engine, slots int) (*Local, error) {
 	slots = max(slots, 1)
 	l := &Local{e: e}
-	var err error
-	if l.think, err = e.Tok.Encode(chat.ThinkOpen, false, true); err != nil {
-		return nil, err
-	}
-	if l.close, err = e.Tok.Encode("\n"+chat.ThinkClose+"\n\n", false, true); err != nil {
-		return nil, err
-	}
 	l.gen = e.NewScheduler(engine.SchedOptions{Slots: slots, MaxQueue: slots})
 	return l, nil
 }
@@ -99,11 +90,7 @@ func (l *Local) Chat(ctx context.Context, req remote.ChatRequest) (*remote.ChatR
 		params.Seed = uint64(*req.Seed)
 	}
 	er := engine.Request{Prompt: p.Tokens, MaxTokens: req.MaxTokens, Sample: params, Stop: req.Stop,
-		Logprobs: req.Logprobs || req.TopLogprobs > 0, TopLogprobs: req.TopLogprobs}
-	if req.Think != nil && !*req.Think && p.ThinkingOpen {
-		// The template opened the reasoning anyway: close it at once.
-		er.Reasoning = &engine.Reasoning{Budget: 0, StartsOpen: true, Open: l.think, Close: l.close}
-	}
+		Logprobs: req.Logprobs || req.TopLogprobs > 0, TopLogprobs: req.TopLogprobs, Reasoning: p.Reasoning}
 	st, err := l.gen.Submit(ctx, er)
 	if err != nil {
 		if errors.Is(err, engine.ErrPromptTooLong) || errors.Is(err, engine.ErrEmptyPrompt) {
@@ -111,7 +98,7 @@ func (l *Local) Chat(ctx context.Context, req remote.ChatRequest) (*remote.ChatR
 		}
 		return nil, fmt.Errorf("local: %w", err)
 	}
-	parser := chat.NewOutputParser(chat.OutputOptions{Reasoning: true, ReasoningStartsOpen: p.ThinkingOpen})
+	parser := chat.NewOutputParser(chat.OutputOptions{Reasoning: true, ReasoningStartsOpen: p.StartsOpen()})
 	var content, reasoning strings.Builder
 	resp := &remote.ChatResponse{Model: "local", Attempts: 1}
 	emit := func(d chat.Delta, lps []remote.TokenLogprob) {
@@ -153,7 +140,7 @@ func (l *Local) Chat(ctx context.Context, req remote.ChatRequest) (*remote.ChatR
 	// Cached prompt tokens depend on which requests shared a slot before,
 	// so they are left out: the answer does not.
 	resp.Usage = remote.Usage{PromptTokens: res.PromptTokens, CompletionTokens: res.CompletionTokens,
-		TotalTokens: res.PromptTokens + res.CompletionTokens}
+		TotalTokens: res.PromptTokens + res.CompletionTokens, ReasoningTokens: res.ReasoningTokens}
 	return resp, nil
 }
 

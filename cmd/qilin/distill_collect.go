@@ -121,9 +121,7 @@ func runDistillCollect(ctx context.Context, args []string, stdout, stderr io.Wri
 			return err
 		}
 		defer e.Close()
-		if err := checkTemplate(e, "distill collect", *teacherRef, think.v == nil || *think.v, stderr); err != nil {
-			return err
-		}
+		checkTemplate(e, "distill collect", *teacherRef, think.v == nil || *think.v, stderr)
 		l, err := distill.NewLocal(e, *concurrency)
 		if err != nil {
 			return err

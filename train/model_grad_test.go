@@ -18,8 +18,9 @@ func tinyConfig(arch string, tied bool) Config {
 }
 
 // roughen redraws a model's trainable parameters with a larger spread than
-// the initialization, so that every path carries gradient of some size.
-func roughen(m *Model, rng *rand.Rand) {
+// the initialization (matrices with standard deviation std, norms around
+// 1), so that every path carries gradient of some size.
+func roughen(m *Model, rng *rand.Rand, std float64) {
 	for _, s := range m.params.specs {
 		if s.frozen {
 			continue
@@ -29,7 +30,7 @@ func roughen(m *Model, rng *rand.Rand) {
 			if strings.HasSuffix(s.name, "norm.weight") {
 				v[i] = float32(1 + 0.3*rng.NormFloat64())
 			} else {
-				v[i] = float32(0.4 * rng.NormFloat64())
+				v[i] = float32(std * rng.NormFloat64())
 			}
 		}
 	}
@@ -92,7 +93,7 @@ func TestModelGrad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			roughen(m, rng)
+			roughen(m, rng, 0.4)
 			b := testBatch(rng, 2, 9, c.NVocab)
 			b.Target[3] = -1 // a position without loss
 			w := lossWeights{ce: 0.3, kd: 0.5, tau: tc.tau, reverse: tc.reverse}

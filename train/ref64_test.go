@@ -19,6 +19,9 @@ type ref64 struct {
 	w         map[string][]float64
 	loraScale float64
 	rope      *ropeTable
+	// f16kv rounds keys and values to f16 as inference's KV cache stores
+	// them.
+	f16kv bool
 }
 
 // newRef64 copies m's weights (parameters and dequantized frozen bases).
@@ -192,6 +195,12 @@ func (r *ref64) final64(b *Batch) []float64 {
 		for i := 0; i < N; i++ {
 			r.rope64(q[i*qd:(i+1)*qd], c.NHead, int(b.Pos[i]))
 			r.rope64(k[i*kd:(i+1)*kd], c.NHeadKV, int(b.Pos[i]))
+		}
+		if r.f16kv {
+			for i := range k {
+				k[i] = float64(quant.FP16ToFP32(quant.FP32ToFP16(float32(k[i]))))
+				v[i] = float64(quant.FP16ToFP32(quant.FP32ToFP16(float32(v[i]))))
+			}
 		}
 		ao := attention64(b, q, k, v, c.NHead, c.NHeadKV, c.HeadDim)
 		o := r.linear64(p+"attn_output", ao, N, qd, E)

@@ -14,6 +14,8 @@ type Example struct {
 	TopOff  []int32
 	TopID   []int32
 	TopLogp []float32
+
+	fromLogprobs bool // the answer's tokens are the teacher's own, from its logprobs
 }
 
 // Batch is one micro-batch: Rows rows of T positions, each row packed with

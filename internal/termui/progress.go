@@ -25,6 +25,11 @@ type Bar struct {
 	interval time.Duration
 	now      func() time.Time
 
+	format    func(int64) string // a count or a rate: Bytes, or a count of units
+	rateUnit  string             // appended to the rate: "/s"
+	countUnit string             // appended to done/total: "" for bytes
+	note      string             // shown after the stats (SetNote)
+
 	start     time.Time
 	startDone int64 // bytes already there at the first Set (a resumed download)
 	done      int64
@@ -50,8 +55,31 @@ func NewBar(w io.Writer, label string, total int64) *Bar {
 	return newBar(w, label, total, tty, width, time.Now)
 }
 
+// NewCounter returns a Bar that counts units (training steps, samples)
+// rather than bytes: "120/1000 steps 3.2 steps/s ETA 4m35s".
+func NewCounter(w io.Writer, label string, total int64, unit string) *Bar {
+	b := NewBar(w, label, total)
+	b.countUnits(unit)
+	return b
+}
+
+func (b *Bar) countUnits(unit string) {
+	b.format = func(n int64) string { return fmt.Sprintf("%d", n) }
+	b.rateUnit = " " + unit + "/s"
+	b.countUnit = " " + unit
+}
+
+// SetNote sets a short text shown after the stats, such as the current
+// loss; it appears at the next redraw.
+func (b *Bar) SetNote(note string) {
+	b.mu.Lock()
+	b.note = note
+	b.mu.Unlock()
+}
+
 func newBar(w io.Writer, label string, total int64, tty bool, width int, now func() time.Time) *Bar {
-	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval}
+	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval,
+		format: Bytes, rateUnit: "/s"}
 	if tty {
 		b.interval = RedrawInterval
 	}
@@ -107,15 +135,22 @@ func (b *Bar) draw(t time.Time) {
 	if elapsed > 0 {
 		rate = float64(b.done-b.startDone) / elapsed.Seconds()
 	}
-	stats := Bytes(b.done)
+	stats := b.format(b.done) + b.countUnit
 	if b.total > 0 {
-		stats = fmt.Sprintf("%3d%% %s/%s", b.done*100/b.total, Bytes(b.done), Bytes(b.total))
+		stats = fmt.Sprintf("%3d%% %s/%s%s", b.done*100/b.total, b.format(b.done), b.format(b.total), b.countUnit)
 	}
 	if rate > 0 {
-		stats += " " + Bytes(int64(rate)) + "/s"
+		if b.countUnit != "" {
+			stats += fmt.Sprintf(" %.3g%s", rate, b.rateUnit)
+		} else {
+			stats += " " + b.format(int64(rate)) + b.rateUnit
+		}
 		if b.total > b.done {
 			stats += " ETA " + Duration(time.Duration(float64(b.total-b.done)/rate*float64(time.Second)))
 		}
+	}
+	if b.note != "" {
+		stats += " " + b.note
 	}
 	if !b.tty {
 		fmt.Fprintf(b.w, "%s: %s\n", b.label, stats)

@@ -301,3 +301,18 @@ func (e *Encoder) EncodeAll(recs []Record) ([]Example, EncodeStats) {
 	}
 	return out, st
 }
+
+// SameVocabulary returns an error naming the first difference between two
+// vocabularies: distillation compares distributions token by token, so the
+// teacher's and the student's must be the same list of tokens.
+func SameVocabulary(student, teacher *tokenizer.Tokenizer) error {
+	if a, b := student.VocabSize(), teacher.VocabSize(); a != b {
+		return fmt.Errorf("train: the teacher's vocabulary has %d tokens, the student's %d: distillation needs the same vocabulary (train with --kd none)", b, a)
+	}
+	for id := 0; id < student.VocabSize(); id++ {
+		if a, b := student.TokenText(id), teacher.TokenText(id); a != b {
+			return fmt.Errorf("train: token %d is %q for the student and %q for the teacher: distillation needs the same vocabulary (train with --kd none)", id, a, b)
+		}
+	}
+	return nil
+}

@@ -250,5 +250,17 @@ func (m *Model) blockBackward(bl *block, b *Batch, in []float32) {
 	rmsnormBackward(dres, bl.dAttnNorm, dln, in, bl.attnNorm, bl.rstd1, N, E)
 }
 
+// Trainable returns the number of trained parameters (all of them, or the
+// adapters' under LoRA).
+func (m *Model) Trainable() int64 {
+	var n int64
+	for _, s := range m.params.specs {
+		if !s.frozen {
+			n += int64(s.size())
+		}
+	}
+	return n
+}
+
 // zeroGrad clears the gradients.
 func (m *Model) zeroGrad() { clear(m.grads.data) }

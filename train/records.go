@@ -241,3 +241,32 @@ func splitThink(s string) (reasoning, content string) {
 	}
 	return strings.TrimSpace(t[len(chat.ThinkOpen):end]), strings.TrimLeft(t[end+len(chat.ThinkClose):], " \t\r\n")
 }
+
+// ManifestTeacher returns the teacher named in a collection's manifest
+// (DIR/manifest.json, as qilin distill collect writes it: "teacher":
+// {"model", "endpoint"}, endpoint "local" for a model file run in
+// process). ok is false when dir has no readable manifest.
+func ManifestTeacher(dir string) (model, endpoint string, ok bool) {
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return "", "", false
+	}
+	var m struct {
+		Teacher json.RawMessage `json:"teacher"`
+	}
+	if json.Unmarshal(data, &m) != nil || len(m.Teacher) == 0 {
+		return "", "", false
+	}
+	var t struct {
+		Model    string `json:"model"`
+		Endpoint string `json:"endpoint"`
+	}
+	if json.Unmarshal(m.Teacher, &t) == nil && t.Model != "" {
+		return t.Model, t.Endpoint, true
+	}
+	var s string
+	if json.Unmarshal(m.Teacher, &s) == nil && s != "" {
+		return s, "", true
+	}
+	return "", "", false
+}

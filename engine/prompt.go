@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/qilin-ai/qilin/chat"
+	"github.com/qilin-ai/qilin/internal/chatprompt"
 	"github.com/qilin-ai/qilin/tokenizer"
 )
 
@@ -77,12 +78,6 @@ func (e *Engine) RenderChat(in chat.Input) (ChatPrompt, error) {
 
 // RenderChatWith is RenderChat with another template than the engine's.
 func (e *Engine) RenderChatWith(tmpl *chat.Template, in chat.Input) (ChatPrompt, error) {
-	if in.BOS == "" && e.Tok.BOS() >= 0 {
-		in.BOS = e.Tok.TokenText(e.Tok.BOS())
-	}
-	if in.EOS == "" && e.Tok.EOS() >= 0 {
-		in.EOS = e.Tok.TokenText(e.Tok.EOS())
-	}
 	thinking := ThinkingDefault
 	if v, ok := in.Vars["enable_thinking"]; ok {
 		thinking = truthy(v)
@@ -94,22 +89,13 @@ func (e *Engine) RenderChatWith(tmpl *chat.Template, in chat.Input) (ChatPrompt,
 		vars["enable_thinking"] = ThinkingDefault
 		in.Vars = vars
 	}
-	in, err := markInput(in, e.Tok)
+	r, err := chatprompt.Render(tmpl, e.Tok, in)
 	if err != nil {
 		return ChatPrompt{}, err
 	}
-	marked, err := tmpl.Render(in)
-	if err != nil {
-		return ChatPrompt{}, err
-	}
-	text, plain := unmark(marked)
-	addBOS := e.Tok.AddBOS() && (e.Tok.BOS() < 0 || !strings.HasPrefix(text, e.Tok.TokenText(e.Tok.BOS())))
-	toks, err := e.Tok.EncodeTemplated(text, addBOS, plain)
-	if err != nil {
-		return ChatPrompt{}, err
-	}
-	p := ChatPrompt{Text: text, Tokens: toks}
-	open := chat.ReasoningStartsOpen(text)
+	text := r.Text
+	p := ChatPrompt{Text: text, Tokens: r.Tokens}
+	open := r.ThinkingOpen
 	if (open || strings.Contains(tmpl.Source(), chat.ThinkOpen)) && !chat.ReasoningClosed(text) {
 		p.Reasoning = &Reasoning{StartsOpen: open, Open: e.tags.open, Close: e.tags.close, CloseWith: e.tags.closeWith, Budget: -1}
 		if open && !thinking {

@@ -30,7 +30,9 @@ type Bar struct {
 	done      int64
 	last      time.Time // last output
 	finished  bool
-	amount    func(int64) string // Bytes, or a count of Unit
+	amount    func(int64) string   // Bytes, or a count of Unit
+	rate      func(float64) string // amount per second
+	note      string               // shown after the stats (SetNote)
 }
 
 // Redraw intervals of a Bar on a terminal and in plain output.
@@ -55,12 +57,26 @@ func NewBar(w io.Writer, label string, total int64) *Bar {
 // read "1200 tokens", rates "340 tokens/s".
 func NewCountBar(w io.Writer, label string, total int64, unit string) *Bar {
 	b := NewBar(w, label, total)
-	b.amount = func(n int64) string { return fmt.Sprintf("%d %s", n, unit) }
+	b.countUnits(unit)
 	return b
 }
 
+func (b *Bar) countUnits(unit string) {
+	b.amount = func(n int64) string { return fmt.Sprintf("%d %s", n, unit) }
+	b.rate = func(r float64) string { return fmt.Sprintf("%.3g %s/s", r, unit) }
+}
+
+// SetNote sets a short text shown after the stats, such as the current
+// loss; it appears at the next redraw.
+func (b *Bar) SetNote(note string) {
+	b.mu.Lock()
+	b.note = note
+	b.mu.Unlock()
+}
+
 func newBar(w io.Writer, label string, total int64, tty bool, width int, now func() time.Time) *Bar {
-	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval, amount: Bytes}
+	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval, amount: Bytes,
+		rate: func(r float64) string { return Bytes(int64(r)) + "/s" }}
 	if tty {
 		b.interval = RedrawInterval
 	}
@@ -121,10 +137,13 @@ func (b *Bar) draw(t time.Time) {
 		stats = fmt.Sprintf("%3d%% %s/%s", b.done*100/b.total, b.amount(b.done), b.amount(b.total))
 	}
 	if rate > 0 {
-		stats += " " + b.amount(int64(rate)) + "/s"
+		stats += " " + b.rate(rate)
 		if b.total > b.done {
 			stats += " ETA " + Duration(time.Duration(float64(b.total-b.done)/rate*float64(time.Second)))
 		}
+	}
+	if b.note != "" {
+		stats += " " + b.note
 	}
 	if !b.tty {
 		fmt.Fprintf(b.w, "%s: %s\n", b.label, stats)

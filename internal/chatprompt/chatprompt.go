@@ -1,4 +1,8 @@
-package engine
+// Package chatprompt renders a conversation with a chat template and
+// tokenizes it so that control tokens come only from the template: the
+// engine's prompts for generation and the trainer's for training are the
+// same tokens.
+package chatprompt
 
 import (
 	"bytes"
@@ -11,6 +15,16 @@ import (
 	"github.com/qilin-ai/qilin/tokenizer"
 )
 
+// Prompt is a conversation rendered with a chat template and tokenized.
+type Prompt struct {
+	Text   string // the rendered prompt
+	Tokens []int  // its tokens, BOS included where the model wants one
+	// ThinkingOpen reports that the template itself opened a reasoning
+	// block (<think> at the end of the prompt, as DeepSeek-R1 does), so the
+	// output starts inside the reasoning.
+	ThinkingOpen bool
+}
+
 // Sentinels that mark control-token text found in user-supplied strings
 // while the template renders: begin goes after the token's first byte
 // (which also stops it matching as a token), end after its last. They are
@@ -19,6 +33,36 @@ const (
 	markBegin = "\uFDD0"
 	markEnd   = "\uFDD1"
 )
+
+// Render renders in with tmpl and tokenizes the result with tok so that
+// control tokens come only from the template: control-token text inside
+// message contents, reasoning, tool calls, tool results, tool definitions
+// or template variables stays plain text (a user cannot open a system turn
+// by typing <|im_start|>system). BOS and EOS strings default to the
+// tokenizer's.
+func Render(tmpl *chat.Template, tok *tokenizer.Tokenizer, in chat.Input) (Prompt, error) {
+	if in.BOS == "" && tok.BOS() >= 0 {
+		in.BOS = tok.TokenText(tok.BOS())
+	}
+	if in.EOS == "" && tok.EOS() >= 0 {
+		in.EOS = tok.TokenText(tok.EOS())
+	}
+	in, err := markInput(in, tok)
+	if err != nil {
+		return Prompt{}, err
+	}
+	marked, err := tmpl.Render(in)
+	if err != nil {
+		return Prompt{}, err
+	}
+	text, plain := unmark(marked)
+	addBOS := tok.AddBOS() && (tok.BOS() < 0 || !strings.HasPrefix(text, tok.TokenText(tok.BOS())))
+	toks, err := tok.EncodeTemplated(text, addBOS, plain)
+	if err != nil {
+		return Prompt{}, err
+	}
+	return Prompt{Text: text, Tokens: toks, ThinkingOpen: chat.ReasoningStartsOpen(text)}, nil
+}
 
 // markString brackets every control-token occurrence in s with the
 // sentinels, after removing any sentinels s already holds.
@@ -96,14 +140,14 @@ func markInput(in chat.Input, tok *tokenizer.Tokenizer) (chat.Input, error) {
 	var err error
 	if in.RawMessages != nil {
 		if in.RawMessages, err = markJSON(in.RawMessages, mark); err != nil {
-			return in, fmt.Errorf("engine: messages: %w", err)
+			return in, fmt.Errorf("chatprompt: messages: %w", err)
 		}
 	}
 	if in.Tools != nil {
 		tools := make([]json.RawMessage, len(in.Tools))
 		for i, t := range in.Tools {
 			if tools[i], err = markJSON(t, mark); err != nil {
-				return in, fmt.Errorf("engine: tools[%d]: %w", i, err)
+				return in, fmt.Errorf("chatprompt: tools[%d]: %w", i, err)
 			}
 		}
 		in.Tools = tools
@@ -117,7 +161,7 @@ func markInput(in chat.Input, tok *tokenizer.Tokenizer) (chat.Input, error) {
 				v = mark(x)
 			case json.RawMessage:
 				if v, err = markJSON(x, mark); err != nil {
-					return in, fmt.Errorf("engine: variable %s: %w", k, err)
+					return in, fmt.Errorf("chatprompt: variable %s: %w", k, err)
 				}
 			}
 			vars[k] = v

@@ -21,8 +21,8 @@ import (
 // distribution (here: the whole vocabulary at temperature 1, no filters).
 type storyGenerator struct {
 	e       *engine.Engine
-	ids     []int32   // (n_vocab) 0..n_vocab-1
-	weights []float32 // (n_vocab)
+	ids     []int     // (n_vocab) 0..n_vocab-1
+	weights []float64 // (n_vocab)
 	logits  []float32 // (n_vocab) scratch
 	normal  []int     // ids of the normal (text) tokens
 }
@@ -55,9 +55,9 @@ func newStoryGenerator(t testing.TB, name string) *storyGenerator {
 	}
 	t.Cleanup(func() { e.Close() })
 	n := e.Model.NVocab
-	g := &storyGenerator{e: e, ids: make([]int32, n), weights: make([]float32, n), logits: make([]float32, n)}
+	g := &storyGenerator{e: e, ids: make([]int, n), weights: make([]float64, n), logits: make([]float32, n)}
 	for i := range g.ids {
-		g.ids[i] = int32(i)
+		g.ids[i] = i
 		if e.Tok.TokenType(i) == tokenizer.TypeNormal {
 			g.normal = append(g.normal, i)
 		}
@@ -107,12 +107,12 @@ func (g *storyGenerator) next(rng *rand.Rand, mk *watermark.Marker, hist []int, 
 	}
 	var sum float64
 	for i, x := range l {
-		w := float32(math.Exp(float64(x - maxl)))
+		w := math.Exp(float64(x - maxl))
 		if g.e.Tok.IsEOG(i) {
 			w = 0
 		}
 		g.weights[i] = w
-		sum += float64(w)
+		sum += w
 	}
 	if mk != nil {
 		if c := mk.Choose(hist, g.ids, g.weights); c >= 0 {
@@ -121,7 +121,7 @@ func (g *storyGenerator) next(rng *rand.Rand, mk *watermark.Marker, hist []int, 
 	}
 	u := rng.Float64() * sum
 	for i, w := range g.weights {
-		if u -= float64(w); u < 0 {
+		if u -= w; u < 0 {
 			return i
 		}
 	}

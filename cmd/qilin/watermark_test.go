@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,18 +60,23 @@ func TestWatermarkKeygen(t *testing.T) {
 }
 
 // markedLetters returns text of n letters picked by a Gumbel marker from a
-// uniform distribution, and its byte-level token ids under
-// writeTokenizeVocab's vocabulary (token id = byte value; no 'h' or 'e', so
-// no merges apply).
+// distribution that changes at every step (a fixed one would make the
+// choice a function of the window, and the text would loop). Under
+// writeTokenizeVocab's vocabulary each letter is one token (id = byte
+// value; no 'h' or 'e', so no merges apply).
 func markedLetters(mk *watermark.Marker, n int) string {
 	letters := []byte("abcdfgijklmnopqrstuvwxyz")
-	ids := make([]int32, len(letters))
-	weights := make([]float32, len(letters))
+	ids := make([]int, len(letters))
+	weights := make([]float64, len(letters))
 	for i, c := range letters {
-		ids[i], weights[i] = int32(c), 1
+		ids[i], weights[i] = int(c), 1
 	}
 	hist := []int{'a', 'b', 'c', 'd'}
+	rng := rand.New(rand.NewPCG(uint64(n), 1))
 	for len(hist) < n {
+		for i := range weights {
+			weights[i] = rng.Float64()
+		}
 		hist = append(hist, int(letters[mk.Choose(hist, ids, weights)]))
 	}
 	return string(runeBytes(hist))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qilin-ai/qilin/internal/testdata"
 	"github.com/qilin-ai/qilin/watermark"
 )
 
@@ -150,4 +151,39 @@ func TestWatermarkDetectCommand(t *testing.T) {
 			t.Errorf("detect %v: exit %d (%q), want 1 with a message", args, code, errs)
 		}
 	}
+}
+
+// qilin run --watermark-key-file marks what it samples; the answer detects
+// with the key, and a greedy run says it cannot be marked.
+func TestRunWatermark(t *testing.T) {
+	model := testdata.Path(t, "models", "stories260K.gguf")
+	k := seededKey(rand.New(rand.NewPCG(8, 8)), watermark.Gumbel)
+	keyFile := writeKeyFile(t, k)
+	out, errs, code := runCLI(t, "run", "--model", model, "--prompt", "Once upon a time", "--max-tokens", "150",
+		"--temp", "1", "--top-k", "0", "--top-p", "1", "--min-p", "0", "--seed", "3", "--watermark-key-file", keyFile)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	dout, derrs, code := runCLI(t, "watermark", "detect", "--key-file", keyFile, "--model", model, "--json", writeText(t, out))
+	var r watermark.Result
+	if err := json.Unmarshal([]byte(dout), &r); code != 0 || err != nil || !r.Detected {
+		t.Errorf("marked run not detected: exit %d %s %s", code, dout, derrs)
+	}
+	greedyOut, errs, code := runCLI(t, "run", "--model", model, "--prompt", "Once upon a time", "--max-tokens", "20", "--temp", "0", "--watermark-key-file", keyFile)
+	plain, _, _ := runCLI(t, "run", "--model", model, "--prompt", "Once upon a time", "--max-tokens", "20", "--temp", "0")
+	if code != 0 || !strings.Contains(errs, "cannot carry a watermark") || greedyOut != plain {
+		t.Errorf("greedy run: exit %d, stderr %q, output %q vs %q", code, errs, greedyOut, plain)
+	}
+	if _, _, code := runCLI(t, "run", "--model", model, "--prompt", "x", "--watermark-key-file", filepath.Join(t.TempDir(), "none.json")); code != 1 {
+		t.Errorf("missing key file: exit %d, want 1", code)
+	}
+}
+
+func writeText(t *testing.T, s string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "text.txt")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

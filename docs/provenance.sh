@@ -77,8 +77,12 @@ mix control 0
 echo "| student | marked share | p-value (radioactivity, our data's windows) | scored pairs |"
 echo "| --- | ---: | ---: | ---: |"
 for s in m100 m20 m5 control; do
-	[ -f "$work/$s.gguf" ] || "$q" distill train --data "$work/$s.jsonl" --init "$teacher" --epochs "$epochs" \
-		--lr 1e-3 --seq-len 256 --batch 8 --seed 1 --out "$work/$s.gguf" >"$work/$s.train.log" 2>&1
+	mkdir -p "$work/$s" # each student's run log, curve and checkpoints apart
+	if [ ! -f "$work/$s.gguf" ]; then
+		"$q" distill train --data "$work/$s.jsonl" --init "$teacher" --epochs "$epochs" \
+			--lr 1e-3 --seq-len 256 --batch 8 --seed 1 --out "$work/$s/student.gguf" >"$work/$s.train.log" 2>&1
+		cp "$work/$s/student.gguf" "$work/$s.gguf"
+	fi
 	"$q" watermark radioactivity --key-file "$work/key.json" --suspect "$work/$s.gguf" --data "$work/marked" \
 		--tokens "$tokens" --json 2>/dev/null >"$work/$s.radio.json"
 	share=${s#m}

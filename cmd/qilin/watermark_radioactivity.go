@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/internal/termui"
 	"github.com/qilin-ai/qilin/sample"
-	"github.com/qilin-ai/qilin/tokenizer"
 	"github.com/qilin-ai/qilin/watermark"
 )
 
@@ -90,7 +90,7 @@ func testSuspect(ctx context.Context, e *engine.Engine, keys []watermark.Key, da
 	var prompts, data [][]int
 	var err error
 	if dataDir != "" {
-		if prompts, data, err = readMarkedData(dataDir, e.Tok); err != nil {
+		if prompts, data, err = readMarkedData(dataDir, e); err != nil {
 			return watermark.RadioResult{}, watermark.ReadingInput{}, err
 		}
 	}
@@ -182,11 +182,13 @@ func argmaxLogit(l []float32) int {
 
 // readMarkedData reads our marked outputs from the *.jsonl files of dir,
 // as distill collect writes them (one record a line, with "messages": the
-// last user message is the prompt, the assistant's reasoning_content and
-// content the marked output), or lines with a "text" field. It returns the
-// prompts (BOS added where the tokenizer asks for it) and the outputs as
-// token ids.
-func readMarkedData(dir string, tok *tokenizer.Tokenizer) (prompts, outputs [][]int, err error) {
+// messages before the assistant's are the prompt, the assistant's
+// reasoning_content and content the marked output), or lines with a "text"
+// field. It returns the prompts, rendered with e's chat template as the
+// server rendered them for the teacher (and distill train for the student),
+// and the outputs, as token ids.
+func readMarkedData(dir string, e *engine.Engine) (prompts, outputs [][]int, err error) {
+	tok := e.Tok
 	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if err != nil {
 		return nil, nil, err
@@ -220,20 +222,25 @@ func readMarkedData(dir string, tok *tokenizer.Tokenizer) (prompts, outputs [][]
 				f.Close()
 				return nil, nil, fmt.Errorf("%s:%d: %v", name, line, err)
 			}
-			var prompt, out string
+			var out string
 			if rec.Text != nil {
 				out = *rec.Text
 			}
+			var msgs []chat.Message
 			for _, m := range rec.Messages {
-				switch m.Role {
-				case "user":
-					prompt = m.Content
-				case "assistant":
+				if m.Role == "assistant" {
 					if m.ReasoningContent != nil {
 						out += *m.ReasoningContent + "\n"
 					}
 					out += m.Content
+					break
 				}
+				msgs = append(msgs, chat.Message{Role: m.Role, Content: m.Content})
+			}
+			prompt := ""
+			if len(msgs) > 0 {
+				b, _ := json.Marshal(msgs)
+				prompt = string(b)
 			}
 			if out != "" {
 				ids, err := tok.Encode(out, false, false)
@@ -245,12 +252,12 @@ func readMarkedData(dir string, tok *tokenizer.Tokenizer) (prompts, outputs [][]
 			}
 			if prompt != "" && !seenPrompt[prompt] {
 				seenPrompt[prompt] = true
-				ids, err := tok.Encode(prompt, tok.AddBOS(), false)
+				p, err := renderChat(e, msgs, engine.ThinkingDefault)
 				if err != nil {
 					f.Close()
 					return nil, nil, fmt.Errorf("%s:%d: %v", name, line, err)
 				}
-				prompts = append(prompts, ids)
+				prompts = append(prompts, p.Tokens)
 			}
 		}
 		err = sc.Err()

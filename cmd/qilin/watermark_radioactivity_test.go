@@ -55,8 +55,12 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 			t.Fatalf("bad JSON %q: %v", out, err)
 		}
 		t.Logf("%v: %+v", extra, r)
-		if r.Radioactive || r.Tokens != 3000 || r.Scored < 50 || r.Mode != "reading" || r.KeyID != k.ID {
-			t.Errorf("%v: %+v; want not radioactive, 3000 tokens, >= 50 scored", extra, r)
+		minScored := 1000 // every window of 3000 tokens, less repeats
+		if extra != nil {
+			minScored = 20 // only windows of the 10 answers
+		}
+		if r.Radioactive || r.Tokens != 3000 || r.Scored < minScored || r.Mode != "reading" || r.KeyID != k.ID {
+			t.Errorf("%v: %+v; want not radioactive, 3000 tokens, >= %d scored", extra, r, minScored)
 		}
 		if extra != nil && r.Predictions >= 3000-4*r.Texts {
 			t.Errorf("--data did not restrict the windows: %d predictions", r.Predictions)

@@ -6,15 +6,15 @@
 #   -> students fine-tuned by qilin distill train on 100%, 20% and 5% marked data and a control on none
 #   -> qilin watermark radioactivity on each (with our marked data's windows), the control against 20 keys
 #
-# Run from the repository root (2 cores: about PROMPTS x SAMPLES answers of 200 tokens per dataset):
+# Run from the repository root (2 cores: PROMPTS answers of up to 200 tokens per dataset,
+# about 25 minutes with the defaults):
 #
 #	sh docs/provenance.sh                 # prints the table of docs/provenance.md
-#	PROMPTS=20 SAMPLES=10 sh docs/provenance.sh
+#	PROMPTS=200 EPOCHS=1 sh docs/provenance.sh   # a quick run
 #	WORK=/tmp/prov sh docs/provenance.sh  # keep the datasets, students and report
 set -eu
 teacher=${TEACHER:-${QILIN_TESTDATA:-../shared/testdata}/models/TinyStories-656K-Q8_0.gguf}
-prompts=${PROMPTS:-40}
-samples=${SAMPLES:-25}
+prompts=${PROMPTS:-1000}
 epochs=${EPOCHS:-2}
 tokens=${TOKENS:-20000}
 work=${WORK:-$(mktemp -d)}
@@ -22,13 +22,17 @@ mkdir -p "$work"
 q="$work/qilin"
 go build -o "$q" ./cmd/qilin
 
-# Story openings; each prompt is asked SAMPLES times with different seeds.
+# PROMPTS distinct story openings, one answer each: a gumbel-marked teacher
+# gives the same answer to the same prompt whatever the seed, so several
+# samples of one prompt would only repeat it.
 : >"$work/prompts.txt"
 i=0
-for a in "Once upon a time" "One day" "Lily and Tom" "There was a little" "The sun was"; do
-	for b in "a girl" "a dog" "a big tree" "a red ball" "a boat" "a bird" "a cake" "a toy"; do
-		i=$((i + 1))
-		[ "$i" -le "$prompts" ] && echo "$a, $b" >>"$work/prompts.txt"
+for a in "Once upon a time" "One day" "Yesterday" "Long ago" "In a small town" "On a sunny day" "At night" "In the park" "Last summer" "Every morning"; do
+	for b in "Lily" "Tom" "a little dog" "a girl named Sue" "Ben" "a cat" "a boy named Max" "Mom" "a small bird" "Anna"; do
+		for c in "found a ball" "wanted a cake" "saw a big tree" "lost a toy" "met a friend" "went to the sea" "had a red box" "made a kite" "heard a noise" "ate an apple"; do
+			i=$((i + 1))
+			[ "$i" -le "$prompts" ] && echo "$a, $b $c." >>"$work/prompts.txt"
+		done
 	done
 done
 
@@ -50,7 +54,7 @@ collect() { # DIR KEYFLAG
 	[ -f "$work/$1/manifest.json" ] && grep -q '"complete": true' "$work/$1/manifest.json" && return
 	serve "$2"
 	"$q" distill collect --teacher "http://127.0.0.1:$port/v1#TinyStories-656K-Q8_0" --prompts "$work/prompts.txt" \
-		--samples "$samples" --max-tokens 200 --temperature 1 --top-p 1 --seed 1 --concurrency 2 --out "$work/$1"
+		--samples 1 --max-tokens 200 --temperature 1 --top-p 1 --seed 1 --concurrency 2 --out "$work/$1"
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,4 +187,37 @@ func writeText(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// qilin serve --watermark-key-file: a chat answer carries the header and
+// the mark.
+func TestServeWatermarkFlag(t *testing.T) {
+	model := testdata.Path(t, "models", "stories260K.gguf")
+	k := seededKey(rand.New(rand.NewPCG(9, 9)), watermark.Gumbel)
+	keyFile := writeKeyFile(t, k)
+	s := startServe(t, model, "--port", "0", "--watermark-key-file", keyFile)
+	defer s.stop(t)
+	body := `{"model":"stories260K","messages":[{"role":"user","content":"Tell me a story."}],"max_tokens":150,"temperature":1}`
+	resp, err := http.Post(s.base+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Choices []struct{ Message struct{ Content string } }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || len(r.Choices) == 0 {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	if got := resp.Header.Get("X-Qilin-Watermark"); got != k.ID {
+		t.Errorf("X-Qilin-Watermark = %q, want %q", got, k.ID)
+	}
+	out, _, _ := runCLI(t, "watermark", "detect", "--key-file", keyFile, "--model", model, "--json", writeText(t, r.Choices[0].Message.Content))
+	var d watermark.Result
+	if err := json.Unmarshal([]byte(out), &d); err != nil || !d.Detected {
+		t.Errorf("served answer not detected: %s", out)
+	}
+	if !strings.Contains(s.errb.String(), k.ID) {
+		t.Errorf("serve does not log the marking key id: %s", s.errb.String())
+	}
 }

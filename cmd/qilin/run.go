@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,14 +21,16 @@ func init() {
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "[--model] MODEL [PROMPT] [flags]", stderr)
+	fs := newFlagSet("run", "[[--model] MODEL] [PROMPT] [flags]", stderr)
 	var lf loadFlags
 	lf.register(fs)
 	var sf sampleFlags
 	sf.register(fs)
 	prompt := fs.String("prompt", "", "prompt `TEXT` (default: the positional argument, else standard input)")
 	tokens := fs.String("tokens", "", "prompt as comma-separated token `IDS` instead of text")
+	alias(fs, "p", "prompt")
 	maxTokens := fs.Int("max-tokens", 256, "stop after `N` generated tokens (0: until the context is full)")
+	alias(fs, "n", "max-tokens")
 	asJSON := fs.Bool("json", false, `print one JSON object {"prompt_tokens","tokens","text","stop_reason"} (with --chat also "reasoning","content")`)
 	addSpecial := fs.Bool("add-special", true, "add the model's BOS token to a text prompt when its metadata says so")
 	verbose := fs.Bool("verbose", false, "print timing to standard error")
@@ -52,6 +53,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			*useChat = true
 		}
 	})
+	if err := firstError(sf.check(), checkMaxTokens(*maxTokens, 0)); err != nil {
+		return err
+	}
 	if *useChat && *tokens != "" {
 		return usageError("--tokens cannot be used with --chat, --system or --think")
 	}
@@ -69,11 +73,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	start := time.Now()
-	e, err := loadModel(&lf, stderr)
+	e, _, err := lf.load(stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	if err := checkMaxTokens(*maxTokens, e.Context()); err != nil {
+		return err
+	}
 	loaded := time.Now()
 	var ids []int
 	var parser *chat.OutputParser
@@ -182,12 +189,18 @@ type sampleFlags struct {
 }
 
 func (s *sampleFlags) register(fs *flag.FlagSet) {
-	fs.Float64Var(&s.temp, "temp", 0.8, "sampling temperature (0: greedy)")
+	fs.Float64Var(&s.temp, "temp", 0.8, "sampling temperature, 0 to 2 (0: greedy)")
 	fs.IntVar(&s.topK, "top-k", 40, "keep the `K` most likely tokens (0: all)")
-	fs.Float64Var(&s.topP, "top-p", 0.95, "nucleus sampling threshold")
-	fs.Float64Var(&s.minP, "min-p", 0.05, "drop tokens below this share of the top probability")
-	fs.Float64Var(&s.repeat, "repeat-penalty", 1.0, "penalty for repeating recent tokens (1: off)")
+	fs.Float64Var(&s.topP, "top-p", 0.95, "nucleus sampling threshold, 0 to 1")
+	fs.Float64Var(&s.minP, "min-p", 0.05, "drop tokens below this share of the top probability, 0 to 1")
+	fs.Float64Var(&s.repeat, "repeat-penalty", 1.0, "penalty for repeating recent tokens, 0 to 10 (1: off)")
 	fs.Uint64Var(&s.seed, "seed", 0, "random seed (0: from the clock)")
+}
+
+// check validates the flags with the server's ranges.
+func (s *sampleFlags) check() error {
+	return firstError(tempRange.check(s.temp), topPRange.check(s.topP), minPRange.check(s.minP),
+		repeatPenaltyRange.check(s.repeat), checkNonNegative("top-k", s.topK))
 }
 
 // params returns the sampling parameters, with a seed from the clock when
@@ -201,12 +214,4 @@ func (s *sampleFlags) params() sample.Params {
 		Temperature: float32(s.temp), TopK: s.topK, TopP: float32(s.topP), MinP: float32(s.minP),
 		RepeatPenalty: float32(s.repeat), RepeatLastN: 64, Seed: seed,
 	}
-}
-
-// loadModel loads the model of lf, with a spinner on stderr when it is a
-// terminal.
-func loadModel(lf *loadFlags, stderr io.Writer) (*engine.Engine, error) {
-	sp := termui.NewSpinner(stderr, "loading "+filepath.Base(lf.model))
-	defer sp.Stop()
-	return lf.load()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,5 +155,23 @@ func TestImport(t *testing.T) {
 		if code != c.code || !strings.Contains(errs, c.want) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", c.args, code, errs, c.code, c.want)
 		}
+	}
+}
+
+// TestPullUnreachable: without a network pull fails at once and says what
+// to set.
+func TestPullUnreachable(t *testing.T) {
+	freshInstall(t)
+	t.Setenv("QILIN_OFFLINE", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HF_ENDPOINT", "http://"+ln.Addr().String())
+	ln.Close()
+	_, errs, code := runCLI(t, "pull", "qwen2.5:0.5b")
+	if code != 1 || !strings.Contains(errs, "cannot reach the Hub") || !strings.Contains(errs, "HF_ENDPOINT") ||
+		!strings.Contains(errs, "QILIN_OFFLINE=1") || strings.Contains(errs, "retry") {
+		t.Errorf("pull with nothing listening: exit %d, stderr %q", code, errs)
 	}
 }

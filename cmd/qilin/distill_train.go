@@ -233,11 +233,11 @@ func (j *trainingJob) close() {
 
 // openModelFile resolves a model reference and opens it.
 func openModelFile(ref string) (*gguf.File, error) {
-	path, err := resolveModel(ref)
+	mf, err := resolveModel(ref)
 	if err != nil {
 		return nil, err
 	}
-	return gguf.Open(path)
+	return mf.open(false)
 }
 
 // datasetTeacher is the teacher named by the dataset's manifest, when it is

@@ -54,7 +54,8 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	e, err := loadModel(&loadFlags{model: *suspect, threads: *threads}, stderr)
+	lf := loadFlags{model: *suspect, threads: *threads}
+	e, _, err := lf.load(stderr)
 	if err != nil {
 		return err
 	}

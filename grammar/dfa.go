@@ -59,7 +59,7 @@ func (n *node) step(c byte) int32 {
 }
 
 // maxDFANodes bounds the automaton of a whole grammar.
-const maxDFANodes = 1 << 18
+const maxDFANodes = 1 << 16
 
 // determinize appends the DFA of rule r (NFA n) to nodes and returns the
 // index of its start node.
@@ -81,7 +81,7 @@ func determinize(nodes *[]node, r int32, n *nfa, name string) (int32, error) {
 			return id
 		}
 		if len(*nodes) >= maxDFANodes {
-			overflow = fmt.Errorf("grammar: rule %q: the automaton exceeds %d states", name, maxDFANodes)
+			overflow = fmt.Errorf("grammar: rule %q: the automaton exceeds %d states (too ambiguous to determinize; simplify overlapping repetitions)", name, maxDFANodes)
 			return -1
 		}
 		id := int32(len(*nodes))
@@ -131,10 +131,10 @@ func determinize(nodes *[]node, r int32, n *nfa, name string) (int32, error) {
 			}
 			bytes = append(bytes, byteEdge{lo: byte(lo), hi: byte(hi), to: to})
 		}
-		nd := &(*nodes)[i]
-		nd.bytes = bytes
-		nd.refs = labelEdges(refs, func(t []int32) int32 { return add(closure(n, t)) })
-		nd.toks = labelEdges(toks, func(t []int32) int32 { return add(closure(n, t)) })
+		refEdges := labelEdges(refs, func(t []int32) int32 { return add(closure(n, t)) })
+		tokEdges := labelEdges(toks, func(t []int32) int32 { return add(closure(n, t)) })
+		// add may have moved *nodes: index it only now.
+		(*nodes)[i].bytes, (*nodes)[i].refs, (*nodes)[i].toks = bytes, refEdges, tokEdges
 	}
 	return start, overflow
 }

@@ -7,7 +7,9 @@
 //
 // Compile once per grammar text, and keep the Grammar:
 //
-//	g, err := grammar.Parse(gbnf) // root rule: "root"
+//	g, err := grammar.Parse(gbnf)            // root rule: "root"
+//	g, err := grammar.FromJSONSchema(schema) // a *SchemaError names an unsupported keyword
+//	src, err := grammar.SchemaToGBNF(schema) // the GBNF a schema compiles to
 //
 // Build one Vocab per tokenizer and keep it (it sorts the vocabulary):
 //

@@ -44,11 +44,11 @@ func Parse(src string) (g *Grammar, err error) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			e, ok := r.(error)
+			ce, ok := r.(compileError)
 			if !ok {
 				panic(r)
 			}
-			g, err = nil, e
+			g, err = nil, ce.err
 		}
 	}()
 	var tokens tokenTable

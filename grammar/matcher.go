@@ -2,6 +2,7 @@ package grammar
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -24,6 +25,12 @@ type Matcher struct {
 	scratch []uint64
 }
 
+// ErrAmbiguous is returned (wrapped) for a token after which the grammar
+// would hold more than 128 parses open at once: an ambiguous grammar, as
+// "x ::= (a | a a)*" repeated, can otherwise make each step slower than the
+// last. Masks leave such tokens out where they can tell.
+var ErrAmbiguous = errors.New("grammar too ambiguous: too many parses open at once")
+
 // maxArena is the stack arena size past which Accept compacts it.
 const maxArena = 1 << 16
 
@@ -38,6 +45,9 @@ func NewMatcher(g *Grammar, v *Vocab) (*Matcher, error) {
 	}
 	m := &Matcher{ix: ix}
 	m.Reset()
+	if len(m.configs) > maxStacks {
+		return nil, fmt.Errorf("grammar: at its start: %w", ErrAmbiguous)
+	}
 	return m, nil
 }
 
@@ -135,17 +145,29 @@ func (m *Matcher) computeMask() *tokenSet {
 		nm := ix.nodeMask(st.node[s])
 		nm.accept.orInto(mask)
 	}
+	// Tokens that run past a top frame continue in the frame below it; the
+	// walks depend only on that frame's stack, so do each once per stack.
+	pops := map[int32][]int32{}
+	var parents []int32
 	for _, s := range m.configs {
 		nm := ix.nodeMask(st.node[s])
 		p := st.parent[s]
 		if len(nm.pops) == 0 || p == bottom {
 			continue // below the root frame nothing may follow
 		}
+		if _, ok := pops[p]; !ok {
+			parents = append(parents, p)
+		}
+		pops[p] = append(pops[p], nm.pops...)
+	}
+	for _, p := range parents {
 		init := m.w.arrive(nil, st.parent[p], st.node[p])
 		if len(init) == 0 {
 			continue
 		}
-		for _, pt := range nm.pops {
+		pts := pops[p]
+		slices.Sort(pts)
+		for _, pt := range slices.Compact(pts) {
 			m.w.walk(&ix.v.trie, pt, init, mask, nil)
 		}
 	}
@@ -200,7 +222,11 @@ func (m *Matcher) next(token int) (configs []int32, complete bool, err error) {
 		return nil, true, nil
 	}
 	if p := v.pieces[token]; v.kinds[token] == TokenText && len(p) > 0 {
+		m.w.overflow = false
 		configs, complete = m.w.stepBytes(m.configs, p)
+		if m.w.overflow {
+			return nil, false, fmt.Errorf("grammar: token %d (%q): %w", token, p, ErrAmbiguous)
+		}
 	}
 	st := m.w.st
 	for _, s := range m.configs {
@@ -211,6 +237,9 @@ func (m *Matcher) next(token int) (configs []int32, complete bool, err error) {
 				complete = complete || m.w.bottomHit
 			}
 		}
+	}
+	if len(configs) > maxStacks {
+		return nil, false, fmt.Errorf("grammar: token %d: %w", token, ErrAmbiguous)
 	}
 	if len(configs) == 0 && !complete {
 		return nil, false, fmt.Errorf("grammar: token %d (%q) is not allowed here", token, v.pieces[token])

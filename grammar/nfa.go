@@ -33,6 +33,10 @@ type nfa struct {
 	start, accept int32
 }
 
+// compileError carries an error out of a deep compilation step by panic;
+// Parse recovers it (and only it).
+type compileError struct{ err error }
+
 // maxNFAStates bounds one rule's automaton, so that a hostile grammar
 // ("x{2000}{2000}") is refused rather than exhausting memory.
 const maxNFAStates = 1 << 20
@@ -63,7 +67,7 @@ func (t *tokenTable) intern(r tokenRef) int32 {
 
 func (b *nfaBuilder) state() int32 {
 	if len(b.n.states) >= maxNFAStates {
-		panic(fmt.Errorf("grammar: rule %q expands to more than %d states; reduce its repetition counts", b.rule, maxNFAStates))
+		panic(compileError{fmt.Errorf("grammar: rule %q expands to more than %d states; reduce its repetition counts", b.rule, maxNFAStates)})
 	}
 	b.n.states = append(b.n.states, nfaState{})
 	return int32(len(b.n.states) - 1)
@@ -206,8 +210,12 @@ func inline(nfas []*nfa, limit, maxSize int) {
 			edges := n.states[s].edges
 			kept := edges[:0]
 			for _, e := range edges {
+				if e.kind != edgeRef || recursive[e.ref] {
+					kept = append(kept, e)
+					continue
+				}
 				callee := nfas[e.ref]
-				if e.kind != edgeRef || recursive[e.ref] || len(callee.states) > limit || len(n.states)+len(callee.states) > maxSize {
+				if len(callee.states) > limit || len(n.states)+len(callee.states) > maxSize {
 					kept = append(kept, e)
 					continue
 				}

@@ -47,6 +47,7 @@ type walker struct {
 	g         *Grammar
 	st        *stacks
 	bottomHit bool
+	overflow  bool      // a step opened more than maxStacks stacks
 	levels    [][]int32 // per trie depth: the stacks after that many bytes
 }
 
@@ -71,6 +72,11 @@ func (w *walker) arrive(out []int32, base, x int32) []int32 {
 	return out
 }
 
+// maxStacks bounds the stacks of one state: a grammar so ambiguous that a
+// step opens more parses than this refuses the step (ErrAmbiguous), so
+// that hostile grammars cannot make a step take unbounded time.
+const maxStacks = 128
+
 // stepByte appends the stacks reached from in by consuming c.
 func (w *walker) stepByte(out, in []int32, c byte) []int32 {
 	start := len(out)
@@ -83,6 +89,11 @@ func (w *walker) stepByte(out, in []int32, c byte) []int32 {
 		sub := out[start:]
 		slices.Sort(sub)
 		out = out[:start+len(slices.Compact(sub))]
+	}
+	if len(out)-start > maxStacks {
+		w.overflow = true
+		w.bottomHit = false
+		return out[:start]
 	}
 	return out
 }

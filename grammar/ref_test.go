@@ -11,7 +11,7 @@ import (
 type refRecognizer struct {
 	rules      []*rule
 	productive []bool // rules that derive some finite string
-	in    []byte
+	in         []byte
 	// prefix mode: running out of input inside a terminal that could go on
 	// counts as a match (the input is a viable prefix).
 	prefix bool

@@ -50,6 +50,7 @@ type benchReport struct {
 	FirstTokenS   float64      `json:"first_token_s"`            // from opening the file to the first token's logits
 	FileBytes     int64        `json:"file_bytes"`               // the model file
 	KVBytes       int64        `json:"kv_cache_bytes"`           // the sequence's f16 KV cache
+	KVBytesPerTok int64        `json:"kv_cache_bytes_per_token"` // as qilin show reports it
 	ResidentBytes int64        `json:"resident_bytes,omitempty"` // most VmRSS seen right after a tg run (Linux)
 	Reference     *benchRefCmp `json:"llama_cpp,omitempty"`
 	Command       string       `json:"command"`
@@ -168,8 +169,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fi, err := os.Stat(path); err == nil {
 		rep.FileBytes = fi.Size()
 	}
-	m := e.Model
-	rep.KVBytes = int64(2 * nCtx * m.NLayer * m.NHeadKV * (m.HeadDimK + m.HeadDimV))
+	rep.KVBytesPerTok = e.Model.CacheBytesPerToken()
+	rep.KVBytes = int64(nCtx) * rep.KVBytesPerTok
 	if rep.Model == "" {
 		rep.Model = strings.TrimSpace(e.File.String("general.name", filepath.Base(path)) + " " + e.File.FileTypeName())
 	}

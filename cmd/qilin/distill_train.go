@@ -138,7 +138,7 @@ func runDistillTrain(ctx context.Context, args []string, stdout, stderr io.Write
 	if ckptEvery == 0 {
 		ckptEvery = max(1, tr.Steps()/10)
 	}
-	bar := termui.NewCounter(stderr, "train", int64(tr.Steps()), "steps")
+	bar := termui.NewCountBar(stderr, "train", int64(tr.Steps()), "steps")
 	bar.Set(int64(tr.Done()))
 	err = tr.Run(ctx, ckptDir, ckptEvery, func(s train.Step) error {
 		note := fmt.Sprintf("loss %.3f", s.Loss)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/qilin-ai/qilin/chat"
+	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/gguf"
 )
 
@@ -105,15 +106,16 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		src, bos, eos := modelChatTemplate(f)
+		var warning string
+		tmpl, warning, err = engine.LoadTemplate(f, "")
+		in.BOS, in.EOS = modelSpecialTokens(f)
 		f.Close()
-		if tmpl, err = chat.ForModel(src); err != nil {
+		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		if tmpl.IsFallback() {
-			fmt.Fprintf(stderr, "qilin render: warning: %s has no chat template (tokenizer.chat_template); using the generic %s template, which may not match how the model was trained\n", path, chat.DefaultTemplateName)
+		if warning != "" {
+			fmt.Fprintf(stderr, "qilin render: warning: %s: %s\n", path, warning)
 		}
-		in.BOS, in.EOS = bos, eos
 	}
 
 	prompt, err := tmpl.Render(in)
@@ -144,10 +146,10 @@ func readJSONArray(path, what string) (json.RawMessage, error) {
 	return data, nil
 }
 
-// modelChatTemplate returns a model's chat template (tokenizer.chat_template,
-// "" when absent) and its BOS and EOS token strings ("" when the model
-// defines none).
-func modelChatTemplate(f *gguf.File) (src, bos, eos string) {
+// modelSpecialTokens returns a model's BOS and EOS token strings ("" when
+// the model defines none), read from its metadata without loading its
+// tokenizer.
+func modelSpecialTokens(f *gguf.File) (bos, eos string) {
 	tokens := f.Strings("tokenizer.ggml.tokens")
 	token := func(key string) string {
 		if _, ok := f.Get(key); !ok {
@@ -159,5 +161,5 @@ func modelChatTemplate(f *gguf.File) (src, bos, eos string) {
 		}
 		return tokens[id]
 	}
-	return f.String("tokenizer.chat_template", ""), token("tokenizer.ggml.bos_token_id"), token("tokenizer.ggml.eos_token_id")
+	return token("tokenizer.ggml.bos_token_id"), token("tokenizer.ggml.eos_token_id")
 }

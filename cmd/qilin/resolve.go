@@ -19,6 +19,9 @@ func resolveModel(ref string) (string, error) {
 	if ref == "" {
 		return "", usageError("no model given (use --model FILE or a name from qilin list)")
 	}
+	if err := localOnly(ref); err != nil {
+		return "", err
+	}
 	fi, statErr := os.Stat(ref)
 	if statErr == nil {
 		if fi.IsDir() {

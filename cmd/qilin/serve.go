@@ -88,7 +88,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := server.New(server.Options{
 		ModelName: *alias, APIKeys: keys, CORSOrigin: *cors, ReasoningFormat: *reasoning, LogPrompts: *logPrompts,
-		Logger: log, MaxBodyBytes: *maxBody, ChatTemplate: tmpl,
+		Logger: log, MaxBodyBytes: *maxBody,
 		Sched: engine.SchedOptions{Slots: *parallel, SlotContext: lf.ctx, MaxQueue: *maxQueue},
 	})
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
@@ -103,7 +103,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("serving on a non-loopback address without --api-key: anyone who can reach it can use the model", "host", *host)
 	}
 
-	e, err := engine.Load(path, engine.Options{Threads: lf.threads, Context: lf.ctx, NoMmap: lf.noMmap})
+	e, err := engine.Load(path, engine.Options{Threads: lf.threads, Context: lf.ctx, NoMmap: lf.noMmap, ChatTemplate: tmpl})
 	if err == nil {
 		err = srv.Load(e, path)
 	}

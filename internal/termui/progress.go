@@ -25,16 +25,14 @@ type Bar struct {
 	interval time.Duration
 	now      func() time.Time
 
-	format    func(int64) string // a count or a rate: Bytes, or a count of units
-	rateUnit  string             // appended to the rate: "/s"
-	countUnit string             // appended to done/total: "" for bytes
-	note      string             // shown after the stats (SetNote)
-
 	start     time.Time
 	startDone int64 // bytes already there at the first Set (a resumed download)
 	done      int64
 	last      time.Time // last output
 	finished  bool
+	amount    func(int64) string   // Bytes, or a count of Unit
+	rate      func(float64) string // amount per second
+	note      string               // shown after the stats (SetNote)
 }
 
 // Redraw intervals of a Bar on a terminal and in plain output.
@@ -55,18 +53,17 @@ func NewBar(w io.Writer, label string, total int64) *Bar {
 	return newBar(w, label, total, tty, width, time.Now)
 }
 
-// NewCounter returns a Bar that counts units (training steps, samples)
-// rather than bytes: "120/1000 steps 3.2 steps/s ETA 4m35s".
-func NewCounter(w io.Writer, label string, total int64, unit string) *Bar {
+// NewCountBar is NewBar for a count of things other than bytes: amounts
+// read "1200 tokens", rates "340 tokens/s".
+func NewCountBar(w io.Writer, label string, total int64, unit string) *Bar {
 	b := NewBar(w, label, total)
 	b.countUnits(unit)
 	return b
 }
 
 func (b *Bar) countUnits(unit string) {
-	b.format = func(n int64) string { return fmt.Sprintf("%d", n) }
-	b.rateUnit = " " + unit + "/s"
-	b.countUnit = " " + unit
+	b.amount = func(n int64) string { return fmt.Sprintf("%d %s", n, unit) }
+	b.rate = func(r float64) string { return fmt.Sprintf("%.3g %s/s", r, unit) }
 }
 
 // SetNote sets a short text shown after the stats, such as the current
@@ -78,8 +75,8 @@ func (b *Bar) SetNote(note string) {
 }
 
 func newBar(w io.Writer, label string, total int64, tty bool, width int, now func() time.Time) *Bar {
-	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval,
-		format: Bytes, rateUnit: "/s"}
+	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval, amount: Bytes,
+		rate: func(r float64) string { return Bytes(int64(r)) + "/s" }}
 	if tty {
 		b.interval = RedrawInterval
 	}
@@ -135,16 +132,12 @@ func (b *Bar) draw(t time.Time) {
 	if elapsed > 0 {
 		rate = float64(b.done-b.startDone) / elapsed.Seconds()
 	}
-	stats := b.format(b.done) + b.countUnit
+	stats := b.amount(b.done)
 	if b.total > 0 {
-		stats = fmt.Sprintf("%3d%% %s/%s%s", b.done*100/b.total, b.format(b.done), b.format(b.total), b.countUnit)
+		stats = fmt.Sprintf("%3d%% %s/%s", b.done*100/b.total, b.amount(b.done), b.amount(b.total))
 	}
 	if rate > 0 {
-		if b.countUnit != "" {
-			stats += fmt.Sprintf(" %.3g%s", rate, b.rateUnit)
-		} else {
-			stats += " " + b.format(int64(rate)) + b.rateUnit
-		}
+		stats += " " + b.rate(rate)
 		if b.total > b.done {
 			stats += " ETA " + Duration(time.Duration(float64(b.total-b.done)/rate*float64(time.Second)))
 		}
@@ -156,19 +149,25 @@ func (b *Bar) draw(t time.Time) {
 		fmt.Fprintf(b.w, "%s: %s\n", b.label, stats)
 		return
 	}
-	// Stats first, then up to 30 columns of label, then the bar in what is
-	// left; one column spare so the terminal never wraps.
-	avail := b.width - 1 - len(stats) - 1
-	label := truncate(b.label, min(len(b.label), 30, max(avail, 8)))
+	// \r returns to the line start and \x1b[K clears what a longer line left.
+	fmt.Fprintf(b.w, "\r%s\x1b[K", barLine(b.width, b.label, stats, b.done, b.total))
+}
+
+// barLine lays out a progress line of width columns: up to 30 columns of
+// label, a bar of done/total in what the stats leave (none when total is
+// unknown or the line is narrow), then the stats; one column spare so the
+// terminal never wraps.
+func barLine(width int, label, stats string, done, total int64) string {
+	avail := width - 1 - len(stats) - 1
+	label = truncate(label, min(len(label), 30, max(avail, 8)))
 	avail -= len(label) + 1
 	line := label + " "
-	if b.total > 0 && avail >= 13 {
+	if total > 0 && avail >= 13 {
 		barWidth := min(40, avail-3) // "[", "] "
-		fill := int(int64(barWidth) * min(b.done, b.total) / b.total)
+		fill := int(int64(barWidth) * min(done, total) / total)
 		line += "[" + strings.Repeat("=", fill) + strings.Repeat(" ", barWidth-fill) + "] "
 	}
-	// \r returns to the line start and \x1b[K clears what a longer line left.
-	fmt.Fprintf(b.w, "\r%s%s\x1b[K", line, stats)
+	return line + stats
 }
 
 // truncate shortens s to n bytes with a leading ellipsis, keeping the end

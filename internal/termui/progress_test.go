@@ -120,6 +120,17 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+func TestCountBar(t *testing.T) {
+	var buf bytes.Buffer
+	b := NewCountBar(&buf, "scoring", 400, "tokens")
+	b.Set(0)
+	b.Set(400)
+	b.Finish()
+	if out := buf.String(); !strings.Contains(out, "400 tokens/400 tokens") || strings.Contains(out, "B/") {
+		t.Errorf("count bar printed %q, want counts of tokens", out)
+	}
+}
+
 func TestCounter(t *testing.T) {
 	var out bytes.Buffer
 	clk := newClock()
@@ -132,8 +143,8 @@ func TestCounter(t *testing.T) {
 		b.Set(int64(2 * i)) // 2 steps/s
 	}
 	want := []string{
-		"train:   5% 10/200 steps 2 steps/s ETA 1m35s loss 2.314",
-		"train:  10% 20/200 steps 2 steps/s ETA 1m30s loss 2.314",
+		"train:   5% 10 steps/200 steps 2 steps/s ETA 1m35s loss 2.314",
+		"train:  10% 20 steps/200 steps 2 steps/s ETA 1m30s loss 2.314",
 	}
 	if diff := cmp.Diff(want, lines(out.String())); diff != "" {
 		t.Errorf("counter lines (-want +got):\n%s", diff)

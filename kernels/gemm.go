@@ -225,10 +225,21 @@ func (g *gemmArgs) packA(panel []float32, i0, p0, kc int) {
 		for p := 0; p < kc; p++ {
 			src := g.a[(p0+p)*g.lda+i0:]
 			if mr == gemmMR {
-				*(*[gemmMR]float32)(panel[p*gemmMR:]) = *(*[gemmMR]float32)(src)
+				d, s := panel[p*gemmMR:p*gemmMR+gemmMR], src[:gemmMR]
+				d[0], d[1], d[2], d[3], d[4], d[5] = s[0], s[1], s[2], s[3], s[4], s[5]
 			} else {
 				copy(panel[p*gemmMR:p*gemmMR+mr], src[:mr])
 			}
+		}
+		return
+	}
+	if mr == gemmMR {
+		// Six rows at once, so that the panel is written in order.
+		row := func(r int) []float32 { return g.a[(i0+r)*g.lda+p0 : (i0+r)*g.lda+p0+kc] }
+		r0, r1, r2, r3, r4, r5 := row(0), row(1), row(2), row(3), row(4), row(5)
+		for p := range r0 {
+			d := panel[p*gemmMR : p*gemmMR+gemmMR]
+			d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 		}
 		return
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"github.com/qilin-ai/qilin/gguf"
 	"github.com/qilin-ai/qilin/internal/logitcmp"
@@ -68,16 +67,7 @@ func heldOut(f *gguf.File, data string, frac float64, seed uint64) ([]train.Exam
 	if err != nil {
 		return nil, err
 	}
-	path, err := train.DataFile(data)
-	if err != nil {
-		return nil, err
-	}
-	df, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := train.ReadRecords(df)
-	df.Close()
+	path, recs, err := train.ReadDataset(data)
 	if err != nil {
 		return nil, err
 	}

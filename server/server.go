@@ -250,8 +250,8 @@ func (m *model) checkModel(name string) *apiError {
 // fileInfo returns the model file's size and modification time.
 func (m *model) fileInfo() (int64, time.Time) {
 	fi, err := os.Stat(m.path)
-	if err != nil {
-		return 0, m.loaded
+	if err != nil { // a model that is no file, such as qilin's built-in one
+		return m.e.File.Size, m.loaded
 	}
 	return fi.Size(), fi.ModTime()
 }

@@ -82,24 +82,39 @@ func (t *attnTask) Run(lo, hi int) {
 	t.scratch <- s
 }
 
-// forwardGroup computes the outputs of the query heads of KV head g in row r.
-func (t *attnTask) forwardGroup(s *attnScratch, r, g int) {
+// attnBlock is one query head over one document of a row: the document's
+// length and the offsets of its first row in the (N, qd) and (N, kd)
+// buffers and of its block in P (row stride T).
+type attnBlock struct {
+	n, h     int
+	first    bool // the first query head of its KV group
+	q, kv, p int
+}
+
+// blocks calls f for every document of row r and query head of KV head g,
+// documents in order and, within each, the group's heads in order.
+func (t *attnTask) blocks(r, g int, f func(blk attnBlock)) {
 	sh := t.sh
-	T, hd, qd, kd := sh.T, sh.hd, sh.qd(), sh.kd()
 	group := sh.heads / sh.kvHeads
 	t.b.segments(r, func(s0, e int) {
-		n := e - s0
-		row0 := r*T + s0
-		kg, vg := t.k[row0*kd+g*hd:], t.v[row0*kd+g*hd:]
+		row0 := r*sh.T + s0
 		for h := g * group; h < (g+1)*group; h++ {
-			p := t.p[((r*sh.heads+h)*T+s0)*T+s0:] // block of P, row stride T
-			qh := t.q[row0*qd+h*hd:]
-			s.gemm.Gemm(false, true, n, n, hd, qh, qd, kg, kd, p, T, false)
-			for i := 0; i < n; i++ {
-				softmaxCausal(p[i*T:i*T+n], i, sh.scale)
-			}
-			s.gemm.Gemm(false, false, n, hd, n, p, T, vg, kd, t.out[row0*qd+h*hd:], qd, false)
+			f(attnBlock{n: e - s0, h: h, first: h == g*group, q: row0*sh.qd() + h*sh.hd, kv: row0*sh.kd() + g*sh.hd,
+				p: ((r*sh.heads+h)*sh.T+s0)*sh.T + s0})
 		}
+	})
+}
+
+// forwardGroup computes the outputs of the query heads of KV head g in row r.
+func (t *attnTask) forwardGroup(s *attnScratch, r, g int) {
+	T, hd, qd, kd := t.sh.T, t.sh.hd, t.sh.qd(), t.sh.kd()
+	t.blocks(r, g, func(b attnBlock) {
+		n, p := b.n, t.p[b.p:]
+		s.gemm.Gemm(false, true, n, n, hd, t.q[b.q:], qd, t.k[b.kv:], kd, p, T, false)
+		for i := 0; i < n; i++ {
+			softmaxCausal(p[i*T:i*T+n], i, t.sh.scale)
+		}
+		s.gemm.Gemm(false, false, n, hd, n, p, T, t.v[b.kv:], kd, t.out[b.q:], qd, false)
 	})
 }
 
@@ -134,34 +149,24 @@ func softmaxCausal(row []float32, i int, scale float32) {
 //	dP = dO V^T, dV = P^T dO, dS = P ⊙ (dP - rowsum(dP ⊙ P)) * scale,
 //	dQ = dS K, dK = dS^T Q.
 func (t *attnTask) backwardGroup(s *attnScratch, r, g int) {
-	sh := t.sh
-	T, hd, qd, kd := sh.T, sh.hd, sh.qd(), sh.kd()
-	group := sh.heads / sh.kvHeads
-	t.b.segments(r, func(s0, e int) {
-		n := e - s0
-		row0 := r*T + s0
-		kg, vg := t.k[row0*kd+g*hd:], t.v[row0*kd+g*hd:]
-		dkg, dvg := t.dk[row0*kd+g*hd:], t.dv[row0*kd+g*hd:]
-		for h := g * group; h < (g+1)*group; h++ {
-			first := h == g*group
-			p := t.p[((r*sh.heads+h)*T+s0)*T+s0:]
-			qh, doh, dqh := t.q[row0*qd+h*hd:], t.dout[row0*qd+h*hd:], t.dq[row0*qd+h*hd:]
-			dp := s.dp[:n*n]
-			s.gemm.Gemm(false, true, n, n, hd, doh, qd, vg, kd, dp, n, false)
-			s.gemm.Gemm(true, false, n, hd, n, p, T, doh, qd, dvg, kd, !first)
-			for i := 0; i < n; i++ {
-				pr, dr := p[i*T:i*T+i+1], dp[i*n:i*n+n]
-				var dot float32
-				for j, pv := range pr {
-					dot += pv * dr[j]
-				}
-				for j, pv := range pr {
-					dr[j] = pv * (dr[j] - dot) * sh.scale
-				}
-				clear(dr[i+1:])
+	T, hd, qd, kd := t.sh.T, t.sh.hd, t.sh.qd(), t.sh.kd()
+	t.blocks(r, g, func(b attnBlock) {
+		n, p, doh := b.n, t.p[b.p:], t.dout[b.q:]
+		dp := s.dp[:n*n]
+		s.gemm.Gemm(false, true, n, n, hd, doh, qd, t.v[b.kv:], kd, dp, n, false)
+		s.gemm.Gemm(true, false, n, hd, n, p, T, doh, qd, t.dv[b.kv:], kd, !b.first)
+		for i := 0; i < n; i++ {
+			pr, dr := p[i*T:i*T+i+1], dp[i*n:i*n+n]
+			var dot float32
+			for j, pv := range pr {
+				dot += pv * dr[j]
 			}
-			s.gemm.Gemm(false, false, n, hd, n, dp, n, kg, kd, dqh, qd, false)
-			s.gemm.Gemm(true, false, n, hd, n, dp, n, qh, qd, dkg, kd, !first)
+			for j, pv := range pr {
+				dr[j] = pv * (dr[j] - dot) * t.sh.scale
+			}
+			clear(dr[i+1:])
 		}
+		s.gemm.Gemm(false, false, n, hd, n, dp, n, t.k[b.kv:], kd, t.dq[b.q:], qd, false)
+		s.gemm.Gemm(true, false, n, hd, n, dp, n, t.q[b.q:], qd, t.dk[b.kv:], kd, !b.first)
 	})
 }

@@ -270,3 +270,19 @@ func ManifestTeacher(dir string) (model, endpoint string, ok bool) {
 	}
 	return "", "", false
 }
+
+// ReadDataset reads the records of a --data argument (see DataFile) and
+// returns them with the file they came from.
+func ReadDataset(path string) (string, []Record, error) {
+	file, err := DataFile(path)
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return "", nil, fmt.Errorf("train: data: %w", err)
+	}
+	defer f.Close()
+	recs, err := ReadRecords(f)
+	return file, recs, err
+}

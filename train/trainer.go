@@ -85,7 +85,7 @@ type Trainer struct {
 
 // NewTrainer prepares the training of m on examples: the validation split,
 // the packing, the schedule. m must be sized for micro-batches of
-// o.MicroBatch rows of o.SeqLen positions (see DefaultOptions).
+// o.MicroBatch rows of o.SeqLen positions.
 func NewTrainer(m *Model, examples []Example, o Options) (*Trainer, error) {
 	o = o.withDefaults(m)
 	if err := o.validate(m); err != nil {
@@ -103,20 +103,9 @@ func NewTrainer(m *Model, examples []Example, o Options) (*Trainer, error) {
 	}
 	t := &Trainer{m: m, o: o, accum: o.Batch / o.MicroBatch}
 	t.opt = newAdamW(m.params, float32(o.WeightDecay))
-	// The validation split: a seeded choice of examples, fixed for the run.
-	order := rand.New(rand.NewPCG(o.Seed, 0x7a1)).Perm(len(examples))
-	nVal := 0
-	if o.ValSplit > 0 && len(examples) > 1 {
-		nVal = min(len(examples)-1, max(1, int(math.Round(o.ValSplit*float64(len(examples))))))
-	}
-	var train []Example
-	for i, j := range order {
-		if i < nVal {
-			t.valEx = append(t.valEx, examples[j])
-		} else {
-			train = append(train, examples[j])
-		}
-	}
+	train, val := SplitValidation(examples, o.ValSplit, o.Seed)
+	t.valEx = val
+	nVal := len(val)
 	if nVal > 0 {
 		idx := make([]int, nVal)
 		for i := range idx {
@@ -149,6 +138,26 @@ func NewTrainer(m *Model, examples []Example, o Options) (*Trainer, error) {
 	}
 	t.fingerprint = fp
 	return t, nil
+}
+
+// SplitValidation splits examples into training and held-out ones: a
+// share frac (at least one, when frac > 0 and there are two examples or
+// more) chosen by seed, the same choice the Trainer makes, so that other
+// models can be evaluated on the text a student did not see.
+func SplitValidation(examples []Example, frac float64, seed uint64) (train, val []Example) {
+	order := rand.New(rand.NewPCG(seed, 0x7a1)).Perm(len(examples))
+	nVal := 0
+	if frac > 0 && len(examples) > 1 {
+		nVal = min(len(examples)-1, max(1, int(math.Round(frac*float64(len(examples))))))
+	}
+	for i, j := range order {
+		if i < nVal {
+			val = append(val, examples[j])
+		} else {
+			train = append(train, examples[j])
+		}
+	}
+	return train, val
 }
 
 // withDefaults fills in the documented defaults.

@@ -37,7 +37,7 @@ Ctrl-C stops an answer, or drops the line being typed.
 `
 
 func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("chat", "[--model] MODEL [flags]", stderr)
+	fs := newFlagSet("chat", "[[--model] MODEL] [flags]", stderr)
 	var lf loadFlags
 	lf.register(fs)
 	var sf sampleFlags
@@ -46,6 +46,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	think := fs.Bool("think", engine.ThinkingDefault, "let a reasoning model think (enable_thinking in its template)")
 	hide := fs.Bool("hide-thinking", false, "do not show the reasoning (/think show brings it back)")
 	maxTokens := fs.Int("max-tokens", 0, "stop each answer after `N` tokens (0: at the end of the turn or a full context)")
+	alias(fs, "n", "max-tokens")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -53,15 +54,18 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := lf.takeModel(pos); err != nil {
 		return err
 	}
-	if *maxTokens < 0 {
-		return usageError("--max-tokens must not be negative")
+	if err := firstError(sf.check(), checkMaxTokens(*maxTokens, 0)); err != nil {
+		return err
 	}
 
-	e, err := loadModel(&lf, stderr)
+	e, _, err := lf.load(stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	if err := checkMaxTokens(*maxTokens, e.Context()); err != nil {
+		return err
+	}
 	checkTemplate(e, "chat", lf.model, *think, stderr)
 	if err := ctx.Err(); err != nil {
 		return err // interrupted while loading

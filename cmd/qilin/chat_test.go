@@ -489,7 +489,6 @@ func TestChatContextOverflow(t *testing.T) {
 
 func TestChatUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"chat"},
 		{"chat", "/nonexistent.gguf"},
 		{"chat", "a.gguf", "b.gguf"},
 		{"chat", "--max-tokens", "-1", "x.gguf"},

@@ -116,7 +116,7 @@ func runDistillCollect(ctx context.Context, args []string, stdout, stderr io.Wri
 		if *keyEnv != "" {
 			return usageError("--api-key-env is for endpoints; %s is a local model", *teacherRef)
 		}
-		e, err := engine.Load(target.path, engine.Options{Threads: *threads, Context: *ctxLen})
+		e, err := target.file.load(engine.Options{Threads: *threads, Context: *ctxLen})
 		if err != nil {
 			return err
 		}

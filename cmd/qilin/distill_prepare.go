@@ -34,16 +34,7 @@ func prepareTraining(f *trainFlags, stderr io.Writer) (*trainingJob, error) {
 	}
 
 	job.pool = kernels.NewPool(f.threads)
-	dataFile, err := train.DataFile(f.data)
-	if err != nil {
-		return nil, err
-	}
-	df, err := os.Open(dataFile)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := train.ReadRecords(df)
-	df.Close()
+	dataFile, recs, err := train.ReadDataset(f.data)
 	if err != nil {
 		return nil, err
 	}

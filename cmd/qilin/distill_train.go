@@ -54,6 +54,7 @@ type trainFlags struct {
 	evalEvery, ckptEvery                         int
 	ckptDir                                      string
 	resume                                       bool
+	untrained                                    bool
 	seed                                         uint64
 	threads                                      int
 	dtype                                        string
@@ -89,6 +90,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.ckptEvery, "checkpoint-every", 0, "steps between checkpoints (default: 10 over the run; always at the end and on Ctrl-C)")
 	fs.StringVar(&f.ckptDir, "checkpoint-dir", "", "checkpoint folder (default: checkpoints/ beside --out)")
 	fs.BoolVar(&f.resume, "resume", false, "continue from the latest checkpoint, bit for bit")
+	fs.BoolVar(&f.untrained, "untrained", false, "write the student as initialized, without training (a baseline to compare with)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the initialization, the shuffling and the validation split")
 	fs.IntVar(&f.threads, "threads", 0, "threads (0: all CPUs); results do not depend on it")
 	fs.StringVar(&f.dtype, "dtype", "f32", "type of the exported matrices: f32 or f16")
@@ -114,6 +116,16 @@ func runDistillTrain(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer job.close()
 	tr := job.trainer
+	if f.untrained {
+		if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
+			return err
+		}
+		if err := job.export(&f); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (%s, untrained)\n", f.out, job.describe)
+		return nil
+	}
 	outDir := filepath.Dir(f.out)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
@@ -160,11 +172,7 @@ func runDistillTrain(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	dtype := quant.F32
-	if f.dtype == "f16" {
-		dtype = quant.F16
-	}
-	if err := tr.Model().Export(f.out, train.ExportOptions{Type: dtype, Name: strings.TrimSuffix(filepath.Base(f.out), ".gguf"), Tokenizer: job.tokFile}); err != nil {
+	if err := job.export(&f); err != nil {
 		return err
 	}
 	last := log.Steps[len(log.Steps)-1]
@@ -222,6 +230,15 @@ type trainingJob struct {
 	pool     *kernels.Pool
 }
 
+// export writes the student to f.out.
+func (j *trainingJob) export(f *trainFlags) error {
+	dtype := quant.F32
+	if f.dtype == "f16" {
+		dtype = quant.F16
+	}
+	return j.trainer.Model().Export(f.out, train.ExportOptions{Type: dtype, Name: strings.TrimSuffix(filepath.Base(f.out), ".gguf"), Tokenizer: j.tokFile})
+}
+
 func (j *trainingJob) close() {
 	for i := len(j.closers) - 1; i >= 0; i-- {
 		j.closers[i]()
@@ -233,11 +250,11 @@ func (j *trainingJob) close() {
 
 // openModelFile resolves a model reference and opens it.
 func openModelFile(ref string) (*gguf.File, error) {
-	path, err := resolveModel(ref)
+	mf, err := resolveModel(ref)
 	if err != nil {
 		return nil, err
 	}
-	return gguf.Open(path)
+	return mf.open(false)
 }
 
 // datasetTeacher is the teacher named by the dataset's manifest, when it is

@@ -12,8 +12,8 @@ import (
 // local GGUF file (path, resolved from a file name or a store name) or an
 // endpoint.
 type modelTarget struct {
-	ref      string // as given
-	path     string // the GGUF file, for a local model
+	ref      string    // as given
+	file     modelFile // the GGUF file, for a local model
 	endpoint *remote.Endpoint
 }
 
@@ -28,11 +28,11 @@ func resolveTarget(ref string) (modelTarget, error) {
 		}
 		return modelTarget{ref: ref, endpoint: &ep}, nil
 	}
-	path, err := resolveModel(ref)
+	file, err := resolveModel(ref)
 	if err != nil {
 		return modelTarget{}, err
 	}
-	return modelTarget{ref: ref, path: path}, nil
+	return modelTarget{ref: ref, file: file}, nil
 }
 
 // localOnly is the error of a command that runs a model itself when its

@@ -44,8 +44,9 @@ func (v varFlags) Set(s string) error {
 }
 
 func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("render", "--model FILE|--template FILE.jinja --messages FILE.json [--tools FILE.json] [--var NAME=VALUE ...] [--no-generation-prompt]", stderr)
-	model := fs.String("model", "", "take the template and bos/eos tokens from this GGUF `model`")
+	fs := newFlagSet("render", "[--model] MODEL|--template FILE.jinja --messages FILE.json [--tools FILE.json] [--var NAME=VALUE ...] [--no-generation-prompt]", stderr)
+	model := fs.String("model", "", "take the template and bos/eos tokens from this `MODEL` (GGUF file or store name)")
+	alias(fs, "m", "model")
 	templatePath := fs.String("template", "", "Jinja chat template `FILE` (bos_token/eos_token unset unless given with --var)")
 	messagesPath := fs.String("messages", "", "conversation: a JSON array of messages in `FILE`")
 	toolsPath := fs.String("tools", "", "tool definitions: a JSON array in `FILE`")
@@ -57,11 +58,14 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if *model == "" && *templatePath == "" && len(pos) > 0 {
+		*model, pos = pos[0], pos[1:]
+	}
 	if len(pos) > 0 {
 		return usageError("unexpected argument %q", pos[0])
 	}
 	if (*model == "") == (*templatePath == "") {
-		return usageError("give exactly one of --model FILE and --template FILE.jinja")
+		return usageError("give exactly one of --model MODEL (or MODEL as an argument) and --template FILE.jinja")
 	}
 	if *messagesPath == "" {
 		return usageError("no conversation given (use --messages FILE.json)")
@@ -98,11 +102,12 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("%s: %w", *templatePath, err)
 		}
 	} else {
-		path, err := resolveModel(*model)
+		mf, err := resolveModel(*model)
 		if err != nil {
 			return err
 		}
-		f, err := gguf.Open(path)
+		path := mf.Path
+		f, err := mf.open(false)
 		if err != nil {
 			return err
 		}

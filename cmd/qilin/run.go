@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,14 +22,16 @@ func init() {
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "[--model] MODEL [PROMPT] [flags]", stderr)
+	fs := newFlagSet("run", "[[--model] MODEL] [PROMPT] [flags]", stderr)
 	var lf loadFlags
 	lf.register(fs)
 	var sf sampleFlags
 	sf.register(fs)
 	prompt := fs.String("prompt", "", "prompt `TEXT` (default: the positional argument, else standard input)")
 	tokens := fs.String("tokens", "", "prompt as comma-separated token `IDS` instead of text")
+	alias(fs, "p", "prompt")
 	maxTokens := fs.Int("max-tokens", 256, "stop after `N` generated tokens (0: until the context is full)")
+	alias(fs, "n", "max-tokens")
 	asJSON := fs.Bool("json", false, `print one JSON object {"prompt_tokens","tokens","text","stop_reason"} (with --chat also "reasoning","content")`)
 	addSpecial := fs.Bool("add-special", true, "add the model's BOS token to a text prompt when its metadata says so")
 	verbose := fs.Bool("verbose", false, "print timing to standard error")
@@ -56,6 +58,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			*useChat = true
 		}
 	})
+	if err := firstError(sf.check(), checkMaxTokens(*maxTokens, 0)); err != nil {
+		return err
+	}
 	if *useChat && *tokens != "" {
 		return usageError("--tokens cannot be used with --chat, --system, --think or --reasoning-budget")
 	}
@@ -77,11 +82,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	e, err := loadModel(&lf, stderr)
+	e, _, err := lf.load(stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	if err := checkMaxTokens(*maxTokens, e.Context()); err != nil {
+		return err
+	}
 	loaded := time.Now()
 	req := engine.Request{MaxTokens: *maxTokens, Sample: sf.params(), Stop: stops}
 	markRequest(&req, wmKey, stderr)
@@ -208,6 +216,17 @@ func (s *sampleFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&s.seed, "seed", 0, "random seed: the same seed gives the same text here and through the API (0: a random one)")
 }
 
+// check validates the flags with the server's ranges and messages
+// (sample.Ranges), naming the flag instead of the request field.
+func (s *sampleFlags) check() error {
+	err := s.params().Validate()
+	var pe *sample.ParamError
+	if errors.As(err, &pe) {
+		return usageError("--%s: %v", strings.NewReplacer("temperature", "temp", "_", "-").Replace(pe.Param), pe.Err)
+	}
+	return err
+}
+
 // params returns the sampling parameters; seed 0 asks for a random seed
 // (engine.Seed).
 func (s *sampleFlags) params() sample.Params {
@@ -215,12 +234,4 @@ func (s *sampleFlags) params() sample.Params {
 	p.Temperature, p.TopK, p.TopP, p.MinP = float32(s.temp), s.topK, float32(s.topP), float32(s.minP)
 	p.RepeatPenalty, p.Seed = float32(s.repeat), s.seed
 	return p
-}
-
-// loadModel loads the model of lf, with a spinner on stderr when it is a
-// terminal.
-func loadModel(lf *loadFlags, stderr io.Writer) (*engine.Engine, error) {
-	sp := termui.NewSpinner(stderr, "loading "+filepath.Base(lf.model))
-	defer sp.Stop()
-	return lf.load()
 }

@@ -210,7 +210,8 @@ func TestServeReasoningDeepSeek2(t *testing.T) {
 
 func TestServeUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"serve"},
+		{"serve", "--threads", "-3"},
+		{"serve", "-c", "-1"},
 		{"serve", "x.gguf", "--reasoning-format", "raw"},
 		{"serve", "x.gguf", "--parallel", "0"},
 		{"serve", "x.gguf", "--port", "70000"},

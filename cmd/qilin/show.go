@@ -73,16 +73,16 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case len(pos) > 1 || (len(pos) == 1 && ref != ""):
 		return usageError("show takes one model, got %q", append(pos, ref))
 	}
-	path, err := resolveModel(ref)
+	mf, err := resolveModel(ref)
 	if err != nil {
 		return err
 	}
-	f, err := gguf.Open(path)
+	f, err := mf.open(false)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	info := describe(path, f)
+	info := describe(mf.Path, f)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

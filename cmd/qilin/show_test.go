@@ -174,7 +174,6 @@ func TestShowErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"show"}, 2, "no model given"},
 		{[]string{"show", "a", "b"}, 2, "one model"},
 		{[]string{"show", filepath.Join(t.TempDir(), "missing.gguf")}, 1, "no such file"},
 		{[]string{"show", bad}, 1, "bad magic"},

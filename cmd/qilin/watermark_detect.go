@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 
-	"github.com/qilin-ai/qilin/gguf"
 	"github.com/qilin-ai/qilin/tokenizer"
 	"github.com/qilin-ai/qilin/watermark"
 )
@@ -89,18 +88,18 @@ func readDetectText(pos []string) (string, error) {
 
 // openTokenizer loads only the tokenizer of a model reference.
 func openTokenizer(ref string) (*tokenizer.Tokenizer, func(), error) {
-	path, err := resolveModel(ref)
+	mf, err := resolveModel(ref)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := gguf.Open(path)
+	f, err := mf.open(false)
 	if err != nil {
 		return nil, nil, err
 	}
 	tok, err := tokenizer.FromGGUF(f)
 	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", mf.Path, err)
 	}
 	return tok, func() { f.Close() }, nil
 }

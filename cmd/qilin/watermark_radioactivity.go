@@ -66,7 +66,8 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 		}
 		r, in, err = testRemoteSuspect(ctx, *target.endpoint, *keyEnv, *model, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
 	} else {
-		e, lerr := loadModel(&loadFlags{model: target.path, threads: *threads}, stderr)
+		lf := loadFlags{model: *suspect, threads: *threads}
+		e, _, lerr := lf.load(stderr)
 		if lerr != nil {
 			return lerr
 		}

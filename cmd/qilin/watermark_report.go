@@ -82,7 +82,8 @@ func runWatermarkReport(ctx context.Context, args []string, stdout, stderr io.Wr
 		}
 	}
 	for _, s := range suspects {
-		e, err := loadModel(&loadFlags{model: s}, stderr)
+		lf := loadFlags{model: s}
+		e, _, err := lf.load(stderr)
 		if err != nil {
 			return err
 		}

@@ -87,13 +87,13 @@ func attentionHeadRef(out, q []float32, k []uint16, kStride int, v []uint16, vSt
 		ms, vs := float32(1), float32(1)
 		rescale := score > m
 		if rescale {
-			ms = float32(math.Exp(float64(m - score)))
+			ms = expf(m - score)
 			m = score
 		} else {
-			vs = float32(math.Exp(float64(score - m)))
+			vs = expf(score - m)
 		}
 		attnAccGo(acc, v[j*vStride:j*vStride+len(out)], ms, vs, rescale)
-		sum = float32(sum*ms) + vs
+		sum = fma32(sum, ms, vs)
 	}
 	inv := float32(0)
 	if sum != 0 {
@@ -131,6 +131,40 @@ func TestAttentionRescales(t *testing.T) {
 		for i := range got {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("%s: out[%d] = %v, recurrence %v", ks.name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestExpf checks every set's expf stage against expf, bit for bit, on
+// random arguments over the whole float32 range and on the special values
+// and the edges of the underflow and overflow paths.
+func TestExpf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	var x []float32
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, 88, 88.72, 88.73, -87.3, -88, -103.27, -103.29, -103.97, -103.98, -104, -700,
+		1e30, -1e30, math.Inf(1), math.Inf(-1), math.NaN(), 1e-30, -1e-45} {
+		x = append(x, float32(v))
+	}
+	for i := 0; i < 1<<18; i++ {
+		switch i % 3 {
+		case 0:
+			x = append(x, -float32(rng.ExpFloat64()*10))
+		case 1:
+			x = append(x, float32((rng.Float64()*2-1)*110))
+		default:
+			x = append(x, math.Float32frombits(rng.Uint32()))
+		}
+	}
+	for _, ks := range kernelSets {
+		for _, off := range []int{0, 3} {
+			got := make([]float32, len(x)-off)
+			ks.expf(got, x[off:])
+			for i, v := range x[off:] {
+				want := expf(v)
+				if math.Float32bits(got[i]) != math.Float32bits(want) && !(got[i] != got[i] && want != want) {
+					t.Fatalf("%s: expf(%v) = %v (%#x), want %v (%#x)", ks.name, v, got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+				}
 			}
 		}
 	}

@@ -15,7 +15,7 @@ func simdSets() []*kernelSet {
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
 		return nil
 	}
-	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go}
+	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, expf: expfAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go}
 	kDot := func(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
 		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
 		ks.dots[t] = rowsDot(bl, wb, ab, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
@@ -114,19 +114,15 @@ func floatDot(n int, w, a []byte, size int, k func(n8 int, w, a *byte) float32, 
 }
 
 // attnScoresAVX2Go scores with attnScoresAVX2 when the head size is a
-// multiple of 8 (up to 512), in Go otherwise.
+// multiple of 8, in Go otherwise.
 func attnScoresAVX2Go(s, q []float32, k []uint16, kStride int, scale float32) {
 	n, hk := len(s), len(q)
-	if n == 0 || hk == 0 || hk%8 != 0 || hk > 512 {
+	if n == 0 || hk == 0 || hk%8 != 0 {
 		attnScoresGo(s, q, k, kStride, scale)
 		return
 	}
 	_ = k[(n-1)*kStride+hk-1]
-	var qd [512]float64
-	for i, x := range q {
-		qd[i] = float64(x)
-	}
-	attnScoresAVX2(n, hk/8, &qd[0], &k[0], 2*kStride, scale, &s[0])
+	attnScoresAVX2(n, hk/64, hk%64/8, &q[0], &k[0], 2*kStride, scale, &s[0])
 }
 
 // expAVX2Go runs expAVX2 over multiples of 8 and expGo over the rest.
@@ -137,6 +133,16 @@ func expAVX2Go(dst, x []float32) {
 		expAVX2(n8, &x[0], &dst[0])
 	}
 	expGo(dst[8*n8:], x[8*n8:])
+}
+
+// expfAVX2Go runs expfAVX2 over multiples of 8 and expfGo over the rest.
+func expfAVX2Go(dst, x []float32) {
+	x = x[:len(dst)]
+	n8 := len(dst) / 8
+	if n8 > 0 {
+		expfAVX2(n8, &x[0], &dst[0])
+	}
+	expfGo(dst[8*n8:], x[8*n8:])
 }
 
 // attnAccumAVX2Go accumulates 64 and then 8 columns at a time when the

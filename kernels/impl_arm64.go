@@ -102,8 +102,9 @@ func newNEONSet(name string, k neonVariant) *kernelSet {
 		}
 	}
 	ks.toF16 = toF16NEONGo
-	ks.attnScores = attnScoresNEONGo
-	ks.attnAccum = attnAccumNEONGo
+	// The attention stages run in Go: attnScoresNEON and attnAccum*NEON
+	// compute the earlier float order (8 float64 lanes, unfused
+	// accumulation) and are not yet regenerated for llama.cpp's.
 	ks.exp = expNEONGo
 	ks.swiglu = swigluNEONGo
 	return ks
@@ -139,44 +140,6 @@ func toF16NEONGo(dst []uint16, src []float32) {
 		toF16NEON(n8, &src[0], &dst[0])
 	}
 	toF16Go(dst[8*n8:], src[8*n8:])
-}
-
-// attnScoresNEONGo scores with attnScoresNEON when the head size is a
-// multiple of 8, in Go otherwise.
-func attnScoresNEONGo(s, q []float32, k []uint16, kStride int, scale float32) {
-	n, hk := len(s), len(q)
-	if n == 0 || hk == 0 || hk%8 != 0 {
-		attnScoresGo(s, q, k, kStride, scale)
-		return
-	}
-	_ = k[(n-1)*kStride+hk-1]
-	attnScoresNEON(n, hk/8, &q[0], &k[0], 2*kStride, scale, &s[0])
-}
-
-// attnAccumNEONGo accumulates 32 and then 8 columns at a time when the
-// value size is a multiple of 8, in Go otherwise, and returns the softmax
-// denominator as attnAccumGo does.
-func attnAccumNEONGo(acc, v []uint16, vStride int, e []float32, up []bool, sum float32) float32 {
-	n, hv := len(e), len(acc)
-	if n == 0 || hv%8 != 0 {
-		return attnAccumGo(acc, v, vStride, e, up, sum)
-	}
-	_, _ = up[n-1], v[(n-1)*vStride+hv-1]
-	c := 0
-	for ; c+32 <= hv; c += 32 {
-		attnAccum32NEON(n, &acc[c], &v[c], 2*vStride, &e[0], &up[0])
-	}
-	for ; c < hv; c += 8 {
-		attnAccum8NEON(n, &acc[c], &v[c], 2*vStride, &e[0], &up[0])
-	}
-	for j, x := range e {
-		if up[j] {
-			sum = float32(sum*x) + 1
-		} else {
-			sum += x
-		}
-	}
-	return sum
 }
 
 // q32Dot wraps the kernels of weight type t (blocks of 32, Q8_0

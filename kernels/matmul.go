@@ -16,6 +16,11 @@ type Matrix struct {
 	Cols     int
 	RowBytes int
 	Data     []byte
+	// Expert marks one expert of a stacked MoE tensor, which llama.cpp
+	// multiplies with mul_mat_id: one activation row at a time, so that for
+	// the formats whose batched kernels round otherwise (Q4_K) each row gets
+	// the one-row arithmetic whatever the batch.
+	Expert bool
 }
 
 // NewMatrix checks that data holds exactly rows × cols elements of type t and
@@ -33,7 +38,7 @@ func NewMatrix(t quant.Type, rows, cols int, data []byte) (Matrix, error) {
 
 // Slice returns rows [lo, hi) of m.
 func (m Matrix) Slice(lo, hi int) Matrix {
-	return Matrix{Type: m.Type, Rows: hi - lo, Cols: m.Cols, RowBytes: m.RowBytes, Data: m.Data[lo*m.RowBytes : hi*m.RowBytes]}
+	return Matrix{Type: m.Type, Rows: hi - lo, Cols: m.Cols, RowBytes: m.RowBytes, Data: m.Data[lo*m.RowBytes : hi*m.RowBytes], Expert: m.Expert}
 }
 
 // ActivationBytes returns the scratch size MatMul needs to hold n input rows
@@ -71,11 +76,16 @@ const chunkBytes = 96 << 10
 //	W (Rows, Cols) @ x (n, Cols) -> out (n, Rows)
 //
 // Inputs are first quantized to W's activation type (as llama.cpp does), into
-// scratch, which must hold ActivationBytes(W.Type, W.Cols, n) bytes. Each
-// output element is the same dot product whatever n is, so a token computes
-// identical values alone or in a batch. Rows are split between the pool's
-// threads in chunks; with several input rows, each chunk's weights are read
-// once per group of four input rows.
+// scratch, which must hold ActivationBytes(W.Type, W.Cols, n) bytes. The
+// arithmetic is llama.cpp's x86 build's for the same call: for most formats
+// each output element is the same dot product whatever n is, so a token
+// computes identical values alone or in a batch; for Q4_K with a multiple of
+// 8 rows (which llama.cpp repacks) the rows of every whole group of four
+// input rows from the start of the batch are scaled per pair of sub-blocks,
+// as its gemm does, and the rest as its gemv (one row), unless W is an
+// Expert. Rows are split between the pool's threads in chunks; with several
+// input rows, each chunk's weights are read once per group of four input
+// rows.
 func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int, scratch []byte) {
 	at := quant.VecDotType(w.Type)
 	arb, scaleOff, total := actLayout(w.Type, w.Cols, n)
@@ -91,7 +101,7 @@ func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int, scratch []byt
 		p.qt.Run(0, n)
 	}
 	p.qt = quantizeTask{}
-	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, ad: ad, n: n, k: p.ks.dot(w.Type), bufs: p.tileBufs}
+	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, ad: ad, n: n, k: p.ks.dotFor(w), bufs: p.tileBufs}
 	p.Parallel(w.Rows, p.rowGrain(w, n), &p.mm)
 	p.mm = matmulTask{}
 }

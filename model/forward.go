@@ -230,7 +230,7 @@ func (t *attnTask) Run(lo, hi int) {
 	hk, hv := c.HeadDimK, c.HeadDimV
 	qd, kd, vd := c.NHead*hk, c.NHeadKV*hk, c.NHeadKV*hv
 	group := c.NHead / c.NHeadKV
-	scale := float32(1 / math.Sqrt(float64(hk)))
+	scale := 1 / float32(math.Sqrt(float64(hk))) // 1.0f/sqrtf(head_k), as llama.cpp
 	s := <-t.scratch
 	for x := lo; x < hi; x++ {
 		i, h := x/c.NHead, x%c.NHead

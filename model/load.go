@@ -163,6 +163,7 @@ func (b *binder) experts(name string, n, rows, cols int) []kernels.Matrix {
 	ms := make([]kernels.Matrix, n)
 	for e := range ms {
 		ms[e] = all.Slice(e*rows, (e+1)*rows)
+		ms[e].Expert = true
 	}
 	return ms
 }

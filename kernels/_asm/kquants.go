@@ -62,8 +62,10 @@ func genKQuants() {
 // With total set (Q4_K), each block's exact integer sums S (quants) and M
 // (mins) are scaled once: [acc, accm] += [S, M] * [d, dmin]*d_a by one fused
 // multiply-add, and the result is acc - accm, as llama.cpp's repacked Q4_K
-// kernels compute it. Otherwise (Q5_K) the 8 lanes of S are scaled and
-// accumulated separately and the mins folded into the same lanes.
+// gemv computes it; for four rows, as its gemm, once per pair of
+// sub-blocks (dotQ4_KRepacked). Otherwise (Q5_K) the 8 lanes of S are
+// scaled and accumulated separately and the mins' total is added to a
+// float32 apart, as ggml's AVX2 vec_dot (dotKLanes).
 func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 	nb, w, a := dotOpening(name, "Q8_K", T)
 	acc := zeroAccs(T)
@@ -72,10 +74,20 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 	if q5 {
 		qs = 48
 	}
+	// Q5_K: the mins' float32 sums, row t in lane t, kept in the frame
+	// (the registers are all taken by the block loop).
+	var summs Mem
+	if !total {
+		summs = AllocLocal(16)
+		z := XMM()
+		VXORPS(z, z, z)
+		VMOVUPS(z, summs)
+	}
 	blockLoop("blocks", nb, 1, func(int) {
 		for off := 0; off < size; off += 64 {
 			prefetch(w, off)
 		}
+
 		// Scales and mins: s0..s2 are the 12 packed bytes.
 		s0, s1, s2, t, u := GP64(), GP64(), GP64(), GP64(), GP64()
 		MOVL(Mem{Base: w, Disp: 4}, s0.As32())
@@ -109,19 +121,51 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		VEXTRACTI128(U8(1), ms, mins)
 		VPERMQ(U8(0x44), ms, sc)
 
-		// Mins: acc -= dmin*d_a * sum_j m_j * (bsum[2j] + bsum[2j+1]).
-		dmin := halfBroadcast(Mem{Base: w, Disp: 2})
-		for t := 0; t < T && !total; t++ {
-			p, d := YMM(), YMM()
-			VMOVDQU(a.at(t, 260), p.AsX())
-			VPHADDW(a.at(t, 276), p.AsX(), p.AsX())
-			VPMADDWD(mins, p.AsX(), p.AsX())
-			VCVTDQ2PS(p.AsX(), p.AsX())
-			VBROADCASTSS(a.at(t, 0), d)
-			VMULPS(dmin, d, d)
-			VFNMADD231PS(p, d, acc[t])
+		// Mins (Q5_K): summs -= float(sum_j m_j * (bsum[2j] + bsum[2j+1])) *
+		// (d_a*dmin), one fused multiply-add per block.
+		// The rows' totals go in the lanes of one register (row t in lane t).
+		if !total {
+			mv, dv := XMM(), XMM()
+			for t := 0; t < T; t++ {
+				p := XMM()
+				VMOVDQU(a.at(t, 260), p)
+				VPHADDW(a.at(t, 276), p, p)
+				VPMADDWD(mins, p, p)
+				VPHADDD(p, p, p)
+				VPHADDD(p, p, p) // the total in every lane
+				if t == 0 {
+					VMOVDQA(p, mv)
+				} else {
+					VPBLENDD(U8(1<<t), p, mv, mv)
+				}
+				VINSERTPS(U8(t<<4), a.at(t, 0), dv, dv)
+			}
+			VCVTDQ2PS(mv, mv)
+			dmin := halfBroadcast(Mem{Base: w, Disp: 2})
+			VMULPS(dmin.AsX(), dv, dv)
+			sv := XMM()
+			VMOVUPS(summs, sv)
+			VFNMADD231PS(mv, dv, sv)
+			VMOVUPS(sv, summs)
 		}
 
+		// gemm: llama.cpp's repacked four-row Q4_K kernel scales the sums of
+		// each pair of sub-blocks separately.
+		gemm := total && T > 1
+		var wsc VecVirtual
+		var pm []VecVirtual
+		if gemm {
+			wsc = XMM()
+			VMOVD(Mem{Base: w}, wsc)
+			VCVTPH2PS(wsc, wsc) // [d, dmin, 0, 0]
+			pm = make([]VecVirtual, T)
+			for t := 0; t < T; t++ {
+				pm[t] = XMM()
+				VMOVDQU(a.at(t, 260), pm[t])
+				VPHADDW(a.at(t, 276), pm[t], pm[t])
+				VPMADDWD(mins, pm[t], pm[t]) // M of each pair
+			}
+		}
 		sumi := ymms(T)
 		zero(sumi...)
 		var hbits VecVirtual
@@ -151,11 +195,28 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 				p := YMM()
 				VPMADDUBSW(a.at(t, 4+64*j), lo, p)
 				VPMADDWD(sl, p, p)
-				VPADDD(p, sumi[t], sumi[t])
+				if gemm {
+					VMOVDQA(p, sumi[t])
+				} else {
+					VPADDD(p, sumi[t], sumi[t])
+				}
 				VPMADDUBSW(a.at(t, 4+64*j+32), hi, p)
 				VPMADDWD(sh, p, p)
 				VPADDD(p, sumi[t], sumi[t])
+				if gemm {
+					// [S, M] of pair j += ... : [acc, accm] += [S, M] * [d, dmin]*d_a.
+					x, m, d := hsumI32(sumi[t]), XMM(), XMM()
+					VPSRLDQ(U8(4*j), pm[t], m)
+					VPUNPCKLDQ(m, x, x) // [S, M, ...]
+					VCVTDQ2PS(x, x)
+					VBROADCASTSS(a.at(t, 0), d)
+					VMULPS(wsc, d, d)
+					VFMADD231PS(x, d, acc[t].AsX())
+				}
 			}
+		}
+		if gemm {
+			return
 		}
 		if total {
 			wsc := XMM()
@@ -188,7 +249,17 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		RET()
 		return
 	}
-	finishAcc(acc, T)
+	// Q5_K: the lanes' sum, then the mins' total.
+	storeWith(acc, func(v, dst VecVirtual) {
+		hsumTo(v, dst)
+		for t := range acc {
+			if acc[t] == v {
+				VADDSS(summs.Offset(4*t), dst, dst)
+			}
+		}
+	})
+	VZEROUPPER()
+	RET()
 }
 
 // genQ6_K emits Q6_K x Q8_K for T activation rows. The quants' offset of 32

@@ -227,13 +227,13 @@ func runLanes2x4(n int, w []byte, pairs int, a []byte, stride int, ad []float32,
 	dotLanes2x4AVX2(nb, &w[0], pairs, &a[0], stride, &ad[0], 4*adStride, &out[0], ostride)
 }
 
-// swigluAVX2Go runs swigluAVX2 over multiples of 8 and swigluGo over the
-// rest (the same lane arithmetic).
+// swigluAVX2Go runs swigluAVX2 over each whole group of 16 and
+// swigluTail over the rest, as swigluGo.
 func swigluAVX2Go(gate, up []float32) {
 	up = up[:len(gate)]
-	n8 := len(gate) / 8
-	if n8 > 0 {
-		swigluAVX2(n8, &gate[0], &up[0])
+	n16 := len(gate) &^ 15
+	if n16 > 0 {
+		swigluAVX2(n16/8, &gate[0], &up[0])
 	}
-	swigluGo(gate[8*n8:], up[8*n8:])
+	swigluTail(gate[n16:], up[n16:])
 }

@@ -5863,11 +5863,125 @@ add:
 	VZEROUPPER
 	RET
 
-DATA negF64<>+0(SB)/8, $0x8000000000000000
-DATA negF64<>+8(SB)/8, $0x8000000000000000
-DATA negF64<>+16(SB)/8, $0x8000000000000000
-DATA negF64<>+24(SB)/8, $0x8000000000000000
-GLOBL negF64<>(SB), RODATA|NOPTR, $32
+DATA siluShift<>+0(SB)/4, $0x4b400000
+DATA siluShift<>+4(SB)/4, $0x4b400000
+DATA siluShift<>+8(SB)/4, $0x4b400000
+DATA siluShift<>+12(SB)/4, $0x4b400000
+DATA siluShift<>+16(SB)/4, $0x4b400000
+DATA siluShift<>+20(SB)/4, $0x4b400000
+DATA siluShift<>+24(SB)/4, $0x4b400000
+DATA siluShift<>+28(SB)/4, $0x4b400000
+GLOBL siluShift<>(SB), RODATA|NOPTR, $32
+
+DATA siluLog2e<>+0(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+4(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+8(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+12(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+16(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+20(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+24(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL siluLog2e<>(SB), RODATA|NOPTR, $32
+
+DATA siluLn2hi<>+0(SB)/4, $0x3f317200
+DATA siluLn2hi<>+4(SB)/4, $0x3f317200
+DATA siluLn2hi<>+8(SB)/4, $0x3f317200
+DATA siluLn2hi<>+12(SB)/4, $0x3f317200
+DATA siluLn2hi<>+16(SB)/4, $0x3f317200
+DATA siluLn2hi<>+20(SB)/4, $0x3f317200
+DATA siluLn2hi<>+24(SB)/4, $0x3f317200
+DATA siluLn2hi<>+28(SB)/4, $0x3f317200
+GLOBL siluLn2hi<>(SB), RODATA|NOPTR, $32
+
+DATA siluLn2lo<>+0(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+4(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+8(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+12(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+16(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+20(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+24(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+28(SB)/4, $0x35bfbe8e
+GLOBL siluLn2lo<>(SB), RODATA|NOPTR, $32
+
+DATA siluP5<>+0(SB)/4, $0x3c072010
+DATA siluP5<>+4(SB)/4, $0x3c072010
+DATA siluP5<>+8(SB)/4, $0x3c072010
+DATA siluP5<>+12(SB)/4, $0x3c072010
+DATA siluP5<>+16(SB)/4, $0x3c072010
+DATA siluP5<>+20(SB)/4, $0x3c072010
+DATA siluP5<>+24(SB)/4, $0x3c072010
+DATA siluP5<>+28(SB)/4, $0x3c072010
+GLOBL siluP5<>(SB), RODATA|NOPTR, $32
+
+DATA siluP4<>+0(SB)/4, $0x3d2b9f17
+DATA siluP4<>+4(SB)/4, $0x3d2b9f17
+DATA siluP4<>+8(SB)/4, $0x3d2b9f17
+DATA siluP4<>+12(SB)/4, $0x3d2b9f17
+DATA siluP4<>+16(SB)/4, $0x3d2b9f17
+DATA siluP4<>+20(SB)/4, $0x3d2b9f17
+DATA siluP4<>+24(SB)/4, $0x3d2b9f17
+DATA siluP4<>+28(SB)/4, $0x3d2b9f17
+GLOBL siluP4<>(SB), RODATA|NOPTR, $32
+
+DATA siluP3<>+0(SB)/4, $0x3e2aaf33
+DATA siluP3<>+4(SB)/4, $0x3e2aaf33
+DATA siluP3<>+8(SB)/4, $0x3e2aaf33
+DATA siluP3<>+12(SB)/4, $0x3e2aaf33
+DATA siluP3<>+16(SB)/4, $0x3e2aaf33
+DATA siluP3<>+20(SB)/4, $0x3e2aaf33
+DATA siluP3<>+24(SB)/4, $0x3e2aaf33
+DATA siluP3<>+28(SB)/4, $0x3e2aaf33
+GLOBL siluP3<>(SB), RODATA|NOPTR, $32
+
+DATA siluP2<>+0(SB)/4, $0x3efffedb
+DATA siluP2<>+4(SB)/4, $0x3efffedb
+DATA siluP2<>+8(SB)/4, $0x3efffedb
+DATA siluP2<>+12(SB)/4, $0x3efffedb
+DATA siluP2<>+16(SB)/4, $0x3efffedb
+DATA siluP2<>+20(SB)/4, $0x3efffedb
+DATA siluP2<>+24(SB)/4, $0x3efffedb
+DATA siluP2<>+28(SB)/4, $0x3efffedb
+GLOBL siluP2<>(SB), RODATA|NOPTR, $32
+
+DATA siluP1<>+0(SB)/4, $0x3f7ffff6
+DATA siluP1<>+4(SB)/4, $0x3f7ffff6
+DATA siluP1<>+8(SB)/4, $0x3f7ffff6
+DATA siluP1<>+12(SB)/4, $0x3f7ffff6
+DATA siluP1<>+16(SB)/4, $0x3f7ffff6
+DATA siluP1<>+20(SB)/4, $0x3f7ffff6
+DATA siluP1<>+24(SB)/4, $0x3f7ffff6
+DATA siluP1<>+28(SB)/4, $0x3f7ffff6
+GLOBL siluP1<>(SB), RODATA|NOPTR, $32
+
+DATA silu192<>+0(SB)/4, $0x43400000
+DATA silu192<>+4(SB)/4, $0x43400000
+DATA silu192<>+8(SB)/4, $0x43400000
+DATA silu192<>+12(SB)/4, $0x43400000
+DATA silu192<>+16(SB)/4, $0x43400000
+DATA silu192<>+20(SB)/4, $0x43400000
+DATA silu192<>+24(SB)/4, $0x43400000
+DATA silu192<>+28(SB)/4, $0x43400000
+GLOBL silu192<>(SB), RODATA|NOPTR, $32
+
+DATA siluInf<>+0(SB)/4, $0x7f800000
+DATA siluInf<>+4(SB)/4, $0x7f800000
+DATA siluInf<>+8(SB)/4, $0x7f800000
+DATA siluInf<>+12(SB)/4, $0x7f800000
+DATA siluInf<>+16(SB)/4, $0x7f800000
+DATA siluInf<>+20(SB)/4, $0x7f800000
+DATA siluInf<>+24(SB)/4, $0x7f800000
+DATA siluInf<>+28(SB)/4, $0x7f800000
+GLOBL siluInf<>(SB), RODATA|NOPTR, $32
+
+DATA siluBias<>+0(SB)/4, $0x0000007f
+DATA siluBias<>+4(SB)/4, $0x0000007f
+DATA siluBias<>+8(SB)/4, $0x0000007f
+DATA siluBias<>+12(SB)/4, $0x0000007f
+DATA siluBias<>+16(SB)/4, $0x0000007f
+DATA siluBias<>+20(SB)/4, $0x0000007f
+DATA siluBias<>+24(SB)/4, $0x0000007f
+DATA siluBias<>+28(SB)/4, $0x0000007f
+GLOBL siluBias<>(SB), RODATA|NOPTR, $32
 
 // func swigluAVX2(n8 int, gate *float32, up *float32)
 // Requires: AVX, AVX2, FMA3
@@ -5879,90 +5993,43 @@ TEXT ·swigluAVX2(SB), NOSPLIT, $0-24
 blocks_tail:
 	CMPQ         AX, $0x00000000
 	JE           blocks_done
-	VCVTPS2PD    (CX), Y0
-	VXORPD       negF64<>+0(SB), Y0, Y0
-	VMULPD       expLog2e<>+0(SB), Y0, Y1
-	VCVTPD2DQY   Y1, X2
-	VCVTDQ2PD    X2, Y1
-	VMOVAPD      Y0, Y3
-	VFNMADD231PD expLn2u<>+0(SB), Y1, Y3
-	VFNMADD231PD expLn2l<>+0(SB), Y1, Y3
-	VMULPD       expSixteenth<>+0(SB), Y3, Y3
-	VMOVAPD      expC0<>+0(SB), Y1
-	VFMADD213PD  expC1<>+0(SB), Y3, Y1
-	VFMADD213PD  expC2<>+0(SB), Y3, Y1
-	VFMADD213PD  expC3<>+0(SB), Y3, Y1
-	VFMADD213PD  expC4<>+0(SB), Y3, Y1
-	VFMADD213PD  expC5<>+0(SB), Y3, Y1
-	VFMADD213PD  expC6<>+0(SB), Y3, Y1
-	VFMADD213PD  expC7<>+0(SB), Y3, Y1
-	VMULPD       Y1, Y3, Y3
-	VADDPD       expTwo<>+0(SB), Y3, Y1
-	VMULPD       Y1, Y3, Y3
-	VADDPD       expTwo<>+0(SB), Y3, Y1
-	VMULPD       Y1, Y3, Y3
-	VADDPD       expTwo<>+0(SB), Y3, Y1
-	VMULPD       Y1, Y3, Y3
-	VADDPD       expTwo<>+0(SB), Y3, Y1
-	VFMADD213PD  expOne<>+0(SB), Y1, Y3
-	VPADDD       expBias<>+0(SB), X2, X1
-	VPXOR        X2, X2, X2
-	VPCMPGTD     X2, X1, X2
-	VPMOVZXDQ    X1, Y1
-	VPSLLQ       $0x34, Y1, Y1
-	VMULPD       Y1, Y3, Y3
-	VPMOVSXDQ    X2, Y1
-	VANDPD       Y1, Y3, Y3
-	VCMPPD       $0x1e, expOverflow<>+0(SB), Y0, Y1
-	VBLENDVPD    Y1, expPosInf<>+0(SB), Y3, Y3
-	VCMPPD       $0x03, Y0, Y0, Y1
-	VBLENDVPD    Y1, Y0, Y3, Y3
-	VCVTPD2PSY   Y3, X2
-	VCVTPS2PD    16(CX), Y0
-	VXORPD       negF64<>+0(SB), Y0, Y0
-	VMULPD       expLog2e<>+0(SB), Y0, Y1
-	VCVTPD2DQY   Y1, X3
-	VCVTDQ2PD    X3, Y1
-	VMOVAPD      Y0, Y4
-	VFNMADD231PD expLn2u<>+0(SB), Y1, Y4
-	VFNMADD231PD expLn2l<>+0(SB), Y1, Y4
-	VMULPD       expSixteenth<>+0(SB), Y4, Y4
-	VMOVAPD      expC0<>+0(SB), Y1
-	VFMADD213PD  expC1<>+0(SB), Y4, Y1
-	VFMADD213PD  expC2<>+0(SB), Y4, Y1
-	VFMADD213PD  expC3<>+0(SB), Y4, Y1
-	VFMADD213PD  expC4<>+0(SB), Y4, Y1
-	VFMADD213PD  expC5<>+0(SB), Y4, Y1
-	VFMADD213PD  expC6<>+0(SB), Y4, Y1
-	VFMADD213PD  expC7<>+0(SB), Y4, Y1
-	VMULPD       Y1, Y4, Y4
-	VADDPD       expTwo<>+0(SB), Y4, Y1
-	VMULPD       Y1, Y4, Y4
-	VADDPD       expTwo<>+0(SB), Y4, Y1
-	VMULPD       Y1, Y4, Y4
-	VADDPD       expTwo<>+0(SB), Y4, Y1
-	VMULPD       Y1, Y4, Y4
-	VADDPD       expTwo<>+0(SB), Y4, Y1
-	VFMADD213PD  expOne<>+0(SB), Y1, Y4
-	VPADDD       expBias<>+0(SB), X3, X1
-	VPXOR        X3, X3, X3
-	VPCMPGTD     X3, X1, X3
-	VPMOVZXDQ    X1, Y1
-	VPSLLQ       $0x34, Y1, Y1
-	VMULPD       Y1, Y4, Y4
-	VPMOVSXDQ    X3, Y1
-	VANDPD       Y1, Y4, Y4
-	VCMPPD       $0x1e, expOverflow<>+0(SB), Y0, Y1
-	VBLENDVPD    Y1, expPosInf<>+0(SB), Y4, Y4
-	VCMPPD       $0x03, Y0, Y0, Y1
-	VBLENDVPD    Y1, Y0, Y4, Y4
-	VCVTPD2PSY   Y4, X0
-	VINSERTF128  $0x01, X0, Y2, Y0
-	VMOVUPS      (CX), Y1
-	VADDPS       one32<>+0(SB), Y0, Y0
-	VDIVPS       Y0, Y1, Y1
-	VMULPS       (DX), Y1, Y1
-	VMOVUPS      Y1, (CX)
+	VMOVUPS      (CX), Y0
+	VXORPS       Y1, Y1, Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      siluLog2e<>+0(SB), Y2
+	VFMADD213PS  siluShift<>+0(SB), Y1, Y2
+	VSUBPS       siluShift<>+0(SB), Y2, Y2
+	VMOVAPS      Y1, Y1
+	VFNMADD231PS siluLn2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS siluLn2lo<>+0(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      siluP5<>+0(SB), Y4
+	VFMADD213PS  siluP4<>+0(SB), Y1, Y4
+	VMOVUPS      siluP3<>+0(SB), Y5
+	VFMADD213PS  siluP2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMOVUPS      siluP1<>+0(SB), Y5
+	VFMADD213PS  one32<>+0(SB), Y1, Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VCVTPS2DQ    Y2, Y1
+	VPSRAD       $0x01, Y1, Y3
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       siluBias<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VPADDD       siluBias<>+0(SB), Y1, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VANDPS       absMask<>+0(SB), Y2, Y1
+	VCMPPS       $0x1e, silu192<>+0(SB), Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y2, Y3
+	VANDPS       siluInf<>+0(SB), Y3, Y3
+	VBLENDVPS    Y1, Y3, Y5, Y5
+	VADDPS       one32<>+0(SB), Y5, Y5
+	VDIVPS       Y5, Y0, Y0
+	VMULPS       (DX), Y0, Y0
+	VMOVUPS      Y0, (CX)
 	ADDQ         $0x00000020, CX
 	ADDQ         $0x00000020, DX
 	DECQ         AX

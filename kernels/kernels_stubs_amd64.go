@@ -205,8 +205,7 @@ func attnAccum64AVX2(n int, acc *uint16, v *uint16, vstride int, e *float32, up 
 //go:noescape
 func attnAccum8AVX2(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool, sum float32) float32
 
-// swigluAVX2 replaces gate[i] by gate[i] / (1 + float32(math.Exp(float64(-gate[i])))) * up[i]
-// for 8*n8 floats.
+// swigluAVX2 replaces gate[i] by gate[i] / (1 + vExpf(0-gate[i])) * up[i] for 8*n8 floats.
 //
 //go:noescape
 func swigluAVX2(n8 int, gate *float32, up *float32)

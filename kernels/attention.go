@@ -10,6 +10,11 @@ import (
 type AttnScratch struct {
 	q   []float32 // query rounded to f16, as float32 (head_k)
 	acc []uint16  // value accumulator in f16 (head_v)
+	// The tiled path's per-row state for a block of up to AttnTileRows rows
+	// (running maximum, denominator, float32 accumulators of head_v) and
+	// one tile of keys (transposed) and values in float32.
+	tm, tsum, tacc []float32
+	kt, vt         []float32
 	// One block of positions: scores, then exp arguments; their
 	// exponentials; and whether each raised the running maximum.
 	s, e []float32
@@ -24,6 +29,8 @@ const attnBlock = 256
 func NewAttnScratch(headK, headV int) *AttnScratch {
 	return &AttnScratch{
 		q: make([]float32, headK), acc: make([]uint16, headV),
+		tm: make([]float32, AttnTileRows), tsum: make([]float32, AttnTileRows), tacc: make([]float32, AttnTileRows*headV),
+		kt: make([]float32, headK*attnTileKV), vt: make([]float32, attnTileKV*headV),
 		s: make([]float32, attnBlock), e: make([]float32, attnBlock),
 		up: make([]bool, attnBlock),
 	}

@@ -205,3 +205,71 @@ func TestExp(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionTiledKernelSets runs AttentionBlockTiled on every kernel set
+// over blocks of query rows at several positions (within the first tile,
+// across tile boundaries, a full block of 64), head sizes with and without
+// SIMD paths: each row must get the bits of attentionHeadTiled, llama.cpp's
+// tiled loop for one row, which must agree with a float64 softmax.
+func TestAttentionTiledKernelSets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, dims := range [][2]int{{64, 64}, {128, 128}, {96, 96}, {80, 80}, {40, 48}, {24, 16}} {
+		hk, hv := dims[0], dims[1]
+		for _, blk := range [][2]int{{0, 5}, {3, 64}, {60, 9}, {130, 64}, {200, 1}} {
+			pos0, rows := blk[0], blk[1]
+			n := pos0 + rows
+			kStride, vStride := hk+8, hv+3
+			k := make([]uint16, n*kStride)
+			v := make([]uint16, n*vStride)
+			for i := range k {
+				k[i] = quant.FP32ToFP16(float32(rng.NormFloat64()))
+			}
+			for i := range v {
+				v[i] = quant.FP32ToFP16(float32(rng.NormFloat64()))
+			}
+			qStride, oStride := hk+5, hv+7
+			q := make([]float32, rows*qStride)
+			for i := range q {
+				q[i] = float32(rng.NormFloat64() * 2)
+			}
+			scale := 1 / float32(math.Sqrt(float64(hk)))
+			want := make([]float32, rows*hv)
+			for r := 0; r < rows; r++ {
+				attentionHeadTiled(want[r*hv:(r+1)*hv], q[r*qStride:r*qStride+hk], k, kStride, v, vStride, pos0+r+1, scale)
+				for i := 0; i < hv; i++ { // float64 softmax over the same f16 values
+					var ref, sum, m float64
+					m = math.Inf(-1)
+					sc := make([]float64, pos0+r+1)
+					for j := range sc {
+						for d := 0; d < hk; d++ {
+							sc[j] += float64(q[r*qStride+d]) * float64(quant.FP16ToFP32(k[j*kStride+d]))
+						}
+						sc[j] *= float64(scale)
+						m = math.Max(m, sc[j])
+					}
+					for j := range sc {
+						sc[j] = math.Exp(sc[j] - m)
+						sum += sc[j]
+					}
+					for j := range sc {
+						ref += sc[j] / sum * float64(quant.FP16ToFP32(v[j*vStride+i]))
+					}
+					if g := float64(want[r*hv+i]); math.Abs(ref-g) > 1e-4*(1+math.Abs(ref)) {
+						t.Fatalf("hk %d rows %d@%d: row %d out[%d] = %v, float64 softmax %v", hk, rows, pos0, r, i, g, ref)
+					}
+				}
+			}
+			for _, ks := range kernelSets {
+				got := make([]float32, rows*oStride)
+				attentionBlockTiled(ks, got, oStride, q, qStride, rows, pos0, k, kStride, v, vStride, scale, NewAttnScratch(hk, hv))
+				for r := 0; r < rows; r++ {
+					for i := 0; i < hv; i++ {
+						if math.Float32bits(got[r*oStride+i]) != math.Float32bits(want[r*hv+i]) {
+							t.Fatalf("%s hk %d hv %d rows %d@%d: row %d out[%d] = %v, spec %v", ks.name, hk, hv, rows, pos0, r, i, got[r*oStride+i], want[r*hv+i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

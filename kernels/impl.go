@@ -25,6 +25,12 @@ type kernelSet struct {
 	exp        func(dst, x []float32)
 	expf       func(dst, x []float32)
 	attnAccum  func(acc, v []uint16, vStride int, e []float32, up []bool, sum float32) float32
+	// tileLoad, tileScores, tileWeights and tileAccum are the stages of
+	// tiled attention, with the bits of their Go versions (tileLoadGo, ...).
+	tileLoad    func(kt, vt []float32, k []uint16, kStride int, v []uint16, vStride int, hk, hv, b int)
+	tileScores  func(s, q, kt []float32, scale float32)
+	tileWeights func(x []float32, m float32) float64
+	tileAccum   func(acc, vt, e []float32)
 	// swiglu is SwiGLU's element-wise arithmetic, as swigluGo.
 	swiglu func(gate, up []float32)
 }
@@ -75,7 +81,8 @@ const pairBlock = 72
 
 // genericSet is the pure-Go kernel set; it is always available.
 var genericSet = func() *kernelSet {
-	ks := &kernelSet{name: "generic", toF16: toF16Go, attnScores: attnScoresGo, exp: expGo, expf: expfGo, attnAccum: attnAccumGo, swiglu: swigluGo}
+	ks := &kernelSet{name: "generic", toF16: toF16Go, attnScores: attnScoresGo, exp: expGo, expf: expfGo, attnAccum: attnAccumGo, swiglu: swigluGo,
+		tileLoad: tileLoadGo, tileScores: tileScoresGo, tileWeights: tileWeightsGo, tileAccum: tileAccumGo}
 	for t := quant.Type(0); t < maxType; t++ {
 		if quant.HasVecDot(t) {
 			ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}

@@ -15,7 +15,8 @@ func simdSets() []*kernelSet {
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
 		return nil
 	}
-	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, expf: expfAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go}
+	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, expf: expfAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go,
+		tileLoad: tileLoadAVX2Go, tileScores: tileScoresAVX2Go, tileWeights: tileWeightsAVX2Go, tileAccum: tileAccumAVX2Go}
 	kDot := func(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
 		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
 		ks.dots[t] = rowsDot(bl, wb, ab, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
@@ -236,4 +237,66 @@ func swigluAVX2Go(gate, up []float32) {
 		swigluAVX2(n16/8, &gate[0], &up[0])
 	}
 	swigluTail(gate[n16:], up[n16:])
+}
+
+// tileLoadAVX2Go converts whole groups of 8 keys and values with
+// tileLoadAVX2 when the head sizes are multiples of 8, the rest in Go.
+func tileLoadAVX2Go(kt, vt []float32, k []uint16, kStride int, v []uint16, vStride int, hk, hv, b int) {
+	b8 := b / 8
+	if hk%8 != 0 || hv%8 != 0 || b8 == 0 {
+		tileLoadGo(kt, vt, k, kStride, v, vStride, hk, hv, b)
+		return
+	}
+	_, _ = k[(8*b8-1)*kStride+hk-1], v[(8*b8-1)*vStride+hv-1]
+	_, _ = kt[hk*attnTileKV-1], vt[8*b8*hv-1]
+	tileLoadAVX2(b8, hk/8, hv/8, &k[0], 2*kStride, &v[0], 2*vStride, &kt[0], &vt[0])
+	for j := 8 * b8; j < b; j++ {
+		for d := 0; d < hk; d++ {
+			kt[d*attnTileKV+j] = quant.FP16ToFP32(k[j*kStride+d])
+		}
+		for d := 0; d < hv; d++ {
+			vt[j*hv+d] = quant.FP16ToFP32(v[j*vStride+d])
+		}
+	}
+}
+
+// tileScoresAVX2Go runs tileScoresAVX2.
+func tileScoresAVX2Go(s, q, kt []float32, scale float32) {
+	if len(q) == 0 {
+		tileScoresGo(s, q, kt, scale)
+		return
+	}
+	_, _ = s[attnTileKV-1], kt[len(q)*attnTileKV-1]
+	tileScoresAVX2(len(q), &q[0], &kt[0], scale, &s[0])
+}
+
+// tileWeightsAVX2Go computes the weights with tileExpAVX2 and their sum as
+// tileWeightsGo.
+func tileWeightsAVX2Go(x []float32, m float32) float64 {
+	x = x[:attnTileKV]
+	tileExpAVX2(&x[0], m)
+	var sum float64
+	for g := 0; g < attnTileKV; g += 16 {
+		var l [16]float32
+		copy(l[:], x[g:g+16])
+		for w := 8; w >= 1; w /= 2 {
+			for i := 0; i < w; i++ {
+				l[i] += l[i+w]
+			}
+		}
+		sum += float64(l[0])
+	}
+	return sum
+}
+
+// tileAccumAVX2Go runs tileAccumAVX2 when the value size is a multiple of
+// 16, Go otherwise.
+func tileAccumAVX2Go(acc, vt, e []float32) {
+	hv := len(acc)
+	if len(e) == 0 || hv%16 != 0 {
+		tileAccumGo(acc, vt, e)
+		return
+	}
+	_ = vt[len(e)*hv-1]
+	tileAccumAVX2(len(e), hv/16, &acc[0], &vt[0], &e[0])
 }

@@ -150,6 +150,126 @@ DATA permPack<>+24(SB)/4, $0x00000003
 DATA permPack<>+28(SB)/4, $0x00000007
 GLOBL permPack<>(SB), RODATA|NOPTR, $32
 
+DATA siluShift<>+0(SB)/4, $0x4b400000
+DATA siluShift<>+4(SB)/4, $0x4b400000
+DATA siluShift<>+8(SB)/4, $0x4b400000
+DATA siluShift<>+12(SB)/4, $0x4b400000
+DATA siluShift<>+16(SB)/4, $0x4b400000
+DATA siluShift<>+20(SB)/4, $0x4b400000
+DATA siluShift<>+24(SB)/4, $0x4b400000
+DATA siluShift<>+28(SB)/4, $0x4b400000
+GLOBL siluShift<>(SB), RODATA|NOPTR, $32
+
+DATA siluLog2e<>+0(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+4(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+8(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+12(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+16(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+20(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+24(SB)/4, $0x3fb8aa3b
+DATA siluLog2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL siluLog2e<>(SB), RODATA|NOPTR, $32
+
+DATA siluLn2hi<>+0(SB)/4, $0x3f317200
+DATA siluLn2hi<>+4(SB)/4, $0x3f317200
+DATA siluLn2hi<>+8(SB)/4, $0x3f317200
+DATA siluLn2hi<>+12(SB)/4, $0x3f317200
+DATA siluLn2hi<>+16(SB)/4, $0x3f317200
+DATA siluLn2hi<>+20(SB)/4, $0x3f317200
+DATA siluLn2hi<>+24(SB)/4, $0x3f317200
+DATA siluLn2hi<>+28(SB)/4, $0x3f317200
+GLOBL siluLn2hi<>(SB), RODATA|NOPTR, $32
+
+DATA siluLn2lo<>+0(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+4(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+8(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+12(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+16(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+20(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+24(SB)/4, $0x35bfbe8e
+DATA siluLn2lo<>+28(SB)/4, $0x35bfbe8e
+GLOBL siluLn2lo<>(SB), RODATA|NOPTR, $32
+
+DATA siluP5<>+0(SB)/4, $0x3c072010
+DATA siluP5<>+4(SB)/4, $0x3c072010
+DATA siluP5<>+8(SB)/4, $0x3c072010
+DATA siluP5<>+12(SB)/4, $0x3c072010
+DATA siluP5<>+16(SB)/4, $0x3c072010
+DATA siluP5<>+20(SB)/4, $0x3c072010
+DATA siluP5<>+24(SB)/4, $0x3c072010
+DATA siluP5<>+28(SB)/4, $0x3c072010
+GLOBL siluP5<>(SB), RODATA|NOPTR, $32
+
+DATA siluP4<>+0(SB)/4, $0x3d2b9f17
+DATA siluP4<>+4(SB)/4, $0x3d2b9f17
+DATA siluP4<>+8(SB)/4, $0x3d2b9f17
+DATA siluP4<>+12(SB)/4, $0x3d2b9f17
+DATA siluP4<>+16(SB)/4, $0x3d2b9f17
+DATA siluP4<>+20(SB)/4, $0x3d2b9f17
+DATA siluP4<>+24(SB)/4, $0x3d2b9f17
+DATA siluP4<>+28(SB)/4, $0x3d2b9f17
+GLOBL siluP4<>(SB), RODATA|NOPTR, $32
+
+DATA siluP3<>+0(SB)/4, $0x3e2aaf33
+DATA siluP3<>+4(SB)/4, $0x3e2aaf33
+DATA siluP3<>+8(SB)/4, $0x3e2aaf33
+DATA siluP3<>+12(SB)/4, $0x3e2aaf33
+DATA siluP3<>+16(SB)/4, $0x3e2aaf33
+DATA siluP3<>+20(SB)/4, $0x3e2aaf33
+DATA siluP3<>+24(SB)/4, $0x3e2aaf33
+DATA siluP3<>+28(SB)/4, $0x3e2aaf33
+GLOBL siluP3<>(SB), RODATA|NOPTR, $32
+
+DATA siluP2<>+0(SB)/4, $0x3efffedb
+DATA siluP2<>+4(SB)/4, $0x3efffedb
+DATA siluP2<>+8(SB)/4, $0x3efffedb
+DATA siluP2<>+12(SB)/4, $0x3efffedb
+DATA siluP2<>+16(SB)/4, $0x3efffedb
+DATA siluP2<>+20(SB)/4, $0x3efffedb
+DATA siluP2<>+24(SB)/4, $0x3efffedb
+DATA siluP2<>+28(SB)/4, $0x3efffedb
+GLOBL siluP2<>(SB), RODATA|NOPTR, $32
+
+DATA siluP1<>+0(SB)/4, $0x3f7ffff6
+DATA siluP1<>+4(SB)/4, $0x3f7ffff6
+DATA siluP1<>+8(SB)/4, $0x3f7ffff6
+DATA siluP1<>+12(SB)/4, $0x3f7ffff6
+DATA siluP1<>+16(SB)/4, $0x3f7ffff6
+DATA siluP1<>+20(SB)/4, $0x3f7ffff6
+DATA siluP1<>+24(SB)/4, $0x3f7ffff6
+DATA siluP1<>+28(SB)/4, $0x3f7ffff6
+GLOBL siluP1<>(SB), RODATA|NOPTR, $32
+
+DATA silu192<>+0(SB)/4, $0x43400000
+DATA silu192<>+4(SB)/4, $0x43400000
+DATA silu192<>+8(SB)/4, $0x43400000
+DATA silu192<>+12(SB)/4, $0x43400000
+DATA silu192<>+16(SB)/4, $0x43400000
+DATA silu192<>+20(SB)/4, $0x43400000
+DATA silu192<>+24(SB)/4, $0x43400000
+DATA silu192<>+28(SB)/4, $0x43400000
+GLOBL silu192<>(SB), RODATA|NOPTR, $32
+
+DATA siluInf<>+0(SB)/4, $0x7f800000
+DATA siluInf<>+4(SB)/4, $0x7f800000
+DATA siluInf<>+8(SB)/4, $0x7f800000
+DATA siluInf<>+12(SB)/4, $0x7f800000
+DATA siluInf<>+16(SB)/4, $0x7f800000
+DATA siluInf<>+20(SB)/4, $0x7f800000
+DATA siluInf<>+24(SB)/4, $0x7f800000
+DATA siluInf<>+28(SB)/4, $0x7f800000
+GLOBL siluInf<>(SB), RODATA|NOPTR, $32
+
+DATA siluBias<>+0(SB)/4, $0x0000007f
+DATA siluBias<>+4(SB)/4, $0x0000007f
+DATA siluBias<>+8(SB)/4, $0x0000007f
+DATA siluBias<>+12(SB)/4, $0x0000007f
+DATA siluBias<>+16(SB)/4, $0x0000007f
+DATA siluBias<>+20(SB)/4, $0x0000007f
+DATA siluBias<>+24(SB)/4, $0x0000007f
+DATA siluBias<>+28(SB)/4, $0x0000007f
+GLOBL siluBias<>(SB), RODATA|NOPTR, $32
+
 // func dotQ8_0x1AVX2(nb int, w *byte, wstride int, rows int, a *byte, ad *float32, out *float32)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·dotQ8_0x1AVX2(SB), NOSPLIT, $0-56
@@ -5863,125 +5983,451 @@ add:
 	VZEROUPPER
 	RET
 
-DATA siluShift<>+0(SB)/4, $0x4b400000
-DATA siluShift<>+4(SB)/4, $0x4b400000
-DATA siluShift<>+8(SB)/4, $0x4b400000
-DATA siluShift<>+12(SB)/4, $0x4b400000
-DATA siluShift<>+16(SB)/4, $0x4b400000
-DATA siluShift<>+20(SB)/4, $0x4b400000
-DATA siluShift<>+24(SB)/4, $0x4b400000
-DATA siluShift<>+28(SB)/4, $0x4b400000
-GLOBL siluShift<>(SB), RODATA|NOPTR, $32
+// func tileScoresAVX2(hk int, q *float32, kt *float32, scale float32, s *float32)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·tileScoresAVX2(SB), NOSPLIT, $0-40
+	MOVQ  hk+0(FP), AX
+	MOVQ  q+8(FP), CX
+	MOVQ  kt+16(FP), DX
+	MOVQ  s+32(FP), BX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
 
-DATA siluLog2e<>+0(SB)/4, $0x3fb8aa3b
-DATA siluLog2e<>+4(SB)/4, $0x3fb8aa3b
-DATA siluLog2e<>+8(SB)/4, $0x3fb8aa3b
-DATA siluLog2e<>+12(SB)/4, $0x3fb8aa3b
-DATA siluLog2e<>+16(SB)/4, $0x3fb8aa3b
-DATA siluLog2e<>+20(SB)/4, $0x3fb8aa3b
-DATA siluLog2e<>+24(SB)/4, $0x3fb8aa3b
-DATA siluLog2e<>+28(SB)/4, $0x3fb8aa3b
-GLOBL siluLog2e<>(SB), RODATA|NOPTR, $32
+dim:
+	VBROADCASTSS (CX), Y8
+	VFMADD231PS  (DX), Y8, Y0
+	VFMADD231PS  32(DX), Y8, Y1
+	VFMADD231PS  64(DX), Y8, Y2
+	VFMADD231PS  96(DX), Y8, Y3
+	VFMADD231PS  128(DX), Y8, Y4
+	VFMADD231PS  160(DX), Y8, Y5
+	VFMADD231PS  192(DX), Y8, Y6
+	VFMADD231PS  224(DX), Y8, Y7
+	ADDQ         $0x00000004, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          dim
+	MOVSS        scale+24(FP), X8
+	VBROADCASTSS X8, Y8
+	VMULPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (BX)
+	VMULPS       Y8, Y1, Y1
+	VMOVUPS      Y1, 32(BX)
+	VMULPS       Y8, Y2, Y2
+	VMOVUPS      Y2, 64(BX)
+	VMULPS       Y8, Y3, Y3
+	VMOVUPS      Y3, 96(BX)
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      Y4, 128(BX)
+	VMULPS       Y8, Y5, Y5
+	VMOVUPS      Y5, 160(BX)
+	VMULPS       Y8, Y6, Y6
+	VMOVUPS      Y6, 192(BX)
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 224(BX)
+	VZEROUPPER
+	RET
 
-DATA siluLn2hi<>+0(SB)/4, $0x3f317200
-DATA siluLn2hi<>+4(SB)/4, $0x3f317200
-DATA siluLn2hi<>+8(SB)/4, $0x3f317200
-DATA siluLn2hi<>+12(SB)/4, $0x3f317200
-DATA siluLn2hi<>+16(SB)/4, $0x3f317200
-DATA siluLn2hi<>+20(SB)/4, $0x3f317200
-DATA siluLn2hi<>+24(SB)/4, $0x3f317200
-DATA siluLn2hi<>+28(SB)/4, $0x3f317200
-GLOBL siluLn2hi<>(SB), RODATA|NOPTR, $32
+// func tileAccumAVX2(n int, hv16 int, acc *float32, vt *float32, e *float32)
+// Requires: AVX, FMA3
+TEXT ·tileAccumAVX2(SB), NOSPLIT, $0-40
+	MOVQ hv16+8(FP), AX
+	MOVQ acc+16(FP), CX
+	MOVQ vt+24(FP), DX
+	MOVQ AX, BX
+	SHLQ $0x06, BX
 
-DATA siluLn2lo<>+0(SB)/4, $0x35bfbe8e
-DATA siluLn2lo<>+4(SB)/4, $0x35bfbe8e
-DATA siluLn2lo<>+8(SB)/4, $0x35bfbe8e
-DATA siluLn2lo<>+12(SB)/4, $0x35bfbe8e
-DATA siluLn2lo<>+16(SB)/4, $0x35bfbe8e
-DATA siluLn2lo<>+20(SB)/4, $0x35bfbe8e
-DATA siluLn2lo<>+24(SB)/4, $0x35bfbe8e
-DATA siluLn2lo<>+28(SB)/4, $0x35bfbe8e
-GLOBL siluLn2lo<>(SB), RODATA|NOPTR, $32
+chunk:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	MOVQ    n+0(FP), SI
+	MOVQ    e+32(FP), DI
+	MOVQ    DX, R8
 
-DATA siluP5<>+0(SB)/4, $0x3c072010
-DATA siluP5<>+4(SB)/4, $0x3c072010
-DATA siluP5<>+8(SB)/4, $0x3c072010
-DATA siluP5<>+12(SB)/4, $0x3c072010
-DATA siluP5<>+16(SB)/4, $0x3c072010
-DATA siluP5<>+20(SB)/4, $0x3c072010
-DATA siluP5<>+24(SB)/4, $0x3c072010
-DATA siluP5<>+28(SB)/4, $0x3c072010
-GLOBL siluP5<>(SB), RODATA|NOPTR, $32
+weight:
+	VBROADCASTSS (DI), Y2
+	VFMADD231PS  (R8), Y2, Y0
+	VFMADD231PS  32(R8), Y2, Y1
+	ADDQ         $0x00000004, DI
+	ADDQ         BX, R8
+	DECQ         SI
+	JNZ          weight
+	VMOVUPS      Y0, (CX)
+	VMOVUPS      Y1, 32(CX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          chunk
+	VZEROUPPER
+	RET
 
-DATA siluP4<>+0(SB)/4, $0x3d2b9f17
-DATA siluP4<>+4(SB)/4, $0x3d2b9f17
-DATA siluP4<>+8(SB)/4, $0x3d2b9f17
-DATA siluP4<>+12(SB)/4, $0x3d2b9f17
-DATA siluP4<>+16(SB)/4, $0x3d2b9f17
-DATA siluP4<>+20(SB)/4, $0x3d2b9f17
-DATA siluP4<>+24(SB)/4, $0x3d2b9f17
-DATA siluP4<>+28(SB)/4, $0x3d2b9f17
-GLOBL siluP4<>(SB), RODATA|NOPTR, $32
+// func tileExpAVX2(x *float32, m float32)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·tileExpAVX2(SB), NOSPLIT, $0-12
+	MOVQ         x+0(FP), AX
+	MOVSS        m+8(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      (AX), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      siluLog2e<>+0(SB), Y2
+	VFMADD213PS  siluShift<>+0(SB), Y1, Y2
+	VSUBPS       siluShift<>+0(SB), Y2, Y2
+	VMOVAPS      Y1, Y1
+	VFNMADD231PS siluLn2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS siluLn2lo<>+0(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      siluP5<>+0(SB), Y4
+	VFMADD213PS  siluP4<>+0(SB), Y1, Y4
+	VMOVUPS      siluP3<>+0(SB), Y5
+	VFMADD213PS  siluP2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMOVUPS      siluP1<>+0(SB), Y5
+	VFMADD213PS  one32<>+0(SB), Y1, Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VCVTPS2DQ    Y2, Y1
+	VPSRAD       $0x01, Y1, Y3
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       siluBias<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VPADDD       siluBias<>+0(SB), Y1, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VANDPS       absMask<>+0(SB), Y2, Y1
+	VCMPPS       $0x1e, silu192<>+0(SB), Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y2, Y3
+	VANDPS       siluInf<>+0(SB), Y3, Y3
+	VBLENDVPS    Y1, Y3, Y5, Y5
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      32(AX), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      siluLog2e<>+0(SB), Y2
+	VFMADD213PS  siluShift<>+0(SB), Y1, Y2
+	VSUBPS       siluShift<>+0(SB), Y2, Y2
+	VMOVAPS      Y1, Y1
+	VFNMADD231PS siluLn2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS siluLn2lo<>+0(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      siluP5<>+0(SB), Y4
+	VFMADD213PS  siluP4<>+0(SB), Y1, Y4
+	VMOVUPS      siluP3<>+0(SB), Y5
+	VFMADD213PS  siluP2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMOVUPS      siluP1<>+0(SB), Y5
+	VFMADD213PS  one32<>+0(SB), Y1, Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VCVTPS2DQ    Y2, Y1
+	VPSRAD       $0x01, Y1, Y3
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       siluBias<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VPADDD       siluBias<>+0(SB), Y1, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VANDPS       absMask<>+0(SB), Y2, Y1
+	VCMPPS       $0x1e, silu192<>+0(SB), Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y2, Y3
+	VANDPS       siluInf<>+0(SB), Y3, Y3
+	VBLENDVPS    Y1, Y3, Y5, Y5
+	VMOVUPS      Y5, 32(AX)
+	VMOVUPS      64(AX), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      siluLog2e<>+0(SB), Y2
+	VFMADD213PS  siluShift<>+0(SB), Y1, Y2
+	VSUBPS       siluShift<>+0(SB), Y2, Y2
+	VMOVAPS      Y1, Y1
+	VFNMADD231PS siluLn2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS siluLn2lo<>+0(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      siluP5<>+0(SB), Y4
+	VFMADD213PS  siluP4<>+0(SB), Y1, Y4
+	VMOVUPS      siluP3<>+0(SB), Y5
+	VFMADD213PS  siluP2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMOVUPS      siluP1<>+0(SB), Y5
+	VFMADD213PS  one32<>+0(SB), Y1, Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VCVTPS2DQ    Y2, Y1
+	VPSRAD       $0x01, Y1, Y3
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       siluBias<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VPADDD       siluBias<>+0(SB), Y1, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VANDPS       absMask<>+0(SB), Y2, Y1
+	VCMPPS       $0x1e, silu192<>+0(SB), Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y2, Y3
+	VANDPS       siluInf<>+0(SB), Y3, Y3
+	VBLENDVPS    Y1, Y3, Y5, Y5
+	VMOVUPS      Y5, 64(AX)
+	VMOVUPS      96(AX), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      siluLog2e<>+0(SB), Y2
+	VFMADD213PS  siluShift<>+0(SB), Y1, Y2
+	VSUBPS       siluShift<>+0(SB), Y2, Y2
+	VMOVAPS      Y1, Y1
+	VFNMADD231PS siluLn2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS siluLn2lo<>+0(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      siluP5<>+0(SB), Y4
+	VFMADD213PS  siluP4<>+0(SB), Y1, Y4
+	VMOVUPS      siluP3<>+0(SB), Y5
+	VFMADD213PS  siluP2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMOVUPS      siluP1<>+0(SB), Y5
+	VFMADD213PS  one32<>+0(SB), Y1, Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VCVTPS2DQ    Y2, Y1
+	VPSRAD       $0x01, Y1, Y3
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       siluBias<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VPADDD       siluBias<>+0(SB), Y1, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VANDPS       absMask<>+0(SB), Y2, Y1
+	VCMPPS       $0x1e, silu192<>+0(SB), Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y2, Y3
+	VANDPS       siluInf<>+0(SB), Y3, Y3
+	VBLENDVPS    Y1, Y3, Y5, Y5
+	VMOVUPS      Y5, 96(AX)
+	VMOVUPS      128(AX), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      siluLog2e<>+0(SB), Y2
+	VFMADD213PS  siluShift<>+0(SB), Y1, Y2
+	VSUBPS       siluShift<>+0(SB), Y2, Y2
+	VMOVAPS      Y1, Y1
+	VFNMADD231PS siluLn2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS siluLn2lo<>+0(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      siluP5<>+0(SB), Y4
+	VFMADD213PS  siluP4<>+0(SB), Y1, Y4
+	VMOVUPS      siluP3<>+0(SB), Y5
+	VFMADD213PS  siluP2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMOVUPS      siluP1<>+0(SB), Y5
+	VFMADD213PS  one32<>+0(SB), Y1, Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VCVTPS2DQ    Y2, Y1
+	VPSRAD       $0x01, Y1, Y3
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       siluBias<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VPADDD       siluBias<>+0(SB), Y1, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VANDPS       absMask<>+0(SB), Y2, Y1
+	VCMPPS       $0x1e, silu192<>+0(SB), Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y2, Y3
+	VANDPS       siluInf<>+0(SB), Y3, Y3
+	VBLENDVPS    Y1, Y3, Y5, Y5
+	VMOVUPS      Y5, 128(AX)
+	VMOVUPS      160(AX), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      siluLog2e<>+0(SB), Y2
+	VFMADD213PS  siluShift<>+0(SB), Y1, Y2
+	VSUBPS       siluShift<>+0(SB), Y2, Y2
+	VMOVAPS      Y1, Y1
+	VFNMADD231PS siluLn2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS siluLn2lo<>+0(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      siluP5<>+0(SB), Y4
+	VFMADD213PS  siluP4<>+0(SB), Y1, Y4
+	VMOVUPS      siluP3<>+0(SB), Y5
+	VFMADD213PS  siluP2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMOVUPS      siluP1<>+0(SB), Y5
+	VFMADD213PS  one32<>+0(SB), Y1, Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VCVTPS2DQ    Y2, Y1
+	VPSRAD       $0x01, Y1, Y3
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       siluBias<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VPADDD       siluBias<>+0(SB), Y1, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VANDPS       absMask<>+0(SB), Y2, Y1
+	VCMPPS       $0x1e, silu192<>+0(SB), Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y2, Y3
+	VANDPS       siluInf<>+0(SB), Y3, Y3
+	VBLENDVPS    Y1, Y3, Y5, Y5
+	VMOVUPS      Y5, 160(AX)
+	VMOVUPS      192(AX), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      siluLog2e<>+0(SB), Y2
+	VFMADD213PS  siluShift<>+0(SB), Y1, Y2
+	VSUBPS       siluShift<>+0(SB), Y2, Y2
+	VMOVAPS      Y1, Y1
+	VFNMADD231PS siluLn2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS siluLn2lo<>+0(SB), Y2, Y1
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      siluP5<>+0(SB), Y4
+	VFMADD213PS  siluP4<>+0(SB), Y1, Y4
+	VMOVUPS      siluP3<>+0(SB), Y5
+	VFMADD213PS  siluP2<>+0(SB), Y1, Y5
+	VFMADD213PS  Y5, Y3, Y4
+	VMOVUPS      siluP1<>+0(SB), Y5
+	VFMADD213PS  one32<>+0(SB), Y1, Y5
+	VFMADD231PS  Y4, Y3, Y5
+	VCVTPS2DQ    Y2, Y1
+	VPSRAD       $0x01, Y1, Y3
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       siluBias<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VPADDD       siluBias<>+0(SB), Y1, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VANDPS       absMask<>+0(SB), Y2, Y1
+	VCMPPS       $0x1e, silu192<>+0(SB), Y1, Y1
+	VXORPS       Y3, Y3, Y3
+	VCMPPS       $0x1e, Y3, Y2, Y3
+	VANDPS       siluInf<>+0(SB), Y3, Y3
+	VBLENDVPS    Y1, Y3, Y5, Y5
+	VMOVUPS      Y5, 192(AX)
+	VMOVUPS      224(AX), Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      siluLog2e<>+0(SB), Y0
+	VFMADD213PS  siluShift<>+0(SB), Y1, Y0
+	VSUBPS       siluShift<>+0(SB), Y0, Y0
+	VMOVAPS      Y1, Y1
+	VFNMADD231PS siluLn2hi<>+0(SB), Y0, Y1
+	VFNMADD231PS siluLn2lo<>+0(SB), Y0, Y1
+	VMULPS       Y1, Y1, Y2
+	VMOVUPS      siluP5<>+0(SB), Y3
+	VFMADD213PS  siluP4<>+0(SB), Y1, Y3
+	VMOVUPS      siluP3<>+0(SB), Y4
+	VFMADD213PS  siluP2<>+0(SB), Y1, Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VMOVUPS      siluP1<>+0(SB), Y4
+	VFMADD213PS  one32<>+0(SB), Y1, Y4
+	VFMADD231PS  Y3, Y2, Y4
+	VCVTPS2DQ    Y0, Y1
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       siluBias<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y4, Y4
+	VPADDD       siluBias<>+0(SB), Y1, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y4, Y4
+	VANDPS       absMask<>+0(SB), Y0, Y1
+	VCMPPS       $0x1e, silu192<>+0(SB), Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VCMPPS       $0x1e, Y2, Y0, Y2
+	VANDPS       siluInf<>+0(SB), Y2, Y2
+	VBLENDVPS    Y1, Y2, Y4, Y4
+	VMOVUPS      Y4, 224(AX)
+	VZEROUPPER
+	RET
 
-DATA siluP3<>+0(SB)/4, $0x3e2aaf33
-DATA siluP3<>+4(SB)/4, $0x3e2aaf33
-DATA siluP3<>+8(SB)/4, $0x3e2aaf33
-DATA siluP3<>+12(SB)/4, $0x3e2aaf33
-DATA siluP3<>+16(SB)/4, $0x3e2aaf33
-DATA siluP3<>+20(SB)/4, $0x3e2aaf33
-DATA siluP3<>+24(SB)/4, $0x3e2aaf33
-DATA siluP3<>+28(SB)/4, $0x3e2aaf33
-GLOBL siluP3<>(SB), RODATA|NOPTR, $32
+// func tileLoadAVX2(n8 int, hk8 int, hv8 int, k *uint16, kstride int, v *uint16, vstride int, kt *float32, vt *float32)
+// Requires: AVX, F16C
+TEXT ·tileLoadAVX2(SB), NOSPLIT, $0-72
+	MOVQ n8+0(FP), AX
+	MOVQ k+24(FP), CX
+	MOVQ kstride+32(FP), DX
+	MOVQ v+40(FP), BX
+	MOVQ vstride+48(FP), SI
+	MOVQ kt+56(FP), DI
+	MOVQ vt+64(FP), R8
 
-DATA siluP2<>+0(SB)/4, $0x3efffedb
-DATA siluP2<>+4(SB)/4, $0x3efffedb
-DATA siluP2<>+8(SB)/4, $0x3efffedb
-DATA siluP2<>+12(SB)/4, $0x3efffedb
-DATA siluP2<>+16(SB)/4, $0x3efffedb
-DATA siluP2<>+20(SB)/4, $0x3efffedb
-DATA siluP2<>+24(SB)/4, $0x3efffedb
-DATA siluP2<>+28(SB)/4, $0x3efffedb
-GLOBL siluP2<>(SB), RODATA|NOPTR, $32
+keys8:
+	MOVQ hk8+8(FP), R9
+	MOVQ CX, R10
+	MOVQ DI, R11
+	LEAQ (DX)(DX*2), R12
 
-DATA siluP1<>+0(SB)/4, $0x3f7ffff6
-DATA siluP1<>+4(SB)/4, $0x3f7ffff6
-DATA siluP1<>+8(SB)/4, $0x3f7ffff6
-DATA siluP1<>+12(SB)/4, $0x3f7ffff6
-DATA siluP1<>+16(SB)/4, $0x3f7ffff6
-DATA siluP1<>+20(SB)/4, $0x3f7ffff6
-DATA siluP1<>+24(SB)/4, $0x3f7ffff6
-DATA siluP1<>+28(SB)/4, $0x3f7ffff6
-GLOBL siluP1<>(SB), RODATA|NOPTR, $32
+kdims:
+	MOVQ       R10, R13
+	VCVTPH2PS  (R13), Y0
+	VCVTPH2PS  (R13)(DX*1), Y1
+	VCVTPH2PS  (R13)(DX*2), Y2
+	VCVTPH2PS  (R13)(R12*1), Y3
+	LEAQ       (R10)(DX*4), R13
+	VCVTPH2PS  (R13), Y4
+	VCVTPH2PS  (R13)(DX*1), Y5
+	VCVTPH2PS  (R13)(DX*2), Y6
+	VCVTPH2PS  (R13)(R12*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y8
+	VSHUFPS    $0x44, Y2, Y0, Y9
+	VSHUFPS    $0xee, Y2, Y0, Y10
+	VSHUFPS    $0x44, Y5, Y3, Y1
+	VSHUFPS    $0xee, Y5, Y3, Y2
+	VSHUFPS    $0x44, Y6, Y4, Y3
+	VSHUFPS    $0xee, Y6, Y4, Y11
+	VPERM2F128 $0x20, Y1, Y7, Y0
+	VPERM2F128 $0x31, Y1, Y7, Y4
+	VPERM2F128 $0x20, Y2, Y8, Y1
+	VPERM2F128 $0x31, Y2, Y8, Y5
+	VPERM2F128 $0x20, Y3, Y9, Y2
+	VPERM2F128 $0x31, Y3, Y9, Y6
+	VPERM2F128 $0x20, Y11, Y10, Y3
+	VPERM2F128 $0x31, Y11, Y10, Y7
+	VMOVUPS    Y0, (R11)
+	VMOVUPS    Y1, 256(R11)
+	VMOVUPS    Y2, 512(R11)
+	VMOVUPS    Y3, 768(R11)
+	VMOVUPS    Y4, 1024(R11)
+	VMOVUPS    Y5, 1280(R11)
+	VMOVUPS    Y6, 1536(R11)
+	VMOVUPS    Y7, 1792(R11)
+	ADDQ       $0x00000010, R10
+	ADDQ       $0x00000800, R11
+	DECQ       R9
+	JNZ        kdims
+	MOVQ       R8, R8
+	MOVQ       $0x00000008, R9
 
-DATA silu192<>+0(SB)/4, $0x43400000
-DATA silu192<>+4(SB)/4, $0x43400000
-DATA silu192<>+8(SB)/4, $0x43400000
-DATA silu192<>+12(SB)/4, $0x43400000
-DATA silu192<>+16(SB)/4, $0x43400000
-DATA silu192<>+20(SB)/4, $0x43400000
-DATA silu192<>+24(SB)/4, $0x43400000
-DATA silu192<>+28(SB)/4, $0x43400000
-GLOBL silu192<>(SB), RODATA|NOPTR, $32
+vrows:
+	MOVQ hv8+16(FP), R10
+	MOVQ BX, R11
 
-DATA siluInf<>+0(SB)/4, $0x7f800000
-DATA siluInf<>+4(SB)/4, $0x7f800000
-DATA siluInf<>+8(SB)/4, $0x7f800000
-DATA siluInf<>+12(SB)/4, $0x7f800000
-DATA siluInf<>+16(SB)/4, $0x7f800000
-DATA siluInf<>+20(SB)/4, $0x7f800000
-DATA siluInf<>+24(SB)/4, $0x7f800000
-DATA siluInf<>+28(SB)/4, $0x7f800000
-GLOBL siluInf<>(SB), RODATA|NOPTR, $32
-
-DATA siluBias<>+0(SB)/4, $0x0000007f
-DATA siluBias<>+4(SB)/4, $0x0000007f
-DATA siluBias<>+8(SB)/4, $0x0000007f
-DATA siluBias<>+12(SB)/4, $0x0000007f
-DATA siluBias<>+16(SB)/4, $0x0000007f
-DATA siluBias<>+20(SB)/4, $0x0000007f
-DATA siluBias<>+24(SB)/4, $0x0000007f
-DATA siluBias<>+28(SB)/4, $0x0000007f
-GLOBL siluBias<>(SB), RODATA|NOPTR, $32
+vdims:
+	VCVTPH2PS (R11), Y0
+	VMOVUPS   Y0, (R8)
+	ADDQ      $0x00000010, R11
+	ADDQ      $0x00000020, R8
+	DECQ      R10
+	JNZ       vdims
+	ADDQ      SI, BX
+	DECQ      R9
+	JNZ       vrows
+	MOVQ      BX, BX
+	LEAQ      (CX)(DX*8), CX
+	ADDQ      $0x00000020, DI
+	DECQ      AX
+	JNZ       keys8
+	VZEROUPPER
+	RET
 
 // func swigluAVX2(n8 int, gate *float32, up *float32)
 // Requires: AVX, AVX2, FMA3

@@ -205,6 +205,29 @@ func attnAccum64AVX2(n int, acc *uint16, v *uint16, vstride int, e *float32, up 
 //go:noescape
 func attnAccum8AVX2(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool, sum float32) float32
 
+// tileScoresAVX2 writes s[j] = (fused multiply-add chain over d of q[d]*kt[d*64+j]) * scale
+// for the 64 keys j of a transposed tile; hk must be positive.
+//
+//go:noescape
+func tileScoresAVX2(hk int, q *float32, kt *float32, scale float32, s *float32)
+
+// tileAccumAVX2 sets acc[d] = fma(vt[j*hv+d], e[j], acc[d]) for j < n in order, d < 16*hv16
+// (hv = 16*hv16); n must be positive.
+//
+//go:noescape
+func tileAccumAVX2(n int, hv16 int, acc *float32, vt *float32, e *float32)
+
+// tileExpAVX2 replaces the 64 floats at x by vExpf(x[i] - m).
+//
+//go:noescape
+func tileExpAVX2(x *float32, m float32)
+
+// tileLoadAVX2 converts 8*n8 keys (8*hk8 f16 each, at k + j*kstride bytes) into kt transposed
+// (kt[d*64+j]) and as many value rows (8*hv8 f16 at v + j*vstride bytes) into vt (rows of 8*hv8).
+//
+//go:noescape
+func tileLoadAVX2(n8 int, hk8 int, hv8 int, k *uint16, kstride int, v *uint16, vstride int, kt *float32, vt *float32)
+
 // swigluAVX2 replaces gate[i] by gate[i] / (1 + vExpf(0-gate[i])) * up[i] for 8*n8 floats.
 //
 //go:noescape

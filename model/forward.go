@@ -79,6 +79,7 @@ func (m *Model) NewRunner(pool *kernels.Pool, maxBatch, nCtx int) *Runner {
 	r.nCtx = nCtx
 	r.attn.r = r
 	r.attn.scratch = make(chan *kernels.AttnScratch, pool.Threads())
+	r.attn.runs = make([][2]int, 0, maxBatch)
 	for i := 0; i < pool.Threads(); i++ {
 		r.attn.scratch <- kernels.NewAttnScratch(c.HeadDimK, c.HeadDimV)
 	}
@@ -205,7 +206,15 @@ func (r *Runner) attention(li int, b *Batch) {
 	}
 
 	r.attn.layer, r.attn.b = li, b
-	r.pool.Parallel(n*c.NHead, 1, &r.attn)
+	if kernels.AttentionTiled(n, c.HeadDimV) {
+		// llama.cpp's tiled path: blocks of consecutive positions of one
+		// sequence, per head.
+		r.attn.runs = tokenRuns(r.attn.runs[:0], b)
+		r.pool.Parallel(len(r.attn.runs)*c.NHead, 1, &r.attn)
+	} else {
+		r.attn.runs = r.attn.runs[:0]
+		r.pool.Parallel(n*c.NHead, 1, &r.attn)
+	}
 	r.attn.b = nil
 
 	att := r.att[:n*c.NHead*c.HeadDimV]
@@ -223,6 +232,21 @@ type attnTask struct {
 	layer   int
 	b       *Batch
 	scratch chan *kernels.AttnScratch // one per thread
+	runs    [][2]int                  // tiled path: [first token, count] of each block
+}
+
+// tokenRuns splits the batch into runs of at most kernels.AttnTileRows
+// tokens of one cache at consecutive positions.
+func tokenRuns(runs [][2]int, b *Batch) [][2]int {
+	for i := range b.Tokens {
+		if l := len(runs) - 1; l >= 0 && runs[l][1] < kernels.AttnTileRows &&
+			b.Caches[i] == b.Caches[i-1] && b.Pos[i] == b.Pos[i-1]+1 {
+			runs[l][1]++
+			continue
+		}
+		runs = append(runs, [2]int{i, 1})
+	}
+	return runs
 }
 
 func (t *attnTask) Run(lo, hi int) {
@@ -232,6 +256,17 @@ func (t *attnTask) Run(lo, hi int) {
 	group := c.NHead / c.NHeadKV
 	scale := 1 / float32(math.Sqrt(float64(hk))) // 1.0f/sqrtf(head_k), as llama.cpp
 	s := <-t.scratch
+	if len(t.runs) > 0 {
+		for x := lo; x < hi; x++ {
+			run, h := t.runs[x/c.NHead], x%c.NHead
+			i, cache := run[0], t.b.Caches[run[0]]
+			kvh := h / group
+			kernels.AttentionBlockTiled(r.att[i*c.NHead*hv+h*hv:], c.NHead*hv, r.q[i*qd+h*hk:], qd, run[1], t.b.Pos[i],
+				cache.k[t.layer][kvh*hk:], kd, cache.v[t.layer][kvh*hv:], vd, scale, s)
+		}
+		t.scratch <- s
+		return
+	}
 	for x := lo; x < hi; x++ {
 		i, h := x/c.NHead, x%c.NHead
 		cache, p := t.b.Caches[i], t.b.Pos[i]

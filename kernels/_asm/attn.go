@@ -18,6 +18,7 @@ func genAttn() {
 	genExp()
 	genExpf()
 	genAccum()
+	genTiled()
 }
 
 // genScores emits attnScoresAVX2: for each position, attnDotGo (the sum of
@@ -375,4 +376,182 @@ var exp2fTab = [32]uint64{
 	0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
 	0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
 	0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
+}
+
+// genTiled emits the stages of tiled attention (kernels.attentionBlockTiled).
+func genTiled() {
+	// tileScoresAVX2: the 64 scores of a transposed tile, 8 keys per
+	// register, each a chain of fused multiply-adds over the head.
+	TEXT("tileScoresAVX2", NOSPLIT, "func(hk int, q, kt *float32, scale float32, s *float32)")
+	Pragma("noescape")
+	Doc("tileScoresAVX2 writes s[j] = (fused multiply-add chain over d of q[d]*kt[d*64+j]) * scale",
+		"for the 64 keys j of a transposed tile; hk must be positive.")
+	hk, q, kt, s := loadGP("hk"), loadGP("q"), loadGP("kt"), loadGP("s")
+	acc := ymms(8)
+	zero(acc...)
+	Label("dim")
+	b := YMM()
+	VBROADCASTSS(Mem{Base: q}, b)
+	for i, a := range acc {
+		VFMADD231PS(Mem{Base: kt, Disp: 32 * i}, b, a)
+	}
+	ADDQ(U32(4), q)
+	ADDQ(U32(256), kt)
+	DECQ(hk)
+	JNZ(LabelRef("dim"))
+	sx, sc := XMM(), YMM()
+	Load(Param("scale"), sx)
+	VBROADCASTSS(sx, sc)
+	for i, a := range acc {
+		VMULPS(sc, a, a)
+		VMOVUPS(a, Mem{Base: s, Disp: 32 * i})
+	}
+	VZEROUPPER()
+	RET()
+
+	// tileAccumAVX2: acc[d] += e[j]*vt[j*hv+d] over the n weights, in order.
+	TEXT("tileAccumAVX2", NOSPLIT, "func(n, hv16 int, acc, vt, e *float32)")
+	Pragma("noescape")
+	Doc("tileAccumAVX2 sets acc[d] = fma(vt[j*hv+d], e[j], acc[d]) for j < n in order, d < 16*hv16",
+		"(hv = 16*hv16); n must be positive.")
+	hv16, ac, vtp := loadGP("hv16"), loadGP("acc"), loadGP("vt")
+	rowBytes := GP64()
+	MOVQ(hv16, rowBytes)
+	SHLQ(U8(6), rowBytes) // 16 floats of 4 bytes per hv16
+	Label("chunk")
+	a0, a1 := YMM(), YMM()
+	VMOVUPS(Mem{Base: ac}, a0)
+	VMOVUPS(Mem{Base: ac, Disp: 32}, a1)
+	n, e, vp := loadGP("n"), loadGP("e"), GP64()
+	MOVQ(vtp, vp)
+	Label("weight")
+	w := YMM()
+	VBROADCASTSS(Mem{Base: e}, w)
+	VFMADD231PS(Mem{Base: vp}, w, a0)
+	VFMADD231PS(Mem{Base: vp, Disp: 32}, w, a1)
+	ADDQ(U32(4), e)
+	ADDQ(rowBytes, vp)
+	DECQ(n)
+	JNZ(LabelRef("weight"))
+	VMOVUPS(a0, Mem{Base: ac})
+	VMOVUPS(a1, Mem{Base: ac, Disp: 32})
+	ADDQ(U32(64), ac)
+	ADDQ(U32(64), vtp)
+	DECQ(hv16)
+	JNZ(LabelRef("chunk"))
+	VZEROUPPER()
+	RET()
+
+	// tileExpAVX2: x = vExpf(x - m) for the 64 scores of a tile.
+	TEXT("tileExpAVX2", NOSPLIT, "func(x *float32, m float32)")
+	Pragma("noescape")
+	Doc("tileExpAVX2 replaces the 64 floats at x by vExpf(x[i] - m).")
+	xp := loadGP("x")
+	mx, mv := XMM(), YMM()
+	Load(Param("m"), mx)
+	VBROADCASTSS(mx, mv)
+	for i := 0; i < 8; i++ {
+		d := YMM()
+		VMOVUPS(Mem{Base: xp, Disp: 32 * i}, d)
+		VSUBPS(mv, d, d)
+		VMOVUPS(vExpf8(d), Mem{Base: xp, Disp: 32 * i})
+	}
+	VZEROUPPER()
+	RET()
+
+	// tileLoadAVX2: 8 keys and values at a time to float32, keys transposed.
+	TEXT("tileLoadAVX2", NOSPLIT, "func(n8, hk8, hv8 int, k *uint16, kstride int, v *uint16, vstride int, kt, vt *float32)")
+	Pragma("noescape")
+	Doc("tileLoadAVX2 converts 8*n8 keys (8*hk8 f16 each, at k + j*kstride bytes) into kt transposed",
+		"(kt[d*64+j]) and as many value rows (8*hv8 f16 at v + j*vstride bytes) into vt (rows of 8*hv8).")
+	n8 := loadGP("n8")
+	kp, ks, vp2, vs := loadGP("k"), loadGP("kstride"), loadGP("v"), loadGP("vstride")
+	ktp, vtp2 := loadGP("kt"), loadGP("vt")
+	Label("keys8")
+	{
+		c := loadGP("hk8")
+		kc, ktc := GP64(), GP64()
+		MOVQ(kp, kc)
+		MOVQ(ktp, ktc)
+		ks3 := GP64()
+		LEAQ(Mem{Base: ks, Index: ks, Scale: 2}, ks3)
+		Label("kdims")
+		r := ymms(8)
+		base := GP64()
+		MOVQ(kc, base)
+		for i := 0; i < 8; i++ {
+			if i == 4 {
+				LEAQ(Mem{Base: kc, Index: ks, Scale: 4}, base)
+			}
+			var m Mem
+			switch i % 4 {
+			case 0:
+				m = Mem{Base: base}
+			case 1:
+				m = Mem{Base: base, Index: ks, Scale: 1}
+			case 2:
+				m = Mem{Base: base, Index: ks, Scale: 2}
+			case 3:
+				m = Mem{Base: base, Index: ks3, Scale: 1}
+			}
+			VCVTPH2PS(m, r[i]) // key i, 8 elements
+		}
+		transpose8(r)
+		for i := 0; i < 8; i++ {
+			VMOVUPS(r[i], Mem{Base: ktc, Disp: 256 * i}) // element i of the 8 keys
+		}
+		ADDQ(U32(16), kc)
+		ADDQ(U32(2048), ktc)
+		DECQ(c)
+		JNZ(LabelRef("kdims"))
+	}
+	{
+		vrow, vtr := GP64(), GP64()
+		MOVQ(vp2, vrow)
+		MOVQ(vtp2, vtr)
+		j := GP64()
+		MOVQ(U32(8), j)
+		Label("vrows")
+		c, vc := loadGP("hv8"), GP64()
+		MOVQ(vrow, vc)
+		Label("vdims")
+		t := YMM()
+		VCVTPH2PS(Mem{Base: vc}, t)
+		VMOVUPS(t, Mem{Base: vtr})
+		ADDQ(U32(16), vc)
+		ADDQ(U32(32), vtr)
+		DECQ(c)
+		JNZ(LabelRef("vdims"))
+		ADDQ(vs, vrow)
+		DECQ(j)
+		JNZ(LabelRef("vrows"))
+		MOVQ(vtr, vtp2)
+		MOVQ(vrow, vp2)
+	}
+	LEAQ(Mem{Base: kp, Index: ks, Scale: 8}, kp)
+	ADDQ(U32(32), ktp)
+	DECQ(n8)
+	JNZ(LabelRef("keys8"))
+	VZEROUPPER()
+	RET()
+}
+
+// transpose8 transposes the 8x8 float32 matrix held one row per register.
+func transpose8(r []VecVirtual) {
+	t := ymms(8)
+	for i := 0; i < 4; i++ {
+		VUNPCKLPS(r[2*i+1], r[2*i], t[2*i])
+		VUNPCKHPS(r[2*i+1], r[2*i], t[2*i+1])
+	}
+	u := ymms(8)
+	for i := 0; i < 2; i++ {
+		VSHUFPS(U8(0x44), t[4*i+2], t[4*i], u[4*i])
+		VSHUFPS(U8(0xee), t[4*i+2], t[4*i], u[4*i+1])
+		VSHUFPS(U8(0x44), t[4*i+3], t[4*i+1], u[4*i+2])
+		VSHUFPS(U8(0xee), t[4*i+3], t[4*i+1], u[4*i+3])
+	}
+	for i := 0; i < 4; i++ {
+		VPERM2F128(U8(0x20), u[4+i], u[i], r[i])
+		VPERM2F128(U8(0x31), u[4+i], u[i], r[4+i])
+	}
 }

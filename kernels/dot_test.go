@@ -233,9 +233,9 @@ func checkDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel, w [
 			t.Errorf("%s: row %d: one = %v, VecDot = %v (exact %v, magnitude %g)", name, i, got, want, ref, mag)
 		}
 		if k.four != nil {
-			if typ == quant.Q4_K {
-				// llama.cpp's repacked gemm scales each pair of sub-blocks.
-				if w4 := dotQ4_KRepacked(n, w, a, 2); math.Float32bits(four[5*i]) != math.Float32bits(w4) {
+			if w4, ok := gemmTwin(typ, n, w, a); ok {
+				// llama.cpp's repacked gemm scales parts of each block.
+				if math.Float32bits(four[5*i]) != math.Float32bits(w4) {
 					t.Errorf("%s: row %d: four = %v, gemm twin %v", name, i, four[5*i], w4)
 				}
 			} else if math.Float32bits(four[5*i]) != math.Float32bits(got) {
@@ -248,4 +248,16 @@ func checkDot(t *testing.T, name string, typ quant.Type, n int, k dotKernel, w [
 			}
 		}
 	}
+}
+
+// gemmTwin returns the four-row (gemm) result of the formats whose
+// repacked llama.cpp kernels round otherwise in a batch of four.
+func gemmTwin(typ quant.Type, n int, w, a []byte) (float32, bool) {
+	switch typ {
+	case quant.Q4_K:
+		return dotQ4_KRepacked(n, w, a, 2), true
+	case quant.Q2_K:
+		return dotQ2_KRepacked(n, w, a, 8), true
+	}
+	return 0, false
 }

@@ -94,7 +94,7 @@ var genericSet = func() *kernelSet {
 	for _, t := range []quant.Type{quant.Q4_1, quant.Q5_1} {
 		ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return dotQ1Lanes(t, n, w, a) }}
 	}
-	for _, t := range []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q5_K, quant.Q6_K} {
+	for _, t := range []quant.Type{quant.Q3_K, quant.Q5_K, quant.Q6_K} {
 		ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return dotKLanes(t, n, w, a) }}
 	}
 	ks.dots[quant.Q4_K] = dotKernel{
@@ -102,6 +102,14 @@ var genericSet = func() *kernelSet {
 		four: func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
 			for i := 0; i < 4; i++ {
 				out[i*ostride] = dotQ4_KRepacked(n, w, a[i*stride:], 2)
+			}
+		},
+	}
+	ks.dots[quant.Q2_K] = dotKernel{
+		one: func(n int, w, a []byte, _ []float32) float32 { return dotQ2_KRepacked(n, w, a, 16) },
+		four: func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
+			for i := 0; i < 4; i++ {
+				out[i*ostride] = dotQ2_KRepacked(n, w, a[i*stride:], 8)
 			}
 		},
 	}
@@ -142,7 +150,7 @@ func (ks *kernelSet) dotFor(w Matrix) dotKernel {
 		}
 	}
 	k := ks.dot(w.Type)
-	if w.Expert && w.Type == quant.Q4_K {
+	if w.Expert && (w.Type == quant.Q4_K || w.Type == quant.Q2_K) {
 		return dotKernel{one: k.one, rows: k.rows}
 	}
 	return k

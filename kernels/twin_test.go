@@ -247,43 +247,44 @@ func TestMatMulBatchInvariant(t *testing.T) {
 	}
 }
 
-// TestMatMulQ4_KBatch checks MatMul's Q4_K arithmetic against llama.cpp's
-// x86 rules, on every kernel set: with a multiple of 8 weight rows the
-// whole groups of four input rows from the start of the batch get the
-// repacked gemm's bits and the rest the gemv's (each row alone); with any
-// other number of rows, and for an expert matrix, every input row gets the
-// bits of the kernel llama.cpp uses then (unrepacked vec_dot, gemv).
-func TestMatMulQ4_KBatch(t *testing.T) {
+// TestMatMulRepackedBatch checks MatMul's Q4_K and Q2_K arithmetic against
+// the rules of llama.cpp's AVX-512 build, on every kernel set: with a
+// multiple of 8 weight rows (repacked) the whole groups of four input rows
+// from the start of the batch get the repacked gemm's bits and the rest the
+// gemv's (each row alone); with any other number of rows, and for an expert
+// matrix, every input row gets the bits of the kernel llama.cpp uses then
+// (unrepacked vec_dot, gemv).
+func TestMatMulRepackedBatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20, 21))
 	const cols = 512
 	for _, ks := range kernelSets {
 		p := NewPool(2)
 		p.ks = ks
-		for _, rows := range []int{16, 30} {
-			for _, expert := range []bool{false, true} {
-				w := fastMatrix(rng, quant.Q4_K, rows, cols)
-				w.Expert = expert
-				for _, n := range []int{1, 5, 8, 13} {
-					x := randVec(rng, n*cols, 1)
-					out := make([]float32, n*rows)
-					scratch := make([]byte, ActivationBytes(quant.Q4_K, cols, n))
-					p.MatMul(out, w, x, n, scratch)
-					rb, _ := quant.Q8_K.RowSize(cols)
-					for i := 0; i < n; i++ {
-						a := scratch[i*rb : (i+1)*rb]
-						for r := 0; r < rows; r++ {
-							wr := w.Data[r*w.RowBytes : (r+1)*w.RowBytes]
-							var want float32
-							switch {
-							case rows%8 != 0:
-								want = dotQ4_KLanes(cols, wr, a)
-							case !expert && i < n-n%4:
-								want = dotQ4_KRepacked(cols, wr, a, 2)
-							default:
-								want = dotQ4_KRepacked(cols, wr, a, 8)
-							}
-							if math.Float32bits(out[i*rows+r]) != math.Float32bits(want) {
-								t.Errorf("%s rows=%d expert=%v n=%d: token %d row %d: %v, want %v", ks.name, rows, expert, n, i, r, out[i*rows+r], want)
+		for _, typ := range []quant.Type{quant.Q4_K, quant.Q2_K} {
+			for _, rows := range []int{16, 30} {
+				for _, expert := range []bool{false, true} {
+					w := fastMatrix(rng, typ, rows, cols)
+					w.Expert = expert
+					for _, n := range []int{1, 5, 8, 13} {
+						x := randVec(rng, n*cols, 1)
+						out := make([]float32, n*rows)
+						scratch := make([]byte, ActivationBytes(typ, cols, n))
+						p.MatMul(out, w, x, n, scratch)
+						rb, _ := quant.Q8_K.RowSize(cols)
+						plain, _ := plainDot(typ)
+						for i := 0; i < n; i++ {
+							a := scratch[i*rb : (i+1)*rb]
+							for r := 0; r < rows; r++ {
+								wr := w.Data[r*w.RowBytes : (r+1)*w.RowBytes]
+								want := genericSet.dot(typ).one(cols, wr, a, nil) // gemv
+								if rows%8 != 0 {
+									want = plain.one(cols, wr, a, nil)
+								} else if g, _ := gemmTwin(typ, cols, wr, a); !expert && i < n-n%4 {
+									want = g
+								}
+								if math.Float32bits(out[i*rows+r]) != math.Float32bits(want) {
+									t.Errorf("%s %s rows=%d expert=%v n=%d: token %d row %d: %v, want %v", ks.name, typ, rows, expert, n, i, r, out[i*rows+r], want)
+								}
 							}
 						}
 					}

@@ -340,15 +340,50 @@ func dotQ4_KLanes(n int, w, a []byte) float32 {
 }
 
 // plainDot returns the dot of weights of type t that llama.cpp leaves
-// unrepacked (rows not a multiple of 8), for the types it otherwise repacks
-// on x86 (Q4_0, Q4_K); ok is false for the others, whose arithmetic does not
-// depend on it.
+// unrepacked (rows not a multiple of 8), for the types its AVX-512 build
+// otherwise repacks (Q4_0, Q4_K, Q2_K); ok is false for the others, whose
+// arithmetic does not depend on it.
 func plainDot(t quant.Type) (k dotKernel, ok bool) {
 	switch t {
 	case quant.Q4_0:
 		return dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return dotQ32Lanes(quant.Q4_0, n, w, a) }}, true
 	case quant.Q4_K:
 		return dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return dotQ4_KLanes(n, w, a) }}, true
+	case quant.Q2_K:
+		return dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return dotKLanes(quant.Q2_K, n, w, a) }}, true
 	}
 	return dotKernel{}, false
+}
+
+// dotQ2_KRepacked is the twin of the repacked Q2_K kernels of llama.cpp's
+// AVX-512 build (which repacks Q2_K only there): as dotQ4_KRepacked, with
+// the sums of 16-element sub-blocks taken whole per block for the one-row
+// gemv (group 16) and per half block for the four-row gemm (group 8).
+func dotQ2_KRepacked(n int, w, a []byte, group int) float32 {
+	var acc, accm float32
+	for b := 0; b < n/256; b++ {
+		x := w[84*b : 84*b+84]
+		da, qa, bsums := q8KBlock(a[292*b : 292*b+292])
+		var sums, mins [16]int32
+		for c := 0; c < 8; c++ {
+			qs, sh := x[16+32*(c/4):], 2*(c%4)
+			for e := 0; e < 32; e++ {
+				sums[2*c+e/16] += int32(qs[e]>>sh&3) * int32(qa[32*c+e])
+			}
+		}
+		for g := range sums {
+			sums[g] *= int32(x[g] & 0xF)
+			mins[g] = int32(x[g]>>4) * bsums[g]
+		}
+		d, dmin := f16At(x, 80)*da, f16At(x, 82)*da
+		for g := 0; g < 16; g += group {
+			var s, m int32
+			for j := g; j < g+group; j++ {
+				s, m = s+sums[j], m+mins[j]
+			}
+			acc = fma32(float32(s), d, acc)
+			accm = fma32(float32(m), dmin, accm)
+		}
+	}
+	return acc - accm
 }

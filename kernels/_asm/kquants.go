@@ -68,7 +68,14 @@ func genKQuants() {
 // float32 apart, as ggml's AVX2 vec_dot (dotKLanes).
 func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 	nb, w, a := dotOpening(name, "Q8_K", T)
-	acc := zeroAccs(T)
+	gemm := total && T > 1
+	var acc []VecVirtual
+	var rowsAcc rowAccs
+	if gemm {
+		rowsAcc = newRowAccs()
+	} else {
+		acc = zeroAccs(T)
+	}
 	q5 := name == "Q5_K"
 	qs := 16
 	if q5 {
@@ -125,21 +132,20 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		// (d_a*dmin), one fused multiply-add per block.
 		// The rows' totals go in the lanes of one register (row t in lane t).
 		if !total {
-			mv, dv := XMM(), XMM()
-			for t := 0; t < T; t++ {
-				p := XMM()
-				VMOVDQU(a.at(t, 260), p)
-				VPHADDW(a.at(t, 276), p, p)
-				VPMADDWD(mins, p, p)
-				VPHADDD(p, p, p)
-				VPHADDD(p, p, p) // the total in every lane
-				if t == 0 {
-					VMOVDQA(p, mv)
-				} else {
-					VPBLENDD(U8(1<<t), p, mv, mv)
+			dv := XMM()
+			ps := make([]VecVirtual, 4)
+			for t := 0; t < 4; t++ {
+				if t >= T {
+					ps[t] = ps[0] // unused lanes
+					continue
 				}
+				ps[t] = XMM()
+				VMOVDQU(a.at(t, 260), ps[t])
+				VPHADDW(a.at(t, 276), ps[t], ps[t])
+				VPMADDWD(mins, ps[t], ps[t])
 				VINSERTPS(U8(t<<4), a.at(t, 0), dv, dv)
 			}
+			mv := rowTotals(ps, false) // row t's total in lane t
 			VCVTDQ2PS(mv, mv)
 			dmin := halfBroadcast(Mem{Base: w, Disp: 2})
 			VMULPS(dmin.AsX(), dv, dv)
@@ -150,20 +156,21 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		}
 
 		// gemm: llama.cpp's repacked four-row Q4_K kernel scales the sums of
-		// each pair of sub-blocks separately.
-		gemm := total && T > 1
-		var wsc VecVirtual
-		var pm []VecVirtual
+		// each pair of sub-blocks separately, the rows in the lanes of the
+		// accumulators.
+		var dS VecVirtual
 		if gemm {
-			wsc = XMM()
-			VMOVD(Mem{Base: w}, wsc)
-			VCVTPH2PS(wsc, wsc) // [d, dmin, 0, 0]
-			pm = make([]VecVirtual, T)
+			var dM VecVirtual
+			dS, dM = rowsAcc.blockScales(a, w, 0, 2)
+			pm := make([]VecVirtual, T)
 			for t := 0; t < T; t++ {
 				pm[t] = XMM()
 				VMOVDQU(a.at(t, 260), pm[t])
 				VPHADDW(a.at(t, 276), pm[t], pm[t])
 				VPMADDWD(mins, pm[t], pm[t]) // M of each pair
+			}
+			for _, m := range transpose4(pm) { // M of pair j, row t in lane t
+				rowsAcc.addM(m, dM)
 			}
 		}
 		sumi := ymms(T)
@@ -203,16 +210,9 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 				VPMADDUBSW(a.at(t, 4+64*j+32), hi, p)
 				VPMADDWD(sh, p, p)
 				VPADDD(p, sumi[t], sumi[t])
-				if gemm {
-					// [S, M] of pair j += ... : [acc, accm] += [S, M] * [d, dmin]*d_a.
-					x, m, d := hsumI32(sumi[t]), XMM(), XMM()
-					VPSRLDQ(U8(4*j), pm[t], m)
-					VPUNPCKLDQ(m, x, x) // [S, M, ...]
-					VCVTDQ2PS(x, x)
-					VBROADCASTSS(a.at(t, 0), d)
-					VMULPS(wsc, d, d)
-					VFMADD231PS(x, d, acc[t].AsX())
-				}
+			}
+			if gemm {
+				rowsAcc.addS(rowTotals(sumi, true), dS)
 			}
 		}
 		if gemm {
@@ -240,6 +240,12 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		}
 		scaleBlock(w, 0, a, sumi, acc)
 	}, advanceK(w, size, a))
+	if gemm {
+		rowsAcc.store()
+		VZEROUPPER()
+		RET()
+		return
+	}
 	if total {
 		storeWith(acc, func(v, dst VecVirtual) {
 			VMOVSHDUP(v.AsX(), dst)
@@ -352,4 +358,101 @@ func advanceK(w GPVirtual, size int, a acts) func(int) {
 		ADDQ(U32(size), w)
 		ADDQ(U32(292), a.base)
 	}
+}
+
+// rowAccs are the accumulators of a four-row repacked (gemm) kernel: acc
+// (quants) and accm (mins), row t in lane t, so that one fused multiply-add
+// updates the four rows (each lane rounds as the row's own would).
+type rowAccs struct{ s, m VecVirtual }
+
+func newRowAccs() rowAccs {
+	r := rowAccs{XMM(), XMM()}
+	VXORPS(r.s, r.s, r.s)
+	VXORPS(r.m, r.m, r.m)
+	return r
+}
+
+// blockScales returns [d_w*d_a(t)] and [dmin_w*d_a(t)] for the block whose
+// f16 d_w and dmin_w are at w+dOff and w+mOff.
+func (r rowAccs) blockScales(a acts, w GPVirtual, dOff, mOff int) (dS, dM VecVirtual) {
+	dv := XMM()
+	VMOVSS(a.at(0, 0), dv)
+	for t := 1; t < 4; t++ {
+		VINSERTPS(U8(t<<4), a.at(t, 0), dv, dv)
+	}
+	dS, dM = XMM(), XMM()
+	VPBROADCASTW(Mem{Base: w, Disp: dOff}, dS)
+	VCVTPH2PS(dS, dS)
+	VPBROADCASTW(Mem{Base: w, Disp: mOff}, dM)
+	VCVTPH2PS(dM, dM)
+	VMULPS(dv, dS, dS)
+	VMULPS(dv, dM, dM)
+	return dS, dM
+}
+
+// addS adds float(s) * d to acc, addM to accm, lane by lane (s and m hold
+// int32 sums).
+func (r rowAccs) addS(s, d VecVirtual) {
+	VCVTDQ2PS(s, s)
+	VFMADD231PS(s, d, r.s)
+}
+
+func (r rowAccs) addM(m, d VecVirtual) {
+	VCVTDQ2PS(m, m)
+	VFMADD231PS(m, d, r.m)
+}
+
+// store writes acc - accm of row t to out[t*ostride].
+func (r rowAccs) store() {
+	VSUBPS(r.m, r.s, r.s)
+	out, os := loadGP("out"), loadGP("ostride")
+	x := XMM()
+	for t := 0; t < 4; t++ {
+		switch t {
+		case 0:
+			VMOVSS(r.s, Mem{Base: out})
+		case 1, 2:
+			VPSHUFD(U8(t), r.s, x)
+			VMOVSS(x, Mem{Base: out, Index: os, Scale: 4 * uint8(t)})
+		default:
+			VPSHUFD(U8(3), r.s, x)
+			LEAQ(Mem{Base: os, Index: os, Scale: 2}, os)
+			VMOVSS(x, Mem{Base: out, Index: os, Scale: 4})
+		}
+	}
+}
+
+// rowTotals returns [sum of the int32 lanes of v[t]] for four vectors
+// (YMM if ymm, else XMM), row t in lane t: exact integer sums by VPHADDD
+// (on YMM, per 128-bit half, the halves added last).
+func rowTotals(v []VecVirtual, ymm bool) VecVirtual {
+	if ymm {
+		u, w, x := YMM(), YMM(), XMM()
+		VPHADDD(v[1], v[0], u)
+		VPHADDD(v[3], v[2], w)
+		VPHADDD(w, u, u)
+		VEXTRACTI128(U8(1), u, x)
+		VPADDD(u.AsX(), x, x)
+		return x
+	}
+	u, w := XMM(), XMM()
+	VPHADDD(v[1], v[0], u)
+	VPHADDD(v[3], v[2], w)
+	VPHADDD(w, u, u)
+	return u
+}
+
+// transpose4 transposes the 4x4 int32 matrix held one row per XMM register.
+func transpose4(r []VecVirtual) []VecVirtual {
+	t0, t1, t2, t3 := XMM(), XMM(), XMM(), XMM()
+	VPUNPCKLDQ(r[1], r[0], t0)
+	VPUNPCKHDQ(r[1], r[0], t1)
+	VPUNPCKLDQ(r[3], r[2], t2)
+	VPUNPCKHDQ(r[3], r[2], t3)
+	o := []VecVirtual{XMM(), XMM(), XMM(), XMM()}
+	VPUNPCKLQDQ(t2, t0, o[0])
+	VPUNPCKHQDQ(t2, t0, o[1])
+	VPUNPCKLQDQ(t3, t1, o[2])
+	VPUNPCKHQDQ(t3, t1, o[3])
+	return o
 }

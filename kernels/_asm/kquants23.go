@@ -39,10 +39,14 @@ func groupScales(sc VecVirtual, h int) VecVirtual {
 // acc - accm.
 func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
 	nb, w, a := dotOpening("Q2_K", "Q8_K", T)
-	acc := zeroAccs(T)
-	halves := 1 // sums per block: 1 (gemv) or 2 (gemm)
+	var acc []VecVirtual
+	var rowsAcc rowAccs
+	halves := 1 // sums per block: 1 (gemv) or 2 (gemm, the rows in the accumulators' lanes)
 	if T > 1 {
 		halves = 2
+		rowsAcc = newRowAccs()
+	} else {
+		acc = zeroAccs(T)
 	}
 	blockLoop("blocks", nb, 1, func(int) {
 		prefetch(w, 0)
@@ -54,31 +58,41 @@ func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
 		VPAND(mask0F.Offset(0), mins.AsX(), mins.AsX())
 		VPMOVZXBW(sc.AsX(), sc)
 		VPMOVZXBW(mins.AsX(), mins)
-		wsc := XMM()
-		VMOVD(Mem{Base: w, Disp: 80}, wsc)
-		VCVTPH2PS(wsc, wsc) // [d, dmin, 0, 0]
 		sumi := ymms(T)
+		var wsc, dS, dM VecVirtual
+		if halves == 1 {
+			wsc = XMM()
+			VMOVD(Mem{Base: w, Disp: 80}, wsc)
+			VCVTPH2PS(wsc, wsc) // [d, dmin, 0, 0]
+		} else {
+			dS, dM = rowsAcc.blockScales(a, w, 80, 82)
+		}
 		// scaleSums adds [S, M] of the quants summed in sumi and of the mins
-		// of the 16-element groups [g0, g0+ng) to the accumulators.
-		scaleSums := func(g0, ng int) {
-			for t := 0; t < T; t++ {
-				p, x, m, d := YMM(), XMM(), XMM(), XMM()
-				VPMADDWD(a.at(t, 260), mins, p) // lane l: groups 2l, 2l+1
-				if ng == 16 {
-					mx := hsumI32(p)
-					VMOVDQA(mx, m)
-				} else {
-					VEXTRACTI128(U8(g0/8), p, m)
-					VPHADDD(m, m, m)
-					VPHADDD(m, m, m)
+		// of the 16-element groups [8h, 8h+8) (all 16 for one row) to the
+		// accumulators.
+		scaleSums := func(h int) {
+			if halves == 2 {
+				ms := make([]VecVirtual, T)
+				for t := 0; t < T; t++ {
+					p := YMM()
+					VPMADDWD(a.at(t, 260), mins, p) // lane l: groups 2l, 2l+1
+					ms[t] = XMM()
+					VEXTRACTI128(U8(h), p, ms[t])
 				}
-				s := hsumI32(sumi[t])
-				VPUNPCKLDQ(m, s, x) // [S, M, ...]
-				VCVTDQ2PS(x, x)
-				VBROADCASTSS(a.at(t, 0), d)
-				VMULPS(wsc, d, d)
-				VFMADD231PS(x, d, acc[t].AsX())
+				rowsAcc.addM(rowTotals(ms, false), dM)
+				rowsAcc.addS(rowTotals(sumi, true), dS)
+				return
 			}
+			p, x, d := YMM(), XMM(), XMM()
+			VPMADDWD(a.at(0, 260), mins, p)
+			VPHADDD(p, sumi[0], p) // per half: [s, s, m, m]
+			VEXTRACTI128(U8(1), p, x)
+			VPADDD(p.AsX(), x, x)
+			VPHADDD(x, x, x) // [S, M, S, M]
+			VCVTDQ2PS(x, x)
+			VBROADCASTSS(a.at(0, 0), d)
+			VMULPS(wsc, d, d)
+			VFMADD231PS(x, d, acc[0].AsX())
 		}
 		zero(sumi...)
 		for h := 0; h < 2; h++ {
@@ -97,16 +111,22 @@ func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
 				groupDot(a, 4+128*h+32*s, q, scv, sumi)
 			}
 			if halves == 2 {
-				scaleSums(8*h, 8)
+				scaleSums(h)
 				if h == 0 {
 					zero(sumi...)
 				}
 			}
 		}
 		if halves == 1 {
-			scaleSums(0, 16)
+			scaleSums(0)
 		}
 	}, advanceK(w, 84, a))
+	if halves == 2 {
+		rowsAcc.store()
+		VZEROUPPER()
+		RET()
+		return
+	}
 	storeWith(acc, func(v, dst VecVirtual) {
 		VMOVSHDUP(v.AsX(), dst)
 		VSUBSS(dst, v.AsX(), dst) // acc - accm

@@ -176,13 +176,18 @@ func tileScoresGo(s, q, kt []float32, scale float32) {
 // halves (_mm512_reduce_add_ps), the four added in float64.
 func tileWeightsGo(x []float32, m float32) float64 {
 	x = x[:attnTileKV]
+	for i, v := range x {
+		x[i] = vExpf(v - m)
+	}
+	return tileSum(x)
+}
+
+// tileSum is the sum of the 64 weights as ggml_vec_soft_max_f32 takes it.
+func tileSum(x []float32) float64 {
 	var sum float64
 	for g := 0; g < attnTileKV; g += 16 {
 		var l [16]float32
-		for i := range l {
-			x[g+i] = vExpf(x[g+i] - m)
-			l[i] = x[g+i]
-		}
+		copy(l[:], x[g:g+16])
 		for w := 8; w >= 1; w /= 2 {
 			for i := 0; i < w; i++ {
 				l[i] += l[i+w]

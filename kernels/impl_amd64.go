@@ -275,18 +275,7 @@ func tileScoresAVX2Go(s, q, kt []float32, scale float32) {
 func tileWeightsAVX2Go(x []float32, m float32) float64 {
 	x = x[:attnTileKV]
 	tileExpAVX2(&x[0], m)
-	var sum float64
-	for g := 0; g < attnTileKV; g += 16 {
-		var l [16]float32
-		copy(l[:], x[g:g+16])
-		for w := 8; w >= 1; w /= 2 {
-			for i := 0; i < w; i++ {
-				l[i] += l[i+w]
-			}
-		}
-		sum += float64(l[0])
-	}
-	return sum
+	return tileSum(x)
 }
 
 // tileAccumAVX2Go runs tileAccumAVX2 when the value size is a multiple of

@@ -293,17 +293,23 @@ func dotQ4_KRepacked(n int, w, a []byte, group int) float32 {
 		x := w[144*b : 144*b+144]
 		da, qa, bsums := q8KBlock(a[292*b : 292*b+292])
 		sums, mins := q4KSums(x, qa, &bsums)
-		d, dmin := f16At(x, 0)*da, f16At(x, 2)*da
-		for g := 0; g < 8; g += group {
-			var s, m int32
-			for j := g; j < g+group; j++ {
-				s, m = s+sums[j], m+mins[j]
-			}
-			acc = fma32(float32(s), d, acc)
-			accm = fma32(float32(m), dmin, accm)
-		}
+		repackedScale(&acc, &accm, sums[:], mins[:], f16At(x, 0)*da, f16At(x, 2)*da, group)
 	}
 	return acc - accm
+}
+
+// repackedScale adds the sums and mins of a block, group sub-blocks at a
+// time, to acc and accm: acc = fma(float(S), d, acc), accm = fma(float(M),
+// dmin, accm) per group, as llama.cpp's repacked K-quant kernels do.
+func repackedScale(acc, accm *float32, sums, mins []int32, d, dmin float32, group int) {
+	for g := 0; g < len(sums); g += group {
+		var s, m int32
+		for j := g; j < g+group; j++ {
+			s, m = s+sums[j], m+mins[j]
+		}
+		*acc = fma32(float32(s), d, *acc)
+		*accm = fma32(float32(m), dmin, *accm)
+	}
 }
 
 // dotQ4_KLanes is the twin of ggml's AVX2 vec_dot for Q4_K, which llama.cpp
@@ -375,15 +381,7 @@ func dotQ2_KRepacked(n int, w, a []byte, group int) float32 {
 			sums[g] *= int32(x[g] & 0xF)
 			mins[g] = int32(x[g]>>4) * bsums[g]
 		}
-		d, dmin := f16At(x, 80)*da, f16At(x, 82)*da
-		for g := 0; g < 16; g += group {
-			var s, m int32
-			for j := g; j < g+group; j++ {
-				s, m = s+sums[j], m+mins[j]
-			}
-			acc = fma32(float32(s), d, acc)
-			accm = fma32(float32(m), dmin, accm)
-		}
+		repackedScale(&acc, &accm, sums[:], mins[:], f16At(x, 80)*da, f16At(x, 82)*da, group)
 	}
 	return acc - accm
 }

@@ -3,10 +3,10 @@ package chat
 import "bytes"
 
 // hold is the text a streaming parser has received but not yet released.
-// Its front may be a run of blanks whose fate depends on what follows
-// (dropped before a marker, released before other text); it is scanned only
-// once, so that a parser's work per piece is proportional to the piece,
-// however long the run.
+// Its front may be a run of blanks whose fate depends on what follows (a
+// separator dropped after a marker); it is scanned only once, so that a
+// parser's work per piece is proportional to the piece, however long the
+// run.
 type hold struct {
 	buf   []byte
 	blank int // buf[:blank] is known to be all blanks
@@ -59,43 +59,25 @@ func (h *hold) hasPrefix(m []byte) (complete, partial bool) {
 	return bytes.HasPrefix(rest, m), bytes.HasPrefix(m, rest)
 }
 
-// next looks for the earliest of markers (none of which starts with a
-// blank). Found: it returns the text before it without its trailing blanks,
-// leaving the marker at the front, and which marker it is. Not found: it
-// returns what can be released now, keeping trailing blanks and a partial
-// marker.
+// next looks for the earliest of markers. Found: it returns the text
+// before it, leaving the marker at the front, and which marker it is. Not
+// found: it returns everything but a partial marker at the end. Blank text
+// is released as it comes, like any other.
 func (h *hold) next(markers [][]byte) (text string, marker int) {
 	at, marker := -1, -1
 	for i, m := range markers {
-		if j := bytes.Index(h.buf[h.blank:], m); j >= 0 && (at < 0 || j < at) {
+		if j := bytes.Index(h.buf, m); j >= 0 && (at < 0 || j < at) {
 			at, marker = j, i
 		}
 	}
 	if at >= 0 {
-		at += h.blank
-		end := at
-		for end > 0 && isBlank(h.buf[end-1]) {
-			end--
-		}
-		text = string(h.buf[:end])
-		h.drop(at)
-		return text, marker
+		return h.take(at), marker
 	}
 	keep := len(h.buf)
 	for _, m := range markers {
 		keep = min(keep, len(h.buf)-partialSuffix(h.buf, m))
 	}
-	end := keep
-	for end > h.blank && isBlank(h.buf[end-1]) {
-		end--
-	}
-	if end == h.blank { // only blanks before the partial marker
-		h.blank = keep
-		return "", -1
-	}
-	text = h.take(end)
-	h.blank = keep - end
-	return text, -1
+	return h.take(keep), -1
 }
 
 // partialSuffix returns the length of the longest suffix of s that is a

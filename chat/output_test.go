@@ -128,14 +128,14 @@ func TestReasoningParser(t *testing.T) {
 		want   result
 	}{
 		{"qwen3 think block", think, "<think>\nLet me add.\n12+30=42\n</think>\n\nThe answer is 42.",
-			result{Delta: Delta{Reasoning: "Let me add.\n12+30=42", Content: "The answer is 42."}}},
-		{"r1 starts open", r1, "Let me add.\n</think>\n\n42", result{Delta: Delta{Reasoning: "Let me add.", Content: "42"}}},
+			result{Delta: Delta{Reasoning: "Let me add.\n12+30=42\n", Content: "The answer is 42."}}},
+		{"r1 starts open", r1, "Let me add.\n</think>\n\n42", result{Delta: Delta{Reasoning: "Let me add.\n", Content: "42"}}},
 		{"r1 repeats the open tag", r1, "<think>\nx</think>y", result{Delta: Delta{Reasoning: "x", Content: "y"}}},
-		{"leading blanks before the tag", think, "\n \n<think>a</think>b", result{Delta: Delta{Reasoning: "a", Content: "b"}}},
+		{"blanks before the tag: no reasoning", think, "\n \n<think>a</think>b", result{Delta: Delta{Content: "\n \n<think>a</think>b"}}},
 		{"no reasoning", think, "\n\nHello <think> world </think> ", result{Delta: Delta{Content: "\n\nHello <think> world </think> "}}},
 		{"close without open is text", think, "a</think>b", result{Delta: Delta{Content: "a</think>b"}}},
 		{"empty reasoning (thinking off)", think, "<think>\n\n</think>\n\nHi", result{Delta: Delta{Content: "Hi"}}},
-		{"never closed", think, "<think>\nstill thinking \n", result{Delta: Delta{Reasoning: "still thinking"}, Truncated: true}},
+		{"never closed", think, "<think>\nstill thinking \n", result{Delta: Delta{Reasoning: "still thinking \n"}, Truncated: true}},
 		{"r1 never closed", r1, "  thinking", result{Delta: Delta{Reasoning: "thinking"}, Truncated: true}},
 		{"r1 empty output", r1, "", result{Truncated: true}},
 		{"empty output", think, "", result{}},
@@ -180,8 +180,8 @@ func TestReasoningStreamsEarly(t *testing.T) {
 	}{
 		{"<think>", ReasoningDelta{}},
 		{"\nOne", ReasoningDelta{Reasoning: "One"}},
-		{" two\n", ReasoningDelta{Reasoning: " two"}}, // the newline may precede </think>
-		{"three </", ReasoningDelta{Reasoning: "\nthree"}},
+		{" two\n", ReasoningDelta{Reasoning: " two\n"}},   // blanks stream as they come
+		{"three </", ReasoningDelta{Reasoning: "three "}}, // "</" may open </think>
 		{"think>\n", ReasoningDelta{}},
 		{"\nAns", ReasoningDelta{Content: "Ans"}},
 		{"wer", ReasoningDelta{Content: "wer"}},
@@ -208,6 +208,21 @@ func TestReasoningStartsOpen(t *testing.T) {
 	}
 }
 
+func TestReasoningClosed(t *testing.T) {
+	for prompt, want := range map[string]bool{
+		"<|im_start|>assistant\n<think>\n\n</think>\n\n": true,
+		"<｜Assistant｜><think></think>":                   true,
+		"<|im_start|>assistant\n<think>\n":               false,
+		"<|im_start|>assistant\n":                        false,
+		"user: </think>\n":                               false,
+		"<think>a</think> then more":                     false,
+	} {
+		if got := ReasoningClosed(prompt); got != want {
+			t.Errorf("ReasoningClosed(%q) = %v, want %v", prompt, got, want)
+		}
+	}
+}
+
 func TestToolCallParser(t *testing.T) {
 	qwen := OutputOptions{Tools: ToolFormatQwen}
 	ds := OutputOptions{Tools: ToolFormatDeepSeek}
@@ -221,26 +236,26 @@ func TestToolCallParser(t *testing.T) {
 		{"qwen one call", qwen, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": " + weather + "}\n</tool_call>",
 			result{Delta: Delta{ToolCalls: []ToolCall{call("call_1", "get_weather", weather)}}}},
 		{"qwen content then two calls", qwen, "Let me check.\n\n<tool_call>\n{\"name\": \"a\", \"arguments\": {\"z\": 1, \"b\": [true]}}\n</tool_call>\n<tool_call>\n{\"arguments\": {}, \"name\": \"b\"}\n</tool_call>",
-			result{Delta: Delta{Content: "Let me check.", ToolCalls: []ToolCall{call("call_1", "a", `{"z": 1, "b": [true]}`), call("call_2", "b", "{}")}}}},
+			result{Delta: Delta{Content: "Let me check.\n\n", ToolCalls: []ToolCall{call("call_1", "a", `{"z": 1, "b": [true]}`), call("call_2", "b", "{}")}}}},
 		{"qwen content after", qwen, "<tool_call>{\"name\": \"f\"}</tool_call>\n\nDone. ", result{Delta: Delta{Content: "Done. ", ToolCalls: []ToolCall{call("call_1", "f", "{}")}}}},
 		{"qwen arguments as a string", qwen, `<tool_call>{"name": "f", "arguments": "{\"x\": 1}"}</tool_call>`,
 			result{Delta: Delta{ToolCalls: []ToolCall{call("call_1", "f", `{"x": 1}`)}}}},
 		{"qwen parameters", qwen, `<tool_call>{"name": "f", "parameters": {"x": "深"}}</tool_call>`,
 			result{Delta: Delta{ToolCalls: []ToolCall{call("call_1", "f", `{"x": "深"}`)}}}},
 		{"qwen malformed JSON", qwen, "Hi <tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": }\n</tool_call> ok",
-			result{Delta: Delta{Content: "Hi<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": }\n</tool_call>ok",
+			result{Delta: Delta{Content: "Hi <tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": }\n</tool_call>ok",
 				Warnings: []string{"chat: tool call 1: invalid JSON: invalid character '}' looking for beginning of value; returned as content"}}}},
 		{"qwen no name", qwen, `<tool_call>{"arguments": {}}</tool_call>`,
 			result{Delta: Delta{Content: `<tool_call>{"arguments": {}}</tool_call>`, Warnings: []string{"chat: tool call 1: no function name; returned as content"}}}},
 		{"qwen arguments not an object", qwen, `<tool_call>{"name": "f", "arguments": [1]}</tool_call>`,
 			result{Delta: Delta{Content: `<tool_call>{"name": "f", "arguments": [1]}</tool_call>`, Warnings: []string{`chat: tool call 1: arguments are not a JSON object: "[1]"; returned as content`}}}},
 		{"qwen unterminated", qwen, "ok\n<tool_call>\n{\"name\": \"f\", ",
-			result{Delta: Delta{Content: "ok<tool_call>\n{\"name\": \"f\", ", Warnings: []string{"chat: tool call 1: output ended inside the tool call; returned as content"}}}},
+			result{Delta: Delta{Content: "ok\n<tool_call>\n{\"name\": \"f\", ", Warnings: []string{"chat: tool call 1: output ended inside the tool call; returned as content"}}}},
 		{"qwen look-alike text", qwen, "a <tool_cal b <tool_call", result{Delta: Delta{Content: "a <tool_cal b <tool_call"}}},
 		{"deepseek r1", ds, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n" + weather + "\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
 			result{Delta: Delta{ToolCalls: []ToolCall{call("call_1", "get_weather", weather)}}}},
 		{"deepseek r1 two calls and content", ds, "I will call.\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>a\n```json\n{\"x\": 1}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>b\n```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
-			result{Delta: Delta{Content: "I will call.", ToolCalls: []ToolCall{call("call_1", "a", `{"x": 1}`), call("call_2", "b", "{}")}}}},
+			result{Delta: Delta{Content: "I will call.\n", ToolCalls: []ToolCall{call("call_1", "a", `{"x": 1}`), call("call_2", "b", "{}")}}}},
 		{"deepseek v3.1", ds, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>" + weather + "<｜tool▁call▁end｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
 			result{Delta: Delta{ToolCalls: []ToolCall{call("call_1", "get_weather", weather), call("call_2", "function", "{}")}}}},
 		{"deepseek unfenced arguments, no block end", ds, "<｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n{\"a\": 1}<｜tool▁call▁end｜>\n\nafter",
@@ -255,7 +270,7 @@ func TestToolCallParser(t *testing.T) {
 		{"no format", OutputOptions{}, "<tool_call>{\"name\": \"f\"}</tool_call>", result{Delta: Delta{Content: "<tool_call>{\"name\": \"f\"}</tool_call>"}}},
 		{"reasoning then qwen call", OutputOptions{Tools: ToolFormatQwen, ReasoningStartsOpen: true},
 			"I need <tool_call> weather.\n</think>\n\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>",
-			result{Delta: Delta{Reasoning: "I need <tool_call> weather.", ToolCalls: []ToolCall{call("call_1", "get_weather", `{"city": "Paris"}`)}}}},
+			result{Delta: Delta{Reasoning: "I need <tool_call> weather.\n", ToolCalls: []ToolCall{call("call_1", "get_weather", `{"city": "Paris"}`)}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,10 +290,10 @@ func TestToolCallContentFlowsEarly(t *testing.T) {
 	}{
 		{"Hello", "Hello"},
 		{" wor", " wor"},
-		{"ld <", "ld"}, // " <" may open <tool_call>
-		{"b>", " <b>"}, // it did not
-		{"\n\n", ""},   // blanks before a possible call are held
-		{"x", "\n\nx"},
+		{"ld <", "ld "},  // "<" may open <tool_call>
+		{"b>", "<b>"},    // it did not
+		{"\n\n", "\n\n"}, // blanks stream as they come
+		{"x", "x"},
 		{"<tool_", ""},
 		{"call>{\"name\": ", ""},
 	}

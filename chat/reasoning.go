@@ -1,6 +1,9 @@
 package chat
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Default reasoning tags, as DeepSeek-R1, QwQ and Qwen3 write them.
 const (
@@ -34,15 +37,16 @@ const (
 )
 
 // ReasoningParser splits model output into reasoning and content as it
-// streams in. Output is reasoning when it opens with the open tag (after
-// optional whitespace), or from the start with StartsOpen; reasoning ends at
-// the close tag. As DeepSeek's API does, the reasoning is trimmed of
-// surrounding whitespace and the whitespace between the close tag and the
-// answer is dropped; an open tag anywhere else is plain text. Output that
-// never closes its reasoning is all reasoning, and Truncated reports it.
+// streams in. Output is reasoning when it opens with the open tag, or from
+// the start with StartsOpen; reasoning ends at the close tag (as the engine
+// follows the block token by token). The blanks that separate the reasoning
+// from its tags and the answer from the close tag are dropped; an open tag
+// anywhere else is plain text. Output that never closes its reasoning is all
+// reasoning, and Truncated reports it.
 //
-// Text that may still turn out to be (part of) a tag or trimmable whitespace
-// is held until the next Push or Flush decides it; everything else is
+// Only text that may still turn out to be (part of) a tag, or a separator
+// to drop, is held until the next Push or Flush decides it; everything
+// else, blank text within the reasoning or the answer included, is
 // released at once. Whatever the split of the output into pieces, the
 // concatenated deltas are the same. A ReasoningParser is not safe for
 // concurrent use.
@@ -75,6 +79,15 @@ func ReasoningStartsOpen(prompt string) bool {
 	return i >= 0 && strings.TrimLeft(prompt[i+len(ThinkOpen):], asciiSpace) == ""
 }
 
+// ReasoningClosed reports whether a rendered prompt ends with a closed
+// reasoning block (an empty <think></think> or a finished one, then only
+// whitespace), as Qwen3's template writes it with thinking off: the output
+// starts with the answer.
+func ReasoningClosed(prompt string) bool {
+	rest := strings.TrimRight(prompt, asciiSpace)
+	return strings.HasSuffix(rest, ThinkClose) && strings.Contains(rest, ThinkOpen)
+}
+
 // Push adds the next piece of output and returns what it releases.
 func (p *ReasoningParser) Push(piece string) ReasoningDelta {
 	if p.state == rsContent {
@@ -103,14 +116,15 @@ func (p *ReasoningParser) step(d *ReasoningDelta, final bool) {
 	for {
 		switch p.state {
 		case rsStart:
-			complete, partial := p.h.hasPrefix(p.open)
+			complete := bytes.HasPrefix(p.h.buf, p.open)
+			partial := bytes.HasPrefix(p.open, p.h.buf)
 			switch {
 			case complete:
-				p.h.drop(p.h.blank + len(p.open))
+				p.h.drop(len(p.open))
 				p.state = rsReasoning
 				continue
 			case partial && !final:
-				return // blank so far, or a partial open tag
+				return // a partial open tag
 			case p.startsOpen:
 				p.state = rsReasoning
 			default:
@@ -132,7 +146,7 @@ func (p *ReasoningParser) step(d *ReasoningDelta, final bool) {
 				continue
 			}
 			if final {
-				d.Reasoning += strings.TrimRight(p.h.all(), asciiSpace)
+				d.Reasoning += p.h.all()
 				p.truncated = true
 			}
 			return

@@ -86,10 +86,10 @@ const (
 )
 
 // ToolCallParser turns tool-call blocks in model output into OpenAI-shaped
-// tool calls while the output streams in. Content flows out as soon as it
-// cannot be the start of a tool-call marker; a partial marker, the blanks
-// before it and an open block are held. Blank text next to a tool call is
-// dropped. A block that is malformed (invalid JSON, no name) or never
+// tool calls while the output streams in. Content, blank text included,
+// flows out as soon as it cannot be the start of a tool-call marker; a
+// partial marker and an open block are held. Blank text after a tool call
+// is dropped. A block that is malformed (invalid JSON, no name) or never
 // closed is returned as content, with a warning; the parser never fails.
 // Whatever the split of the output into pieces, the concatenated deltas are
 // the same. A ToolCallParser is not safe for concurrent use.

@@ -7,6 +7,10 @@
 #	sh docs/perf.sh            # 3 repetitions per test
 #	REPS=5 sh docs/perf.sh     # as llama-bench's default
 #	SOAK=10m sh docs/perf.sh   # also the server's memory soak (issue 5)
+#	TRAIN_ONLY=1 sh docs/perf.sh   # only the training section, the rest kept
+#
+# The training section compares with llm.c's CPU trainer when LLMC_BENCH
+# names its benchmark driver (built outside the repository, see the section).
 #
 # It also runs the server load test (aggregate decode tokens/s at 1, 4, 8
 # and 16 concurrent streams through the HTTP API).
@@ -15,6 +19,62 @@ reps=${REPS:-3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/qilin" ./cmd/qilin
+
+# training runs BenchmarkStep (train/bench_test.go) on 2 threads, alternating
+# with llm.c's trainer when LLMC_BENCH is set, and prints the section.
+training() {
+	go test -c -o "$tmp/train.test" ./train
+	: >"$tmp/llmc.txt"
+	: >"$tmp/q10m.txt"
+	for i in $(seq "$reps"); do
+		echo "training benchmark, round $i" >&2
+		if [ -n "${LLMC_BENCH:-}" ]; then
+			OMP_NUM_THREADS=2 "$LLMC_BENCH" 4 | tail -n 1 >>"$tmp/llmc.txt"
+		fi
+		"$tmp/train.test" -test.run '^$' -test.bench 'Step/llama10M' -test.benchtime 4x | grep '^Benchmark' >>"$tmp/q10m.txt"
+	done
+	"$tmp/train.test" -test.run '^$' -test.bench 'Step/tiny150K' -test.benchtime 20x | grep '^Benchmark' >"$tmp/qtiny.txt"
+	tload=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+	echo "## Training (qilin distill train)"
+	echo
+	echo "\`go test ./train -run '^\$' -bench Step\`: one optimizer step (forward, backward, AdamW) of 4 rows of"
+	echo "256 positions, every position a target, on 2 threads, float32 throughout on the avo-generated GEMM"
+	echo "(kernels/_asm/gemm: a 6x16 register tile, AVX2 + FMA). GFLOP/s counts"
+	echo "6 × parameters × tokens plus attention (6 × layers × T × width per token). llama10M: llama, vocabulary"
+	echo "4096 tied, width 384, 5 layers of 6 heads, FFN 1024 (10.4M parameters); tiny150K: the TinyStories"
+	echo "student of docs/distill.md (149K parameters, vocabulary 2048). Load average $tload after the runs."
+	echo
+	echo "| model | run | tokens/s | GFLOP/s |"
+	echo "| --- | ---: | ---: | ---: |"
+	awk '{for (i = 3; i < NF; i++) v[$(i+1)] = $i; split($1, a, "/"); printf "| qilin %s | %d | %.0f | %.1f |\n", a[2], NR, v["tokens/s"], v["GFLOP/s"]}' "$tmp/q10m.txt"
+	awk '{for (i = 3; i < NF; i++) v[$(i+1)] = $i; split($1, a, "/"); printf "| qilin %s | - | %.0f | %.1f |\n", a[2], v["tokens/s"], v["GFLOP/s"]}' "$tmp/qtiny.txt"
+	if [ -s "$tmp/llmc.txt" ]; then
+		awk '{printf "| llm.c train_gpt2.c GPT-2 (%.1fM parameters) | %d | %.0f | %.1f |\n", $2/1e6, NR, $4, $7}' "$tmp/llmc.txt"
+		echo
+		paste -d' ' "$tmp/q10m.txt" "$tmp/llmc.txt" | awk '{
+			for (i = 3; i < NF; i++) if ($(i+1) == "tokens/s") q = $i
+			for (i = 1; i < NF; i++) if ($i == "parameters,") l = $(i+1)
+			r += q / l; n++
+		} END { printf "qilin / llm.c, tokens/s, mean over %d alternating rounds: **%.2f×**\n", n, r / n }'
+		echo
+		echo "llm.c was built from karpathy/llm.c (commit f1e2ace, \`train_gpt2.c\` unmodified) outside the repository with"
+		echo "\`gcc -Ofast -march=native -fopenmp\` and run with \`OMP_NUM_THREADS=2\`, through a ~40-line driver that defines"
+		echo "TESTING, includes train_gpt2.c, writes a random GPT-2 checkpoint (C=384, L=5, NH=6, V=4096, maxT=256: 10.5M"
+		echo "parameters, the size of llama10M), and times \`gpt2_forward\`, \`gpt2_zero_grad\`, \`gpt2_backward\` and"
+		echo "\`gpt2_update\` on B=4, T=256 random tokens (the first step, which allocates, not counted), printing"
+		echo "\`llm.c: N parameters, X tokens/s, Y GFLOP/s\`; set LLMC_BENCH to it. The runs alternate on a shared machine."
+	fi
+}
+
+if [ -n "${TRAIN_ONLY:-}" ]; then
+	{
+		sed '/^## Training/,$d' docs/perf.md
+		training
+	} >docs/perf.md.tmp
+	mv docs/perf.md.tmp docs/perf.md
+	echo "wrote the training section of docs/perf.md" >&2
+	exit 0
+fi
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 n=0
@@ -89,6 +149,8 @@ HEAD
 			printf "Soak (`QILIN_SOAK=%s go test ./server -run %s -bench ServeSoak -benchtime 1x`): 8 streams for %s, %d rounds, %.1f tok/s; heap in use %.1f MiB after the first round, %.1f MiB at most, %.1f MiB at the end.\n", d, q "^$" q, d, v["rounds"], v["tok/s"], v["MiB-heap-first"], v["MiB-heap-peak"], v["MiB-heap-last"]
 		}' "$tmp/soak.txt"
 	fi
+	echo
+	training
 } >docs/perf.md.tmp
 mv docs/perf.md.tmp docs/perf.md
 echo "wrote docs/perf.md" >&2

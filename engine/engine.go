@@ -1,16 +1,13 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/gguf"
 	"github.com/qilin-ai/qilin/kernels"
 	"github.com/qilin-ai/qilin/model"
-	"github.com/qilin-ai/qilin/sample"
 	"github.com/qilin-ai/qilin/tokenizer"
 )
 
@@ -20,6 +17,9 @@ type Options struct {
 	Context   int  // positions per sequence; 0 means min(training context, 4096)
 	BatchSize int  // tokens per prefill step; 0 means 512
 	NoMmap    bool // read the file into memory instead of mapping it
+	// ChatTemplate, when set, replaces the model's chat template (Jinja
+	// source); Load fails when it does not compile.
+	ChatTemplate string
 }
 
 // Engine is a loaded model ready to generate.
@@ -30,9 +30,9 @@ type Engine struct {
 	Pool  *kernels.Pool
 	opts  Options
 
-	tmplOnce sync.Once
-	tmpl     *chat.Template
-	tmplErr  error
+	tmpl        *chat.Template
+	tmplWarning string
+	tags        reasoningTags
 }
 
 // Load opens a GGUF model file and prepares it for generation.
@@ -69,7 +69,16 @@ func New(f *gguf.File, opts Options) (*Engine, error) {
 		opts.BatchSize = 512
 	}
 	opts.BatchSize = min(opts.BatchSize, opts.Context)
-	return &Engine{File: f, Model: m, Tok: tok, Pool: kernels.NewPool(opts.Threads), opts: opts}, nil
+	tmpl, warning, err := LoadTemplate(f, opts.ChatTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("engine: chat template: %w", err)
+	}
+	tags, err := newReasoningTags(tok)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{File: f, Model: m, Tok: tok, Pool: kernels.NewPool(opts.Threads), opts: opts,
+		tmpl: tmpl, tmplWarning: warning, tags: tags}, nil
 }
 
 // Context returns the number of positions per sequence.
@@ -161,60 +170,4 @@ func (s *Sequence) Eval(toks []int, all bool, fn func(i int, logits []float32)) 
 		}
 	}
 	return nil
-}
-
-// GenerateOptions controls Generate.
-type GenerateOptions struct {
-	MaxTokens int           // stop after this many tokens; 0 means until the context is full
-	Sample    sample.Params // sampling parameters
-	// KeepEOG reports end-of-generation tokens to OnToken before stopping.
-	KeepEOG bool
-}
-
-// StopReason says why generation ended.
-type StopReason string
-
-// Stop reasons, named as OpenAI's finish_reason values where they overlap.
-const (
-	StopEOG       StopReason = "stop"      // the model emitted an end-of-generation token
-	StopLength    StopReason = "length"    // MaxTokens reached or context full
-	StopCancelled StopReason = "cancelled" // ctx was cancelled or OnToken returned false
-)
-
-// Generate evaluates prompt and then samples tokens one at a time, calling
-// onToken with each, until an end-of-generation token, MaxTokens, a full
-// context, ctx cancellation, or onToken returning false.
-func (s *Sequence) Generate(ctx context.Context, prompt []int, opts GenerateOptions, onToken func(tok int) bool) (StopReason, error) {
-	sampler := sample.New(opts.Sample)
-	var last []float32
-	if err := s.Eval(prompt, false, func(_ int, l []float32) { last = l }); err != nil {
-		return "", err
-	}
-	if last == nil {
-		return "", errors.New("engine: empty prompt")
-	}
-	next := []int{0}
-	for n := 0; opts.MaxTokens <= 0 || n < opts.MaxTokens; n++ {
-		if err := ctx.Err(); err != nil {
-			return StopCancelled, nil
-		}
-		tok := sampler.Sample(last, s.tokens)
-		if s.e.Tok.IsEOG(tok) {
-			if opts.KeepEOG {
-				onToken(tok)
-			}
-			return StopEOG, nil
-		}
-		if !onToken(tok) {
-			return StopCancelled, nil
-		}
-		if len(s.tokens) >= s.e.opts.Context {
-			return StopLength, nil
-		}
-		next[0] = tok
-		if err := s.Eval(next, false, func(_ int, l []float32) { last = l }); err != nil {
-			return "", err
-		}
-	}
-	return StopLength, nil
 }

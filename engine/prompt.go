@@ -1,257 +1,127 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/qilin-ai/qilin/chat"
+	"github.com/qilin-ai/qilin/internal/chatprompt"
 	"github.com/qilin-ai/qilin/tokenizer"
 )
+
+// ThinkingDefault is the enable_thinking every entry point renders with
+// when the caller does not say: on, as the authors of thinking models
+// intend (Qwen3's template thinks unless told not to; DeepSeek-R1's always
+// does).
+const ThinkingDefault = true
 
 // ChatPrompt is a conversation rendered with the model's chat template and
 // tokenized for generation.
 type ChatPrompt struct {
 	Text   string // the rendered prompt
 	Tokens []int  // its tokens, BOS included where the model wants one
-	// ThinkingOpen reports that the template itself opened a reasoning
-	// block (<think> at the end of the prompt, as DeepSeek-R1 does), so the
-	// output starts inside the reasoning.
-	ThinkingOpen bool
+	// Reasoning is the output's reasoning block, ready for
+	// Request.Reasoning: nil when the output holds none (the template
+	// writes no <think>, or the prompt already closed the block because
+	// thinking is off). Budget is -1 (no bound), or 0 when enable_thinking
+	// was false but the template opened the block anyway (DeepSeek-R1's
+	// ignores the switch), which then closes at once.
+	Reasoning *Reasoning
 }
 
-// Template returns the model's chat template, or the ChatML fallback when
-// the file has none (Template().IsFallback() tells; callers should warn).
-func (e *Engine) Template() (*chat.Template, error) {
-	e.tmplOnce.Do(func() {
-		e.tmpl, e.tmplErr = chat.ForModel(e.File.String("tokenizer.chat_template", ""))
-	})
-	return e.tmpl, e.tmplErr
+// StartsOpen reports that the prompt itself opened a reasoning block
+// (<think> at its end, as DeepSeek-R1's template does), so the output
+// starts inside the reasoning.
+func (p ChatPrompt) StartsOpen() bool { return p.Reasoning != nil && p.Reasoning.StartsOpen }
+
+// reasoningTags are the tokens of the reasoning tags, as template text
+// (their special-token text becomes special tokens).
+type reasoningTags struct {
+	open, close, closeWith []int
 }
 
-// Sentinels that mark control-token text found in user-supplied strings
-// while the template renders: begin goes after the token's first byte
-// (which also stops it matching as a token), end after its last. They are
-// Unicode noncharacters, removed from user strings beforehand.
-const (
-	markBegin = "\uFDD0"
-	markEnd   = "\uFDD1"
-)
-
-// RenderChat renders in with the model's template and tokenizes the result
-// so that control tokens come only from the template: control-token text
-// inside message contents, reasoning, tool calls, tool results, tool
-// definitions or template variables stays plain text (a user cannot open a
-// system turn by typing <|im_start|>system). BOS and EOS strings default to
-// the model's.
-func (e *Engine) RenderChat(in chat.Input) (ChatPrompt, error) {
-	tmpl, err := e.Template()
-	if err != nil {
-		return ChatPrompt{}, err
-	}
-	return e.RenderChatWith(tmpl, in)
-}
-
-// RenderChatWith is RenderChat with a template other than the model's (a
-// server's --chat-template override).
-func (e *Engine) RenderChatWith(tmpl *chat.Template, in chat.Input) (ChatPrompt, error) {
-	if in.BOS == "" && e.Tok.BOS() >= 0 {
-		in.BOS = e.Tok.TokenText(e.Tok.BOS())
-	}
-	if in.EOS == "" && e.Tok.EOS() >= 0 {
-		in.EOS = e.Tok.TokenText(e.Tok.EOS())
-	}
-	in, err := markInput(in, e.Tok)
-	if err != nil {
-		return ChatPrompt{}, err
-	}
-	marked, err := tmpl.Render(in)
-	if err != nil {
-		return ChatPrompt{}, err
-	}
-	text, plain := unmark(marked)
-	addBOS := e.Tok.AddBOS() && (e.Tok.BOS() < 0 || !strings.HasPrefix(text, e.Tok.TokenText(e.Tok.BOS())))
-	toks, err := e.Tok.EncodeTemplated(text, addBOS, plain)
-	if err != nil {
-		return ChatPrompt{}, err
-	}
-	return ChatPrompt{Text: text, Tokens: toks, ThinkingOpen: chat.ReasoningStartsOpen(text)}, nil
-}
-
-// markString brackets every control-token occurrence in s with the
-// sentinels, after removing any sentinels s already holds.
-func markString(s string, tok *tokenizer.Tokenizer) string {
-	s = strings.NewReplacer(markBegin, "", markEnd, "").Replace(s)
-	rs := tok.ControlRanges(s)
-	if len(rs) == 0 {
-		return s
-	}
-	var b strings.Builder
-	pos := 0
-	for _, r := range rs {
-		b.WriteString(s[pos : r.Start+1])
-		b.WriteString(markBegin)
-		b.WriteString(s[r.Start+1 : r.End])
-		b.WriteString(markEnd)
-		pos = r.End
-	}
-	b.WriteString(s[pos:])
-	return b.String()
-}
-
-// unmark removes the sentinels from rendered text and returns the ranges
-// of the marked control-token texts. A sentinel the template lost its pair
-// of is dropped.
-func unmark(s string) (string, []tokenizer.Range) {
-	if !strings.Contains(s, markBegin) && !strings.Contains(s, markEnd) {
-		return s, nil
-	}
-	var b strings.Builder
-	var rs []tokenizer.Range
-	open := -1
-	for i := 0; i < len(s); {
-		switch {
-		case strings.HasPrefix(s[i:], markBegin):
-			// The token's first byte was written just before.
-			open = b.Len() - 1
-			i += len(markBegin)
-		case strings.HasPrefix(s[i:], markEnd):
-			if open >= 0 {
-				rs = append(rs, tokenizer.Range{Start: open, End: b.Len()})
-			}
-			open = -1
-			i += len(markEnd)
-		default:
-			b.WriteByte(s[i])
-			i++
+func newReasoningTags(tok *tokenizer.Tokenizer) (reasoningTags, error) {
+	enc := func(text string) ([]int, error) {
+		ids, err := tok.Encode(text, false, true)
+		if err != nil || len(ids) == 0 {
+			return nil, fmt.Errorf("engine: tokenizing %q: %v", text, err)
 		}
+		return ids, nil
 	}
-	return b.String(), rs
-}
-
-// markInput returns a copy of in whose user-supplied strings are marked.
-func markInput(in chat.Input, tok *tokenizer.Tokenizer) (chat.Input, error) {
-	mark := func(s string) string { return markString(s, tok) }
-	if in.Messages != nil {
-		msgs := make([]chat.Message, len(in.Messages))
-		for i, m := range in.Messages {
-			m.Content = mark(m.Content)
-			m.ReasoningContent = mark(m.ReasoningContent)
-			m.Name = mark(m.Name)
-			calls := make([]chat.ToolCall, len(m.ToolCalls))
-			for j, c := range m.ToolCalls {
-				c.Function.Name = mark(c.Function.Name)
-				c.Function.Arguments = mark(c.Function.Arguments)
-				calls[j] = c
-			}
-			if m.ToolCalls != nil {
-				m.ToolCalls = calls
-			}
-			msgs[i] = m
-		}
-		in.Messages = msgs
-	}
+	var t reasoningTags
 	var err error
-	if in.RawMessages != nil {
-		if in.RawMessages, err = markJSON(in.RawMessages, mark); err != nil {
-			return in, fmt.Errorf("engine: messages: %w", err)
-		}
+	if t.open, err = enc(chat.ThinkOpen); err != nil {
+		return t, err
 	}
-	if in.Tools != nil {
-		tools := make([]json.RawMessage, len(in.Tools))
-		for i, t := range in.Tools {
-			if tools[i], err = markJSON(t, mark); err != nil {
-				return in, fmt.Errorf("engine: tools[%d]: %w", i, err)
-			}
-		}
-		in.Tools = tools
+	if t.close, err = enc(chat.ThinkClose); err != nil {
+		return t, err
 	}
-	// Template variables can come from clients (chat_template_kwargs).
-	if in.Vars != nil {
-		vars := make(map[string]any, len(in.Vars))
+	// The close as the model writes it; a tokenizer that merges the tag
+	// with the newlines around it gets the bare tag.
+	if t.closeWith, err = enc("\n" + chat.ThinkClose + "\n\n"); err != nil || indexSeq(t.closeWith, t.close) < 0 {
+		t.closeWith = t.close
+	}
+	return t, nil
+}
+
+// RenderChat renders in with the model's template (see Template) and
+// tokenizes the result so that control tokens come only from the template:
+// control-token text inside message contents, reasoning, tool calls, tool
+// results, tool definitions or template variables stays plain text (a user
+// cannot open a system turn by typing <|im_start|>system). BOS and EOS
+// strings default to the model's; enable_thinking defaults to
+// ThinkingDefault.
+func (e *Engine) RenderChat(in chat.Input) (ChatPrompt, error) {
+	return e.RenderChatWith(e.tmpl, in)
+}
+
+// RenderChatWith is RenderChat with another template than the engine's.
+func (e *Engine) RenderChatWith(tmpl *chat.Template, in chat.Input) (ChatPrompt, error) {
+	thinking := ThinkingDefault
+	if v, ok := in.Vars["enable_thinking"]; ok {
+		thinking = truthy(v)
+	} else {
+		vars := make(map[string]any, len(in.Vars)+1)
 		for k, v := range in.Vars {
-			switch x := v.(type) {
-			case string:
-				v = mark(x)
-			case json.RawMessage:
-				if v, err = markJSON(x, mark); err != nil {
-					return in, fmt.Errorf("engine: variable %s: %w", k, err)
-				}
-			}
 			vars[k] = v
 		}
+		vars["enable_thinking"] = ThinkingDefault
 		in.Vars = vars
 	}
-	return in, nil
+	r, err := chatprompt.Render(tmpl, e.Tok, in)
+	if err != nil {
+		return ChatPrompt{}, err
+	}
+	text := r.Text
+	p := ChatPrompt{Text: text, Tokens: r.Tokens}
+	open := r.ThinkingOpen
+	if (open || strings.Contains(tmpl.Source(), chat.ThinkOpen)) && !chat.ReasoningClosed(text) {
+		p.Reasoning = &Reasoning{StartsOpen: open, Open: e.tags.open, Close: e.tags.close, CloseWith: e.tags.closeWith, Budget: -1}
+		if open && !thinking {
+			p.Reasoning.Budget = 0
+		}
+	}
+	return p, nil
 }
 
-// markJSON rewrites every string value (not object keys) of a JSON
-// document with f, keeping key order and numbers as written.
-func markJSON(doc json.RawMessage, f func(string) string) (json.RawMessage, error) {
-	if !json.Valid(doc) {
-		return nil, fmt.Errorf("invalid JSON")
+// truthy reads a template variable as a boolean: false, "false", 0 and
+// null are false.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case json.RawMessage:
+		s := strings.TrimSpace(string(x))
+		return s != "false" && s != "null" && s != "0" && s != `""`
+	case string:
+		return x != "" && x != "false"
+	case int:
+		return x != 0
+	case float64:
+		return x != 0
 	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var out bytes.Buffer
-	// stack of containers: true for an object; keyNext says the next string
-	// in an object is a key.
-	type frame struct{ object, keyNext, first bool }
-	var stack []frame
-	sep := func() {
-		if len(stack) == 0 {
-			return
-		}
-		top := &stack[len(stack)-1]
-		if top.object && !top.keyNext {
-			out.WriteByte(':')
-			top.keyNext = true
-			return
-		}
-		if !top.first {
-			out.WriteByte(',')
-		}
-		top.first = false
-		if top.object {
-			top.keyNext = false
-		}
-	}
-	for {
-		t, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch v := t.(type) {
-		case json.Delim:
-			if v == '{' || v == '[' {
-				sep()
-				stack = append(stack, frame{object: v == '{', keyNext: v == '{', first: true})
-			} else {
-				stack = stack[:len(stack)-1]
-			}
-			out.WriteByte(byte(v))
-			continue
-		case string:
-			isKey := len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].keyNext
-			sep()
-			if !isKey {
-				v = f(v)
-			}
-			b, _ := json.Marshal(v)
-			out.Write(b)
-		default:
-			sep()
-			b, err := json.Marshal(v)
-			if err != nil {
-				return nil, err
-			}
-			out.Write(b)
-		}
-	}
-	return out.Bytes(), nil
+	return true
 }

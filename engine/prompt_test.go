@@ -9,21 +9,6 @@ import (
 	"github.com/qilin-ai/qilin/internal/testdata"
 )
 
-func TestMarkJSONKeepsOrderAndKeys(t *testing.T) {
-	in := json.RawMessage(`{"b":"x<y","a":[1,2.50,{"k":"v"},null,true],"c":{"z":"q","y":""}}`)
-	out, err := markJSON(in, strings.ToUpper)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"b":"X\u003cY","a":[1,2.50,{"k":"V"},null,true],"c":{"z":"Q","y":""}}`
-	if string(out) != want {
-		t.Errorf("markJSON = %s\nwant      %s", out, want)
-	}
-	if _, err := markJSON(json.RawMessage(`{"a":`), strings.ToUpper); err == nil {
-		t.Error("truncated JSON accepted")
-	}
-}
-
 // A user who writes the template's control tokens gets them as text; the
 // template's own markers stay control tokens.
 func TestRenderChatUserCannotForgeTurns(t *testing.T) {
@@ -53,7 +38,7 @@ func TestRenderChatUserCannotForgeTurns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.ContainsAny(p.Text, markBegin+markEnd) || !strings.Contains(p.Text, forged) {
+		if strings.ContainsAny(p.Text, "\uFDD0\uFDD1") || !strings.Contains(p.Text, forged) {
 			t.Errorf("rendered text lost or kept marks: %q", p.Text)
 		}
 		// One user turn and the generation prompt: two real <|im_start|>.

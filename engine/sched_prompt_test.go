@@ -23,7 +23,7 @@ func TestRenderChatWith(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !p.ThinkingOpen || !strings.HasSuffix(p.Text, "<think>\n") {
+	if !p.StartsOpen() || !strings.HasSuffix(p.Text, "<think>\n") {
 		t.Errorf("prompt %q should open the reasoning", p.Text)
 	}
 	want, _ := e.Tok.Encode(p.Text, false, true)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/qilin-ai/qilin/internal/enginetest"
 	"github.com/qilin-ai/qilin/internal/testdata"
 	"github.com/qilin-ai/qilin/sample"
 )
@@ -36,18 +37,30 @@ func newSched(t testing.TB, e *Engine, opts SchedOptions) *Scheduler {
 	return s
 }
 
-// alone generates greedily with a plain Sequence: the reference that
-// batched output must equal.
+// alone decodes greedily by hand with a plain Sequence: the reference
+// that batched output must equal.
 func alone(t testing.TB, e *Engine, prompt []int, maxTokens int) []int {
 	t.Helper()
-	var out []int
-	if _, err := e.NewSequence().Generate(context.Background(), prompt, GenerateOptions{MaxTokens: maxTokens}, func(tok int) bool {
-		out = append(out, tok)
-		return true
-	}); err != nil {
+	out, err := enginetest.Greedy(e.NewSequence(), e.Tok.IsEOG, prompt, maxTokens)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// script is a Processor that writes toks, one forced token per position
+// (so that other processors act in between), then ends the output.
+func script(toks ...int) Processor {
+	i := 0
+	return ProcessorFunc(func(st *Step) error {
+		if i < len(toks) {
+			st.Force(toks[i])
+			i++
+			return nil
+		}
+		st.Force(st.EOG()[0])
+		return nil
+	})
 }
 
 // collect reads a stream to its end.
@@ -124,6 +137,37 @@ func TestSchedGreedyMatchesAlone(t *testing.T) {
 				t.Errorf("%d steps for %d requests of %d tokens: requests were not batched", st.Steps, len(prompts), maxTok)
 			}
 		})
+	}
+}
+
+// TestSchedSeedMatchesAlone: a seeded request draws the same tokens alone
+// in a one-slot scheduler (as the CLI runs) and among others (as the
+// server runs), with and without a reused prefix.
+func TestSchedSeedMatchesAlone(t *testing.T) {
+	e := loadTest(t, "stories260K.gguf", 256)
+	p := sample.Defaults()
+	p.Seed = 1234
+	req := func(i int) Request {
+		return Request{Prompt: encode(t, e, schedPrompts[i]), MaxTokens: 16, Sample: p}
+	}
+	one := newSched(t, e, SchedOptions{Slots: 1})
+	want := make([][]int, 4)
+	for i := range want {
+		want[i], _, _, _ = collect(mustSubmit(t, one, req(i)))
+	}
+	one.Close(context.Background())
+	many := newSched(t, e, SchedOptions{Slots: 4, PrefillChunk: 3})
+	for round := range 2 { // the second round reuses the cached prompts
+		var streams []*Stream
+		for i := range want {
+			streams = append(streams, mustSubmit(t, many, req(i)))
+		}
+		for i, st := range streams {
+			got, _, _, _ := collect(st)
+			if diff := cmp.Diff(want[i], got); diff != "" {
+				t.Errorf("round %d, prompt %q: seeded output differs batched (-alone +batched):\n%s", round, schedPrompts[i], diff)
+			}
+		}
 	}
 }
 
@@ -264,9 +308,14 @@ func TestSchedRejects(t *testing.T) {
 	}{
 		{Request{Prompt: long}, ErrPromptTooLong},
 		{Request{}, ErrEmptyPrompt},
-		{Request{Prompt: []int{1, 1 << 20}}, errInvalidRequest},
-		{Request{Prompt: []int{1}, Script: []int{-1}}, errInvalidRequest},
-		{Request{Prompt: []int{1}, Reasoning: &Reasoning{Budget: 3}}, errInvalidRequest},
+		{Request{Prompt: []int{1, 1 << 20}}, ErrInvalidRequest},
+		{Request{Prompt: []int{1, -1}}, ErrInvalidRequest},
+		{Request{Prompt: []int{1}, MaxTokens: -5}, ErrInvalidRequest},
+		{Request{Prompt: []int{1}, Sample: sample.Params{Temperature: -1}}, ErrInvalidRequest},
+		{Request{Prompt: []int{1}, Sample: sample.Params{TopP: 5}}, ErrInvalidRequest},
+		{Request{Prompt: []int{1}, Processors: []Processor{nil}}, ErrInvalidRequest},
+		{Request{Prompt: []int{1}, Reasoning: &Reasoning{Budget: 3}}, ErrInvalidRequest},
+		{Request{Prompt: []int{1}, Reasoning: &Reasoning{Open: []int{5}, Close: []int{6}, CloseWith: []int{7}}}, ErrInvalidRequest},
 	} {
 		if _, err := s.Submit(context.Background(), tc.req); !errors.Is(err, tc.want) {
 			t.Errorf("%+v: err %v, want %v", tc.req, err, tc.want)
@@ -290,10 +339,10 @@ func TestSchedScriptAndBudget(t *testing.T) {
 	prompt := encode(t, e, "Think:")
 	think, _ := e.Tok.SpecialID("<think>")
 	endThink, _ := e.Tok.SpecialID("</think>")
-	script := []int{think, 100, 200, 300, endThink, 400}
-	st, _ := s.Submit(context.Background(), Request{Prompt: prompt, Script: script, Logprobs: true, TopLogprobs: 3})
-	toks, _, evs, res := collect(st)
-	if diff := cmp.Diff(script, toks); diff != "" || res.Reason != StopEOG {
+	toks := []int{think, 100, 200, 300, endThink, 400}
+	st, _ := s.Submit(context.Background(), Request{Prompt: prompt, Processors: []Processor{script(toks...)}, Logprobs: true, TopLogprobs: 3})
+	got, _, evs, res := collect(st)
+	if diff := cmp.Diff(toks, got); diff != "" || res.Reason != StopEOG {
 		t.Errorf("script: reason %q (-want +got):\n%s", res.Reason, diff)
 	}
 	for i, ev := range evs {
@@ -301,29 +350,45 @@ func TestSchedScriptAndBudget(t *testing.T) {
 			t.Errorf("event %d: forced %v, %d top logprobs, logprob %v", i, ev.Forced, len(ev.Top), ev.Logprob)
 		}
 	}
+	tags := func(startsOpen bool, budget int) *Reasoning {
+		return &Reasoning{StartsOpen: startsOpen, Open: []int{think}, Close: []int{endThink}, CloseWith: []int{endThink, 198}, Budget: budget}
+	}
+	// No budget: the block is followed and counted, tags included.
+	st, _ = s.Submit(context.Background(), Request{Prompt: prompt, Processors: []Processor{script(toks...)}, Reasoning: tags(false, -1)})
+	if got, _, _, res = collect(st); res.ReasoningTokens != 5 || !cmp.Equal(got, toks) {
+		t.Errorf("no budget: tokens %v, %d reasoning tokens, want %v and 5", got, res.ReasoningTokens, toks)
+	}
 
 	// Budget of 2 reasoning tokens, open from the prompt: two sampled
 	// tokens (any but the close), then the forced close sequence.
 	closeSeq := []int{endThink, 198}
-	st, _ = s.Submit(context.Background(), Request{Prompt: prompt, MaxTokens: 8,
-		Reasoning: &Reasoning{Budget: 2, StartsOpen: true, Close: closeSeq}})
-	toks, _, evs, _ = collect(st)
-	if len(toks) < 4 || !cmp.Equal(toks[2:4], closeSeq) || !evs[2].Forced || evs[0].Forced {
-		t.Errorf("budget 2: tokens %v, want the close %v at 2..3", toks, closeSeq)
+	st, _ = s.Submit(context.Background(), Request{Prompt: prompt, MaxTokens: 8, Reasoning: tags(true, 2)})
+	got, _, evs, res = collect(st)
+	if len(got) < 4 || !cmp.Equal(got[2:4], closeSeq) || !evs[2].Forced || evs[0].Forced {
+		t.Errorf("budget 2: tokens %v, want the close %v at 2..3", got, closeSeq)
+	}
+	if res.ReasoningTokens != 3 {
+		t.Errorf("budget 2: %d reasoning tokens, want 3 (two and the closing tag)", res.ReasoningTokens)
 	}
 	// Budget 0: the answer starts at once.
-	st, _ = s.Submit(context.Background(), Request{Prompt: prompt, MaxTokens: 4,
-		Reasoning: &Reasoning{Budget: 0, StartsOpen: true, Close: closeSeq}})
-	toks, _, _, _ = collect(st)
-	if len(toks) < 2 || !cmp.Equal(toks[:2], closeSeq) {
-		t.Errorf("budget 0: tokens %v, want the close first", toks)
+	st, _ = s.Submit(context.Background(), Request{Prompt: prompt, MaxTokens: 4, Reasoning: tags(true, 0)})
+	got, _, _, _ = collect(st)
+	if len(got) < 2 || !cmp.Equal(got[:2], closeSeq) {
+		t.Errorf("budget 0: tokens %v, want the close first", got)
 	}
-	// Not open from the prompt: counting starts at <think>.
-	st, _ = s.Submit(context.Background(), Request{Prompt: prompt, Script: []int{100, think, 101, 102, 103, 104},
-		Reasoning: &Reasoning{Budget: 1, Open: []int{think}, Close: closeSeq}})
-	toks, _, _, _ = collect(st)
-	if want := []int{100, think, 101, endThink, 198, 102, 103, 104}; !cmp.Equal(toks, want) {
-		t.Errorf("budget 1 after <think>: tokens %v, want %v", toks, want)
+	// Not open from the prompt: counting starts after <think>.
+	st, _ = s.Submit(context.Background(), Request{Prompt: prompt, Processors: []Processor{script(think, 101, 102, 103, 104)},
+		Reasoning: tags(false, 1)})
+	got, _, _, _ = collect(st)
+	if want := []int{think, 101, endThink, 198, 102, 103, 104}; !cmp.Equal(got, want) {
+		t.Errorf("budget 1 after <think>: tokens %v, want %v", got, want)
+	}
+	// An output that does not open with <think> has no reasoning block.
+	st, _ = s.Submit(context.Background(), Request{Prompt: prompt, Processors: []Processor{script(100, think, 101, 102)},
+		Reasoning: tags(false, 0)})
+	got, _, _, res = collect(st)
+	if want := []int{100, think, 101, 102}; !cmp.Equal(got, want) || res.ReasoningTokens != 0 {
+		t.Errorf("<think> after the start: tokens %v (%d reasoning), want %v untouched", got, res.ReasoningTokens, want)
 	}
 }
 
@@ -366,30 +431,39 @@ func TestSchedCloseDrains(t *testing.T) {
 }
 
 // TestSchedAllocs bounds the allocations per generated token of the whole
-// path: step, sampling, decoding, stream delivery.
+// path: step, processors, sampling, decoding, stream delivery.
 func TestSchedAllocs(t *testing.T) {
 	e := loadTest(t, "stories260K.gguf", 512)
 	s := newSched(t, e, SchedOptions{Slots: 2})
 	prompt := encode(t, e, "Once upon a time")
-	mallocs := func(n int) uint64 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		st, _ := s.Submit(context.Background(), Request{Prompt: prompt, MaxTokens: n, Sample: sample.Params{Temperature: 0.8, Seed: 1}})
-		for {
-			if _, ok := st.Recv(); !ok {
-				break
+	for _, tc := range []struct {
+		name  string
+		procs func() []Processor
+	}{
+		{"plain", func() []Processor { return nil }},
+		{"bias and drawer", func() []Processor { return []Processor{biasProc{tok: 5, by: 0.5}, &leastLikely{}} }},
+	} {
+		mallocs := func(n int) uint64 {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			st, _ := s.Submit(context.Background(), Request{Prompt: prompt, MaxTokens: n,
+				Sample: sample.Params{Temperature: 0.8, Seed: 1}, Processors: tc.procs()})
+			for {
+				if _, ok := st.Recv(); !ok {
+					break
+				}
 			}
+			runtime.ReadMemStats(&after)
+			return after.Mallocs - before.Mallocs
 		}
-		runtime.ReadMemStats(&after)
-		return after.Mallocs - before.Mallocs
-	}
-	mallocs(8) // warm up
-	short, long := mallocs(20), mallocs(120)
-	perToken := float64(long-short) / 100
-	t.Logf("%.2f allocations per generated token", perToken)
-	// A token's text is a new string; everything else is reused.
-	if perToken > 2 {
-		t.Errorf("%.2f allocations per generated token, want <= 2", perToken)
+		mallocs(8) // warm up
+		short, long := mallocs(20), mallocs(120)
+		perToken := float64(long-short) / 100
+		t.Logf("%s: %.2f allocations per generated token", tc.name, perToken)
+		// A token's text is a new string; everything else is reused.
+		if perToken > 2 {
+			t.Errorf("%s: %.2f allocations per generated token, want <= 2", tc.name, perToken)
+		}
 	}
 }
 

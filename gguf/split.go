@@ -26,6 +26,29 @@ func SplitPath(prefix string, i, n int) string {
 	return fmt.Sprintf("%s-%05d-of-%05d.gguf", prefix, i, n)
 }
 
+// PartPaths returns the files of the model that path belongs to, in order:
+// path alone for a single file, or every part's path, beside path, for
+// the part of a model split in count files (split.count). It checks only
+// the name, not that the parts exist.
+func PartPaths(path string, count int) ([]string, error) {
+	if count <= 1 {
+		return []string{path}, nil
+	}
+	m := splitName.FindStringSubmatch(filepath.Base(path))
+	if m == nil {
+		return nil, fmt.Errorf("gguf: %s: part of a model split in %d files, but the name does not follow PREFIX-00001-of-%05d.gguf", path, count, count)
+	}
+	if n, _ := strconv.Atoi(m[3]); n != count {
+		return nil, fmt.Errorf("gguf: %s: %s is %d but the name says %d parts", path, KeySplitCount, count, n)
+	}
+	prefix := filepath.Join(filepath.Dir(path), m[1])
+	paths := make([]string, count)
+	for i := range paths {
+		paths[i] = SplitPath(prefix, i+1, count)
+	}
+	return paths, nil
+}
+
 // openSplit completes first, the just-opened part at path, into the whole
 // model when its metadata says it is one of several parts. It opens the
 // other parts and appends their tensors; the metadata stays the first

@@ -145,3 +145,36 @@ func TestSplitErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestPartPaths(t *testing.T) {
+	dir := filepath.Join("models", "q")
+	for _, c := range []struct {
+		path  string
+		count int
+		want  []string
+		err   string
+	}{
+		{"m.gguf", 1, []string{"m.gguf"}, ""},
+		{filepath.Join(dir, "Big-Q4_K_M-00002-of-00003.gguf"), 3, []string{
+			filepath.Join(dir, "Big-Q4_K_M-00001-of-00003.gguf"),
+			filepath.Join(dir, "Big-Q4_K_M-00002-of-00003.gguf"),
+			filepath.Join(dir, "Big-Q4_K_M-00003-of-00003.gguf")}, ""},
+		{"m.gguf", 2, nil, "does not follow"},
+		{"m-00001-of-00002.gguf", 3, nil, "the name says 2 parts"},
+	} {
+		got, err := PartPaths(c.path, c.count)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("PartPaths(%q, %d): %v, want an error containing %q", c.path, c.count, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("PartPaths(%q, %d): %v", c.path, c.count, err)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("PartPaths(%q, %d) (-want +got):\n%s", c.path, c.count, diff)
+		}
+	}
+}

@@ -15,21 +15,23 @@ import (
 // kernel needs more than 16 vector registers, and a shift by an immediate
 // of a memory operand exists only in EVEX.
 func TestAssemblyIsAVX2(t *testing.T) {
-	src, err := os.ReadFile("kernels_amd64.s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(string(src), "// Code generated") {
-		t.Errorf("kernels_amd64.s must be generated (go generate in _asm)")
-	}
-	re := regexp.MustCompile(`\b([XY](1[6-9]|2[0-9]|3[01])|Z[0-9]+|K[1-7])\b|VPS(LL|RL|RA)[WDQ]\s+\$[^,]+,\s*[^,]*\(`)
-	fn := ""
-	for i, line := range strings.Split(string(src), "\n") {
-		if strings.HasPrefix(line, "TEXT") {
-			fn = line
+	for _, file := range []string{"kernels_amd64.s", "gemm_amd64.s"} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if m := re.FindString(line); m != "" && !strings.HasPrefix(strings.TrimSpace(line), "//") {
-			t.Errorf("line %d (%s): %s needs AVX-512: %s", i+1, fn, m, strings.TrimSpace(line))
+		if !strings.HasPrefix(string(src), "// Code generated") {
+			t.Errorf("%s must be generated (go generate in _asm or _asm/gemm)", file)
+		}
+		re := regexp.MustCompile(`\b([XY](1[6-9]|2[0-9]|3[01])|Z[0-9]+|K[1-7])\b|VPS(LL|RL|RA)[WDQ]\s+\$[^,]+,\s*[^,]*\(`)
+		fn := ""
+		for i, line := range strings.Split(string(src), "\n") {
+			if strings.HasPrefix(line, "TEXT") {
+				fn = line
+			}
+			if m := re.FindString(line); m != "" && !strings.HasPrefix(strings.TrimSpace(line), "//") {
+				t.Errorf("%s line %d (%s): %s needs AVX-512: %s", file, i+1, fn, m, strings.TrimSpace(line))
+			}
 		}
 	}
 }

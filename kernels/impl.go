@@ -144,13 +144,13 @@ func (ks *kernelSet) dot(t quant.Type) dotKernel {
 // expert: the one-row kernel only, for the formats whose batched kernel
 // rounds otherwise).
 func (ks *kernelSet) dotFor(w Matrix) dotKernel {
-	if w.Rows%8 != 0 {
+	if w.Rows%8 != 0 || w.Layout == Unpacked {
 		if k, ok := plainDot(w.Type); ok {
 			return k
 		}
 	}
 	k := ks.dot(w.Type)
-	if w.Expert && (w.Type == quant.Q4_K || w.Type == quant.Q2_K) {
+	if w.Layout == Expert && (w.Type == quant.Q4_K || w.Type == quant.Q2_K) {
 		return dotKernel{one: k.one, rows: k.rows}
 	}
 	return k

@@ -137,3 +137,11 @@ func Axpy(y []float32, a float32, x []float32) {
 		y[i] += float32(a * x[i]) // rounded: no fused multiply-add on any platform
 	}
 }
+
+// Scale writes dst[i] = a * x[i], each product rounded to float32.
+func Scale(dst []float32, a float32, x []float32) {
+	x = x[:len(dst)]
+	for i := range dst {
+		dst[i] = float32(a * x[i])
+	}
+}

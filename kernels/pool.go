@@ -41,8 +41,9 @@ type Pool struct {
 	done    chan struct{} // the last worker to finish signals a sleeping caller
 	waiting atomic.Bool   // the caller sleeps on done
 
-	mm matmulTask   // reused by MatMul so that calls do not allocate
-	qt quantizeTask // likewise for activation quantization
+	mm   matmulTask   // reused by MatMul so that calls do not allocate
+	qt   quantizeTask // likewise for activation quantization
+	gemm gemmTask     // likewise for Gemm, with one packing buffer per thread
 
 	// tileBufs holds one buffer per thread for the weights a batched MatMul
 	// repacks; each grows to the largest chunk seen.

@@ -7,6 +7,17 @@ type Rope struct {
 	FreqScale float64   // 1 / linear scaling factor; 1 when unscaled
 	NeoX      bool      // rotate pairs (i, i+Dims/2) instead of (2i, 2i+1)
 	Factors   []float32 // optional per-pair frequency divisors (Llama 3 rope_freqs), len Dims/2
+
+	// YaRN (rope.scaling.type yarn), as ggml's rope_yarn computes it: pairs
+	// below CorrDims[0] keep their extrapolated angle, those above
+	// CorrDims[1] take the interpolated one (angle × FreqScale), those
+	// between are ramped, with the ramp weighted by ExtFactor; cos and sin
+	// are then scaled by AttnFactor × (1 + 0.1 ln(1/FreqScale)). ExtFactor
+	// 0 is plain (linear) scaling, where cos and sin are scaled by
+	// AttnFactor alone; AttnFactor 0 means 1.
+	ExtFactor  float32
+	AttnFactor float32
+	CorrDims   [2]float32 // see YaRNCorrDims
 }
 
 // Thetas fills cs (Dims) with interleaved cos, sin of the rotation angle of
@@ -17,6 +28,10 @@ type Rope struct {
 // per pair, and cosf and sinf with glibc's bits (libm.go). That rounding is
 // part of what llama.cpp computes.
 func (r *Rope) Thetas(cs []float32, pos int) {
+	if r.scaled() {
+		r.scaledThetas(cs, pos)
+		return
+	}
 	half := r.Dims / 2
 	thetaScale := powf(float32(r.Base), -2/float32(r.Dims))
 	freqScale := float32(r.FreqScale)

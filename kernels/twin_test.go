@@ -251,9 +251,9 @@ func TestMatMulBatchInvariant(t *testing.T) {
 // the rules of llama.cpp's AVX-512 build, on every kernel set: with a
 // multiple of 8 weight rows (repacked) the whole groups of four input rows
 // from the start of the batch get the repacked gemm's bits and the rest the
-// gemv's (each row alone); with any other number of rows, and for an expert
-// matrix, every input row gets the bits of the kernel llama.cpp uses then
-// (unrepacked vec_dot, gemv).
+// gemv's (each row alone); with any other number of rows, for a per-head
+// stack and for an expert matrix, every input row gets the bits of the
+// kernel llama.cpp uses then (unrepacked vec_dot, vec_dot, gemv).
 func TestMatMulRepackedBatch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20, 21))
 	const cols = 512
@@ -262,9 +262,9 @@ func TestMatMulRepackedBatch(t *testing.T) {
 		p.ks = ks
 		for _, typ := range []quant.Type{quant.Q4_K, quant.Q2_K} {
 			for _, rows := range []int{16, 30} {
-				for _, expert := range []bool{false, true} {
+				for _, layout := range []Layout{Plain, Expert, Unpacked} {
 					w := fastMatrix(rng, typ, rows, cols)
-					w.Expert = expert
+					w.Layout = layout
 					for _, n := range []int{1, 5, 8, 13} {
 						x := randVec(rng, n*cols, 1)
 						out := make([]float32, n*rows)
@@ -277,13 +277,13 @@ func TestMatMulRepackedBatch(t *testing.T) {
 							for r := 0; r < rows; r++ {
 								wr := w.Data[r*w.RowBytes : (r+1)*w.RowBytes]
 								want := genericSet.dot(typ).one(cols, wr, a, nil) // gemv
-								if rows%8 != 0 {
+								if rows%8 != 0 || layout == Unpacked {
 									want = plain.one(cols, wr, a, nil)
-								} else if g, _ := gemmTwin(typ, cols, wr, a); !expert && i < n-n%4 {
+								} else if g, _ := gemmTwin(typ, cols, wr, a); layout == Plain && i < n-n%4 {
 									want = g
 								}
 								if math.Float32bits(out[i*rows+r]) != math.Float32bits(want) {
-									t.Errorf("%s %s rows=%d expert=%v n=%d: token %d row %d: %v, want %v", ks.name, typ, rows, expert, n, i, r, out[i*rows+r], want)
+									t.Errorf("%s %s rows=%d layout=%d n=%d: token %d row %d: %v, want %v", ks.name, typ, rows, layout, n, i, r, out[i*rows+r], want)
 								}
 							}
 						}

@@ -1,9 +1,21 @@
 // Package model loads transformer language models from GGUF files and runs
 // their forward pass.
 //
-// One generic decoder-only transformer covers the supported families; what
-// differs between them (QKV bias, NeoX RoPE, tied output, per-head q/k norm,
-// MoE routing) is data read from the file, declared per architecture in
-// llama.go, qwen2.go, qwen3.go and qwen3moe.go. Model code never touches SIMD,
-// threads or block formats: that is package kernels.
+// What differs between families as data is data (QKV bias, NeoX RoPE, tied
+// output, per-head q/k norm, router flavour), declared per architecture in
+// families.go and read from the file. What differs as dataflow is a small
+// interface with one file per kind, chosen per layer:
+//
+//	runner.go    Batch, the Runner's buffers and arena, Forward: embed -> layers -> norm -> logits
+//	attn_gqa.go  grouped-query attention (mixer)
+//	ffn.go       dense SwiGLU FFN (feedForward), also the shared experts of an MoE layer
+//	moe.go       mixture of experts: router and dispatch (feedForward)
+//	cache.go     a sequence's per-layer state, its rows as wide as the layer's kind needs
+//	bind.go      each block declares its GGUF tensors; Load binds that list, and
+//	             Tensors exports it to writers of models (synth, tests)
+//	config.go    hyperparameters from metadata
+//	families.go  the architectures as data, and which kinds each layer uses
+//
+// Model code never touches SIMD, threads or block formats: that is package
+// kernels.
 package model

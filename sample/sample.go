@@ -62,6 +62,8 @@ type Sampler struct {
 	// counts (n_vocab) counts occurrences during penalty application; it is
 	// all zeros between calls.
 	counts []int32
+	drawer Drawer
+	dist   []TokenProb // (n_vocab) the final distribution handed to drawer
 }
 
 // New returns a Sampler for p.
@@ -199,6 +201,11 @@ func (s *Sampler) draw(c []candidate, temp float64) int {
 		w := weight(c[i].logit, maxl, invTemp)
 		c[i].logit = float32(w) // the weight replaces the logit from here on
 		sum += w
+	}
+	if s.drawer != nil {
+		if id, ok := s.drawWith(c, sum); ok {
+			return id
+		}
 	}
 	u := s.rng.Float64() * sum
 	last := top.id

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/qilin-ai/qilin/engine"
 )
@@ -50,6 +51,8 @@ func engineError(err error) *apiError {
 			Param: "messages", Message: err.Error()}
 	case errors.Is(err, engine.ErrEmptyPrompt):
 		return badRequest("prompt", "the prompt is empty")
+	case errors.Is(err, engine.ErrInvalidRequest):
+		return badRequest("", "%s", strings.TrimPrefix(err.Error(), "engine: invalid request: "))
 	case errors.Is(err, engine.ErrClosed):
 		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "shutting_down", Message: "the server is shutting down"}
 	}
@@ -61,9 +64,12 @@ func writeOpenAIError(w http.ResponseWriter, e *apiError) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
-	writeJSON(w, e.Status, struct {
-		Error *apiError `json:"error"`
-	}{e})
+	writeJSON(w, e.Status, openAIErrorBody{e})
+}
+
+// openAIErrorBody is an OpenAI error response.
+type openAIErrorBody struct {
+	Error *apiError `json:"error"`
 }
 
 // writeOllamaError writes e as Ollama does: {"error": "message"}.

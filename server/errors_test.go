@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,6 +36,9 @@ func TestRequestErrors(t *testing.T) {
 		{"messages not array", "/v1/chat/completions", `{"messages":"hi"}`, 400, "invalid_request", "messages", "array"},
 		{"no messages", "/v1/chat/completions", `{"model":"test-model"}`, 400, "invalid_request", "messages", "required"},
 		{"no role", "/v1/chat/completions", `{"messages":[{"content":"x"}]}`, 400, "invalid_request", "messages[0].role", ""},
+		{"unknown role", "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"},{"role":"wizard","content":"x"}]}`, 400, "invalid_request", "messages[1].role", `"wizard" is not a known role`},
+		{"token out of vocabulary", "/v1/completions", `{"prompt":[1, 5000]}`, 400, "invalid_request", "prompt", "token 5000 is outside the vocabulary of 1024"},
+		{"negative token", "/v1/completions", `{"prompt":[[1, 2], [3, -1]]}`, 400, "invalid_request", "prompt", "token -1 is outside"},
 		{"image part", "/v1/chat/completions", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}`, 400, "invalid_request", "messages[0].content[0]", "only text"},
 		{"stop type", "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"stop":5}`, 400, "invalid_request", "stop", ""},
 		{"temperature range", "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"temperature":3}`, 400, "invalid_request", "temperature", "outside"},
@@ -124,22 +130,28 @@ func (ts *testServer) metricsText(t *testing.T) string {
 
 func TestAuthCORSAndHealth(t *testing.T) {
 	ts := startServer(t, modelStories, Options{APIKeys: []string{"key-one", "key-two"}, CORSOrigin: "https://app.example"})
+	// A page added as the chat page is: public, at the root only.
+	ts.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") }), true)
 	for _, tc := range []struct {
-		path, auth string
-		want       int
+		method, path, auth string
+		want               int
 	}{
-		{"/v1/models", "", 401},
-		{"/v1/models", "Bearer wrong", 401},
-		{"/v1/models", "key-two", 401}, // no Bearer scheme
-		{"/v1/models", "Bearer key-two", 200},
-		{"/api/tags", "Bearer key-one", 200},
-		{"/api/tags", "", 401},
-		{"/metrics", "", 401},
-		{"/health", "", 200},
+		{"GET", "/v1/models", "", 401},
+		{"GET", "/v1/models", "Bearer wrong", 401},
+		{"GET", "/v1/models", "key-two", 401}, // no Bearer scheme
+		{"GET", "/v1/models", "Bearer key-two", 200},
+		{"GET", "/api/tags", "Bearer key-one", 200},
+		{"GET", "/api/tags", "", 401},
+		{"GET", "/metrics", "", 401},
+		{"GET", "/health", "", 200},
+		{"HEAD", "/", "", 200}, // health checkers
+		{"GET", "/", "", 200},
+		{"GET", "/nope", "", 401},
+		{"GET", "/nope", "Bearer key-one", 404},
 	} {
-		code, hdr, b := ts.do(t, "GET", tc.path, "", "Authorization", tc.auth)
+		code, hdr, b := ts.do(t, tc.method, tc.path, "", "Authorization", tc.auth)
 		if code != tc.want {
-			t.Errorf("%s with %q: %d %s, want %d", tc.path, tc.auth, code, b, tc.want)
+			t.Errorf("%s %s with %q: %d %s, want %d", tc.method, tc.path, tc.auth, code, b, tc.want)
 		}
 		if hdr.Get("Access-Control-Allow-Origin") != "https://app.example" {
 			t.Errorf("%s: no CORS header", tc.path)
@@ -227,5 +239,32 @@ func TestMetrics(t *testing.T) {
 	// The second request reused the first one's prompt.
 	if strings.Contains(m, `qilin_prompt_tokens_cached_total{model_name="test-model"} 0`) {
 		t.Errorf("no cached prompt tokens counted")
+	}
+}
+
+// TestBodyTooLargeAnswered: a client that sends its whole oversized body
+// before reading (as Python's urllib does) gets the 413 JSON error, not a
+// reset connection.
+func TestBodyTooLargeAnswered(t *testing.T) {
+	ts := startServer(t, modelStories, Options{MaxBodyBytes: 64 << 10})
+	body := `{"messages":[{"role":"user","content":"` + strings.Repeat("x", 8<<20) + `"}]}`
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	head := fmt.Sprintf("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	if _, err := io.WriteString(conn, head+body); err != nil {
+		t.Fatalf("sending the body: %v (the server cut the connection)", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if e := openAIError(t, b); resp.StatusCode != 413 || e.Code != "request_too_large" {
+		t.Errorf("status %d, body %s", resp.StatusCode, b)
 	}
 }

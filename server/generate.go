@@ -52,12 +52,13 @@ type choiceResult struct {
 	text               string // the raw output text
 }
 
-// chatOutput returns the parser options for a chat request on m.
-func (s *Server) chatOutput(m *model, prompt string, withTools bool, format string) *chat.OutputOptions {
+// chatOutput returns the parser options for a chat request on m whose
+// prompt was p.
+func (s *Server) chatOutput(m *model, p engine.ChatPrompt, withTools bool, format string) *chat.OutputOptions {
 	o := &chat.OutputOptions{}
 	if format != ReasoningNone {
 		o.Reasoning = true
-		o.ReasoningStartsOpen = chat.ReasoningStartsOpen(prompt)
+		o.ReasoningStartsOpen = p.StartsOpen()
 	}
 	if withTools {
 		o.Tools = m.tools
@@ -67,10 +68,10 @@ func (s *Server) chatOutput(m *model, prompt string, withTools bool, format stri
 
 // submit starts the n choices of job. On an error nothing keeps running.
 func (s *Server) submit(ctx context.Context, m *model, job *genJob) ([]*engine.Stream, *apiError) {
-	if s.opts.Script != nil {
-		job.req.Script = s.opts.Script(job.prompt)
-	}
 	job.req.Prompt = job.prompt
+	if s.control != nil {
+		job.req.Processors = append(job.req.Processors, s.control(job.prompt)...)
+	}
 	streams := make([]*engine.Stream, 0, job.n)
 	for i := 0; i < job.n; i++ {
 		req := job.req
@@ -225,25 +226,18 @@ func chatInput(messages json.RawMessage, tools []json.RawMessage, vars map[strin
 	return chat.Input{RawMessages: messages, Tools: tools, AddGenerationPrompt: true, Vars: vars}
 }
 
-// renderChat renders and tokenizes a conversation; with thinking off and a
-// template that opens the reasoning anyway, a zero reasoning budget closes
-// it at once.
-func (s *Server) renderChat(m *model, in chat.Input, thinkingOff bool, budget *int, job *genJob) *apiError {
-	p, err := m.e.RenderChatWith(m.tmpl, in)
+// renderChat renders and tokenizes a conversation; budget, when set,
+// bounds the reasoning (engine.RenderChat already closes at once a block
+// the template opened although thinking is off).
+func (s *Server) renderChat(m *model, in chat.Input, budget *int, job *genJob) (engine.ChatPrompt, *apiError) {
+	p, err := m.e.RenderChat(in)
 	if err != nil {
-		return badRequest("messages", "%v", err)
+		return p, badRequest("messages", "%v", err)
 	}
 	job.prompt, job.promptText = p.Tokens, p.Text
-	startsOpen := p.ThinkingOpen
-	b := -1
-	switch {
-	case budget != nil:
-		b = *budget
-	case thinkingOff && startsOpen:
-		b = 0
+	if r := p.Reasoning; r != nil && budget != nil {
+		r.Budget = *budget
 	}
-	if b >= 0 {
-		job.req.Reasoning = &engine.Reasoning{Budget: b, StartsOpen: startsOpen, Open: m.think, Close: m.close}
-	}
-	return nil
+	job.req.Reasoning = p.Reasoning
+	return p, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/qilin-ai/qilin/engine"
+	"github.com/qilin-ai/qilin/internal/enginetest"
 	"github.com/qilin-ai/qilin/internal/testdata"
 )
 
@@ -35,23 +36,45 @@ var (
 	engines   = map[string]*engine.Engine{}
 )
 
-// testEngine loads a shared test model once per test binary. The engine
-// must only be used by one scheduler at a time, so tests that take it do
-// not run in parallel.
-func testEngine(t testing.TB, name string) (*engine.Engine, string) {
+// testEngine loads a shared test model once per test binary (with
+// template, when not empty, as its chat template). The engine must only be
+// used by one scheduler at a time, so tests that take it do not run in
+// parallel.
+func testEngine(t testing.TB, name string, template ...string) (*engine.Engine, string) {
 	t.Helper()
 	path := testdata.Path(t, "models", name)
+	opts := engine.Options{Context: testCtx}
+	key := name
+	if len(template) > 0 {
+		opts.ChatTemplate = template[0]
+		key += "\x00" + template[0]
+	}
 	enginesMu.Lock()
 	defer enginesMu.Unlock()
-	if e, ok := engines[name]; ok {
+	if e, ok := engines[key]; ok {
 		return e, path
 	}
-	e, err := engine.Load(path, engine.Options{Context: testCtx})
+	e, err := engine.Load(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	engines[name] = e
+	engines[key] = e
 	return e, path
+}
+
+// setup is what a test adds to a server: a chat template for its engine,
+// processors for every request (a script).
+type setup struct {
+	template string
+	control  func(prompt []int) []engine.Processor
+}
+
+// withTemplate replaces the model's chat template.
+func withTemplate(src string) func(*setup) { return func(s *setup) { s.template = src } }
+
+// withScript makes the model write text in every answer (see scriptFor).
+func withScript(f func([]int) []engine.Processor) func(*setup) {
+	return func(s *setup) { s.control = f }
 }
 
 // testServer is a running server on a random loopback port.
@@ -62,9 +85,17 @@ type testServer struct {
 	m   *model
 }
 
-func startServer(t testing.TB, name string, opts Options) *testServer {
+func startServer(t testing.TB, name string, opts Options, with ...func(*setup)) *testServer {
 	t.Helper()
-	e, path := testEngine(t, name)
+	var su setup
+	for _, f := range with {
+		f(&su)
+	}
+	var tmpl []string
+	if su.template != "" {
+		tmpl = []string{su.template}
+	}
+	e, path := testEngine(t, name, tmpl...)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -73,6 +104,7 @@ func startServer(t testing.TB, name string, opts Options) *testServer {
 	}
 	opts.ModelName = "test-model"
 	s := New(opts)
+	s.control = su.control
 	if err := s.Load(e, path); err != nil {
 		t.Fatal(err)
 	}
@@ -154,15 +186,11 @@ func ndjson(t testing.TB, body []byte) []map[string]any {
 	return out
 }
 
-// greedyAlone decodes prompt greedily with a plain sequence: the reference.
+// greedyAlone decodes prompt greedily by hand: the reference.
 func greedyAlone(t testing.TB, e *engine.Engine, prompt []int, n int) []int {
 	t.Helper()
-	var out []int
-	seq := e.NewSequenceBatch(64)
-	if _, err := seq.Generate(context.Background(), prompt, engine.GenerateOptions{MaxTokens: n}, func(tok int) bool {
-		out = append(out, tok)
-		return true
-	}); err != nil {
+	out, err := enginetest.Greedy(e.NewSequenceBatch(64), e.Tok.IsEOG, prompt, n)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -181,22 +209,26 @@ func extraString(t testing.TB, raw string) string {
 	return s
 }
 
-// scriptFor returns a Script hook that makes the model write text (its
-// special-token text parsed as the template's) and records prompts.
-func scriptFor(t testing.TB, name, text string, prompts *[][]int) func([]int) []int {
+// scriptFor returns a control that makes the model write text (its
+// special-token text parsed as the template's), forced whole and then
+// ended, and records prompts.
+func scriptFor(t testing.TB, name, text string, prompts *[][]int) func([]int) []engine.Processor {
 	e, _ := testEngine(t, name)
 	ids, err := e.Tok.Encode(text, false, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	return func(p []int) []int {
+	return func(p []int) []engine.Processor {
 		if prompts != nil {
 			mu.Lock()
 			*prompts = append(*prompts, append([]int(nil), p...))
 			mu.Unlock()
 		}
-		return ids
+		return []engine.Processor{engine.ProcessorFunc(func(st *engine.Step) error {
+			st.Force(append(append([]int(nil), ids...), st.EOG()[0])...)
+			return nil
+		})}
 	}
 }
 

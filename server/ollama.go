@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,11 +19,13 @@ type ollamaOptions struct {
 }
 
 type ollamaToolCall struct {
-	Function struct {
-		Index     int             `json:"index,omitempty"`
-		Name      string          `json:"name"`
-		Arguments json.RawMessage `json:"arguments"`
-	} `json:"function"`
+	Function ollamaFunctionCall `json:"function"`
+}
+
+type ollamaFunctionCall struct {
+	Index     int             `json:"index,omitempty"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
 }
 
 type ollamaMessage struct {
@@ -79,7 +79,8 @@ func parseThink(raw json.RawMessage) (on *bool, effort string, err *apiError) {
 }
 
 // ollamaThink is a request's thinking choice: off (think: false) and the
-// template variables it sets.
+// template variables it sets (enable_thinking for think, reasoning_effort
+// for an effort level).
 type ollamaThink struct {
 	off  bool
 	vars map[string]any
@@ -103,10 +104,13 @@ func (s *Server) prepare(r *http.Request, m *model, req any, c *ollamaCommon) (*
 	if aerr != nil {
 		return nil, th, aerr
 	}
-	th.off = think != nil && !*think
 	th.vars = map[string]any{}
-	if th.off {
-		th.vars["enable_thinking"] = false
+	if think != nil {
+		if *think && !m.e.CanThink() { // as Ollama answers
+			return nil, th, badRequest("", "%q does not support thinking", c.Model)
+		}
+		th.off = !*think
+		th.vars["enable_thinking"] = *think
 	}
 	if effort != "" {
 		th.vars["reasoning_effort"] = effort
@@ -120,10 +124,7 @@ func (s *Server) prepare(r *http.Request, m *model, req any, c *ollamaCommon) (*
 	if opts.NumPredict != nil && *opts.NumPredict > 0 { // -1 and -2 mean no limit
 		np = opts.NumPredict
 	}
-	aerr = s.commonParams(m, job, &opts.samplingFields, nil, opts.Stop, []struct {
-		name string
-		v    *int
-	}{{"options.num_predict", np}})
+	aerr = s.commonParams(m, job, &opts.samplingFields, nil, opts.Stop, []tokenLimit{{"options.num_predict", np}})
 	return job, th, aerr
 }
 
@@ -148,11 +149,12 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, m *model) {
 	if len(req.Tools) > 0 {
 		tools = req.Tools
 	}
-	if aerr := s.renderChat(m, chatInput(msgs, tools, th.vars), th.off, nil, job); aerr != nil {
+	p, aerr := s.renderChat(m, chatInput(msgs, tools, th.vars), nil, job)
+	if aerr != nil {
 		fail(aerr)
 		return
 	}
-	job.parse = s.chatOutput(m, job.promptText, tools != nil, s.opts.ReasoningFormat)
+	job.parse = s.chatOutput(m, p, tools != nil, s.opts.ReasoningFormat)
 	s.ollamaStream(w, r, m, job, req.Stream, th.off, true)
 }
 
@@ -163,6 +165,9 @@ func ollamaMessages(in []ollamaMessage) (json.RawMessage, *apiError) {
 	for i, msg := range in {
 		if msg.Role == "" {
 			return nil, badRequest(fmt.Sprintf("messages[%d].role", i), "want a non-empty string")
+		}
+		if aerr := checkRole(i, msg.Role); aerr != nil {
+			return nil, aerr
 		}
 		if len(msg.Images) > 0 {
 			return nil, badRequest(fmt.Sprintf("messages[%d].images", i), "images are not supported")
@@ -210,13 +215,19 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model
 		s.ollamaLoaded(w, m, "response")
 		return
 	}
-	if req.Raw {
-		ids, err := m.e.Tok.Encode(req.Prompt, true, true)
+	if req.Raw || !m.e.HasTemplate() {
+		// raw, or a model without a chat template (a base or story
+		// model): complete the prompt as it is, after the system text.
+		text := req.Prompt
+		if req.System != "" && !req.Raw {
+			text = req.System + "\n\n" + text
+		}
+		ids, err := m.e.Tok.Encode(text, true, true)
 		if err != nil {
 			fail(badRequest("prompt", "%v", err))
 			return
 		}
-		job.prompt, job.promptText = ids, req.Prompt
+		job.prompt, job.promptText = ids, text
 	} else {
 		var msgs []ollamaMessage
 		if req.System != "" {
@@ -227,11 +238,12 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model
 			fail(aerr)
 			return
 		}
-		if aerr := s.renderChat(m, chatInput(raw, nil, th.vars), th.off, nil, job); aerr != nil {
+		p, aerr := s.renderChat(m, chatInput(raw, nil, th.vars), nil, job)
+		if aerr != nil {
 			fail(aerr)
 			return
 		}
-		job.parse = s.chatOutput(m, job.promptText, false, s.opts.ReasoningFormat)
+		job.parse = s.chatOutput(m, p, false, s.opts.ReasoningFormat)
 	}
 	s.ollamaStream(w, r, m, job, req.Stream, th.off, false)
 }
@@ -337,117 +349,5 @@ func (s *Server) ollamaStream(w http.ResponseWriter, r *http.Request, m *model, 
 			enc.Encode(o)
 		}
 		rc.Flush()
-	})
-}
-
-// ollamaDetails is the "details" object of Ollama model listings.
-type ollamaDetails struct {
-	ParentModel       string   `json:"parent_model"`
-	Format            string   `json:"format"`
-	Family            string   `json:"family"`
-	Families          []string `json:"families"`
-	ParameterSize     string   `json:"parameter_size"`
-	QuantizationLevel string   `json:"quantization_level"`
-}
-
-func (m *model) details() ollamaDetails {
-	arch := m.e.File.Arch()
-	return ollamaDetails{Format: "gguf", Family: arch, Families: []string{arch},
-		ParameterSize: paramSize(m.params()), QuantizationLevel: m.e.File.FileTypeName()}
-}
-
-func (m *model) params() int64 {
-	var n int64
-	for _, t := range m.e.File.Tensors {
-		n += t.NumElements()
-	}
-	return n
-}
-
-// paramSize writes a parameter count as Ollama does ("494.03M", "7.6B").
-func paramSize(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1fB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2fM", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.2fK", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
-}
-
-// digest identifies the served model. It hashes the path, size and
-// modification time rather than reading the whole file.
-func (m *model) digest() string {
-	size, mod := m.fileInfo()
-	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d", m.path, size, mod.UnixNano()))
-	return hex.EncodeToString(h[:])
-}
-
-func (s *Server) ollamaTags(w http.ResponseWriter, r *http.Request, m *model) {
-	size, mod := m.fileInfo()
-	writeJSON(w, http.StatusOK, map[string]any{"models": []map[string]any{{
-		"name": m.name + ":latest", "model": m.name + ":latest", "modified_at": mod.UTC().Format(time.RFC3339Nano),
-		"size": size, "digest": m.digest(), "details": m.details(),
-	}}})
-}
-
-func (s *Server) ollamaPS(w http.ResponseWriter, r *http.Request, m *model) {
-	size, _ := m.fileInfo()
-	writeJSON(w, http.StatusOK, map[string]any{"models": []map[string]any{{
-		"name": m.name + ":latest", "model": m.name + ":latest", "size": size, "digest": m.digest(), "details": m.details(),
-		"expires_at": m.loaded.Add(100 * 365 * 24 * time.Hour).UTC().Format(time.RFC3339Nano), "size_vram": 0,
-		"context_length": m.sched.Options().SlotContext,
-	}}})
-}
-
-func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request, m *model) {
-	var req struct {
-		Model string `json:"model"`
-		Name  string `json:"name"`
-	}
-	if aerr := decodeBody(r, &req); aerr != nil {
-		writeOllamaError(w, aerr)
-		return
-	}
-	name := req.Model
-	if name == "" {
-		name = req.Name
-	}
-	if name == "" {
-		writeOllamaError(w, badRequest("model", "required"))
-		return
-	}
-	if aerr := m.checkModel(name); aerr != nil {
-		writeOllamaError(w, aerr)
-		return
-	}
-	info := map[string]any{"general.parameter_count": m.params()}
-	for _, kv := range m.e.File.KV {
-		switch kv.Value.(type) {
-		case string, bool, uint8, int8, uint16, int16, uint32, int32, uint64, int64, float32, float64:
-			if kv.Key != "tokenizer.chat_template" {
-				info[kv.Key] = kv.Value
-			}
-		}
-	}
-	caps := []string{"completion"}
-	if m.tools != chat.ToolFormatNone {
-		caps = append(caps, "tools")
-	}
-	src := m.tmpl.Source()
-	if strings.Contains(src, chat.ThinkOpen) {
-		caps = append(caps, "thinking")
-	}
-	_, mod := m.fileInfo()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"modelfile":    fmt.Sprintf("# served by qilin\nFROM %s\n", m.path),
-		"parameters":   "",
-		"template":     src,
-		"details":      m.details(),
-		"model_info":   info,
-		"capabilities": caps,
-		"modified_at":  mod.UTC().Format(time.RFC3339Nano),
 	})
 }

@@ -9,7 +9,7 @@ import (
 
 func TestOllamaChat(t *testing.T) {
 	script := "<think>\nI add 2 and 2.\n</think>\n\nIt is 4."
-	ts := startServer(t, modelQwen3, Options{Script: scriptFor(t, modelQwen3, script, nil)})
+	ts := startServer(t, modelQwen3, Options{}, withScript(scriptFor(t, modelQwen3, script, nil)))
 	body := `{"model":"test-model:latest","messages":[{"role":"user","content":"2+2?"}]}`
 
 	// Default: an NDJSON stream, reasoning in message.thinking.
@@ -28,7 +28,7 @@ func TestOllamaChat(t *testing.T) {
 		}
 	}
 	last := lines[len(lines)-1]
-	if thinking != "I add 2 and 2." || content != "It is 4." {
+	if thinking != "I add 2 and 2.\n" || content != "It is 4." {
 		t.Errorf("thinking %q content %q", thinking, content)
 	}
 	if len(lines) < 5 || last["done_reason"] != "stop" || last["eval_count"] != float64(len(scriptTokens(t, modelQwen3, script))) ||
@@ -46,7 +46,7 @@ func TestOllamaChat(t *testing.T) {
 	if err := json.Unmarshal(b, &one); err != nil || code != 200 {
 		t.Fatalf("status %d: %s", code, b)
 	}
-	if one.Message.Thinking != "I add 2 and 2." || one.Message.Content != "It is 4." || !one.Done || one.DoneReason != "stop" {
+	if one.Message.Thinking != "I add 2 and 2.\n" || one.Message.Content != "It is 4." || !one.Done || one.DoneReason != "stop" {
 		t.Errorf("non-streamed reply %+v", one)
 	}
 
@@ -74,7 +74,7 @@ func TestOllamaChat(t *testing.T) {
 
 func TestOllamaToolCalls(t *testing.T) {
 	script := "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>"
-	ts := startServer(t, modelQwen3, Options{Script: scriptFor(t, modelQwen3, script, nil)})
+	ts := startServer(t, modelQwen3, Options{}, withScript(scriptFor(t, modelQwen3, script, nil)))
 	_, _, b := ts.post(t, "/api/chat", `{"model":"test-model","stream":false,"messages":[{"role":"user","content":"Weather?"}],
 		"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}`)
 	var r struct {
@@ -112,11 +112,27 @@ func TestOllamaGenerateAndListings(t *testing.T) {
 	if got != want || lines[len(lines)-1]["done_reason"] != "length" {
 		t.Errorf("generate %q (final %v), want %q", got, lines[len(lines)-1], want)
 	}
-	// Templated (ChatML fallback for a model without a template), not streamed.
-	code, _, b = ts.post(t, "/api/generate", `{"model":"test-model","prompt":"Hi","system":"Be kind.","stream":false,"options":{"num_predict":3}}`)
+	// Without raw, a model without a chat template completes the prompt
+	// (after the system text) instead of wrapping it in a ChatML guess.
+	ids, _ = ts.e.Tok.Encode("Be kind.\n\nOnce upon a time", true, true)
+	want = ts.e.Tok.Decode(greedyAlone(t, ts.e, ids, 6))
+	code, _, b = ts.post(t, "/api/generate", `{"model":"test-model","prompt":"Once upon a time","system":"Be kind.","stream":false,"options":{"temperature":0,"num_predict":6}}`)
 	var r map[string]any
-	if json.Unmarshal(b, &r); code != 200 || r["done"] != true || r["eval_count"] != float64(3) {
-		t.Errorf("templated generate: %d %s", code, b)
+	if json.Unmarshal(b, &r); code != 200 || r["done"] != true || r["eval_count"] != float64(6) || r["response"] != want {
+		t.Errorf("generate without a template: %d %s, want the response %q", code, b, want)
+	}
+	// think on a model that cannot think: Ollama's error; think false is
+	// fine.
+	code, _, b = ts.post(t, "/api/generate", `{"model":"test-model","prompt":"Hi","think":true}`)
+	if code != 400 || !strings.Contains(string(b), `"test-model\" does not support thinking`) {
+		t.Errorf("think on a model without thinking: %d %s", code, b)
+	}
+	if code, _, b = ts.post(t, "/api/chat", `{"model":"test-model","messages":[{"role":"user","content":"Hi"}],"think":false,"stream":false,"options":{"num_predict":2}}`); code != 200 {
+		t.Errorf("think false on a model without thinking: %d %s", code, b)
+	}
+	code, _, b = ts.post(t, "/api/chat", `{"messages":[{"role":"robot","content":"x"}]}`)
+	if code != 400 || !strings.Contains(string(b), `messages[0].role: \"robot\" is not a known role`) {
+		t.Errorf("unknown role: %d %s", code, b)
 	}
 
 	for _, tc := range []struct{ method, path, body, want string }{

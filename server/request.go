@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/qilin-ai/qilin/sample"
@@ -20,6 +20,31 @@ const (
 	maxStops       = 16
 )
 
+// limitedBody is a request body cut at the server's limit. It keeps the
+// raw body so that a request over the limit can be read to its end before
+// the 413 goes out: a client still sending when the connection closes gets
+// a reset instead of the answer.
+type limitedBody struct {
+	io.ReadCloser               // the body behind http.MaxBytesReader
+	raw           io.ReadCloser // the body itself
+}
+
+// limitBody wraps r's body with the limit.
+func limitBody(w http.ResponseWriter, r *http.Request, limit int64) {
+	r.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), raw: r.Body}
+}
+
+// drainLimit bounds what is read of a body over the limit, beyond it: a
+// larger body is cut (the client may then see a reset).
+const drainLimit = 64 << 20
+
+// discardRest reads what is left of an oversized body.
+func discardRest(r *http.Request) {
+	if lb, ok := r.Body.(*limitedBody); ok {
+		io.CopyN(io.Discard, lb.raw, drainLimit)
+	}
+}
+
 // decodeBody reads a JSON request body into v. Errors name the field whose
 // type is wrong, or the offset of a syntax error.
 func decodeBody(r *http.Request, v any) *apiError {
@@ -27,6 +52,7 @@ func decodeBody(r *http.Request, v any) *apiError {
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
+			discardRest(r)
 			return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
 				Message: fmt.Sprintf("request body is larger than %d bytes", mb.Limit)}
 		}
@@ -122,47 +148,29 @@ type samplingFields struct {
 	Seed             *int64   `json:"seed"`
 }
 
-// Defaults as llama.cpp's server uses them.
-const (
-	defaultTemperature = 0.8
-	defaultTopK        = 40
-	defaultTopP        = 0.95
-	defaultMinP        = 0.05
-)
-
-// params validates the fields and returns the sampler parameters.
+// params validates the fields against sample.Ranges and returns the
+// sampler parameters, sample.Defaults where a field is absent.
 func (f *samplingFields) params() (sample.Params, *apiError) {
-	p := sample.Params{Temperature: defaultTemperature, TopK: defaultTopK, TopP: defaultTopP, MinP: defaultMinP}
-	check := func(name string, v *float64, lo, hi float64, dst *float32) *apiError {
-		if v == nil {
-			return nil
-		}
-		if math.IsNaN(*v) || *v < lo || *v > hi {
-			return badRequest(name, "%v is outside [%v, %v]", *v, lo, hi)
-		}
-		*dst = float32(*v)
-		return nil
-	}
-	for _, c := range []struct {
-		name   string
-		v      *float64
-		lo, hi float64
-		dst    *float32
-	}{
-		{"temperature", f.Temperature, 0, 2, &p.Temperature},
-		{"top_p", f.TopP, 0, 1, &p.TopP},
-		{"min_p", f.MinP, 0, 1, &p.MinP},
-		{"presence_penalty", f.PresencePenalty, -2, 2, &p.PresencePenalty},
-		{"frequency_penalty", f.FrequencyPenalty, -2, 2, &p.FrequencyPenalty},
-		{"repeat_penalty", f.RepeatPenalty, 0, 10, &p.RepeatPenalty},
+	p := sample.Defaults()
+	for _, c := range []floatField{
+		{"temperature", f.Temperature, &p.Temperature},
+		{"top_p", f.TopP, &p.TopP},
+		{"min_p", f.MinP, &p.MinP},
+		{"presence_penalty", f.PresencePenalty, &p.PresencePenalty},
+		{"frequency_penalty", f.FrequencyPenalty, &p.FrequencyPenalty},
+		{"repeat_penalty", f.RepeatPenalty, &p.RepeatPenalty},
 	} {
-		if err := check(c.name, c.v, c.lo, c.hi, c.dst); err != nil {
+		if c.v == nil {
+			continue
+		}
+		if err := checkRange(c.name, *c.v); err != nil {
 			return p, err
 		}
+		*c.dst = float32(*c.v)
 	}
 	if f.TopK != nil {
-		if *f.TopK < 0 {
-			return p, badRequest("top_k", "%d is negative", *f.TopK)
+		if err := checkRange("top_k", float64(*f.TopK)); err != nil {
+			return p, err
 		}
 		p.TopK = *f.TopK
 	}
@@ -172,12 +180,32 @@ func (f *samplingFields) params() (sample.Params, *apiError) {
 	return p, nil
 }
 
-// maxTokens picks the limit from max_completion_tokens or max_tokens and
-// checks it against the server's limit. 0 means until the context is full.
-func maxTokens(limit int, fields ...struct {
+// floatField is a sampling field of a request and where its value goes.
+type floatField struct {
 	name string
-	v    *int
-}) (int, *apiError) {
+	v    *float64
+	dst  *float32
+}
+
+// checkRange checks v against the range sample.Ranges gives the field.
+func checkRange(name string, v float64) *apiError {
+	r, _ := sample.RangeOf(name)
+	if err := r.Check(v); err != nil {
+		return badRequest(name, "%v", err)
+	}
+	return nil
+}
+
+// tokenLimit is a request field that limits the completion tokens.
+type tokenLimit struct {
+	name string // the field's name: max_tokens, options.num_predict, ...
+	v    *int   // nil when absent
+}
+
+// maxTokens picks the limit from the first field present (say
+// max_completion_tokens, then max_tokens) and checks it against the
+// server's limit. 0 means until the context is full.
+func maxTokens(limit int, fields ...tokenLimit) (int, *apiError) {
 	for _, f := range fields {
 		if f.v == nil {
 			continue
@@ -214,4 +242,44 @@ func choices(n *int) (int, *apiError) {
 		return 0, badRequest("n", "%d is outside [1, %d]", *n, maxN)
 	}
 	return *n, nil
+}
+
+// commonParams fills the sampling, choice count, stop strings and token
+// limit of job.
+func (s *Server) commonParams(m *model, job *genJob, sf *samplingFields, n *int, stop stopList, limits []tokenLimit) *apiError {
+	p, aerr := sf.params()
+	if aerr != nil {
+		return aerr
+	}
+	job.req.Sample = p
+	if job.n, aerr = choices(n); aerr != nil {
+		return aerr
+	}
+	if job.req.Stop, aerr = stops(stop); aerr != nil {
+		return aerr
+	}
+	job.req.MaxTokens, aerr = maxTokens(m.maxToks, limits...)
+	return aerr
+}
+
+// readBody reads the request body, mapping an oversized body to 413.
+func readBody(r *http.Request) ([]byte, *apiError) {
+	var raw json.RawMessage
+	if err := decodeBody(r, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// roles are the message roles chat templates know (OpenAI's; Ollama's are
+// a subset).
+var roles = []string{"system", "developer", "user", "assistant", "tool", "function"}
+
+// checkRole refuses a role no template knows: it would render as a turn
+// of its own that the model was never trained on.
+func checkRole(i int, role string) *apiError {
+	if slices.Contains(roles, role) {
+		return nil
+	}
+	return badRequest(fmt.Sprintf("messages[%d].role", i), "%q is not a known role (%s)", role, strings.Join(roles, ", "))
 }

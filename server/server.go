@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -39,9 +38,6 @@ type Options struct {
 	// CORSOrigin, when set, is sent as Access-Control-Allow-Origin ("*"
 	// for any) and preflight requests are answered.
 	CORSOrigin string
-	// ChatTemplate, when set, replaces the model's chat template (Jinja
-	// source).
-	ChatTemplate string
 	// ReasoningFormat is ReasoningDeepSeek ("" too) or ReasoningNone.
 	ReasoningFormat string
 	// LogPrompts logs rendered prompts and outputs (off: never).
@@ -55,9 +51,6 @@ type Options struct {
 	MaxTokensLimit int
 	// Sched configures the scheduler started by Load.
 	Sched engine.SchedOptions
-	// Script, when not nil, is a test hook: the tokens it returns for a
-	// prompt replace sampling (see engine.Request.Script).
-	Script func(prompt []int) []int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -71,19 +64,18 @@ type Server struct {
 	state   atomic.Pointer[model] // nil while loading
 	metrics *metrics
 	started time.Time
+	// control, when set (by tests), adds processors to every request.
+	control func(prompt []int) []engine.Processor
 }
 
 // model is what Load attaches.
 type model struct {
 	e       *engine.Engine
 	sched   *engine.Scheduler
-	tmpl    *chat.Template
 	name    string
 	path    string
 	loaded  time.Time
 	tools   chat.ToolFormat
-	think   []int // tokens of <think>
-	close   []int // tokens that close a reasoning block
 	maxToks int
 }
 
@@ -105,7 +97,9 @@ func New(opts Options) *Server {
 	for _, k := range opts.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
-	s.routes()
+	for _, rt := range s.routes() {
+		s.Handle(rt.pattern, rt.handler, rt.public)
+	}
 	return s
 }
 
@@ -120,32 +114,13 @@ func (s *Server) Load(e *engine.Engine, path string) error {
 	if s.state.Load() != nil {
 		return errors.New("server: a model is already loaded")
 	}
-	src := e.File.String("tokenizer.chat_template", "")
-	if s.opts.ChatTemplate != "" {
-		src = s.opts.ChatTemplate
+	if w := e.TemplateWarning(); w != "" {
+		s.log.Warn(w)
 	}
-	tmpl, err := chat.ForModel(src)
-	if err != nil {
-		s.log.Warn("the model's chat template does not compile; using ChatML", "err", err)
-		tmpl, err = chat.ForModel("")
-		if err != nil {
-			return err
-		}
-	}
-	if tmpl.IsFallback() {
-		s.log.Warn("the model has no chat template; using ChatML, which may not be its format", "template", chat.DefaultTemplateName)
-	}
-	m := &model{e: e, tmpl: tmpl, path: path, loaded: s.opts.Now(), tools: chat.ToolFormatFor(src)}
+	m := &model{e: e, path: path, loaded: s.opts.Now(), tools: chat.ToolFormatFor(e.Template().Source())}
 	m.name = s.opts.ModelName
 	if m.name == "" {
 		m.name = strings.TrimSuffix(filepath.Base(path), ".gguf")
-	}
-	// Template text: its special-token text becomes special tokens.
-	if m.think, err = e.Tok.Encode(chat.ThinkOpen, false, true); err != nil {
-		return err
-	}
-	if m.close, err = e.Tok.Encode("\n"+chat.ThinkClose+"\n\n", false, true); err != nil {
-		return err
 	}
 	m.sched = e.NewScheduler(s.opts.Sched)
 	m.maxToks = s.opts.MaxTokensLimit
@@ -187,15 +162,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if r.URL.Path != "/health" && !s.authorized(r) {
-		e := &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "invalid_api_key",
-			Message: "missing or invalid API key: send Authorization: Bearer KEY"}
-		rec.Header().Set("WWW-Authenticate", `Bearer realm="qilin"`)
-		s.writeError(rec, r, e)
-		return
-	}
-	r.Body = http.MaxBytesReader(rec, r.Body, s.opts.MaxBodyBytes)
+	limitBody(rec, r, s.opts.MaxBodyBytes)
 	s.mux.ServeHTTP(rec, r)
+}
+
+// guard serves h only with a valid API key (see Options.APIKeys).
+func (s *Server) guard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			e := &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "invalid_api_key",
+				Message: "missing or invalid API key: send Authorization: Bearer KEY"}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="qilin"`)
+			s.writeError(w, r, e)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // authorized checks the bearer key in constant time (over key hashes, so
@@ -224,27 +206,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError)
 		return
 	}
 	writeOpenAIError(w, e)
-}
-
-func (s *Server) routes() {
-	s.mux.HandleFunc("GET /health", s.health)
-	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
-	s.mux.HandleFunc("GET /v1/models", s.withModel(s.listModels))
-	s.mux.HandleFunc("GET /v1/models/{id...}", s.withModel(s.getModel))
-	s.mux.HandleFunc("POST /v1/chat/completions", s.withModel(s.chatCompletions))
-	s.mux.HandleFunc("POST /v1/completions", s.withModel(s.completions))
-	s.mux.HandleFunc("POST /api/chat", s.withModel(s.ollamaChat))
-	s.mux.HandleFunc("POST /api/generate", s.withModel(s.ollamaGenerate))
-	s.mux.HandleFunc("GET /api/tags", s.withModel(s.ollamaTags))
-	s.mux.HandleFunc("POST /api/show", s.withModel(s.ollamaShow))
-	s.mux.HandleFunc("GET /api/ps", s.withModel(s.ollamaPS))
-	s.mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"version": Version})
-	})
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found",
-			Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
-	})
 }
 
 // withModel answers 503 while no model is loaded.
@@ -282,8 +243,8 @@ func (m *model) checkModel(name string) *apiError {
 // fileInfo returns the model file's size and modification time.
 func (m *model) fileInfo() (int64, time.Time) {
 	fi, err := os.Stat(m.path)
-	if err != nil {
-		return 0, m.loaded
+	if err != nil { // a model that is no file, such as qilin's built-in one
+		return m.e.File.Size, m.loaded
 	}
 	return fi.Size(), fi.ModTime()
 }

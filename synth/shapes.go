@@ -34,8 +34,32 @@ type Shape struct {
 	// Llama3Rope, when set, is Llama 3.1's long-context RoPE scaling, which
 	// llama.cpp stores as per-frequency factors in rope_freqs.weight.
 	Llama3Rope *Llama3Rope
+	// YaRN, when set, is rope_scaling of type yarn.
+	YaRN *YaRN
+
+	// DeepSeek-V2/V3 (deepseek2): multi-head latent attention, where
+	// HeadDim is qk_nope_head_dim + qk_rope_head_dim, and DeepSeek-MoE.
+	QLoraRank  int     // q_lora_rank (0: attn_q projects directly)
+	KVLoraRank int     // kv_lora_rank
+	RopeDim    int     // qk_rope_head_dim (0: all of HeadDim)
+	VHeadDim   int     // v_head_dim (0: HeadDim)
+	LeadDense  int     // first_k_dense_replace: leading dense layers
+	NExpShared int     // n_shared_experts
+	Sigmoid    bool    // scoring_func sigmoid (else softmax)
+	ScoreBias  bool    // e_score_correction_bias (exp_probs_b), topk_method noaux_tc
+	NormTopK   bool    // norm_topk_prob
+	RouteScale float64 // routed_scaling_factor
+	NGroup     int     // n_group
+	TopKGroup  int     // topk_group
 
 	Vocab Vocab
+}
+
+// YaRN holds the rope_scaling parameters of type yarn.
+type YaRN struct {
+	Factor          float64
+	OriginalContext int
+	MscaleAllDims   float64 // DeepSeek's mscale_all_dim (0: none)
 }
 
 // Llama3Rope holds the rope_scaling parameters of rope_type "llama3".
@@ -113,6 +137,9 @@ const (
 		`{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}`
 	llama3Chat = `{{- bos_token }}{%- for message in messages %}{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] + '<|eot_id|>' }}{%- endfor %}` +
 		`{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{%- endif %}`
+	deepseekV2Chat = `{{- bos_token }}{%- for message in messages %}{%- if message['role'] == 'user' %}{{- 'User: ' + message['content'] + '\n\n' }}` +
+		`{%- elif message['role'] == 'assistant' %}{{- 'Assistant: ' + message['content'] + eos_token }}` +
+		`{%- else %}{{- message['content'] + '\n\n' }}{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- 'Assistant:' }}{%- endif %}`
 	deepseekR1Chat = `{{- bos_token }}{%- for message in messages %}{%- if message['role'] == 'user' %}{{- '<｜User｜>' + message['content'] }}` +
 		`{%- elif message['role'] == 'assistant' %}{{- '<｜Assistant｜>' + message['content'] + '<｜end▁of▁sentence｜>' }}` +
 		`{%- else %}{{- message['content'] }}{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<｜Assistant｜><think>\n' }}{%- endif %}`
@@ -213,9 +240,24 @@ func init() {
 		Llama3Rope: &Llama3Rope{Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 8192},
 		Vocab:      llama3})
 
+	// DeepSeek-V2-Lite: MLA without q LoRA (kv_lora_rank 512, 128 + 64
+	// per head, 16 heads), 64 experts of which 6 by softmax, 2 shared, the
+	// first layer dense, YaRN to 160k. The converter writes
+	// head_count_kv 1: MLA is attention over one shared latent.
+	register(Shape{Name: "deepseek-v2-lite", Source: "deepseek-ai/DeepSeek-V2-Lite-Chat", Arch: "deepseek2",
+		NVocab: 102400, NEmbd: 2048, NLayer: 27, NHead: 16, NHeadKV: 1, HeadDim: 192, NFF: 10944,
+		NExpert: 64, NExpUsed: 6, NFFExpert: 1408,
+		KVLoraRank: 512, RopeDim: 64, VHeadDim: 128, LeadDense: 1, NExpShared: 2, RouteScale: 1, NGroup: 1, TopKGroup: 1,
+		Context: 163840, RopeBase: 10000, NormEps: 1e-6,
+		YaRN: &YaRN{Factor: 40, OriginalContext: 4096, MscaleAllDims: 0.707},
+		Vocab: Vocab{Pre: "deepseek-llm", Regular: 100000, BOS: 100000, EOS: 100001, PAD: 100001, AddBOS: true, ChatTemplate: deepseekV2Chat,
+			Special: specials(100000, []string{"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"})}})
+
 	// Tiny shapes for tests and smoke runs, not released models: the shapes
 	// of the shared test models syn-qwen2odd (320 wide, so K-quants fall
-	// back as for Qwen2.5-0.5B) and syn-qwen3moe.
+	// back as for Qwen2.5-0.5B), syn-qwen3moe and syn-deepseek2 (the
+	// DeepSeek-V3/R1 layout: q LoRA, sigmoid router with a selection bias,
+	// expert groups, a shared expert, the R1 template).
 	tinyVocab := Vocab{Pre: "qwen2", Regular: 1019, BOS: 1019, EOS: 1021, PAD: 1019, ChatTemplate: chatML,
 		Special: specials(1019, []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"})}
 	register(Shape{Name: "tiny-qwen2", Source: "(test shape, Qwen2 family)", Arch: "qwen2",
@@ -225,4 +267,12 @@ func init() {
 		NVocab: 1024, NEmbd: 256, NLayer: 2, NHead: 4, NHeadKV: 2, HeadDim: 64, NFF: 512,
 		NExpert: 8, NExpUsed: 2, NFFExpert: 256,
 		Context: 512, RopeBase: 1e6, NormEps: 1e-6, QKNorm: true, Vocab: tinyVocab})
+	register(Shape{Name: "tiny-deepseek2", Source: "(test shape, DeepSeek-V3/R1 layout)", Arch: "deepseek2",
+		NVocab: 1024, NEmbd: 256, NLayer: 3, NHead: 4, NHeadKV: 1, HeadDim: 48, NFF: 512,
+		NExpert: 8, NExpUsed: 2, NFFExpert: 128,
+		QLoraRank: 128, KVLoraRank: 64, RopeDim: 16, VHeadDim: 32, LeadDense: 1, NExpShared: 1,
+		Sigmoid: true, ScoreBias: true, NormTopK: true, RouteScale: 2.5, NGroup: 4, TopKGroup: 2,
+		Context: 512, RopeBase: 10000, NormEps: 1e-6,
+		Vocab: Vocab{Pre: "deepseek-v3", Regular: 1018, BOS: 1018, EOS: 1019, PAD: -1, AddBOS: true, ChatTemplate: deepseekR1Chat,
+			Special: specials(1018, []string{"<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"})}})
 }

@@ -28,6 +28,8 @@ func TestParamsMatchReleasedModels(t *testing.T) {
 		"qwen3-0.6b":                    596_049_920,
 		"qwen3-30b-a3b":                 30_532_122_624,
 		"llama-3.2-1b":                  1_235_814_400 + 32,
+		// config.json's sizes; the model card says 15.7B.
+		"deepseek-v2-lite": 15_706_484_224,
 	}
 	got := map[string]int64{}
 	for _, s := range Shapes() {
@@ -120,8 +122,11 @@ func TestTinyShapesMatchSharedModels(t *testing.T) {
 		{"tiny-qwen2", "syn-qwen2odd-q8_0", "Q8_0"},
 		{"tiny-qwen3moe", "syn-qwen3moe-q4_k_m", "Q4_K_M"},
 		{"tiny-qwen3moe", "syn-qwen3moe-f32", "F32"},
+		{"tiny-deepseek2", "../next/models/syn-deepseek2-q4_k_m", "Q4_K_M"},
+		{"tiny-deepseek2", "../next/models/syn-deepseek2-q8_0", "Q8_0"},
+		{"tiny-deepseek2", "../next/models/syn-deepseek2-f32", "F32"},
 	} {
-		t.Run(tc.ref, func(t *testing.T) {
+		t.Run(filepath.Base(tc.ref), func(t *testing.T) {
 			ref, err := gguf.Open(testdata.Path(t, "models", tc.ref+".gguf"))
 			if err != nil {
 				t.Fatal(err)
@@ -133,10 +138,13 @@ func TestTinyShapesMatchSharedModels(t *testing.T) {
 			}
 			for _, key := range []string{"embedding_length", "block_count", "feed_forward_length", "attention.head_count",
 				"attention.head_count_kv", "rope.freq_base", "attention.layer_norm_rms_epsilon", "expert_count",
-				"expert_used_count", "expert_feed_forward_length"} {
-				w, _ := ref.Get(ref.ArchKey(key))
+				"expert_used_count", "expert_feed_forward_length", "leading_dense_block_count", "attention.q_lora_rank",
+				"attention.kv_lora_rank", "attention.key_length", "attention.value_length", "attention.key_length_mla",
+				"attention.value_length_mla", "rope.dimension_count", "expert_shared_count", "expert_weights_scale",
+				"expert_weights_norm", "expert_gating_func", "expert_group_count", "expert_group_used_count"} {
+				w, ok := ref.Get(ref.ArchKey(key))
 				g, _ := got.Get(got.ArchKey(key))
-				if w != g {
+				if ok && w != g {
 					t.Errorf("%s = %v (%T), llama.cpp's file has %v (%T)", key, g, g, w, w)
 				}
 			}
@@ -204,7 +212,7 @@ func TestDeterministic(t *testing.T) {
 // TestLoadsAndTokenizes loads the tiny shapes with the model and tokenizer
 // packages and checks that text round-trips through the vocabulary.
 func TestLoadsAndTokenizes(t *testing.T) {
-	for _, name := range []string{"tiny-qwen2", "tiny-qwen3moe"} {
+	for _, name := range []string{"tiny-qwen2", "tiny-qwen3moe", "tiny-deepseek2"} {
 		f := writeShape(t, name, "Q4_K_M", 1)
 		checkLoads(t, f, 1)
 	}
@@ -224,7 +232,8 @@ func checkLoads(t *testing.T, f *gguf.File, minMerged int) {
 	if tok.VocabSize() != m.NVocab {
 		t.Errorf("tokenizer has %d tokens, token_embd %d rows", tok.VocabSize(), m.NVocab)
 	}
-	const text = "The quick brown fox jumps over the lazy dog. 深度求索 reasons: 12+30=42<|im_end|>"
+	eos := string(tok.Piece(tok.EOS())) // <|im_end|>, <｜end▁of▁sentence｜>
+	text := "The quick brown fox jumps over the lazy dog. 深度求索 reasons: 12+30=42" + eos
 	ids, err := tok.Encode(text, false, true)
 	if err != nil {
 		t.Fatal(err)
@@ -232,9 +241,9 @@ func checkLoads(t *testing.T, f *gguf.File, minMerged int) {
 	if got := tok.Decode(ids); got != text {
 		t.Errorf("Decode(Encode(%q)) = %q", text, got)
 	}
-	end, ok := tok.SpecialID("<|im_end|>")
+	end, ok := tok.SpecialID(eos)
 	if !ok || ids[len(ids)-1] != end || !tok.IsEOG(end) {
-		t.Errorf("<|im_end|> (id %d, %v) should end %v and end generation", end, ok, ids)
+		t.Errorf("%s (id %d, %v) should end %v and end generation", eos, end, ok, ids)
 	}
 	merged := 0
 	for _, id := range ids {

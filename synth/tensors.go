@@ -1,8 +1,9 @@
 package synth
 
 import (
-	"fmt"
 	"math"
+
+	"github.com/qilin-ai/qilin/model"
 )
 
 // tensorSpec is one tensor of a shape and how its random values are made.
@@ -31,56 +32,62 @@ func (t tensorSpec) elements() int64 {
 	return n
 }
 
+// config returns the model configuration of the shape, as model.Load will
+// read it from the written file.
+func (s *Shape) config() (*model.Config, error) {
+	c, err := model.NewConfig(s.Arch)
+	if err != nil {
+		return nil, err
+	}
+	c.NVocab, c.NEmbd, c.NLayer, c.NHead, c.NHeadKV = s.NVocab, s.NEmbd, s.NLayer, s.NHead, s.NHeadKV
+	c.HeadDimK, c.HeadDimV, c.NFF = s.HeadDim, s.HeadDim, s.NFF
+	c.NExpert, c.NExpertUse, c.NFFExpert = s.NExpert, s.NExpUsed, s.NFFExpert
+	c.Rope.Dims = s.HeadDim
+	c.Tied, c.QKVBias, c.QKNorm, c.RopeFactors = s.Tied, s.QKVBias, s.QKNorm, s.Llama3Rope != nil
+	if s.RopeDim > 0 {
+		c.Rope.Dims = s.RopeDim
+	}
+	if s.VHeadDim > 0 {
+		c.HeadDimV = s.VHeadDim
+	}
+	c.QLoraRank, c.KVLoraRank, c.NLeadDense = s.QLoraRank, s.KVLoraRank, s.LeadDense
+	c.NExpertShared, c.ProbsBias = s.NExpShared, s.ScoreBias
+	return c, nil
+}
+
 // tensors lists the shape's tensors with llama.cpp's GGUF names and
-// dimensions (ggml order: row length first).
+// dimensions (ggml order: row length first), as package model binds them,
+// and how their random values are made.
 func (s *Shape) tensors() []tensorSpec {
-	E, V := uint64(s.NEmbd), uint64(s.NVocab)
-	q, kv := uint64(s.NHead*s.HeadDim), uint64(s.NHeadKV*s.HeadDim)
-	fanIn := func(n uint64) float64 { return 1 / math.Sqrt(float64(n)) }
-	ts := []tensorSpec{
-		// Embeddings of released models have a standard deviation of a few
-		// hundredths; as the tied output projection this keeps logits O(1).
-		{name: "token_embd.weight", dims: []uint64{E, V}, std: 0.02},
-		{name: "output_norm.weight", dims: []uint64{E}, kind: ones},
+	c, err := s.config()
+	if err != nil {
+		panic(err) // the registered shapes have supported architectures
 	}
-	if !s.Tied {
-		ts = append(ts, tensorSpec{name: "output.weight", dims: []uint64{E, V}, std: fanIn(E)})
-	}
-	if s.Llama3Rope != nil {
-		ts = append(ts, tensorSpec{name: "rope_freqs.weight", dims: []uint64{uint64(s.HeadDim / 2)}, kind: llama3Factors})
-	}
-	for i := 0; i < s.NLayer; i++ {
-		p := fmt.Sprintf("blk.%d.", i)
-		add := func(name string, kind valueKind, std float64, dims ...uint64) {
-			ts = append(ts, tensorSpec{name: p + name, dims: dims, kind: kind, std: std})
+	var ts []tensorSpec
+	for _, t := range model.Tensors(c) {
+		dims := make([]uint64, len(t.Dims))
+		for i, d := range t.Dims {
+			dims[i] = uint64(d)
 		}
-		add("attn_norm.weight", ones, 0, E)
-		add("attn_q.weight", randomMatrix, fanIn(E), E, q)
-		add("attn_k.weight", randomMatrix, fanIn(E), E, kv)
-		add("attn_v.weight", randomMatrix, fanIn(E), E, kv)
-		add("attn_output.weight", randomMatrix, fanIn(q), q, E)
-		if s.QKVBias {
-			add("attn_q.bias", randomVector, 0.1, q)
-			add("attn_k.bias", randomVector, 0.1, kv)
-			add("attn_v.bias", randomVector, 0.1, kv)
+		spec := tensorSpec{name: t.Name, dims: dims}
+		switch t.Role {
+		case model.Weight:
+			// Scaled by the fan-in so that activations stay O(1).
+			// Embeddings of released models have a standard deviation
+			// of a few hundredths; as the tied output projection this
+			// keeps logits O(1).
+			spec.kind, spec.std = randomMatrix, 1/math.Sqrt(float64(dims[0]))
+			if t.Name == "token_embd.weight" {
+				spec.std = 0.02
+			}
+		case model.Bias:
+			spec.kind, spec.std = randomVector, 0.1
+		case model.Norm:
+			spec.kind = ones
+		case model.RopeFactors:
+			spec.kind = llama3Factors
 		}
-		if s.QKNorm {
-			add("attn_q_norm.weight", ones, 0, uint64(s.HeadDim))
-			add("attn_k_norm.weight", ones, 0, uint64(s.HeadDim))
-		}
-		add("ffn_norm.weight", ones, 0, E)
-		if s.NExpert > 0 {
-			F, X := uint64(s.NFFExpert), uint64(s.NExpert)
-			add("ffn_gate_inp.weight", randomMatrix, fanIn(E), E, X)
-			add("ffn_gate_exps.weight", randomMatrix, fanIn(E), E, F, X)
-			add("ffn_up_exps.weight", randomMatrix, fanIn(E), E, F, X)
-			add("ffn_down_exps.weight", randomMatrix, fanIn(F), F, E, X)
-		} else {
-			F := uint64(s.NFF)
-			add("ffn_gate.weight", randomMatrix, fanIn(E), E, F)
-			add("ffn_up.weight", randomMatrix, fanIn(E), E, F)
-			add("ffn_down.weight", randomMatrix, fanIn(F), F, E)
-		}
+		ts = append(ts, spec)
 	}
 	return ts
 }

@@ -62,8 +62,13 @@ func (s *Shape) check() error {
 		return fmt.Errorf("synth: shape %q: %d heads are not a multiple of %d key/value heads", s.Name, s.NHead, s.NHeadKV)
 	case s.NExpert > 0 && (s.NExpUsed <= 0 || s.NExpUsed > s.NExpert || s.NFFExpert <= 0):
 		return fmt.Errorf("synth: shape %q: %d of %d experts of size %d", s.Name, s.NExpUsed, s.NExpert, s.NFFExpert)
-	case s.NExpert == 0 && s.NFF <= 0:
+	case (s.NExpert == 0 || s.LeadDense > 0) && s.NFF <= 0:
 		return fmt.Errorf("synth: shape %q: feed-forward size must be set", s.Name)
+	case s.RopeDim < 0 || s.RopeDim >= s.HeadDim && s.KVLoraRank > 0:
+		return fmt.Errorf("synth: shape %q: %d rotated of %d head dimensions", s.Name, s.RopeDim, s.HeadDim)
+	}
+	if _, err := s.config(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -77,7 +82,7 @@ func (s *Shape) metadata(voc *vocabulary, ft quantize.FileType) []gguf.KV {
 		{Key: "general.name", Value: s.Name + " (synthetic)"},
 	}
 	a := func(key string, v any) { kv = append(kv, gguf.KV{Key: s.Arch + "." + key, Value: v}) }
-	if s.Arch == "llama" {
+	if s.Arch == "llama" || s.Arch == "deepseek2" {
 		a("vocab_size", uint32(s.NVocab))
 	}
 	a("context_length", uint32(s.Context))
@@ -86,11 +91,23 @@ func (s *Shape) metadata(voc *vocabulary, ft quantize.FileType) []gguf.KV {
 	a("feed_forward_length", uint32(s.NFF))
 	a("attention.head_count", uint32(s.NHead))
 	a("attention.head_count_kv", uint32(s.NHeadKV))
-	a("attention.key_length", uint32(s.HeadDim))
-	a("attention.value_length", uint32(s.HeadDim))
-	a("rope.dimension_count", uint32(s.HeadDim))
+	if s.KVLoraRank > 0 {
+		s.deepseek2Metadata(a)
+	} else {
+		a("attention.key_length", uint32(s.HeadDim))
+		a("attention.value_length", uint32(s.HeadDim))
+		a("rope.dimension_count", uint32(s.HeadDim))
+	}
 	a("rope.freq_base", float32(s.RopeBase))
 	a("attention.layer_norm_rms_epsilon", s.NormEps)
+	if y := s.YaRN; y != nil {
+		a("rope.scaling.type", "yarn")
+		a("rope.scaling.factor", float32(y.Factor))
+		a("rope.scaling.original_context_length", uint32(y.OriginalContext))
+		if y.MscaleAllDims != 0 {
+			a("rope.scaling.yarn_log_multiplier", float32(0.1*y.MscaleAllDims))
+		}
+	}
 	if s.NExpert > 0 {
 		a("expert_count", uint32(s.NExpert))
 		a("expert_used_count", uint32(s.NExpUsed))
@@ -117,6 +134,35 @@ func (s *Shape) metadata(voc *vocabulary, ft quantize.FileType) []gguf.KV {
 	return append(kv,
 		gguf.KV{Key: "general.quantization_version", Value: uint32(quantize.QuantizationVersion)},
 		gguf.KV{Key: "general.file_type", Value: uint32(ft)})
+}
+
+// deepseek2Metadata adds the keys of multi-head latent attention and
+// DeepSeek-MoE, as llama.cpp's converter writes them for files with
+// attn_k_b/attn_v_b: key_length and value_length are then the cache row
+// (kv_lora_rank + rope dims, kv_lora_rank), the per-head sizes go in the
+// _mla keys.
+func (s *Shape) deepseek2Metadata(a func(string, any)) {
+	rope, v := s.RopeDim, s.VHeadDim
+	a("leading_dense_block_count", uint32(s.LeadDense))
+	if s.QLoraRank > 0 {
+		a("attention.q_lora_rank", uint32(s.QLoraRank))
+	}
+	a("attention.kv_lora_rank", uint32(s.KVLoraRank))
+	a("attention.key_length", uint32(s.KVLoraRank+rope))
+	a("attention.value_length", uint32(s.KVLoraRank))
+	a("attention.key_length_mla", uint32(s.HeadDim))
+	a("attention.value_length_mla", uint32(v))
+	a("rope.dimension_count", uint32(rope))
+	a("expert_shared_count", uint32(s.NExpShared))
+	a("expert_weights_scale", float32(s.RouteScale))
+	a("expert_weights_norm", s.NormTopK)
+	gating := uint32(1) // softmax
+	if s.Sigmoid {
+		gating = 2
+	}
+	a("expert_gating_func", gating)
+	a("expert_group_count", uint32(s.NGroup))
+	a("expert_group_used_count", uint32(s.TopKGroup))
 }
 
 // generator makes tensor values. Quantized rows are random sequences of

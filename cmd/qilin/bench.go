@@ -50,6 +50,7 @@ type benchReport struct {
 	FirstTokenS   float64      `json:"first_token_s"`            // from opening the file to the first token's logits
 	FileBytes     int64        `json:"file_bytes"`               // the model file
 	KVBytes       int64        `json:"kv_cache_bytes"`           // the sequence's f16 KV cache
+	KVBytesPerTok int64        `json:"kv_cache_bytes_per_token"` // as qilin show reports it
 	ResidentBytes int64        `json:"resident_bytes,omitempty"` // most VmRSS seen right after a tg run (Linux)
 	Reference     *benchRefCmp `json:"llama_cpp,omitempty"`
 	Command       string       `json:"command"`
@@ -89,14 +90,15 @@ type benchRefCmp struct {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "--model FILE | --synthetic NAME [--quant TYPE] [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]", stderr)
-	modelRef := fs.String("model", "", "model `FILE` to measure")
+	fs := newFlagSet("bench", "[--model] MODEL | --synthetic NAME [--quant TYPE] [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]", stderr)
+	modelRef := new(string)
+	modelFlag(fs, modelRef)
 	synthName := fs.String("synthetic", "", "measure a random-weight model of the shape `NAME` (written to a temporary file): "+strings.Join(synth.Names(), ", "))
 	qt := fs.String("quant", "Q4_K_M", "quantization `TYPE` of the --synthetic model")
 	nPrompt := fs.Int("p", 512, "prompt tokens evaluated in one batch (pp test; 0: none)")
 	nGen := fs.Int("n", 128, "tokens generated one at a time (tg test; 0: none)")
-	threads := fs.Int("t", runtime.NumCPU(), "worker `THREADS`")
-	fs.IntVar(threads, "threads", runtime.NumCPU(), "same as -t")
+	threads := new(int)
+	threadsFlag(fs, threads)
 	reps := fs.Int("r", 5, "repetitions of each test")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	report := fs.Bool("report", false, "instead of measuring, print a Markdown report of the --json outputs named as arguments")
@@ -109,19 +111,27 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *report {
 		return benchReportFiles(stdout, pos)
 	}
+	if *modelRef == "" && *synthName == "" && len(pos) > 0 {
+		*modelRef, pos = pos[0], pos[1:]
+	}
+	if *threads == 0 {
+		*threads = runtime.NumCPU()
+	}
 	switch {
 	case len(pos) > 0:
 		return usageError("unexpected arguments %q", pos)
 	case (*modelRef == "") == (*synthName == ""):
-		return usageError("give either --model FILE or --synthetic NAME")
+		return usageError("give either a model (FILE or store name) or --synthetic NAME")
 	case *nPrompt < 0 || *nGen < 0 || *nPrompt+*nGen == 0:
 		return usageError("-p and -n must be >= 0 and not both 0")
-	case *reps < 1 || *threads < 1 || *bwMiB < 1:
-		return usageError("-r, -t and --bandwidth-mib must be positive")
+	case *threads < 0:
+		return checkThreads(*threads)
+	case *reps < 1 || *bwMiB < 1:
+		return usageError("-r and --bandwidth-mib must be positive")
 	}
 
 	rep := &benchReport{Threads: *threads, Command: "qilin bench " + strings.Join(args, " ")}
-	path := ""
+	var mf modelFile
 	var ref *benchRef
 	if *synthName != "" {
 		shape, err := synth.Lookup(*synthName)
@@ -137,7 +147,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer os.RemoveAll(dir)
-		path = filepath.Join(dir, shape.Name+".gguf")
+		path := filepath.Join(dir, shape.Name+".gguf")
+		mf = modelFile{Path: path}
 		start := time.Now()
 		if err := synth.Write(path, shape, synth.Options{Type: ft, Seed: *seed}); err != nil {
 			return err
@@ -151,27 +162,25 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	} else {
-		if path, err = resolveModel(*modelRef); err != nil {
+		if mf, err = resolveModel(*modelRef); err != nil {
 			return err
 		}
-		rep.File = path
+		rep.File = mf.Path
 	}
 
 	start := time.Now()
 	nCtx := max(*nPrompt, *nGen)
-	e, err := engine.Load(path, engine.Options{Threads: *threads, Context: nCtx, BatchSize: max(*nPrompt, 1)})
+	e, err := mf.load(engine.Options{Threads: *threads, Context: nCtx, BatchSize: max(*nPrompt, 1)})
 	if err != nil {
 		return err
 	}
 	defer e.Close()
 	rep.LoadSeconds = time.Since(start).Seconds()
-	if fi, err := os.Stat(path); err == nil {
-		rep.FileBytes = fi.Size()
-	}
-	m := e.Model
-	rep.KVBytes = int64(2 * nCtx * m.NLayer * m.NHeadKV * (m.HeadDimK + m.HeadDimV))
+	rep.FileBytes = mf.size()
+	rep.KVBytesPerTok = e.Model.CacheBytesPerToken()
+	rep.KVBytes = int64(nCtx) * rep.KVBytesPerTok
 	if rep.Model == "" {
-		rep.Model = strings.TrimSpace(e.File.String("general.name", filepath.Base(path)) + " " + e.File.FileTypeName())
+		rep.Model = strings.TrimSpace(e.File.String("general.name", mf.name()) + " " + e.File.FileTypeName())
 	}
 	w := weightTraffic(e.File, e.Model.NExpert, e.Model.NExpertUse)
 	rep.SizeBytes, rep.Params, rep.DecodeBytes = w.size, w.params, w.decodeBytes

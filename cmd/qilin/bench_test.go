@@ -11,6 +11,30 @@ import (
 	"github.com/qilin-ai/qilin/gguf"
 )
 
+// bench runs the synthetic deepseek2 shape and sizes its cache as show
+// does: one latent row of kv_lora_rank + rope dims per token and layer.
+func TestBenchDeepSeek2(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "bench", "--synthetic", "tiny-deepseek2", "-p", "8", "-n", "4", "-r", "1", "-t", "2",
+		"--json", "--bandwidth-mib", "64")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got struct {
+		KVBytes       int64 `json:"kv_cache_bytes"`
+		KVBytesPerTok int64 `json:"kv_cache_bytes_per_token"`
+		Results       []struct {
+			TokensPerS float64 `json:"tokens_per_s"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	const perTok = 3 * 2 * (64 + 16) // 3 layers, f16 rows of kv_lora_rank 64 + 16 rope dims
+	if got.KVBytesPerTok != perTok || got.KVBytes != 8*perTok || len(got.Results) != 2 {
+		t.Errorf("kv_cache_bytes_per_token %d (want %d), kv_cache_bytes %d for 8 tokens, %d results", got.KVBytesPerTok, perTok, got.KVBytes, len(got.Results))
+	}
+}
+
 func TestBenchJSON(t *testing.T) {
 	stdout, stderr, code := runCLI(t, "bench", "--synthetic", "tiny-qwen2", "-p", "8", "-n", "4", "-r", "1", "-t", "2",
 		"--json", "--bandwidth-mib", "64")

@@ -13,6 +13,7 @@ import (
 	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/internal/termui"
+	"github.com/qilin-ai/qilin/sample"
 )
 
 func init() {
@@ -36,15 +37,16 @@ Ctrl-C stops an answer, or drops the line being typed.
 `
 
 func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("chat", "[--model] MODEL [flags]", stderr)
+	fs := newFlagSet("chat", "[[--model] MODEL] [flags]", stderr)
 	var lf loadFlags
 	lf.register(fs)
 	var sf sampleFlags
 	sf.register(fs)
 	system := fs.String("system", "", "system prompt `TEXT`")
-	think := fs.Bool("think", true, "let a reasoning model think (enable_thinking in its template)")
+	think := fs.Bool("think", engine.ThinkingDefault, "let a reasoning model think (enable_thinking in its template)")
 	hide := fs.Bool("hide-thinking", false, "do not show the reasoning (/think show brings it back)")
 	maxTokens := fs.Int("max-tokens", 0, "stop each answer after `N` tokens (0: at the end of the turn or a full context)")
+	alias(fs, "n", "max-tokens")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -52,18 +54,19 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := lf.takeModel(pos); err != nil {
 		return err
 	}
-	if *maxTokens < 0 {
-		return usageError("--max-tokens must not be negative")
+	if err := firstError(sf.check(), checkMaxTokens(*maxTokens, 0)); err != nil {
+		return err
 	}
 
-	e, err := loadModel(&lf, stderr)
+	e, _, err := lf.load(stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	if err := checkTemplate(e, "chat", lf.model, *think, stderr); err != nil {
+	if err := checkMaxTokens(*maxTokens, e.Context()); err != nil {
 		return err
 	}
+	checkTemplate(e, "chat", lf.model, *think, stderr)
 	if err := ctx.Err(); err != nil {
 		return err // interrupted while loading
 	}
@@ -72,12 +75,15 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer in.Close()
-	tmpl, _ := e.Template() // checked by checkTemplate
+	// One generation path: a scheduler with one slot, whose cache keeps
+	// the conversation so far for the next turn's prompt.
+	sched := e.NewScheduler(engine.SchedOptions{Slots: 1})
+	defer sched.Close(context.Background())
 	s := &chatSession{
-		e: e, seq: e.NewSequence(), out: in.Writer(), tty: in.IsTerminal(),
-		thinkSwitch: strings.Contains(tmpl.Source(), "enable_thinking"),
+		e: e, sched: sched, out: in.Writer(), tty: in.IsTerminal(),
+		thinkSwitch: e.ThinkingSwitch(),
 		system:      *system, think: *think, show: !*hide,
-		opts: engine.GenerateOptions{MaxTokens: *maxTokens, Sample: sf.params()},
+		maxTokens: *maxTokens, sample: sf.params(),
 	}
 	if s.tty {
 		fmt.Fprintln(s.out, "Type a message, /help for commands, /bye or Ctrl-D to leave.")
@@ -131,19 +137,21 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // chatSession is the state of one qilin chat.
 type chatSession struct {
-	e      *engine.Engine
-	seq    *engine.Sequence // holds the evaluated prefix of the conversation
-	opts   engine.GenerateOptions
-	out    io.Writer
-	tty    bool
-	system string
-	msgs   []chat.Message // the turns, without the system prompt
-	think  bool           // enable_thinking
+	e         *engine.Engine
+	sched     *engine.Scheduler // its one slot holds the evaluated conversation
+	maxTokens int
+	sample    sample.Params
+	out       io.Writer
+	tty       bool
+	system    string
+	msgs      []chat.Message // the turns, without the system prompt
+	think     bool           // enable_thinking
 	// thinkSwitch: the template reads enable_thinking.
 	thinkSwitch bool
 	show        bool // show the reasoning
 	turns       int
 	last        turnStats
+	used        int // context positions the last turn left in the cache
 }
 
 // turnStats measure the last answer.
@@ -262,14 +270,14 @@ func (s *chatSession) stats() {
 		fmt.Fprintf(s.out, "prompt: %d tokens evaluated, %d reused from the cache, in %v\n",
 			l.evaluated, l.reused, l.promptTime.Round(time.Millisecond))
 	}
-	fmt.Fprintf(s.out, "context: %d of %d tokens used\n", len(s.seq.Tokens()), s.e.Context())
+	fmt.Fprintf(s.out, "context: %d of %d tokens used\n", s.used, s.e.Context())
 }
 
 // reserve is the room kept free for an answer when old turns are dropped.
 func (s *chatSession) reserve() int {
 	n := s.e.Context() / 4
-	if s.opts.MaxTokens > 0 {
-		n = s.opts.MaxTokens
+	if s.maxTokens > 0 {
+		n = s.maxTokens
 	}
 	return min(n, s.e.Context()/2)
 }
@@ -314,18 +322,12 @@ func (s *chatSession) turn(ctx context.Context, text string, in *termui.Input) e
 	if err != nil {
 		return err
 	}
-	// Reuse the cache for the prefix this prompt shares with what was
-	// evaluated; at least the last token is evaluated again for logits.
-	common := min(commonPrefix(s.seq.Tokens(), p.Tokens), len(p.Tokens)-1)
-	s.seq.Reset(common)
-
 	genCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopWatch := in.WatchInterrupt(cancel)
 	defer stopWatch()
 
-	dec := s.e.Tok.NewStreamDecoder()
-	parser := chat.NewOutputParser(chat.OutputOptions{Reasoning: true, ReasoningStartsOpen: p.ThinkingOpen})
+	parser := chat.NewOutputParser(chat.OutputOptions{Reasoning: true, ReasoningStartsOpen: p.StartsOpen()})
 	aw := &termui.AnswerWriter{Answer: s.out, Reasoning: s.out, Dim: s.tty, Hide: !s.show}
 	var reasoning, content strings.Builder
 	emit := func(d chat.Delta) {
@@ -333,41 +335,50 @@ func (s *chatSession) turn(ctx context.Context, text string, in *termui.Input) e
 		content.WriteString(d.Content)
 		aw.Write(d.Reasoning, d.Content)
 	}
-	opts := s.opts
-	opts.Sample.Seed += uint64(s.turns)
+	req := engine.Request{Prompt: p.Tokens, MaxTokens: s.maxTokens, Sample: s.sample, Reasoning: p.Reasoning}
+	if req.Sample.Seed != 0 {
+		req.Sample.Seed += uint64(s.turns) // a seeded chat replays turn by turn
+	}
 	s.turns++
 	start := time.Now()
+	// The scheduler reuses the cache for the prefix this prompt shares with
+	// the conversation so far.
+	st, err := s.sched.Submit(genCtx, req)
+	if err != nil {
+		return &chatUserError{err.Error()}
+	}
 	var first time.Time
 	n := 0
-	stop, err := s.seq.Generate(genCtx, p.Tokens[common:], opts, func(tok int) bool {
-		if n == 0 {
-			first = time.Now()
+	for ev, ok := st.Recv(); ok; ev, ok = st.Recv() {
+		if ev.Token >= 0 {
+			if n == 0 {
+				first = time.Now()
+			}
+			n++
 		}
-		n++
-		emit(parser.Push(dec.Push(tok)))
-		return true
-	})
+		emit(parser.Push(ev.Text))
+	}
 	end := time.Now()
 	stopWatch()
-	if err != nil {
-		return err
+	res := st.Result()
+	if res.Err != nil {
+		return res.Err
 	}
-	d := parser.Push(dec.Flush())
-	d.Append(parser.Flush())
-	emit(d)
+	emit(parser.Flush())
 	if err := aw.End(); err != nil {
 		return err
 	}
-	s.last = turnStats{evaluated: len(p.Tokens) - common, reused: common, tokens: n}
+	s.used = res.PromptTokens + res.CompletionTokens
+	s.last = turnStats{evaluated: res.PromptTokens - res.CachedTokens, reused: res.CachedTokens, tokens: n}
 	if n > 0 {
 		s.last.promptTime, s.last.genTime = first.Sub(start), end.Sub(first)
 	} else {
 		s.last.promptTime = end.Sub(start)
 	}
 	switch {
-	case stop == engine.StopCancelled:
+	case res.Reason == engine.StopCancelled:
 		s.note("[stopped]")
-	case stop == engine.StopLength && len(s.seq.Tokens()) >= s.e.Context():
+	case res.Reason == engine.StopLength && s.used >= s.e.Context():
 		s.note("[the context is full: the answer was cut short; older messages will be dropped]")
 	}
 	s.msgs = append(s.msgs, chat.Message{Role: "assistant", Content: content.String(), ReasoningContent: reasoning.String()})
@@ -387,24 +398,10 @@ func renderChat(e *engine.Engine, msgs []chat.Message, think bool) (engine.ChatP
 
 // checkTemplate warns when the model has no chat template of its own, or
 // when --think=false asks for what its template cannot do.
-func checkTemplate(e *engine.Engine, cmd, model string, think bool, stderr io.Writer) error {
-	tmpl, err := e.Template()
-	if err != nil {
-		return fmt.Errorf("%s: chat template: %w", model, err)
-	}
-	if tmpl.IsFallback() {
-		fmt.Fprintf(stderr, "qilin %s: warning: %s has no chat template (tokenizer.chat_template); using the generic %s template, which may not match how the model was trained\n", cmd, model, chat.DefaultTemplateName)
-	} else if !think && !strings.Contains(tmpl.Source(), "enable_thinking") {
+func checkTemplate(e *engine.Engine, cmd, model string, think bool, stderr io.Writer) {
+	if w := e.TemplateWarning(); w != "" {
+		fmt.Fprintf(stderr, "qilin %s: warning: %s: %s\n", cmd, model, w)
+	} else if !think && !e.ThinkingSwitch() {
 		fmt.Fprintf(stderr, "qilin %s: warning: the chat template of %s has no enable_thinking switch, so --think=false changes nothing\n", cmd, model)
 	}
-	return nil
-}
-
-// commonPrefix returns how many leading tokens a and b share.
-func commonPrefix(a, b []int) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
 }

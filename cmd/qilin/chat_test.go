@@ -18,6 +18,7 @@ import (
 	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/gguf"
+	"github.com/qilin-ai/qilin/internal/enginetest"
 	"github.com/qilin-ai/qilin/internal/testdata"
 	"github.com/qilin-ai/qilin/quant"
 	"github.com/qilin-ai/qilin/tokenizer"
@@ -25,7 +26,7 @@ import (
 
 // scripted makes models whose output is known: copies of a shared F32
 // synthetic model whose layers add nothing to the residual stream
-// (attn_output and ffn_down are zero), so the last hidden state is the
+// (attn_output and the FFNs' down projections are zero), so the last hidden state is the
 // embedding of the last token, and whose output matrix gives a large logit
 // to next[t] from the embedding of t. Decoding, greedy or sampled, then
 // follows next from the last prompt token.
@@ -36,9 +37,16 @@ type scripted struct {
 	e    *engine.Engine // to render prompts as the CLI does
 }
 
+// newScripted scripts base, a file of the shared models/, or of next/models/
+// when it starts with "next/".
 func newScripted(t *testing.T, base string) *scripted {
 	t.Helper()
-	path := testdata.Path(t, "models", base)
+	var path string
+	if next, ok := strings.CutPrefix(base, "next/"); ok {
+		path = testdata.Path(t, "next", "models", next)
+	} else {
+		path = testdata.Path(t, "models", base)
+	}
 	e, err := engine.Load(path, engine.Options{Context: 256})
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +137,8 @@ func (s *scripted) write(t *testing.T, next map[int]int) string {
 				ones[i] = 1
 			}
 			data = f32(ones)
-		case strings.HasSuffix(tn.Name, ".attn_output.weight"), strings.HasSuffix(tn.Name, ".ffn_down.weight"):
+		case strings.HasSuffix(tn.Name, ".attn_output.weight"), strings.HasSuffix(tn.Name, ".ffn_down.weight"),
+			strings.HasSuffix(tn.Name, ".ffn_down_exps.weight"), strings.HasSuffix(tn.Name, ".ffn_down_shexp.weight"):
 			data = make([]byte, len(tn.Data))
 		case tn.Name == "output.weight":
 			continue
@@ -175,7 +184,7 @@ func newReasoner(t *testing.T, base string, loop bool) *reasoner {
 	r := &reasoner{reasoning: "Let me count the apples", answer: "There are three", scripted: s}
 	next := map[int]int{}
 	chain := []int{lastOn}
-	if !on.ThinkingOpen { // the model opens its reasoning itself
+	if !on.StartsOpen() { // the model opens its reasoning itself
 		chain = append(chain, think[0])
 	}
 	chain = append(append(append(chain, reason...), unthink...), answer...)
@@ -214,8 +223,9 @@ func runJSON(t *testing.T, args ...string) runResult {
 
 func TestRunChatSplitsReasoning(t *testing.T) {
 	for _, base := range []string{
-		"syn-qwen3-f32.gguf", // Qwen3: the model opens <think>; enable_thinking=false closes an empty one
-		"syn-qwen2-f32.gguf", // DeepSeek-R1-Distill: the template opens <think> only when enable_thinking is true
+		"syn-qwen3-f32.gguf",          // Qwen3: the model opens <think>; enable_thinking=false closes an empty one
+		"syn-qwen2-f32.gguf",          // DeepSeek-R1-Distill: the template opens <think> only when enable_thinking is true
+		"next/syn-deepseek2-f32.gguf", // deepseek2 (DeepSeek-R1's own architecture) with R1's template
 	} {
 		t.Run(base, func(t *testing.T) {
 			m := newReasoner(t, base, false)
@@ -386,6 +396,27 @@ func TestChatPiped(t *testing.T) {
 	}
 }
 
+// qilin chat on deepseek2 (R1's own architecture) with R1's template shows
+// the reasoning, then the answer, and keeps them apart in the history.
+func TestChatPipedDeepSeek2(t *testing.T) {
+	m := newReasoner(t, "next/syn-deepseek2-f32.gguf", false)
+	save := filepath.Join(t.TempDir(), "c.json")
+	out, errs := chatRun(t, "How many apples?\n/save "+save+"\n/bye\n", m.path, "--temp", "0", "--ctx", "256")
+	if errs != "" {
+		t.Errorf("stderr %q", errs)
+	}
+	if want := "Thinking...\n" + m.reasoning + "\n...done thinking.\n\n" + m.answer + "\n"; !strings.Contains(out, want) {
+		t.Errorf("output:\n%s\nwant %q", out, want)
+	}
+	want := []chat.Message{
+		{Role: "user", Content: "How many apples?"},
+		{Role: "assistant", Content: m.answer, ReasoningContent: m.reasoning},
+	}
+	if diff := cmp.Diff(want, readMessages(t, save)); diff != "" {
+		t.Errorf("/save (-want +got):\n%s", diff)
+	}
+}
+
 // The cache kept across turns gives the answers a fresh evaluation of the
 // whole conversation gives, both where the new prompt extends what the
 // cache holds and where it departs from it early (a new system prompt).
@@ -414,11 +445,8 @@ func TestChatReuseMatchesFresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var toks []int
-		if _, err := e.NewSequence().Generate(context.Background(), p.Tokens, engine.GenerateOptions{MaxTokens: 12}, func(tok int) bool {
-			toks = append(toks, tok)
-			return true
-		}); err != nil {
+		toks, err := enginetest.Greedy(e.NewSequence(), e.Tok.IsEOG, p.Tokens, 12)
+		if err != nil {
 			t.Fatal(err)
 		}
 		fresh, _ := chat.Parse(e.Tok.Decode(toks), chat.OutputOptions{Reasoning: true})
@@ -461,7 +489,6 @@ func TestChatContextOverflow(t *testing.T) {
 
 func TestChatUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"chat"},
 		{"chat", "/nonexistent.gguf"},
 		{"chat", "a.gguf", "b.gguf"},
 		{"chat", "--max-tokens", "-1", "x.gguf"},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qilin-ai/qilin/gguf"
+	"github.com/qilin-ai/qilin/internal/builtinmodel"
 	"github.com/qilin-ai/qilin/internal/hub"
 	"github.com/qilin-ai/qilin/internal/termui"
 	"github.com/qilin-ai/qilin/store"
@@ -33,7 +34,7 @@ type availableModel struct {
 func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("list", "[--available] [--json]", stderr)
 	available := fs.Bool("available", false, "list the built-in short names instead")
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	asJSON := fs.Bool("json", false, "print the store's manifests as JSON instead of a table (without the built-in model)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -69,6 +70,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, m := range ms {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, termui.Bytes(m.Size), orUnknown(m.Quant), orUnknown(m.Arch), termui.Ago(m.LastUsed, now))
 	}
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", builtinmodel.Name, termui.Bytes(builtinmodel.Size()), builtinmodel.Quant, builtinmodel.Arch, "built in (the default model)")
 	tw.Flush()
 	if len(ms) == 0 && listErr == nil {
 		fmt.Fprintln(stderr, "no models yet: try qilin pull deepseek-r1:1.5b (qilin list --available shows more)")

@@ -9,8 +9,6 @@ import (
 	"io"
 	"math"
 	"os"
-
-	"github.com/qilin-ai/qilin/engine"
 )
 
 func init() {
@@ -18,7 +16,7 @@ func init() {
 }
 
 func runLogits(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("logits", "--model FILE (--prompt TEXT | --tokens IDS) --out FILE.f32", stderr)
+	fs := newFlagSet("logits", "[--model] MODEL (--prompt TEXT | --tokens IDS) --out FILE.f32", stderr)
 	var lf loadFlags
 	lf.register(fs)
 	prompt := fs.String("prompt", "", "prompt `TEXT`")
@@ -29,17 +27,13 @@ func runLogits(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usageError("unexpected arguments %q", pos)
+	if err := lf.takeModel(pos); err != nil {
+		return err
 	}
 	if *outPath == "" || (*prompt == "" && *tokens == "") {
 		return usageError("need --out and --prompt or --tokens")
 	}
-	path, err := resolveModel(lf.model)
-	if err != nil {
-		return err
-	}
-	e, err := engine.Load(path, engine.Options{Threads: lf.threads, Context: lf.ctx, NoMmap: lf.noMmap})
+	e, _, err := lf.load(stderr)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,10 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printHelp(stdout)
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		fmt.Fprintln(stdout, versionLine())
+		return 0
+	}
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "qilin: unknown command %q\n\n", args[0])
@@ -80,9 +84,10 @@ func printHelp(w io.Writer) {
 	fmt.Fprint(w, `qilin runs open reasoning models on your own machine.
 
 Start here:
-  qilin pull deepseek-r1:1.5b     download a model from Hugging Face
-  qilin chat deepseek-r1:1.5b     talk to it
-  qilin serve deepseek-r1:1.5b    OpenAI- and Ollama-compatible API on 127.0.0.1
+  qilin run -p "Once upon a time"   continue a story with the built-in model (no download)
+  qilin pull deepseek-r1:1.5b       download a model from Hugging Face
+  qilin chat deepseek-r1:1.5b       talk to it
+  qilin serve deepseek-r1:1.5b      OpenAI- and Ollama-compatible API on 127.0.0.1
 
 Commands:
 `)

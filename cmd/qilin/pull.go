@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/qilin-ai/qilin/internal/hub"
 	"github.com/qilin-ai/qilin/internal/termui"
@@ -39,6 +40,9 @@ func runPull(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		opts.Meter = func(file string, size int64) hub.Meter { return termui.NewBar(stderr, file, size) }
 	}
 	c := hub.NewFromEnv()
+	c.OnRetry = func(try, retries int, wait time.Duration, err error) {
+		fmt.Fprintf(stderr, "%v\n  retry %d of %d in %v\n", err, try, retries, wait.Round(100*time.Millisecond))
+	}
 	for _, ref := range refs {
 		m, err := hub.Pull(ctx, c, s, ref, opts)
 		if errors.Is(err, context.Canceled) {

@@ -65,7 +65,7 @@ func TestPullListRm(t *testing.T) {
 		t.Fatalf("list: exit %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") {
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[3], "stories260k ") {
 		t.Fatalf("list output:\n%s", out)
 	}
 	for _, want := range []string{"hf.co/org/Tiny-GGUF:Q4_K_M", "156.4 KiB", "Q4_K_M", "qwen2", "never"} {
@@ -76,12 +76,12 @@ func TestPullListRm(t *testing.T) {
 
 	// resolveModel finds store names in any accepted spelling and records the use.
 	for _, ref := range []string{"hf.co/org/Tiny-GGUF", "huggingface.co/org/tiny-gguf:q4_k_m", "QWEN2.5:0.5B"} {
-		path, err := resolveModel(ref)
+		mf, err := resolveModel(ref)
 		if err != nil {
 			t.Fatalf("resolveModel(%q): %v", ref, err)
 		}
-		if b, _ := os.ReadFile(path); !bytes.Equal(b, q4) {
-			t.Errorf("resolveModel(%q) = %s, which does not hold the pulled file", ref, path)
+		if b, _ := os.ReadFile(mf.Path); mf.Builtin || !bytes.Equal(b, q4) {
+			t.Errorf("resolveModel(%q) = %+v, which does not hold the pulled file", ref, mf)
 		}
 	}
 	_, out, _ = qilin(t, "list", "--json")
@@ -160,8 +160,8 @@ func TestResolveModelFileWins(t *testing.T) {
 	if err := os.WriteFile("qwen2.5:0.5b", []byte("GGUF"), 0o644); err != nil {
 		t.Skip("file system does not allow ':' in names")
 	}
-	if got, err := resolveModel("qwen2.5:0.5b"); err != nil || got != "qwen2.5:0.5b" {
-		t.Errorf("resolveModel with a file of that name = %q, %v; want the file", got, err)
+	if got, err := resolveModel("qwen2.5:0.5b"); err != nil || got != (modelFile{Path: "qwen2.5:0.5b"}) {
+		t.Errorf("resolveModel with a file of that name = %+v, %v; want the file", got, err)
 	}
 	if _, err := resolveModel("nothing.gguf"); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("resolveModel(nothing.gguf): %v", err)

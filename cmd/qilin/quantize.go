@@ -25,10 +25,14 @@ func init() {
 func runQuantize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("quantize", "IN.gguf OUT.gguf TYPE [--allow-requantize]\n\ntypes: "+strings.Join(quantize.FileTypeNames(), ", "), stderr)
 	allow := fs.Bool("allow-requantize", false, "accept a source whose tensors are already quantized (loses accuracy twice)")
-	threads := fs.Int("threads", 0, "goroutines converting rows (0: all CPUs)")
+	threads := new(int)
+	threadsFlag(fs, threads)
 	verbose := fs.Bool("verbose", false, "list every tensor's conversion")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := checkThreads(*threads); err != nil {
 		return err
 	}
 	if len(pos) != 3 {

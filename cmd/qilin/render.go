@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/qilin-ai/qilin/chat"
+	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/gguf"
 )
 
@@ -43,8 +44,9 @@ func (v varFlags) Set(s string) error {
 }
 
 func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("render", "--model FILE|--template FILE.jinja --messages FILE.json [--tools FILE.json] [--var NAME=VALUE ...] [--no-generation-prompt]", stderr)
-	model := fs.String("model", "", "take the template and bos/eos tokens from this GGUF `model`")
+	fs := newFlagSet("render", "[--model] MODEL|--template FILE.jinja --messages FILE.json [--tools FILE.json] [--var NAME=VALUE ...] [--no-generation-prompt]", stderr)
+	model := fs.String("model", "", "take the template and bos/eos tokens from this `MODEL` (GGUF file or store name)")
+	alias(fs, "m", "model")
 	templatePath := fs.String("template", "", "Jinja chat template `FILE` (bos_token/eos_token unset unless given with --var)")
 	messagesPath := fs.String("messages", "", "conversation: a JSON array of messages in `FILE`")
 	toolsPath := fs.String("tools", "", "tool definitions: a JSON array in `FILE`")
@@ -56,11 +58,14 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if *model == "" && *templatePath == "" && len(pos) > 0 {
+		*model, pos = pos[0], pos[1:]
+	}
 	if len(pos) > 0 {
 		return usageError("unexpected argument %q", pos[0])
 	}
 	if (*model == "") == (*templatePath == "") {
-		return usageError("give exactly one of --model FILE and --template FILE.jinja")
+		return usageError("give exactly one of --model MODEL (or MODEL as an argument) and --template FILE.jinja")
 	}
 	if *messagesPath == "" {
 		return usageError("no conversation given (use --messages FILE.json)")
@@ -97,23 +102,25 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("%s: %w", *templatePath, err)
 		}
 	} else {
-		path, err := resolveModel(*model)
+		mf, err := resolveModel(*model)
 		if err != nil {
 			return err
 		}
-		f, err := gguf.Open(path)
+		path := mf.Path
+		f, err := mf.open(false)
 		if err != nil {
 			return err
 		}
-		src, bos, eos := modelChatTemplate(f)
+		var warning string
+		tmpl, warning, err = engine.LoadTemplate(f, "")
+		in.BOS, in.EOS = modelSpecialTokens(f)
 		f.Close()
-		if tmpl, err = chat.ForModel(src); err != nil {
+		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		if tmpl.IsFallback() {
-			fmt.Fprintf(stderr, "qilin render: warning: %s has no chat template (tokenizer.chat_template); using the generic %s template, which may not match how the model was trained\n", path, chat.DefaultTemplateName)
+		if warning != "" {
+			fmt.Fprintf(stderr, "qilin render: warning: %s: %s\n", path, warning)
 		}
-		in.BOS, in.EOS = bos, eos
 	}
 
 	prompt, err := tmpl.Render(in)
@@ -144,10 +151,10 @@ func readJSONArray(path, what string) (json.RawMessage, error) {
 	return data, nil
 }
 
-// modelChatTemplate returns a model's chat template (tokenizer.chat_template,
-// "" when absent) and its BOS and EOS token strings ("" when the model
-// defines none).
-func modelChatTemplate(f *gguf.File) (src, bos, eos string) {
+// modelSpecialTokens returns a model's BOS and EOS token strings ("" when
+// the model defines none), read from its metadata without loading its
+// tokenizer.
+func modelSpecialTokens(f *gguf.File) (bos, eos string) {
 	tokens := f.Strings("tokenizer.ggml.tokens")
 	token := func(key string) string {
 		if _, ok := f.Get(key); !ok {
@@ -159,5 +166,5 @@ func modelChatTemplate(f *gguf.File) (src, bos, eos string) {
 		}
 		return tokens[id]
 	}
-	return f.String("tokenizer.chat_template", ""), token("tokenizer.ggml.bos_token_id"), token("tokenizer.ggml.eos_token_id")
+	return token("tokenizer.ggml.bos_token_id"), token("tokenizer.ggml.eos_token_id")
 }

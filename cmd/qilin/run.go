@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,20 +22,25 @@ func init() {
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "[--model] MODEL [PROMPT] [flags]", stderr)
+	fs := newFlagSet("run", "[[--model] MODEL] [PROMPT] [flags]", stderr)
 	var lf loadFlags
 	lf.register(fs)
 	var sf sampleFlags
 	sf.register(fs)
 	prompt := fs.String("prompt", "", "prompt `TEXT` (default: the positional argument, else standard input)")
 	tokens := fs.String("tokens", "", "prompt as comma-separated token `IDS` instead of text")
+	alias(fs, "p", "prompt")
 	maxTokens := fs.Int("max-tokens", 256, "stop after `N` generated tokens (0: until the context is full)")
+	alias(fs, "n", "max-tokens")
 	asJSON := fs.Bool("json", false, `print one JSON object {"prompt_tokens","tokens","text","stop_reason"} (with --chat also "reasoning","content")`)
 	addSpecial := fs.Bool("add-special", true, "add the model's BOS token to a text prompt when its metadata says so")
 	verbose := fs.Bool("verbose", false, "print timing to standard error")
 	useChat := fs.Bool("chat", false, "apply the model's chat template to the prompt as one user turn; print the reasoning (to standard error) apart from the answer")
 	system := fs.String("system", "", "system prompt `TEXT` (implies --chat)")
-	think := fs.Bool("think", true, "let a reasoning model think (enable_thinking in its template; --think=false implies --chat)")
+	think := fs.Bool("think", engine.ThinkingDefault, "let a reasoning model think (enable_thinking in its template; --think=false implies --chat)")
+	budget := fs.Int("reasoning-budget", -1, "with --chat, close the reasoning after `N` tokens (-1: no bound, 0: answer at once)")
+	var stops stringList
+	fs.Var(&stops, "stop", "end the output before this `TEXT` (repeatable)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -48,12 +53,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError("unexpected arguments %q", pos)
 	}
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "system" || f.Name == "think" {
+		if f.Name == "system" || f.Name == "think" || f.Name == "reasoning-budget" {
 			*useChat = true
 		}
 	})
+	if err := firstError(sf.check(), checkMaxTokens(*maxTokens, 0)); err != nil {
+		return err
+	}
 	if *useChat && *tokens != "" {
-		return usageError("--tokens cannot be used with --chat, --system or --think")
+		return usageError("--tokens cannot be used with --chat, --system, --think or --reasoning-budget")
 	}
 	if *prompt == "" && *tokens == "" {
 		if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
@@ -69,18 +77,19 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	start := time.Now()
-	e, err := loadModel(&lf, stderr)
+	e, _, err := lf.load(stderr)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	if err := checkMaxTokens(*maxTokens, e.Context()); err != nil {
+		return err
+	}
 	loaded := time.Now()
-	var ids []int
+	req := engine.Request{MaxTokens: *maxTokens, Sample: sf.params(), Stop: stops}
 	var parser *chat.OutputParser
 	if *useChat {
-		if err := checkTemplate(e, "run", lf.model, *think, stderr); err != nil {
-			return err
-		}
+		checkTemplate(e, "run", lf.model, *think, stderr)
 		var msgs []chat.Message
 		if *system != "" {
 			msgs = append(msgs, chat.Message{Role: "system", Content: *system})
@@ -89,18 +98,26 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		ids = p.Tokens
-		parser = chat.NewOutputParser(chat.OutputOptions{Reasoning: true, ReasoningStartsOpen: p.ThinkingOpen})
-	} else if ids, err = promptTokens(e, *prompt, *tokens, *addSpecial && e.Tok.AddBOS()); err != nil {
+		req.Prompt, req.Reasoning = p.Tokens, p.Reasoning
+		if p.Reasoning != nil && *budget >= 0 {
+			p.Reasoning.Budget = *budget
+		}
+		parser = chat.NewOutputParser(chat.OutputOptions{Reasoning: true, ReasoningStartsOpen: p.StartsOpen()})
+	} else if req.Prompt, err = promptTokens(e, *prompt, *tokens, *addSpecial && e.Tok.AddBOS()); err != nil {
 		return err
 	}
-	seq := e.NewSequence()
-	opts := engine.GenerateOptions{MaxTokens: *maxTokens, Sample: sf.params()}
-	var out []int
-	dec := e.Tok.NewStreamDecoder()
+	// One generation path: a scheduler with one slot, as the server runs
+	// many.
+	sched := e.NewScheduler(engine.SchedOptions{Slots: 1})
+	defer sched.Close(context.Background())
+	req.Sample.Seed = engine.Seed(req.Sample) // printed with --verbose, to rerun
+	st, err := sched.Submit(ctx, req)
+	if err != nil {
+		return err
+	}
 	// With --chat the answer goes to stdout and the reasoning to stderr.
 	aw := &termui.AnswerWriter{Answer: stdout, Reasoning: stderr, Dim: termui.IsTerminal(stderr)}
-	var reasoning, content strings.Builder
+	var reasoning, content, text strings.Builder
 	emit := func(d chat.Delta) {
 		reasoning.WriteString(d.Reasoning)
 		content.WriteString(d.Content)
@@ -108,49 +125,50 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			aw.Write(d.Reasoning, d.Content)
 		}
 	}
+	var out []int
 	var firstTok time.Time
-	stop, err := seq.Generate(ctx, ids, opts, func(tok int) bool {
-		if firstTok.IsZero() {
-			firstTok = time.Now()
+	for ev, ok := st.Recv(); ok; ev, ok = st.Recv() {
+		if ev.Token >= 0 {
+			if firstTok.IsZero() {
+				firstTok = time.Now()
+			}
+			out = append(out, ev.Token)
 		}
-		out = append(out, tok)
+		text.WriteString(ev.Text)
 		switch {
 		case parser != nil:
-			emit(parser.Push(dec.Push(tok)))
+			emit(parser.Push(ev.Text))
 		case !*asJSON:
-			io.WriteString(stdout, dec.Push(tok))
+			io.WriteString(stdout, ev.Text)
 		}
-		return true
-	})
-	if err != nil {
-		return err
+	}
+	res := st.Result()
+	if res.Err != nil {
+		return res.Err
 	}
 	if parser != nil {
-		d := parser.Push(dec.Flush())
-		d.Append(parser.Flush())
-		emit(d)
+		emit(parser.Flush())
 	}
 	if *asJSON {
-		res := runResult{PromptTokens: nonNil(ids), Tokens: nonNil(out), Text: e.Tok.Decode(out), StopReason: string(stop)}
+		jr := runResult{PromptTokens: nonNil(req.Prompt), Tokens: nonNil(out), Text: text.String(), StopReason: string(res.Reason)}
 		if parser != nil {
 			r, c := reasoning.String(), content.String()
-			res.Reasoning, res.Content = &r, &c
+			jr.Reasoning, jr.Content = &r, &c
 		}
-		return json.NewEncoder(stdout).Encode(res)
+		return json.NewEncoder(stdout).Encode(jr)
 	}
 	if parser != nil {
 		if err := aw.End(); err != nil {
 			return err
 		}
 	} else {
-		io.WriteString(stdout, dec.Flush())
 		fmt.Fprintln(stdout)
 	}
 	if *verbose {
 		end := time.Now()
-		fmt.Fprintf(stderr, "load %v, prompt %d tokens in %v, generated %d tokens (%.1f tok/s), stop: %s\n",
-			loaded.Sub(start).Round(time.Millisecond), len(ids), firstTok.Sub(loaded).Round(time.Millisecond),
-			len(out), float64(len(out)-1)/end.Sub(firstTok).Seconds(), stop)
+		fmt.Fprintf(stderr, "load %v, prompt %d tokens in %v, generated %d tokens (%.1f tok/s), stop: %s, seed %d\n",
+			loaded.Sub(start).Round(time.Millisecond), len(req.Prompt), firstTok.Sub(loaded).Round(time.Millisecond),
+			len(out), float64(len(out)-1)/end.Sub(firstTok).Seconds(), res.Reason, req.Sample.Seed)
 	}
 	return nil
 }
@@ -174,7 +192,8 @@ func nonNil(s []int) []int {
 	return s
 }
 
-// sampleFlags are the sampling flags of run and chat.
+// sampleFlags are the sampling flags of run and chat; their defaults are
+// sample.Defaults, as the server's.
 type sampleFlags struct {
 	temp, topP, minP, repeat float64
 	topK                     int
@@ -182,31 +201,31 @@ type sampleFlags struct {
 }
 
 func (s *sampleFlags) register(fs *flag.FlagSet) {
-	fs.Float64Var(&s.temp, "temp", 0.8, "sampling temperature (0: greedy)")
-	fs.IntVar(&s.topK, "top-k", 40, "keep the `K` most likely tokens (0: all)")
-	fs.Float64Var(&s.topP, "top-p", 0.95, "nucleus sampling threshold")
-	fs.Float64Var(&s.minP, "min-p", 0.05, "drop tokens below this share of the top probability")
+	d := sample.Defaults()
+	fs.Float64Var(&s.temp, "temp", float64(d.Temperature), "sampling temperature (0: greedy)")
+	fs.IntVar(&s.topK, "top-k", d.TopK, "keep the `K` most likely tokens (0: all)")
+	fs.Float64Var(&s.topP, "top-p", float64(d.TopP), "nucleus sampling threshold")
+	fs.Float64Var(&s.minP, "min-p", float64(d.MinP), "drop tokens below this share of the top probability")
 	fs.Float64Var(&s.repeat, "repeat-penalty", 1.0, "penalty for repeating recent tokens (1: off)")
-	fs.Uint64Var(&s.seed, "seed", 0, "random seed (0: from the clock)")
+	fs.Uint64Var(&s.seed, "seed", 0, "random seed: the same seed gives the same text here and through the API (0: a random one)")
 }
 
-// params returns the sampling parameters, with a seed from the clock when
-// none was given.
+// check validates the flags with the server's ranges and messages
+// (sample.Ranges), naming the flag instead of the request field.
+func (s *sampleFlags) check() error {
+	err := s.params().Validate()
+	var pe *sample.ParamError
+	if errors.As(err, &pe) {
+		return usageError("--%s: %v", strings.NewReplacer("temperature", "temp", "_", "-").Replace(pe.Param), pe.Err)
+	}
+	return err
+}
+
+// params returns the sampling parameters; seed 0 asks for a random seed
+// (engine.Seed).
 func (s *sampleFlags) params() sample.Params {
-	seed := s.seed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	return sample.Params{
-		Temperature: float32(s.temp), TopK: s.topK, TopP: float32(s.topP), MinP: float32(s.minP),
-		RepeatPenalty: float32(s.repeat), RepeatLastN: 64, Seed: seed,
-	}
-}
-
-// loadModel loads the model of lf, with a spinner on stderr when it is a
-// terminal.
-func loadModel(lf *loadFlags, stderr io.Writer) (*engine.Engine, error) {
-	sp := termui.NewSpinner(stderr, "loading "+filepath.Base(lf.model))
-	defer sp.Stop()
-	return lf.load()
+	p := sample.Defaults()
+	p.Temperature, p.TopK, p.TopP, p.MinP = float32(s.temp), s.topK, float32(s.topP), float32(s.minP)
+	p.RepeatPenalty, p.Seed = float32(s.repeat), s.seed
+	return p
 }

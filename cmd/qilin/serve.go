@@ -33,7 +33,7 @@ func (s *stringList) Set(v string) error {
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "[--model] MODEL [flags]", stderr)
+	fs := newFlagSet("serve", "[[--model] MODEL] [flags]", stderr)
 	var lf loadFlags
 	lf.register(fs)
 	host := fs.String("host", "127.0.0.1", "address to listen on (0.0.0.0 exposes the server to the network)")
@@ -72,25 +72,37 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		keys = append(keys, fileKeys...)
 	}
-	path, err := resolveModel(lf.model)
-	if err != nil {
+	lf.slots = *parallel
+	if err := lf.check(); err != nil {
 		return err
 	}
-	var tmpl string
 	if *templateFile != "" {
 		b, err := os.ReadFile(*templateFile)
 		if err != nil {
 			return fmt.Errorf("--chat-template-file: %w", err)
 		}
-		tmpl = string(b)
+		lf.chatTemplate = string(b)
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := server.New(server.Options{
 		ModelName: *alias, APIKeys: keys, CORSOrigin: *cors, ReasoningFormat: *reasoning, LogPrompts: *logPrompts,
-		Logger: log, MaxBodyBytes: *maxBody, ChatTemplate: tmpl,
+		Logger: log, MaxBodyBytes: *maxBody,
 		Sched: engine.SchedOptions{Slots: *parallel, SlotContext: lf.ctx, MaxQueue: *maxQueue},
 	})
+	// Load first, then listen: once "listening" is printed, requests are
+	// answered.
+	e, mf, err := lf.load(stderr)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if err := srv.Load(e, mf.Path); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted while loading
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
 	if err != nil {
 		return err
@@ -102,16 +114,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(keys) == 0 && !isLoopback(*host) {
 		log.Warn("serving on a non-loopback address without --api-key: anyone who can reach it can use the model", "host", *host)
 	}
-
-	e, err := engine.Load(path, engine.Options{Threads: lf.threads, Context: lf.ctx, NoMmap: lf.noMmap})
-	if err == nil {
-		err = srv.Load(e, path)
-	}
-	if err != nil {
-		hs.Close()
-		return err
-	}
-	defer e.Close()
 
 	select {
 	case err := <-served:

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/qilin-ai/qilin/gguf"
+	"github.com/qilin-ai/qilin/model"
 	"github.com/qilin-ai/qilin/quant"
 )
 
@@ -23,27 +24,31 @@ func init() {
 
 // modelInfo is what qilin show reports; its JSON form is the --json output.
 type modelInfo struct {
-	Path              string       `json:"path"`
-	Version           uint32       `json:"gguf_version"`
-	FileSize          int64        `json:"file_size"`
-	Architecture      string       `json:"architecture"`
-	Name              string       `json:"name,omitempty"`
-	Parameters        int64        `json:"parameters"`
-	FileType          string       `json:"file_type,omitempty"`
-	Quantization      []quantShare `json:"quantization"`
-	ContextLength     uint64       `json:"context_length,omitempty"`
-	EmbeddingLength   uint64       `json:"embedding_length,omitempty"`
-	BlockCount        uint64       `json:"block_count,omitempty"`
-	HeadCount         uint64       `json:"head_count,omitempty"`
-	HeadCountKV       uint64       `json:"head_count_kv,omitempty"`
-	ExpertCount       uint64       `json:"expert_count,omitempty"`
-	ExpertUsedCount   uint64       `json:"expert_used_count,omitempty"`
-	TokenizerModel    string       `json:"tokenizer_model,omitempty"`
-	TokenizerPre      string       `json:"tokenizer_pre,omitempty"`
-	VocabSize         int          `json:"vocab_size"`
-	ChatTemplate      bool         `json:"chat_template"`
-	Tensors           int          `json:"tensors"`
-	MetadataKeyValues int          `json:"metadata_kv"`
+	Path            string       `json:"path"`
+	Version         uint32       `json:"gguf_version"`
+	FileSize        int64        `json:"file_size"`
+	Architecture    string       `json:"architecture"`
+	Name            string       `json:"name,omitempty"`
+	Parameters      int64        `json:"parameters"`
+	FileType        string       `json:"file_type,omitempty"`
+	Quantization    []quantShare `json:"quantization"`
+	ContextLength   uint64       `json:"context_length,omitempty"`
+	EmbeddingLength uint64       `json:"embedding_length,omitempty"`
+	BlockCount      uint64       `json:"block_count,omitempty"`
+	HeadCount       uint64       `json:"head_count,omitempty"`
+	HeadCountKV     uint64       `json:"head_count_kv,omitempty"`
+	ExpertCount     uint64       `json:"expert_count,omitempty"`
+	ExpertUsedCount uint64       `json:"expert_used_count,omitempty"`
+	// KVCacheBytesPerToken is what a sequence's cache grows by per token:
+	// all layers, f16 rows as wide as each layer's attention keeps (MLA:
+	// one latent row); absent for an architecture qilin does not run.
+	KVCacheBytesPerToken int64  `json:"kv_cache_bytes_per_token,omitempty"`
+	TokenizerModel       string `json:"tokenizer_model,omitempty"`
+	TokenizerPre         string `json:"tokenizer_pre,omitempty"`
+	VocabSize            int    `json:"vocab_size"`
+	ChatTemplate         bool   `json:"chat_template"`
+	Tensors              int    `json:"tensors"`
+	MetadataKeyValues    int    `json:"metadata_kv"`
 }
 
 // quantShare is how many tensors, and bytes of them, have one type.
@@ -68,16 +73,16 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case len(pos) > 1 || (len(pos) == 1 && ref != ""):
 		return usageError("show takes one model, got %q", append(pos, ref))
 	}
-	path, err := resolveModel(ref)
+	mf, err := resolveModel(ref)
 	if err != nil {
 		return err
 	}
-	f, err := gguf.Open(path)
+	f, err := mf.open(false)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	info := describe(path, f)
+	info := describe(mf.Path, f)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -112,6 +117,9 @@ func describe(path string, f *gguf.File) modelInfo {
 	}
 	if info.VocabSize == 0 {
 		info.VocabSize = int(archUint(f, "vocab_size"))
+	}
+	if c, err := model.ReadConfig(f); err == nil {
+		info.KVCacheBytesPerToken = c.CacheBytesPerToken()
 	}
 	byType := map[quant.Type]*quantShare{}
 	for _, t := range f.Tensors {
@@ -187,6 +195,9 @@ func (info modelInfo) writeTable(w io.Writer) error {
 	num("kv heads", info.HeadCountKV)
 	num("experts", info.ExpertCount)
 	num("experts used", info.ExpertUsedCount)
+	if info.KVCacheBytesPerToken > 0 {
+		row("kv cache", "%s per token (f16)", humanBytes(info.KVCacheBytesPerToken))
+	}
 	tok := orDash(info.TokenizerModel)
 	if info.TokenizerPre != "" {
 		tok += ", pre-tokenizer " + info.TokenizerPre

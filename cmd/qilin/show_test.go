@@ -149,6 +149,24 @@ func TestShowShared(t *testing.T) {
 	}
 }
 
+// The cache per token: f16 keys and values of every KV head (GQA), or
+// one latent row (MLA), in every layer.
+func TestShowKVCacheBytesPerToken(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want int64
+	}{
+		{"models/syn-qwen2-q4_k_m.gguf", 2 * 2 * 2 * (32 + 32)},    // 2 layers, 2 KV heads of 32+32
+		{"models/syn-qwen3-q8_0.gguf", 2 * 2 * 4 * (64 + 64)},      // head_dim 64 decoupled from n_embd/n_head
+		{"next/models/syn-deepseek2-q8_0.gguf", 2 * 3 * (64 + 16)}, // kv_lora_rank 64 + 16 rope dims, 3 layers
+	} {
+		got := runShowJSON(t, "--json", testdata.Path(t, tc.file))
+		if got.KVCacheBytesPerToken != tc.want {
+			t.Errorf("%s: kv_cache_bytes_per_token %d, want %d", tc.file, got.KVCacheBytesPerToken, tc.want)
+		}
+	}
+}
+
 func TestShowErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.gguf")
 	tests := []struct {
@@ -156,7 +174,6 @@ func TestShowErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"show"}, 2, "no model given"},
 		{[]string{"show", "a", "b"}, 2, "one model"},
 		{[]string{"show", filepath.Join(t.TempDir(), "missing.gguf")}, 1, "no such file"},
 		{[]string{"show", bad}, 1, "bad magic"},

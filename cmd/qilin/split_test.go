@@ -37,10 +37,11 @@ func TestPullSplitModelLoadsAsOne(t *testing.T) {
 	if code, _, errs := qilin(t, "pull", "--quiet", "hf.co/org/Big-GGUF:Q4_K_M"); code != 0 {
 		t.Fatalf("pull: exit %d: %s", code, errs)
 	}
-	path, err := resolveModel("hf.co/org/Big-GGUF:Q4_K_M")
+	mf, err := resolveModel("hf.co/org/Big-GGUF:Q4_K_M")
 	if err != nil {
 		t.Fatal(err)
 	}
+	path := mf.Path
 	f, err := gguf.Open(path)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)

@@ -24,7 +24,8 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("synth", "NAME OUT.gguf [--quant TYPE] [--seed N]\n\nshapes: "+strings.Join(synth.Names(), ", "), stderr)
 	qt := fs.String("quant", "Q4_K_M", "quantization `TYPE`: "+strings.Join(quantize.FileTypeNames(), ", "))
 	seed := fs.Uint64("seed", 1, "random `SEED` of the weights")
-	threads := fs.Int("threads", 0, "goroutines making weights (0: all CPUs)")
+	threads := new(int)
+	threadsFlag(fs, threads)
 	list := fs.Bool("list", false, "list the known shapes and exit")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -35,6 +36,9 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "%-30s %-9s %8.2fB params  %s\n", s.Name, s.Arch, float64(s.Params())/1e9, s.Source)
 		}
 		return nil
+	}
+	if err := checkThreads(*threads); err != nil {
+		return err
 	}
 	if len(pos) != 2 {
 		return usageError("need a shape NAME and an OUT.gguf path (known shapes: %s)", strings.Join(synth.Names(), ", "))

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/qilin-ai/qilin/gguf"
 	"github.com/qilin-ai/qilin/tokenizer"
 )
 
@@ -20,8 +19,9 @@ func init() {
 // llama.cpp's llama-tokenize --ids without the brackets. By default no
 // BOS/EOS is added and text that looks like a special token stays text.
 func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tokenize", "--model FILE [--add-special] [--parse-special] [--json] TEXT", stderr)
-	model := fs.String("model", "", "model `FILE` (GGUF) whose tokenizer to use")
+	fs := newFlagSet("tokenize", "[[--model] MODEL] [--add-special] [--parse-special] [--json] TEXT", stderr)
+	model := new(string)
+	modelFlag(fs, model)
 	addSpecial := fs.Bool("add-special", false, "add BOS/EOS where the model's metadata asks for them")
 	parseSpecial := fs.Bool("parse-special", false, "turn special tokens written in TEXT (such as <|im_start|>) into their ids")
 	asJSON := fs.Bool("json", false, `print {"ids":[...],"pieces":[...]} instead`)
@@ -29,21 +29,24 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError("want exactly one TEXT argument, have %d", len(pos))
+	if *model == "" && len(pos) == 2 {
+		*model, pos = pos[0], pos[1:]
 	}
-	path, err := resolveModel(*model)
+	if len(pos) != 1 {
+		return usageError("want exactly one TEXT (after an optional MODEL), have %d arguments", len(pos))
+	}
+	mf, err := resolveModel(*model)
 	if err != nil {
 		return err
 	}
-	f, err := gguf.Open(path)
+	f, err := mf.open(false)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	tok, err := tokenizer.FromGGUF(f)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", mf.Path, err)
 	}
 	ids, err := tok.Encode(pos[0], *addSpecial, *parseSpecial)
 	if err != nil {

@@ -113,7 +113,7 @@ func TestTokenizeCommandErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no model", []string{"hello"}, 2, "no model"},
+		{"three arguments", []string{"m.gguf", "a", "b"}, 2, "exactly one TEXT"},
 		{"no text", []string{"--model", model}, 2, "exactly one TEXT"},
 		{"two texts", []string{"--model", model, "a", "b"}, 2, "exactly one TEXT"},
 		{"missing file", []string{"--model", filepath.Join(t.TempDir(), "nope.gguf"), "a"}, 1, "nope.gguf"},

@@ -52,6 +52,9 @@ type Client struct {
 	// StallTimeout aborts (and then retries) a download that receives no
 	// bytes for this long. Zero means one minute.
 	StallTimeout time.Duration
+	// OnRetry, if set, is called before each retry with its number (from
+	// 1), Retries, the wait before it and the failure it retries.
+	OnRetry func(try, retries int, wait time.Duration, err error)
 }
 
 // NewFromEnv returns a Client configured from HF_ENDPOINT, HF_TOKEN and
@@ -214,8 +217,8 @@ func (c *Client) get(ctx context.Context, u string, from int64) (*http.Response,
 }
 
 // retry runs attempt until it succeeds, fails permanently (transient
-// false), ctx ends, or the retries are spent, sleeping with backoff between
-// attempts.
+// false, or an endpoint that cannot be reached at all), ctx ends, or the
+// retries are spent, sleeping with backoff between attempts.
 func (c *Client) retry(ctx context.Context, attempt func() (transient bool, err error)) error {
 	delay := c.Backoff
 	if delay <= 0 {
@@ -229,6 +232,9 @@ func (c *Client) retry(ctx context.Context, attempt func() (transient bool, err 
 		if errors.Is(err, ErrOffline) {
 			return err
 		}
+		if unreachable(err) && ctx.Err() == nil {
+			return c.unreachableError(err)
+		}
 		if !transient || try >= c.Retries || ctx.Err() != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("hub: %w", ctx.Err())
@@ -236,6 +242,9 @@ func (c *Client) retry(ctx context.Context, attempt func() (transient bool, err 
 			return err
 		}
 		sleep := delay + time.Duration(rand.Int64N(int64(delay)/4+1))
+		if c.OnRetry != nil {
+			c.OnRetry(try+1, c.Retries, sleep, err)
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("hub: %w", ctx.Err())

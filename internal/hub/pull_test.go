@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -583,3 +585,64 @@ type meterFunc func(int64)
 
 func (f meterFunc) Set(n int64) { f(n) }
 func (f meterFunc) Finish()     {}
+
+// TestUnreachableFailsFast: a name that does not resolve or a refused
+// connection is not retried, and the error names the settings that help.
+func TestUnreachableFailsFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now: connection refused
+	noDNS := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: "huggingface.co", IsNotFound: true}}
+	}}}
+	for _, c := range []struct {
+		name   string
+		client *hub.Client
+		want   string
+	}{
+		{"connection refused", &hub.Client{Endpoint: closed, Retries: 5, Backoff: time.Millisecond}, "connection refused"},
+		{"no DNS", &hub.Client{HTTP: noDNS, Retries: 5, Backoff: time.Millisecond}, "no such host"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			retries := 0
+			c.client.OnRetry = func(int, int, time.Duration, error) { retries++ }
+			_, err := hub.Pull(context.Background(), c.client, newStore(t), "hf.co/"+repo, hub.PullOptions{})
+			if !errors.Is(err, hub.ErrUnreachable) {
+				t.Fatalf("pull: %v, want ErrUnreachable", err)
+			}
+			for _, want := range []string{c.want, "HF_ENDPOINT", "QILIN_OFFLINE=1"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if retries != 0 {
+				t.Errorf("%d retries of an unreachable endpoint, want none", retries)
+			}
+		})
+	}
+}
+
+// TestRetriesAreReported: each retry of a transient failure is announced
+// with its number and the failure.
+func TestRetriesAreReported(t *testing.T) {
+	h := newHub(t)
+	standardRepo(t, h)
+	h.Configure(func(k *hubtest.Knobs) { k.Fail5xx = 2 })
+	c := client(h)
+	var got []string
+	c.OnRetry = func(try, retries int, wait time.Duration, err error) {
+		if wait <= 0 {
+			t.Errorf("retry %d announced with wait %v", try, wait)
+		}
+		got = append(got, fmt.Sprintf("%d/%d %v", try, retries, strings.Contains(err.Error(), "503")))
+	}
+	if _, err := hub.Pull(context.Background(), c, newStore(t), "hf.co/"+repo, hub.PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"1/3 true", "2/3 true"}, got); diff != "" {
+		t.Errorf("retries announced (-want +got):\n%s", diff)
+	}
+}

@@ -30,6 +30,9 @@ type Bar struct {
 	done      int64
 	last      time.Time // last output
 	finished  bool
+	amount    func(int64) string   // Bytes, or a count of Unit
+	rate      func(float64) string // amount per second
+	note      string               // shown after the stats (SetNote)
 }
 
 // Redraw intervals of a Bar on a terminal and in plain output.
@@ -50,8 +53,30 @@ func NewBar(w io.Writer, label string, total int64) *Bar {
 	return newBar(w, label, total, tty, width, time.Now)
 }
 
+// NewCountBar is NewBar for a count of things other than bytes: amounts
+// read "1200 tokens", rates "340 tokens/s".
+func NewCountBar(w io.Writer, label string, total int64, unit string) *Bar {
+	b := NewBar(w, label, total)
+	b.countUnits(unit)
+	return b
+}
+
+func (b *Bar) countUnits(unit string) {
+	b.amount = func(n int64) string { return fmt.Sprintf("%d %s", n, unit) }
+	b.rate = func(r float64) string { return fmt.Sprintf("%.3g %s/s", r, unit) }
+}
+
+// SetNote sets a short text shown after the stats, such as the current
+// loss; it appears at the next redraw.
+func (b *Bar) SetNote(note string) {
+	b.mu.Lock()
+	b.note = note
+	b.mu.Unlock()
+}
+
 func newBar(w io.Writer, label string, total int64, tty bool, width int, now func() time.Time) *Bar {
-	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval}
+	b := &Bar{w: w, label: label, total: total, tty: tty, width: width, now: now, interval: LineInterval, amount: Bytes,
+		rate: func(r float64) string { return Bytes(int64(r)) + "/s" }}
 	if tty {
 		b.interval = RedrawInterval
 	}
@@ -107,33 +132,42 @@ func (b *Bar) draw(t time.Time) {
 	if elapsed > 0 {
 		rate = float64(b.done-b.startDone) / elapsed.Seconds()
 	}
-	stats := Bytes(b.done)
+	stats := b.amount(b.done)
 	if b.total > 0 {
-		stats = fmt.Sprintf("%3d%% %s/%s", b.done*100/b.total, Bytes(b.done), Bytes(b.total))
+		stats = fmt.Sprintf("%3d%% %s/%s", b.done*100/b.total, b.amount(b.done), b.amount(b.total))
 	}
 	if rate > 0 {
-		stats += " " + Bytes(int64(rate)) + "/s"
+		stats += " " + b.rate(rate)
 		if b.total > b.done {
 			stats += " ETA " + Duration(time.Duration(float64(b.total-b.done)/rate*float64(time.Second)))
 		}
+	}
+	if b.note != "" {
+		stats += " " + b.note
 	}
 	if !b.tty {
 		fmt.Fprintf(b.w, "%s: %s\n", b.label, stats)
 		return
 	}
-	// Stats first, then up to 30 columns of label, then the bar in what is
-	// left; one column spare so the terminal never wraps.
-	avail := b.width - 1 - len(stats) - 1
-	label := truncate(b.label, min(len(b.label), 30, max(avail, 8)))
+	// \r returns to the line start and \x1b[K clears what a longer line left.
+	fmt.Fprintf(b.w, "\r%s\x1b[K", barLine(b.width, b.label, stats, b.done, b.total))
+}
+
+// barLine lays out a progress line of width columns: up to 30 columns of
+// label, a bar of done/total in what the stats leave (none when total is
+// unknown or the line is narrow), then the stats; one column spare so the
+// terminal never wraps.
+func barLine(width int, label, stats string, done, total int64) string {
+	avail := width - 1 - len(stats) - 1
+	label = truncate(label, min(len(label), 30, max(avail, 8)))
 	avail -= len(label) + 1
 	line := label + " "
-	if b.total > 0 && avail >= 13 {
+	if total > 0 && avail >= 13 {
 		barWidth := min(40, avail-3) // "[", "] "
-		fill := int(int64(barWidth) * min(b.done, b.total) / b.total)
+		fill := int(int64(barWidth) * min(done, total) / total)
 		line += "[" + strings.Repeat("=", fill) + strings.Repeat(" ", barWidth-fill) + "] "
 	}
-	// \r returns to the line start and \x1b[K clears what a longer line left.
-	fmt.Fprintf(b.w, "\r%s%s\x1b[K", line, stats)
+	return line + stats
 }
 
 // truncate shortens s to n bytes with a leading ellipsis, keeping the end

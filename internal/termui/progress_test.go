@@ -119,3 +119,34 @@ func TestFormats(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestCountBar(t *testing.T) {
+	var buf bytes.Buffer
+	b := NewCountBar(&buf, "scoring", 400, "tokens")
+	b.Set(0)
+	b.Set(400)
+	b.Finish()
+	if out := buf.String(); !strings.Contains(out, "400 tokens/400 tokens") || strings.Contains(out, "B/") {
+		t.Errorf("count bar printed %q, want counts of tokens", out)
+	}
+}
+
+func TestCounter(t *testing.T) {
+	var out bytes.Buffer
+	clk := newClock()
+	b := newBar(&out, "train", 200, false, 80, clk.now)
+	b.countUnits("steps")
+	b.Set(0)
+	for i := 1; i <= 10; i++ {
+		clk.add(time.Second)
+		b.SetNote("loss 2.314")
+		b.Set(int64(2 * i)) // 2 steps/s
+	}
+	want := []string{
+		"train:   5% 10 steps/200 steps 2 steps/s ETA 1m35s loss 2.314",
+		"train:  10% 20 steps/200 steps 2 steps/s ETA 1m30s loss 2.314",
+	}
+	if diff := cmp.Diff(want, lines(out.String())); diff != "" {
+		t.Errorf("counter lines (-want +got):\n%s", diff)
+	}
+}

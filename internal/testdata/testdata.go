@@ -1,13 +1,23 @@
 // Package testdata locates the shared reference data (../shared/testdata) for
 // tests. Tests call Dir, which skips the test when the data is absent unless
 // QILIN_REQUIRE_TESTDATA=1, in which case the test fails.
+//
+// A package whose tests use it runs them through Main from its TestMain, so
+// that a run without the data says how many tests it skipped and why instead
+// of looking like a full pass:
+//
+//	func TestMain(m *testing.M) { testdata.Main(m) }
 package testdata
 
 import (
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 )
+
+// skipped counts the tests Dir skipped in this test binary.
+var skipped atomic.Int64
 
 // Dir returns the shared testdata directory: $QILIN_TESTDATA, else
 // ../shared/testdata relative to the module root. It skips t when the
@@ -16,13 +26,20 @@ func Dir(t testing.TB) string {
 	t.Helper()
 	dir, ok := Find()
 	if !ok {
-		if os.Getenv("QILIN_REQUIRE_TESTDATA") == "1" {
+		if Required() {
 			t.Fatalf("shared testdata not found (set QILIN_TESTDATA or place it at ../shared/testdata) and QILIN_REQUIRE_TESTDATA=1")
+		}
+		if skipped.Add(1) == 1 {
+			touchMarker()
 		}
 		t.Skip("shared testdata not found; set QILIN_TESTDATA to run this test")
 	}
 	return dir
 }
+
+// Required reports whether QILIN_REQUIRE_TESTDATA=1 turns missing shared data
+// into a failure (as CI runs).
+func Required() bool { return os.Getenv("QILIN_REQUIRE_TESTDATA") == "1" }
 
 // Path returns filepath.Join(Dir(t), elem...), skipping or failing t as Dir
 // does, and failing t if the file itself is missing.
@@ -40,14 +57,24 @@ func Find() (string, bool) {
 	if d := os.Getenv("QILIN_TESTDATA"); d != "" {
 		return d, isDir(d)
 	}
+	root, ok := moduleRoot()
+	if !ok {
+		return "", false
+	}
+	p := filepath.Join(root, "..", "shared", "testdata")
+	return p, isDir(p)
+}
+
+// moduleRoot returns the nearest directory at or above the working
+// directory that holds a go.mod.
+func moduleRoot() (string, bool) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", false
 	}
 	for d := wd; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(d, "..", "shared", "testdata")
-			return p, isDir(p)
+			return d, true
 		}
 		if filepath.Dir(d) == d {
 			return "", false

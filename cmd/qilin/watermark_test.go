@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qilin-ai/qilin/watermark"
+)
+
+func writeKeyFile(t *testing.T, keys ...watermark.Key) string {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "key.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := watermark.WriteKeys(f, keys); err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
+}
+
+func TestWatermarkKeygen(t *testing.T) {
+	tests := []struct {
+		args    []string
+		scheme  watermark.Scheme
+		context int
+		count   int
+	}{
+		{nil, watermark.Gumbel, 4, 1},
+		{[]string{"--scheme", "redgreen", "--context", "2"}, watermark.RedGreen, 2, 1},
+		{[]string{"--count", "3"}, watermark.Gumbel, 4, 3},
+	}
+	for _, tt := range tests {
+		out, errs, code := runCLI(t, append([]string{"watermark", "keygen"}, tt.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, errs)
+		}
+		keys, err := watermark.ParseKeys(strings.NewReader(out))
+		if err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if len(keys) != tt.count || keys[0].Scheme != tt.scheme || keys[0].Context != tt.context {
+			t.Errorf("%v: %d keys, first %v; want %d %s keys of context %d", tt.args, len(keys), keys[0], tt.count, tt.scheme, tt.context)
+		}
+	}
+	for _, bad := range [][]string{
+		{"--scheme", "blue"}, {"--context", "0"}, {"--context", "99"}, {"--count", "0"},
+		{"--count", "2", "--id", "x"}, {"--id", "has space"}, {"extra"},
+	} {
+		if _, _, code := runCLI(t, append([]string{"watermark", "keygen"}, bad...)...); code != 2 {
+			t.Errorf("keygen %v: exit %d, want 2", bad, code)
+		}
+	}
+}
+
+// markedLetters returns text of n letters picked by a Gumbel marker from a
+// uniform distribution, and its byte-level token ids under
+// writeTokenizeVocab's vocabulary (token id = byte value; no 'h' or 'e', so
+// no merges apply).
+func markedLetters(mk *watermark.Marker, n int) string {
+	letters := []byte("abcdfgijklmnopqrstuvwxyz")
+	ids := make([]int32, len(letters))
+	weights := make([]float32, len(letters))
+	for i, c := range letters {
+		ids[i], weights[i] = int32(c), 1
+	}
+	hist := []int{'a', 'b', 'c', 'd'}
+	for len(hist) < n {
+		hist = append(hist, int(letters[mk.Choose(hist, ids, weights)]))
+	}
+	return string(runeBytes(hist))
+}
+
+func runeBytes(ids []int) []byte {
+	b := make([]byte, len(ids))
+	for i, id := range ids {
+		b[i] = byte(id)
+	}
+	return b
+}
+
+func TestWatermarkDetectCommand(t *testing.T) {
+	model := writeTokenizeVocab(t)
+	k, err := watermark.NewKey(watermark.Gumbel, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := watermark.NewKey(watermark.RedGreen, 3)
+	keyFile := writeKeyFile(t, other, k)
+	text := markedLetters(watermark.NewMarker(k), 300)
+	textFile := filepath.Join(t.TempDir(), "text.txt")
+	if err := os.WriteFile(textFile, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errs, code := runCLI(t, "watermark", "detect", "--key-file", keyFile, "--model", model, "--json", textFile)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r watermark.Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("bad JSON %q: %v", out, err)
+	}
+	if !r.Detected || r.KeyID != k.ID || r.Tokens != 300 || r.Scored < 290 || r.PValue >= 1e-6 || r.Threshold != 1e-6 {
+		t.Errorf("marked text: %+v; want detected with %s, 300 tokens", r, k.ID)
+	}
+
+	// Plain output, text from standard input would be the same; an
+	// unmarked text is not detected.
+	plain := filepath.Join(t.TempDir(), "plain.txt")
+	os.WriteFile(plain, []byte(strings.Repeat("abcdfgijklmnopqrstuvwxyz", 12)), 0o600)
+	out, errs, code = runCLI(t, "watermark", "detect", "--key-file", keyFile, "--model", model, plain)
+	if code != 0 || !strings.Contains(out, "no watermark found") {
+		t.Errorf("unmarked text: exit %d, %q %s", code, out, errs)
+	}
+	out, _, _ = runCLI(t, "watermark", "detect", "--key-file", keyFile, "--model", model, textFile)
+	if !strings.Contains(out, "WATERMARKED") || !strings.Contains(out, k.ID) || strings.Contains(out, hex.EncodeToString(k.Secret)) {
+		t.Errorf("plain output: %q", out)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"keys":[{"id":"x"}]}`), 0o600)
+	for _, args := range [][]string{
+		{"--model", model, textFile},                                  // no key file
+		{"--key-file", keyFile, textFile},                             // no model
+		{"--key-file", keyFile, "--model", model, textFile, textFile}, // two files
+		{"--key-file", keyFile, "--model", model, "--threshold", "2", textFile},
+	} {
+		if _, _, code := runCLI(t, append([]string{"watermark", "detect"}, args...)...); code != 2 {
+			t.Errorf("detect %v: exit %d, want 2", args, code)
+		}
+	}
+	for _, args := range [][]string{
+		{"--key-file", bad, "--model", model, textFile},
+		{"--key-file", filepath.Join(t.TempDir(), "missing.json"), "--model", model, textFile},
+		{"--key-file", keyFile, "--model", model, filepath.Join(t.TempDir(), "missing.txt")},
+	} {
+		if _, errs, code := runCLI(t, append([]string{"watermark", "detect"}, args...)...); code != 1 || errs == "" {
+			t.Errorf("detect %v: exit %d (%q), want 1 with a message", args, code, errs)
+		}
+	}
+}

@@ -1,0 +1,58 @@
+package testdata
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestMain(m *testing.M) { Main(m) }
+
+func TestSkipLine(t *testing.T) {
+	for _, c := range []struct {
+		n    int64
+		want string
+	}{
+		{1, "example.com/m/pkg: 1 test skipped: shared testdata not found at /nowhere (set QILIN_TESTDATA; QILIN_REQUIRE_TESTDATA=1 makes this a failure)\n"},
+		{12, "example.com/m/pkg: 12 tests skipped: shared testdata not found at /nowhere (set QILIN_TESTDATA; QILIN_REQUIRE_TESTDATA=1 makes this a failure)\n"},
+	} {
+		if diff := cmp.Diff(c.want, skipLine("example.com/m/pkg", c.n, "/nowhere")); diff != "" {
+			t.Errorf("skipLine(%d) (-want +got):\n%s", c.n, diff)
+		}
+	}
+}
+
+// helperEnv marks the child run of TestMainReportsSkips.
+const helperEnv = "QILIN_TESTDATA_SKIP_HELPER"
+
+// TestSkipHelper skips twice through Dir when run as the child of
+// TestMainReportsSkips, and does nothing otherwise.
+func TestSkipHelper(t *testing.T) {
+	if os.Getenv(helperEnv) != "1" {
+		return
+	}
+	for _, name := range []string{"a", "b"} {
+		t.Run(name, func(t *testing.T) { Dir(t) })
+	}
+}
+
+// TestMainReportsSkips runs this test binary again with the data pointing
+// nowhere and checks that Main says how many tests skipped and why.
+func TestMainReportsSkips(t *testing.T) {
+	if os.Getenv(helperEnv) == "1" {
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSkipHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), helperEnv+"=1", "QILIN_TESTDATA=/nonexistent/qilin-testdata", "QILIN_REQUIRE_TESTDATA=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child run failed: %v\n%s", err, out)
+	}
+	want := "github.com/qilin-ai/qilin/internal/testdata: 2 tests skipped: shared testdata not found at /nonexistent/qilin-testdata"
+	if !strings.Contains(string(out), want) {
+		t.Errorf("child output lacks %q:\n%s", want, out)
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !windows
+
+package testdata
+
+// terminalPath is the controlling terminal.
+const terminalPath = "/dev/tty"

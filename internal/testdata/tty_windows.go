@@ -1,0 +1,4 @@
+package testdata
+
+// terminalPath is the console.
+const terminalPath = "CONOUT$"

@@ -1,0 +1,191 @@
+package watermark
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// simStudent is a model "trained" on data: after a window (the last h
+// tokens) seen in the data it adds weight lambda per occurrence to the
+// tokens that followed it there, over the teacher's own distribution. That
+// is what fine-tuning on marked text does to a student: after the windows
+// it saw, it prefers what the key chose.
+type simStudent struct {
+	teacher simLM
+	h       int
+	lambda  float32
+	counts  map[string]map[int]int
+}
+
+func trainStudent(teacher simLM, h int, data [][]int) *simStudent {
+	s := &simStudent{teacher: teacher, h: h, lambda: 4, counts: map[string]map[int]int{}}
+	var buf []byte
+	for _, t := range data {
+		for i := h; i < len(t); i++ {
+			buf = ngramKey(buf, t[i-h:i])
+			m := s.counts[string(buf)]
+			if m == nil {
+				m = map[int]int{}
+				s.counts[string(buf)] = m
+			}
+			m[t[i]]++
+		}
+	}
+	return s
+}
+
+// dist returns the student's candidates and weights after hist.
+func (s *simStudent) dist(hist []int) ([]int32, []float32) {
+	ids := make([]int32, len(s.teacher.rank))
+	s.teacher.candidates(hist[len(hist)-1], ids)
+	w := append([]float32(nil), s.teacher.rank...)
+	if len(hist) >= s.h {
+		var buf [64]byte
+		for tok, c := range s.counts[string(ngramKey(buf[:0], hist[len(hist)-s.h:]))] {
+			ids = append(ids, int32(tok))
+			w = append(w, s.lambda*float32(c))
+		}
+	}
+	return ids, w
+}
+
+// continueText samples n tokens after prompt and returns the text and the
+// student's argmax prediction at each position.
+func (s *simStudent) continueText(rng *rand.Rand, prompt []int, n int) (text, preds []int) {
+	text = append([]int(nil), prompt...)
+	preds = make([]int, len(prompt), len(prompt)+n)
+	for i := range preds {
+		preds[i] = -1
+	}
+	for range n {
+		ids, w := s.dist(text)
+		best, sum := 0, float64(0)
+		for i := range w {
+			sum += float64(w[i])
+			if w[i] > w[best] {
+				best = i
+			}
+		}
+		preds = append(preds, int(ids[best]))
+		u := rng.Float64() * sum
+		pick := 0
+		for ; pick < len(w)-1; pick++ {
+			if u -= float64(w[pick]); u < 0 {
+				break
+			}
+		}
+		text = append(text, int(ids[pick]))
+	}
+	return text, preds
+}
+
+func radioRun(rng *rand.Rand, st *simStudent, data [][]int, prompts [][]int, n int, useData bool) ReadingInput {
+	in := ReadingInput{}
+	for _, p := range prompts {
+		text, preds := st.continueText(rng, p, n)
+		in.Texts = append(in.Texts, text)
+		in.Preds = append(in.Preds, preds)
+		in.Start = append(in.Start, len(p))
+	}
+	if useData {
+		in.Data = data
+	}
+	return in
+}
+
+func TestRadioactivity(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	key := randomKey(rng, Gumbel)
+	// The teacher writes 400 answers of 100 tokens to 8 prompts (many
+	// windows repeat across answers, as in real data).
+	var prompts [][]int
+	for range 8 {
+		prompts = append(prompts, defaultLM.randomPrompt(rng))
+	}
+	var marked, plain [][]int
+	for i := range 400 {
+		p := prompts[i%len(prompts)]
+		marked = append(marked, append(append([]int(nil), p...), defaultLM.generate(rng, p, 100, NewMarker(key))...))
+		plain = append(plain, append(append([]int(nil), p...), defaultLM.generate(rng, p, 100, nil)...))
+	}
+	trained := trainStudent(defaultLM, key.Context, marked)
+	control := trainStudent(defaultLM, key.Context, plain)
+	var suspectPrompts [][]int
+	for range 40 {
+		suspectPrompts = append(suspectPrompts, prompts[rng.IntN(len(prompts))])
+	}
+	for _, useData := range []bool{false, true} {
+		r := Radioactive(radioRun(rng, trained, marked, suspectPrompts, 100, useData), []Key{key}, 0)
+		t.Logf("trained on marked data, --data %v: p %.3g (%d scored of %d predictions, %d excluded)", useData, r.PValue, r.Scored, r.Predictions, r.Excluded)
+		if !r.Radioactive {
+			t.Errorf("student trained on marked data (data restriction %v): p = %g, want < 1e-6", useData, r.PValue)
+		}
+	}
+	// The control student, trained on unmarked data of the same teacher,
+	// tested with 200 keys: p-values uniform when scoring every window, and
+	// at most nominal when restricted to the marked data's windows (which
+	// its text rarely meets: a p-value of 1 when nothing is scored).
+	for _, useData := range []bool{false, true} {
+		low := 0
+		var ps []float64
+		for range 200 {
+			k := randomKey(rng, Gumbel)
+			r := Radioactive(radioRun(rng, control, marked, suspectPrompts[:10], 100, useData), []Key{k}, 0)
+			ps = append(ps, r.PValue)
+			if r.PValue < 0.05 {
+				low++
+			}
+		}
+		// P(Binomial(200, 0.05) >= 22) < 1e-6.
+		t.Logf("control, --data %v: %d of 200 keys below 0.05, median p %.2f", useData, low, median64(ps))
+		if low >= 22 {
+			t.Errorf("control student, data restriction %v: %d of 200 keys give p < 0.05: above nominal", useData, low)
+		}
+		if m := median64(ps); !useData && (m < 0.4 || m > 0.6) {
+			t.Errorf("control student: median p %.2f, want near 0.5 (uniform)", m)
+		}
+	}
+}
+
+// Pairs of the prompt are not scored, windows reaching into the prompt are
+// not scored, and each pair is scored once.
+func TestScoreReadingExclusions(t *testing.T) {
+	k := testKey(Gumbel, 40)
+	k.Context = 2
+	text := []int{1, 2, 3, 4, 1, 2, 3, 1, 2, 3, 9}
+	preds := []int{-1, -1, -1, -1, -1, -1, 3, 9, 9, 9, 5}
+	// Start 4: windows from index 4 on; positions 6.. have a window inside
+	// the continuation. Position 6: window [1 2] pred 3: (1 2 3) is in the
+	// prompt, excluded. 7: [2 3] pred 9 scored. 8: [3 1] pred 9 scored.
+	// 9: [1 2] pred 9 scored. 10: [2 3] pred 5 scored.
+	sc, preds2, excl := ScoreReading(ReadingInput{Texts: [][]int{text}, Start: []int{4}, Preds: [][]int{preds}}, k)
+	if preds2 != 5 || excl != 1 || len(sc.S) != 4 {
+		t.Errorf("predictions %d excluded %d scored %d, want 5, 1, 4", preds2, excl, len(sc.S))
+	}
+	// Closed-model mode scores the text's own tokens: 6 (1 2 3) excluded,
+	// 7 (2 3 1) ... 10 (2 3 9); (1 2 3) at 9 excluded again, and (2 3 1)
+	// at 7 once.
+	sc, preds2, excl = ScoreReading(ReadingInput{Texts: [][]int{text}, Start: []int{4}}, k)
+	if preds2 != 5 || excl != 2 || len(sc.S) != 3 {
+		t.Errorf("closed model: predictions %d excluded %d scored %d, want 5, 2, 3", preds2, excl, len(sc.S))
+	}
+	// With data, only windows from the data count.
+	sc, preds2, _ = ScoreReading(ReadingInput{Texts: [][]int{text}, Start: []int{4}, Preds: [][]int{preds}, Data: [][]int{{7, 3, 1, 7}}}, k)
+	if preds2 != 1 || len(sc.S) != 1 {
+		t.Errorf("with data: predictions %d scored %d, want 1, 1", preds2, len(sc.S))
+	}
+}
+
+func median64(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	for i := range s {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	return s[len(s)/2]
+}

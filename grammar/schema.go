@@ -136,7 +136,7 @@ var primitiveDeps = map[string][]string{
 	"object": {"string", "value"}, "array": {"value"}, "string": {"char"},
 	"date-time": {"date", "time"}, "date-string": {"date"}, "time-string": {"time"},
 	"date-time-string": {"date-time"},
-	"hostname": {"hostname-label"}, "hostname-string": {"hostname"},
+	"hostname":         {"hostname-label"}, "hostname-string": {"hostname"},
 	"email-string": {"email-atom", "hostname"}, "ipv4-string": {"ipv4-octet"},
 }
 

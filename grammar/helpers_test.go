@@ -3,6 +3,7 @@ package grammar
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -176,4 +177,13 @@ func partialOK(p []byte) bool {
 		}
 	}
 	return false
+}
+
+// testdataDir reports whether the shared test data is present (tests that
+// need it call loadQwen, which skips or fails as CI asks).
+func testdataDir() (string, bool) {
+	if os.Getenv("QILIN_REQUIRE_TESTDATA") == "1" {
+		return "", true
+	}
+	return testdata.Find()
 }

@@ -57,7 +57,8 @@ func FromJSONSchema(schema []byte) (*Grammar, error) {
 // inward), anyOf, oneOf (as anyOf: overlapping branches are not made
 // exclusive), allOf (merged, also with anyOf inside), $ref to "#..."
 // pointers ($defs, definitions, recursion), nullable, and the formats date,
-// time, date-time and uuid; other formats are annotations and ignored.
+// time, date-time, uuid, email, hostname and ipv4; other formats are
+// annotations (as JSON Schema 2020-12 has it by default) and ignored.
 // unevaluatedProperties and unevaluatedItems hold by construction: only
 // declared properties and items are written. Keywords that constrain
 // values in ways a grammar here cannot (not, if/then/else,
@@ -116,6 +117,16 @@ var primitives = map[string]string{
 	"date-string":      `"\"" date "\"" space`,
 	"time-string":      `"\"" time "\"" space`,
 	"date-time-string": `"\"" date-time "\"" space`,
+	// email, hostname and ipv4: conservative subsets (dot-atom local parts
+	// of at most 63 characters, at most 4 labels of at most 63), so that
+	// strict validators accept every one.
+	"hostname-label":  `[a-zA-Z0-9] ([a-zA-Z0-9-]{0,61} [a-zA-Z0-9])?`,
+	"hostname":        `hostname-label ("." hostname-label){0,3}`,
+	"hostname-string": `"\"" hostname "\"" space`,
+	"email-atom":      `[a-zA-Z0-9!#$%&'*+=?^_{|}~-]{1,15}`,
+	"email-string":    `"\"" email-atom ("." email-atom){0,3} "@" hostname "\"" space`,
+	"ipv4-octet":      `[0-9] | [1-9] [0-9] | "1" [0-9] [0-9] | "2" [0-4] [0-9] | "25" [0-5]`,
+	"ipv4-string":     `"\"" ipv4-octet "." ipv4-octet "." ipv4-octet "." ipv4-octet "\"" space`,
 }
 
 // primitiveDeps lists the rules each primitive refers to.
@@ -125,6 +136,8 @@ var primitiveDeps = map[string][]string{
 	"object": {"string", "value"}, "array": {"value"}, "string": {"char"},
 	"date-time": {"date", "time"}, "date-string": {"date"}, "time-string": {"time"},
 	"date-time-string": {"date-time"},
+	"hostname":         {"hostname-label"}, "hostname-string": {"hostname"},
+	"email-string": {"email-atom", "hostname"}, "ipv4-string": {"ipv4-octet"},
 }
 
 type schemaConv struct {

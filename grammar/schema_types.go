@@ -270,7 +270,7 @@ var uuidFormat = regexp.MustCompile(`^uuid[1-5]?$`)
 // stringFormat returns the primitive rule of a supported format, or "".
 func stringFormat(f string) string {
 	switch {
-	case f == "date" || f == "time" || f == "date-time":
+	case f == "date" || f == "time" || f == "date-time" || f == "email" || f == "hostname" || f == "ipv4":
 		return f + "-string"
 	case uuidFormat.MatchString(f):
 		return "uuid"

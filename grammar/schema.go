@@ -281,10 +281,10 @@ func (c *schemaConv) visit(s *jvalue, name, path string) string {
 		return c.addRule(rn, c.ref(ref, path))
 	}
 	if alts := s.get("anyOf"); alts != nil && !constraining(s, "anyOf") {
-		return c.addRule(rn, c.union(alts, name, path+"/anyOf", "anyOf"))
+		return c.addRule(rn, c.union(alts, name, path, "anyOf"))
 	}
 	if alts := s.get("oneOf"); alts != nil && !constraining(s, "oneOf") {
-		return c.addRule(rn, c.union(alts, name, path+"/oneOf", "oneOf"))
+		return c.addRule(rn, c.union(alts, name, path, "oneOf"))
 	}
 	if s.get("$ref") != nil || s.get("allOf") != nil || s.get("anyOf") != nil || s.get("oneOf") != nil || isTrue(s.get("nullable")) {
 		alts := c.flatten(s, path, 0)
@@ -312,7 +312,7 @@ func (c *schemaConv) union(alts *jvalue, name, path, keyword string) string {
 	}
 	var names []string
 	for i, a := range alts.arr {
-		names = append(names, c.visit(a, sub(name, keyword+"-"+strconv.Itoa(i)), path+"/"+strconv.Itoa(i)))
+		names = append(names, c.visit(a, sub(name, keyword+"-"+strconv.Itoa(i)), path+"/"+keyword+"/"+strconv.Itoa(i)))
 	}
 	return strings.Join(names, " | ")
 }

@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // allOf, and anyOf/oneOf/$ref/nullable beside other keywords, are compiled
@@ -42,7 +43,7 @@ func (c *schemaConv) flatten(s *jvalue, path string, depth int) []*jvalue {
 		if ref.kind != jstring {
 			fail(path, "$ref", "want a string")
 		}
-		alts = c.product(alts, c.flatten(c.resolve(ref.str, path), path, depth+1), path)
+		alts = c.product(alts, c.flatten(c.resolve(ref.str, path), strings.TrimPrefix(ref.str, "#"), depth+1), path)
 	}
 	if all := s.get("allOf"); all != nil {
 		for i, b := range schemaList(all, path, "allOf") {

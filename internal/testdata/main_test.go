@@ -16,10 +16,10 @@ func TestSkipLine(t *testing.T) {
 		n    int64
 		want string
 	}{
-		{1, "example.com/m/pkg: 1 test skipped: shared testdata not found at /nowhere (set QILIN_TESTDATA; QILIN_REQUIRE_TESTDATA=1 makes this a failure)\n"},
-		{12, "example.com/m/pkg: 12 tests skipped: shared testdata not found at /nowhere (set QILIN_TESTDATA; QILIN_REQUIRE_TESTDATA=1 makes this a failure)\n"},
+		{1, "example.com/m/pkg: 1 test skipped: no /nowhere\n"},
+		{12, "example.com/m/pkg: 12 tests skipped: no /nowhere\n"},
 	} {
-		if diff := cmp.Diff(c.want, skipLine("example.com/m/pkg", c.n, "/nowhere")); diff != "" {
+		if diff := cmp.Diff(c.want, skipLine("example.com/m/pkg", c.n, "no /nowhere")); diff != "" {
 			t.Errorf("skipLine(%d) (-want +got):\n%s", c.n, diff)
 		}
 	}
@@ -37,6 +37,10 @@ func TestSkipHelper(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		t.Run(name, func(t *testing.T) { Dir(t) })
 	}
+	for _, name := range []string{"c", "d", "e"} {
+		t.Run(name, func(t *testing.T) { SkipMissing(t, "QILIN_REQUIRE_GADGET", "no gadget on PATH") })
+	}
+	t.Run("f", func(t *testing.T) { SkipMissing(t, "QILIN_REQUIRE_WIDGET", "no widget") })
 }
 
 // TestMainReportsSkips runs this test binary again with the data pointing
@@ -46,13 +50,33 @@ func TestMainReportsSkips(t *testing.T) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSkipHelper$", "-test.v")
-	cmd.Env = append(os.Environ(), helperEnv+"=1", "QILIN_TESTDATA=/nonexistent/qilin-testdata", "QILIN_REQUIRE_TESTDATA=")
+	cmd.Env = append(os.Environ(), helperEnv+"=1", "QILIN_TESTDATA=/nonexistent/qilin-testdata", "QILIN_REQUIRE_TESTDATA=",
+		"QILIN_REQUIRE_GADGET=", "QILIN_REQUIRE_WIDGET=")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child run failed: %v\n%s", err, out)
 	}
-	want := "github.com/qilin-ai/qilin/internal/testdata: 2 tests skipped: shared testdata not found at /nonexistent/qilin-testdata"
-	if !strings.Contains(string(out), want) {
-		t.Errorf("child output lacks %q:\n%s", want, out)
+	for _, want := range []string{
+		"github.com/qilin-ai/qilin/internal/testdata: 2 tests skipped: shared testdata not found at /nonexistent/qilin-testdata",
+		"github.com/qilin-ai/qilin/internal/testdata: 3 tests skipped: no gadget on PATH (QILIN_REQUIRE_GADGET=1 makes this a failure)\n" +
+			"github.com/qilin-ai/qilin/internal/testdata: 1 test skipped: no widget (QILIN_REQUIRE_WIDGET=1 makes this a failure)\n",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("child output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestSkipMissingRequired: with its variable set, a missing tool fails the
+// test instead of skipping it.
+func TestSkipMissingRequired(t *testing.T) {
+	if os.Getenv(helperEnv) == "1" {
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSkipHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), helperEnv+"=1", "QILIN_REQUIRE_GADGET=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no gadget on PATH, and QILIN_REQUIRE_GADGET=1") {
+		t.Errorf("child run: %v, want a failure naming the gadget:\n%s", err, out)
 	}
 }

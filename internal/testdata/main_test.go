@@ -1,8 +1,10 @@
 package testdata
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,5 +80,49 @@ func TestSkipMissingRequired(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "no gadget on PATH, and QILIN_REQUIRE_GADGET=1") {
 		t.Errorf("child run: %v, want a failure naming the gadget:\n%s", err, out)
+	}
+}
+
+// TestEveryPackageReports: each package whose tests use this one runs them
+// through Main, or its skips would pass silently.
+func TestEveryPackageReports(t *testing.T) {
+	root, ok := moduleRoot()
+	if !ok {
+		t.Fatal("no module root")
+	}
+	users, reporting := map[string]bool{}, map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_") || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		dir, _ := filepath.Rel(root, filepath.Dir(path))
+		if strings.Contains(string(b), `"github.com/qilin-ai/qilin/internal/testdata"`) {
+			users[dir] = true
+		}
+		if strings.Contains(string(b), "testdata.Main(m)") {
+			reporting[dir] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) == 0 {
+		t.Fatal("found no package using internal/testdata")
+	}
+	for dir := range users {
+		if !reporting[dir] {
+			t.Errorf("%s: its tests use internal/testdata but no TestMain calls testdata.Main (add func TestMain(m *testing.M) { testdata.Main(m) })", dir)
+		}
 	}
 }

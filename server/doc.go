@@ -10,9 +10,15 @@
 // with the gauges the Kubernetes Gateway API Inference Extension scrapes
 // under vLLM's names.
 //
+// The chat page: GET / and its files under /ui/ (embedded, no build step,
+// nothing loaded from elsewhere, a strict Content-Security-Policy), which
+// talks to the OpenAI routes; GET /props tells it whether the model has a
+// chat template (without one it completes plain text) and whether it
+// reasons. Responses with usage also carry llama.cpp's timings object.
+//
 // All generation goes through one engine.Scheduler (continuous batching).
 // Errors are JSON in OpenAI's shape {"error":{"message","type","code"}} on
 // the OpenAI routes and {"error": "..."} on the Ollama routes. With API
-// keys configured, every route but /health needs "Authorization: Bearer
-// KEY". Prompt text is never logged unless Options.LogPrompts is set.
+// keys configured, every route but /health and the chat page's files needs
+// "Authorization: Bearer KEY" (the page asks for the key). Prompt text is never logged unless Options.LogPrompts is set.
 package server

@@ -130,8 +130,6 @@ func (ts *testServer) metricsText(t *testing.T) string {
 
 func TestAuthCORSAndHealth(t *testing.T) {
 	ts := startServer(t, modelStories, Options{APIKeys: []string{"key-one", "key-two"}, CORSOrigin: "https://app.example"})
-	// A page added as the chat page is: public, at the root only.
-	ts.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page") }), true)
 	for _, tc := range []struct {
 		method, path, auth string
 		want               int
@@ -145,7 +143,9 @@ func TestAuthCORSAndHealth(t *testing.T) {
 		{"GET", "/metrics", "", 401},
 		{"GET", "/health", "", 200},
 		{"HEAD", "/", "", 200}, // health checkers
-		{"GET", "/", "", 200},
+		{"GET", "/", "", 200},  // the chat page
+		{"GET", "/ui/app.js", "", 200},
+		{"GET", "/props", "", 401},
 		{"GET", "/nope", "", 401},
 		{"GET", "/nope", "Bearer key-one", 404},
 	} {

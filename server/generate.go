@@ -51,7 +51,8 @@ type choiceResult struct {
 	logprobs           []tokenLogprob
 	finish             string
 	res                engine.Result
-	text               string // the raw output text
+	text               string    // the raw output text
+	first, last        time.Time // when the first and the last token came (zero: none did)
 }
 
 // chatOutput returns the parser options for a chat request on m whose
@@ -220,7 +221,7 @@ func (s *Server) runChoice(idx int, st *engine.Stream, job *genJob, emit func(de
 	}
 	add(d)
 	d.finish = finishReason(res, len(cr.calls) > 0)
-	cr.finish, cr.res, cr.text = d.finish, res, string(text)
+	cr.finish, cr.res, cr.text, cr.first, cr.last = d.finish, res, string(text), first, last
 	emit(d)
 	if n := res.CompletionTokens; n > 1 && last.After(first) {
 		s.metrics.tps.observe(float64(n-1) / last.Sub(first).Seconds())

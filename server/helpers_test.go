@@ -96,15 +96,22 @@ func startServer(t testing.TB, name string, opts Options, with ...func(*setup)) 
 		tmpl = []string{su.template}
 	}
 	e, path := testEngine(t, name, tmpl...)
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
 	if opts.Sched.Slots == 0 {
 		opts.Sched.Slots = 4
 	}
 	opts.ModelName = "test-model"
+	return serveEngine(t, e, path, opts, su.control)
+}
+
+// serveEngine serves e (loaded from path) on a random loopback port, with
+// control's processors in every request (nil: none), until the test ends.
+func serveEngine(t testing.TB, e *engine.Engine, path string, opts Options, control func([]int) []engine.Processor) *testServer {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	s := New(opts)
-	s.control = su.control
+	s.control = control
 	if err := s.Load(e, path); err != nil {
 		t.Fatal(err)
 	}

@@ -235,7 +235,8 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 	created := job.start.Unix()
 	if !req.Stream {
 		res := s.run(streamsOf(job, streams, 0), func(delta) {})
-		resp := chatResponse{ID: id, Object: "chat.completion", Created: created, Model: m.name, Usage: usageOf(job, res)}
+		resp := chatResponse{ID: id, Object: "chat.completion", Created: created, Model: m.name}
+		resp.Usage, resp.Timings = usageOf(job, res)
 		for i, c := range res {
 			if c.res.Err != nil {
 				fail(engineError(c.res.Err))
@@ -255,12 +256,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 		return
 	}
 	sse := newSSE(w)
-	chunk := func(choices []chunkChoice, u *usage) {
-		sse.send(chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: m.name, Choices: choices, Usage: u})
+	chunk := func(choices []chunkChoice, u *usage, t *timings) {
+		sse.send(chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: m.name, Choices: choices, Usage: u, Timings: t})
 	}
 	for i := range streams {
 		empty := ""
-		chunk([]chunkChoice{{Index: i, Delta: chunkDelta{Role: "assistant", Content: &empty}}}, nil)
+		chunk([]chunkChoice{{Index: i, Delta: chunkDelta{Role: "assistant", Content: &empty}}}, nil, nil)
 	}
 	res := s.run(streamsOf(job, streams, 0), func(d delta) {
 		if d.final && d.res.Err != nil {
@@ -278,15 +279,16 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 		}
 		if d.final {
 			if c.Delta.Content != nil || c.Delta.ReasoningContent != "" || len(c.Delta.ToolCalls) > 0 {
-				chunk([]chunkChoice{c}, nil)
+				chunk([]chunkChoice{c}, nil, nil)
 				c = chunkChoice{Index: d.index}
 			}
 			c.FinishReason = &d.finish
 		}
-		chunk([]chunkChoice{c}, nil)
+		chunk([]chunkChoice{c}, nil, nil)
 	})
 	if req.StreamOptions.includeUsage() {
-		chunk([]chunkChoice{}, usageOf(job, res))
+		u, t := usageOf(job, res)
+		chunk([]chunkChoice{}, u, t)
 	}
 	sse.done()
 }

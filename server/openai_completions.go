@@ -108,7 +108,8 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *model) {
 	created := start.Unix()
 	if !req.Stream {
 		res := s.run(all, func(delta) {})
-		resp := completionResponse{ID: id, Object: "text_completion", Created: created, Model: m.name, Usage: usageOfAll(jobs, all, res)}
+		resp := completionResponse{ID: id, Object: "text_completion", Created: created, Model: m.name,
+			Usage: usageOfAll(jobs, all, res), Timings: timingsOf(jobs, all, res)}
 		for i, c := range res {
 			if c.res.Err != nil {
 				fail(engineError(c.res.Err))
@@ -140,7 +141,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *model) {
 	})
 	if req.StreamOptions.includeUsage() {
 		sse.send(completionResponse{ID: id, Object: "text_completion", Created: created, Model: m.name,
-			Choices: []completionChoice{}, Usage: usageOfAll(jobs, all, res)})
+			Choices: []completionChoice{}, Usage: usageOfAll(jobs, all, res), Timings: timingsOf(jobs, all, res)})
 	}
 	sse.done()
 }

@@ -40,6 +40,8 @@ type envelope[C any] struct {
 	Model   string `json:"model"`
 	Choices []C    `json:"choices"`
 	Usage   *usage `json:"usage,omitempty"`
+	// Timings goes with Usage (see timings).
+	Timings *timings `json:"timings,omitempty"`
 }
 
 // OpenAI response shapes.
@@ -123,8 +125,9 @@ type (
 	}
 )
 
-func usageOf(job *genJob, res []choiceResult) *usage {
-	return usageOfAll([]*genJob{job}, streamsOf(job, make([]*engine.Stream, len(res)), 0), res)
+func usageOf(job *genJob, res []choiceResult) (*usage, *timings) {
+	cs := streamsOf(job, make([]*engine.Stream, len(res)), 0)
+	return usageOfAll([]*genJob{job}, cs, res), timingsOf([]*genJob{job}, cs, res)
 }
 
 // usageOfAll counts each prompt once and every choice's completion.

@@ -12,9 +12,10 @@ type route struct {
 	public  bool // served without an API key
 }
 
-// routes lists every endpoint. To add one, add a line (or call Handle).
+// routes lists every endpoint (the chat page's in webRoutes). To add one,
+// add a line (or call Handle).
 func (s *Server) routes() []route {
-	return []route{
+	return append(s.webRoutes(), []route{
 		// Operations: health checkers and monitoring.
 		{"GET /health", http.HandlerFunc(s.health), true},
 		{"HEAD /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), true},
@@ -38,7 +39,7 @@ func (s *Server) routes() []route {
 			s.writeError(w, r, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found",
 				Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 		}), false},
-	}
+	}...)
 }
 
 // Handle adds an endpoint: pattern is a net/http.ServeMux pattern ("GET

@@ -34,7 +34,7 @@ type Options struct {
 	// without .gguf.
 	ModelName string
 	// APIKeys, when any, are required as "Authorization: Bearer KEY" on
-	// every route but /health.
+	// every route but /health and the chat page's files.
 	APIKeys []string
 	// CORSOrigin, when set, is sent as Access-Control-Allow-Origin ("*"
 	// for any) and preflight requests are answered.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -148,6 +149,23 @@ func TestServeBuiltinLoadsFirst(t *testing.T) {
 	getJSON(t, base+"/v1/models", &models)
 	if len(models.Data) != 1 || models.Data[0].ID != builtinmodel.Name {
 		t.Errorf("/v1/models: %+v, want the built-in model", models)
+	}
+	// The chat page, told to complete plain text: the model has no template.
+	var props struct {
+		HasChatTemplate *bool `json:"has_chat_template"`
+	}
+	getJSON(t, base+"/props", &props)
+	if props.HasChatTemplate == nil || *props.HasChatTemplate {
+		t.Errorf("/props has_chat_template: %v, want false", props.HasChatTemplate)
+	}
+	page, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK || !strings.Contains(string(body), ">Message</label>") {
+		t.Errorf("GET /: %s, %d bytes; want the chat page", page.Status, len(body))
 	}
 
 	// qilin ps shows what it has loaded.

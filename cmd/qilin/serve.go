@@ -119,7 +119,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	fmt.Fprintf(stdout, "qilin: listening on http://%s (OpenAI API at /v1, Ollama API at /api)\n", ln.Addr())
+	fmt.Fprintf(stdout, "qilin: listening on http://%s (chat page at /, OpenAI API at /v1, Ollama API at /api)\n", ln.Addr())
 	if len(keys) == 0 && !isLoopback(*host) {
 		log.Warn("serving on a non-loopback address without --api-key: anyone who can reach it can use the model", "host", *host)
 	}

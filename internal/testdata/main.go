@@ -11,30 +11,39 @@ import (
 )
 
 // Main runs the package's tests and exits with their status, first saying how
-// many tests Dir skipped, in one line that names the package and the reason.
+// many tests Dir and SkipMissing skipped, in one line per reason that names
+// the package and the reason.
 //
 // go test hides the output of a passing package unless -v is given, so
 // without -v the line goes to the terminal go test runs in (where there is
 // one), beside go test's own "ok" line; with -v it is test output.
 func Main(m *testing.M) {
 	code := m.Run()
+	var lines []string
 	if n := skipped.Load(); n > 0 {
+		lines = append(lines, skipLine(packageName(), n, "shared testdata not found at "+where()+" (set QILIN_TESTDATA; QILIN_REQUIRE_TESTDATA=1 makes this a failure)"))
+	}
+	missing.Lock()
+	for _, l := range missing.reasons {
+		lines = append(lines, skipLine(packageName(), missing.count[l], l.why+" ("+l.require+"=1 makes this a failure)"))
+	}
+	missing.Unlock()
+	if len(lines) > 0 {
 		touchMarker()
 		w, closeW := reportWriter()
-		io.WriteString(w, skipLine(packageName(), n, where()))
+		io.WriteString(w, strings.Join(lines, ""))
 		closeW()
 	}
 	os.Exit(code)
 }
 
-// skipLine is the line Main prints for n skipped tests of pkg.
-func skipLine(pkg string, n int64, dir string) string {
+// skipLine is the line Main prints for n tests of pkg skipped for why.
+func skipLine(pkg string, n int64, why string) string {
 	tests := "tests"
 	if n == 1 {
 		tests = "test"
 	}
-	return fmt.Sprintf("%s: %d %s skipped: shared testdata not found at %s (set QILIN_TESTDATA; QILIN_REQUIRE_TESTDATA=1 makes this a failure)\n",
-		pkg, n, tests, dir)
+	return fmt.Sprintf("%s: %d %s skipped: %s\n", pkg, n, tests, why)
 }
 
 // where names the directory Find looked for.

@@ -7,17 +7,55 @@
 // of looking like a full pass:
 //
 //	func TestMain(m *testing.M) { testdata.Main(m) }
+//
+// Tests that need something else the machine may lack (a browser) skip
+// through SkipMissing, which Main reports the same way.
 package testdata
 
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
 
 // skipped counts the tests Dir skipped in this test binary.
 var skipped atomic.Int64
+
+// missing counts the tests SkipMissing skipped, by reason, in the order the
+// reasons first came.
+var missing struct {
+	sync.Mutex
+	reasons []lack
+	count   map[lack]int64
+}
+
+// lack is a reason to skip: what is missing and the variable that makes it
+// a failure.
+type lack struct{ why, require string }
+
+// SkipMissing skips t because this machine lacks what the test needs
+// (why says what, and how to get it), or fails t when the environment
+// variable require is "1" (as CI sets it where it installs the tool).
+func SkipMissing(t testing.TB, require, why string) {
+	t.Helper()
+	if os.Getenv(require) == "1" {
+		t.Fatalf("%s, and %s=1", why, require)
+	}
+	l := lack{why, require}
+	missing.Lock()
+	if missing.count == nil {
+		missing.count = map[lack]int64{}
+	}
+	if missing.count[l] == 0 {
+		missing.reasons = append(missing.reasons, l)
+	}
+	missing.count[l]++
+	missing.Unlock()
+	touchMarker()
+	t.Skip(why)
+}
 
 // Dir returns the shared testdata directory: $QILIN_TESTDATA, else
 // ../shared/testdata relative to the module root. It skips t when the

@@ -1,0 +1,10 @@
+package grammar
+
+import (
+	"testing"
+
+	"github.com/qilin-ai/qilin/internal/testdata"
+)
+
+// TestMain says how many tests skipped for want of the shared data.
+func TestMain(m *testing.M) { testdata.Main(m) }

@@ -18,11 +18,12 @@ type collector struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	todo      []item
-	next      int   // next item of todo to hand out
-	have      int   // wanted records already in the dataset
-	added     int   // records added by this run
-	spent     int64 // tokens of the dataset's records
-	inflight  int64 // bounds of the requests running
+	bounds    map[string]int64 // prompt id -> bound of a request (see measure)
+	next      int              // next item of todo to hand out
+	have      int              // wanted records already in the dataset
+	added     int              // records added by this run
+	spent     int64            // tokens of the dataset's records
+	inflight  int64            // bounds of the requests running
 	running   int
 	budgetHit bool
 	failed    int // requests failed after their retries
@@ -37,6 +38,7 @@ type collector struct {
 // run asks for every item with cfg.Concurrency workers.
 func (c *collector) run(ctx context.Context) error {
 	c.cond = sync.NewCond(&c.mu)
+	c.measure()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopWake := context.AfterFunc(ctx, func() {
@@ -94,9 +96,29 @@ func (c *collector) take(ctx context.Context) (item, int64, bool) {
 	}
 }
 
-// bound is an upper bound of the tokens a request for it may use.
-func (c *collector) bound(it item) int64 {
-	msgs := c.messages(it.prompt)
+// bound is an upper bound of the tokens a request for it may use, when a
+// budget or a limiter needs one (0 otherwise).
+func (c *collector) bound(it item) int64 { return c.bounds[it.prompt.ID] }
+
+// measure computes the bounds of the prompts' requests, when a budget or a
+// limiter needs them: for a local teacher the prompt is rendered and
+// tokenized, which is better done once than under the lock of take.
+func (c *collector) measure() {
+	if c.cfg.BudgetTokens == 0 && c.cfg.Limiter == nil {
+		return
+	}
+	c.bounds = map[string]int64{}
+	for _, it := range c.todo {
+		if _, ok := c.bounds[it.prompt.ID]; !ok {
+			c.bounds[it.prompt.ID] = c.promptBound(it.prompt)
+		}
+	}
+}
+
+// promptBound bounds the tokens of a request for p: its prompt tokens plus
+// max_tokens.
+func (c *collector) promptBound(p *Prompt) int64 {
+	msgs := c.messages(p)
 	n := 0
 	if pc, ok := c.cfg.Teacher.(PromptCounter); ok {
 		if t, err := pc.PromptTokens(msgs); err == nil {

@@ -95,10 +95,13 @@ func runDistillCollect(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	cfg := distill.Config{Prompts: prompts, Samples: *samples, System: *system, Concurrency: *concurrency,
-		Limiter: remote.NewLimiter(*rpm, *tpm), BudgetTokens: *budget, Filters: filters,
+		BudgetTokens: *budget, Filters: filters,
 		Params: distill.Params{Temperature: temperature, TopP: topP, MaxTokens: *maxTokens, TopLogprobs: *topLogprobs,
 			Think: think.v, Seed: *seed},
 		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "qilin distill collect: "+format+"\n", a...) }}
+	if *rpm > 0 || *tpm > 0 {
+		cfg.Limiter = remote.NewLimiter(*rpm, *tpm)
+	}
 	if ep := target.endpoint; ep != nil {
 		if think.v != nil && ep.Think == remote.ThinkNone {
 			fmt.Fprintf(stderr, "qilin distill collect: warning: %s has no switch for thinking; --think changes nothing\n", ep.Title)

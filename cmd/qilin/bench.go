@@ -33,26 +33,26 @@ func init() {
 
 // benchReport is the result of one bench run; its JSON form is --json.
 type benchReport struct {
-	Model         string       `json:"model"`
-	Threads       int          `json:"threads"`
-	Results       []benchTest  `json:"results"`
-	BandwidthGBs  float64      `json:"bandwidth_gbs"`
-	RooflineShare float64      `json:"roofline_share"` // tg tok/s × decode bytes per token / bandwidth
-	PrefillGFLOPs float64      `json:"prefill_gflops"` // pp FLOPs / time
-	File          string       `json:"file,omitempty"`
-	SizeBytes     int64        `json:"size_bytes"` // tensor bytes
-	Params        int64        `json:"params"`
-	DecodeBytes   int64        `json:"decode_bytes_per_token"` // weight bytes read per decoded token
-	PrefillFLOPs  float64      `json:"prefill_flops"`          // per pp run
-	BWThreads     int          `json:"bandwidth_threads"`
-	BWBufferBytes int64        `json:"bandwidth_buffer_bytes"`
-	LoadSeconds   float64      `json:"load_s"`
-	FirstTokenS   float64      `json:"first_token_s"`            // from opening the file to the first token's logits
-	FileBytes     int64        `json:"file_bytes"`               // the model file
-	KVBytes       int64        `json:"kv_cache_bytes"`           // the sequence's f16 KV cache
-	KVBytesPerTok int64        `json:"kv_cache_bytes_per_token"` // as qilin show reports it
-	ResidentBytes int64        `json:"resident_bytes,omitempty"` // most VmRSS seen right after a tg run (Linux)
-	Command       string       `json:"command"`
+	Model         string      `json:"model"`
+	Threads       int         `json:"threads"`
+	Results       []benchTest `json:"results"`
+	BandwidthGBs  float64     `json:"bandwidth_gbs"`
+	RooflineShare float64     `json:"roofline_share"` // tg tok/s × decode bytes per token / bandwidth
+	PrefillGFLOPs float64     `json:"prefill_gflops"` // pp FLOPs / time
+	File          string      `json:"file,omitempty"`
+	SizeBytes     int64       `json:"size_bytes"` // tensor bytes
+	Params        int64       `json:"params"`
+	DecodeBytes   int64       `json:"decode_bytes_per_token"` // weight bytes read per decoded token
+	PrefillFLOPs  float64     `json:"prefill_flops"`          // per pp run
+	BWThreads     int         `json:"bandwidth_threads"`
+	BWBufferBytes int64       `json:"bandwidth_buffer_bytes"`
+	LoadSeconds   float64     `json:"load_s"`
+	FirstTokenS   float64     `json:"first_token_s"`            // from opening the file to the first token's logits
+	FileBytes     int64       `json:"file_bytes"`               // the model file
+	KVBytes       int64       `json:"kv_cache_bytes"`           // the sequence's f16 KV cache
+	KVBytesPerTok int64       `json:"kv_cache_bytes_per_token"` // as qilin show reports it
+	ResidentBytes int64       `json:"resident_bytes,omitempty"` // most VmRSS seen right after a tg run (Linux)
+	Command       string      `json:"command"`
 }
 
 // benchTest is one llama-bench test: ppN (N prompt tokens in one batch) or

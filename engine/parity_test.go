@@ -183,4 +183,3 @@ func checkReference(t *testing.T, dir, file string) {
 	t.Logf("greedy: the first %d of %d tokens as llama.cpp's, %d of %d as exact math's",
 		commonPrefix(greedy, r.GreedyTokens), len(r.GreedyTokens), commonPrefix(greedy, r.GreedyTokensExact), len(r.GreedyTokensExact))
 }
-

@@ -47,6 +47,8 @@ func readF32(t *testing.T, path string) []float32 {
 var nextRequired = []string{
 	"syn-deepseek2-",     // MLA with q LoRA, sigmoid router with selection bias, expert groups, shared expert
 	"syn-deepseek2lite-", // MLA without q LoRA, softmax router, YaRN
+	"syn-qwen2w-",        // n_embd 768, head_dim 64, n_ff of 7 super-blocks, untied, rope base 250000
+	"syn-llamaw-",        // head_dim 128, rope base 500000
 }
 
 // TestReferenceParity checks every model in ../shared/testdata/refs, and the

@@ -14,6 +14,7 @@ import (
 	"github.com/qilin-ai/qilin/internal/enginetest"
 	"github.com/qilin-ai/qilin/internal/testdata"
 	"github.com/qilin-ai/qilin/sample"
+	"github.com/qilin-ai/qilin/watermark"
 )
 
 func loadTest(t testing.TB, name string, ctx int) *Engine {
@@ -442,6 +443,8 @@ func TestSchedAllocs(t *testing.T) {
 	}{
 		{"plain", func() []Processor { return nil }},
 		{"bias and drawer", func() []Processor { return []Processor{biasProc{tok: 5, by: 0.5}, &leastLikely{}} }},
+		{"gumbel watermark", func() []Processor { return []Processor{Watermark(testWatermarkKey(t, watermark.Gumbel, 2))} }},
+		{"redgreen watermark", func() []Processor { return []Processor{Watermark(testWatermarkKey(t, watermark.RedGreen, 2))} }},
 	} {
 		mallocs := func(n int) uint64 {
 			var before, after runtime.MemStats

@@ -10,6 +10,11 @@ import (
 type AttnScratch struct {
 	q   []float32 // query rounded to f16, as float32 (head_k)
 	acc []uint16  // value accumulator in f16 (head_v)
+	// The tiled path's per-row state for a block of up to AttnTileRows rows
+	// (running maximum, denominator, float32 accumulators of head_v) and
+	// one tile of keys (transposed) and values in float32.
+	tm, tsum, tacc []float32
+	kt, vt         []float32
 	// One block of positions: scores, then exp arguments; their
 	// exponentials; and whether each raised the running maximum.
 	s, e []float32
@@ -24,6 +29,8 @@ const attnBlock = 256
 func NewAttnScratch(headK, headV int) *AttnScratch {
 	return &AttnScratch{
 		q: make([]float32, headK), acc: make([]uint16, headV),
+		tm: make([]float32, AttnTileRows), tsum: make([]float32, AttnTileRows), tacc: make([]float32, AttnTileRows*headV),
+		kt: make([]float32, headK*attnTileKV), vt: make([]float32, attnTileKV*headV),
 		s: make([]float32, attnBlock), e: make([]float32, attnBlock),
 		up: make([]bool, attnBlock),
 	}
@@ -35,15 +42,18 @@ func NewAttnScratch(headK, headV int) *AttnScratch {
 //	q (hk), K rows k[j*kStride : j*kStride+hk], V rows v[j*vStride : j*vStride+hv]
 //	-> out (hv) = softmax(scale * q·K_j) · V
 //
-// The arithmetic is llama.cpp's CPU flash attention with an f16 cache: the
-// query is rounded to f16, scores are f16·f16 dots in f32, the softmax runs
-// online with a running maximum, and the weighted sum of values accumulates
-// in f16, rescaled whenever the maximum grows. Following it (rather than a
-// plain f32 softmax) is what makes logits agree with llama.cpp to ~1e-10 KL.
-// The work is done in blocks of positions (all scores, then all
-// exponentials, then the accumulation), which changes no rounding: the
-// SIMD and generic kernels give bit-identical results, those of the
-// position-by-position recurrence.
+// The arithmetic is that of llama.cpp's CPU flash attention with an f16
+// cache (ggml_compute_forward_flash_attn_ext_f16_one_chunk, built for x86
+// with AVX-512): the query is rounded to f16; each score is
+// ggml_vec_dot_f16's sum (attnDotGo) times scale; the softmax runs online
+// with a running maximum and glibc's expf; the weighted sum of values
+// accumulates in f16 by fused multiply-adds, rescaled whenever the maximum
+// grows; the denominator is updated by one fused multiply-add. Following it
+// (rather than a plain f32 softmax) is what makes logits agree with
+// llama.cpp bit for bit. The work is done in blocks of positions (all
+// scores, then all exponentials, then the accumulation), which changes no
+// rounding: the SIMD and generic kernels give bit-identical results, those
+// of the position-by-position recurrence.
 func AttentionHead(out, q []float32, k []uint16, kStride int, v []uint16, vStride int, n int, scale float32, s *AttnScratch) {
 	attentionHead(active, out, q, k, kStride, v, vStride, n, scale, s)
 }
@@ -73,7 +83,7 @@ func attentionHead(ks *kernelSet, out, q []float32, k []uint16, kStride int, v [
 				sc[j] = x - m
 			}
 		}
-		ks.exp(e, sc)
+		ks.expf(e, sc)
 		sum = ks.attnAccum(acc, v[j0*vStride:], vStride, e, up, sum)
 	}
 	inv := float32(0)
@@ -101,10 +111,19 @@ func expGo(dst, x []float32) {
 	}
 }
 
+// expfGo writes dst[i] = expf(x[i]), glibc's single-precision exp.
+func expfGo(dst, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = expf(v)
+	}
+}
+
 // attnAccumGo applies len(e) positions to the f16 accumulator and returns
 // the softmax denominator after them: where up[j] (the maximum grew),
 // attnAccGo rescales by e[j] and adds value j with weight 1, and sum =
-// float32(sum*e[j]) + 1; elsewhere value j weighs e[j] and sum += e[j].
+// sum*e[j] + 1 by one fused multiply-add; elsewhere value j weighs e[j] and
+// sum += e[j].
 func attnAccumGo(acc, v []uint16, vStride int, e []float32, up []bool, sum float32) float32 {
 	up = up[:len(e)]
 	for j, x := range e {
@@ -113,36 +132,54 @@ func attnAccumGo(acc, v []uint16, vStride int, e []float32, up []bool, sum float
 			ms, vs = x, 1
 		}
 		attnAccGo(acc, v[j*vStride:j*vStride+len(acc)], ms, vs, up[j])
-		sum = float32(sum*ms) + vs
+		sum = fma32(sum, ms, vs)
 	}
 	return sum
 }
 
-// attnDotGo returns sum q[i]*float32(k[i]) with each product rounded to
-// float32 (exact when q and k hold f16 values) and the sum accumulated in
-// float64, then rounded to float32, as ggml_vec_dot_f16 accumulates its
-// scalar part. The first 8*(len(q)/8) products are summed in 8 lanes (lane l
-// takes i ≡ l mod 8, in order), the lanes reduced as e_j = l_j + l_{j+4},
-// (e0+e2) + (e1+e3), and the rest added in order: the order of the AVX2
-// kernel, so both give the same bits.
+// attnDotGo returns ggml_vec_dot_f16(q, k) as llama.cpp's AVX-512 build
+// computes it, with q holding f16 values as float32: the first 64*(n/64)
+// products accumulate by fused multiply-adds in four float32 vectors of 16
+// lanes (lane l of vector j takes i ≡ 16j+l mod 64), which are added as
+// (v0+v2) + (v1+v3) and then reduced 16 -> 8 -> 4 -> 2 -> 1 by halves
+// (_mm512_reduce_add_ps); the remaining products, exact in float32, are
+// added one by one in float64, and the sum is rounded to float32.
 func attnDotGo(q []float32, k []uint16) float32 {
 	k = k[:len(q)]
-	var l [8]float64
-	n8 := len(q) / 8 * 8
-	for i := 0; i < n8; i += 8 {
-		for j := range l {
-			l[j] += float64(q[i+j] * quant.FP16ToFP32(k[i+j]))
+	n := len(q)
+	np := n &^ 63
+	var sum float64
+	if np > 0 {
+		var acc [4][16]float32
+		for i := 0; i < np; i += 64 {
+			for j := range acc {
+				for l := range acc[j] {
+					c := i + 16*j + l
+					acc[j][l] = fma32(q[c], quant.FP16ToFP32(k[c]), acc[j][l])
+				}
+			}
 		}
+		var v [16]float32
+		for l := range v {
+			v[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l])
+		}
+		for w := 8; w >= 1; w /= 2 {
+			for l := 0; l < w; l++ {
+				v[l] += v[l+w]
+			}
+		}
+		sum = float64(v[0])
 	}
-	s := ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
-	for i := n8; i < len(q); i++ {
-		s += float64(q[i] * quant.FP16ToFP32(k[i]))
+	for i := np; i < n; i++ {
+		sum += float64(q[i] * quant.FP16ToFP32(k[i]))
 	}
-	return float32(s)
+	return float32(sum)
 }
 
 // attnAccGo updates the f16 accumulator acc with value row v: if rescale,
-// acc = f16(acc*ms) first; then acc = f16(acc + float32(v*vs)).
+// acc = f16(acc*ms) first; then acc = f16(acc + v*vs), the multiply-add
+// fused (ggml_vec_scale_f16 and ggml_vec_mad_f16, whose scalar tails the
+// x86 build contracts like their vector bodies).
 func attnAccGo(acc, v []uint16, ms, vs float32, rescale bool) {
 	v = v[:len(acc)]
 	if rescale {
@@ -151,6 +188,6 @@ func attnAccGo(acc, v []uint16, ms, vs float32, rescale bool) {
 		}
 	}
 	for i, a := range acc {
-		acc[i] = quant.FP32ToFP16(quant.FP16ToFP32(a) + float32(quant.FP16ToFP32(v[i])*vs))
+		acc[i] = quant.FP32ToFP16(fma32(quant.FP16ToFP32(v[i]), vs, quant.FP16ToFP32(a)))
 	}
 }

@@ -17,16 +17,18 @@
 //
 // Activations are quantized as llama.cpp quantizes them (Q8_0 for
 // Q4_0/Q5_0/Q8_0 weights, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants) and dotted
-// with exact integer arithmetic; only the float accumulation of the
-// per-block sums differs between the sets, and the SIMD kernels follow
-// llama.cpp's CPU order where its reference logits showed it matters: eight
-// FMA lanes for Q8_0 and Q5_0, one fused multiply-add of each block's exact
-// sum for Q4_0 and Q4_K; Q4_1 and Q5_1 keep the generic order. Attention
-// (blocked: a block's scores, then their exponentials with Go's math.Exp
-// computed in vector lanes, then the f16 value accumulation) and SwiGLU give
-// the same bits on every set. A one-token dot kernel runs over a whole
-// chunk of weight rows per call.
-//
+// with exact integer arithmetic. The float steps follow llama.cpp's x86
+// build (-march=native on an AVX-512 CPU, the machine of the shared
+// references) in every set, bit for bit: the dot products in ggml's AVX2
+// vec_dot lane order, Q4_0 and Q4_K as its repacked gemv/gemm kernels
+// accumulate them (twin.go and twin_x86.go hold the pure-Go twins);
+// attention as its flash attention with an f16 cache (ggml_vec_dot_f16's
+// 16-lane sums, fused f16 accumulation, glibc's expf); RoPE with fused
+// rotations and glibc's powf, sinf and cosf (libm.go); SwiGLU with
+// ggml_v_expf. The NEON set keeps the generic twins for the formats whose
+// NEON kernels are not yet regenerated in that order. A one-token dot
+// kernel runs over a whole chunk of weight rows per call.
+
 // # Threads
 //
 // A Pool splits each MatMul by output rows into chunks taken dynamically by

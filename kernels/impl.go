@@ -17,12 +17,20 @@ type kernelSet struct {
 	// toF16 converts floats to f16 (round to nearest even), as
 	// quant.FP32ToFP16.
 	toF16 func(dst []uint16, src []float32)
-	// attnScores, exp and attnAccum are the stages of blocked attention,
-	// each with the bits of its Go version: attnScoresGo, expGo (Go's
-	// math.Exp) and attnAccumGo.
+	// attnScores, expf and attnAccum are the stages of blocked attention,
+	// each with the bits of its Go version: attnScoresGo, expfGo (glibc's
+	// expf) and attnAccumGo. exp is Go's math.Exp in float32 (expGo), for
+	// Exp.
 	attnScores func(s, q []float32, k []uint16, kStride int, scale float32)
 	exp        func(dst, x []float32)
+	expf       func(dst, x []float32)
 	attnAccum  func(acc, v []uint16, vStride int, e []float32, up []bool, sum float32) float32
+	// tileLoad, tileScores, tileWeights and tileAccum are the stages of
+	// tiled attention, with the bits of their Go versions (tileLoadGo, ...).
+	tileLoad    func(kt, vt []float32, k []uint16, kStride int, v []uint16, vStride int, hk, hv, b int)
+	tileScores  func(s, q, kt []float32, scale float32)
+	tileWeights func(x []float32, m float32) float64
+	tileAccum   func(acc, vt, e []float32)
 	// swiglu is SwiGLU's element-wise arithmetic, as swigluGo.
 	swiglu func(gate, up []float32)
 }
@@ -73,13 +81,38 @@ const pairBlock = 72
 
 // genericSet is the pure-Go kernel set; it is always available.
 var genericSet = func() *kernelSet {
-	ks := &kernelSet{name: "generic", toF16: toF16Go, attnScores: attnScoresGo, exp: expGo, attnAccum: attnAccumGo, swiglu: swigluGo}
+	ks := &kernelSet{name: "generic", toF16: toF16Go, attnScores: attnScoresGo, exp: expGo, expf: expfGo, attnAccum: attnAccumGo, swiglu: swigluGo,
+		tileLoad: tileLoadGo, tileScores: tileScoresGo, tileWeights: tileWeightsGo, tileAccum: tileAccumGo}
 	for t := quant.Type(0); t < maxType; t++ {
 		if quant.HasVecDot(t) {
 			ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}
 		}
 	}
 	ks.dots[quant.Q8_0] = dotKernel{one: dotQ8_0Lanes}
+	ks.dots[quant.Q4_0] = dotKernel{one: dotQ4_0Repacked}
+	ks.dots[quant.Q5_0] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return dotQ32Lanes(quant.Q5_0, n, w, a) }}
+	for _, t := range []quant.Type{quant.Q4_1, quant.Q5_1} {
+		ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return dotQ1Lanes(t, n, w, a) }}
+	}
+	for _, t := range []quant.Type{quant.Q3_K, quant.Q5_K, quant.Q6_K} {
+		ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return dotKLanes(t, n, w, a) }}
+	}
+	ks.dots[quant.Q4_K] = dotKernel{
+		one: func(n int, w, a []byte, _ []float32) float32 { return dotQ4_KRepacked(n, w, a, 8) },
+		four: func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
+			for i := 0; i < 4; i++ {
+				out[i*ostride] = dotQ4_KRepacked(n, w, a[i*stride:], 2)
+			}
+		},
+	}
+	ks.dots[quant.Q2_K] = dotKernel{
+		one: func(n int, w, a []byte, _ []float32) float32 { return dotQ2_KRepacked(n, w, a, 16) },
+		four: func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
+			for i := 0; i < 4; i++ {
+				out[i*ostride] = dotQ2_KRepacked(n, w, a[i*stride:], 8)
+			}
+		},
+	}
 	return ks
 }()
 
@@ -104,6 +137,23 @@ func (ks *kernelSet) dot(t quant.Type) dotKernel {
 		return genericSet.dots[t]
 	}
 	return dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}
+}
+
+// dotFor returns the dot kernel for w: the set's, except where llama.cpp
+// computes w differently from its usual kernel (not repacked: plainDot; an
+// expert: the one-row kernel only, for the formats whose batched kernel
+// rounds otherwise).
+func (ks *kernelSet) dotFor(w Matrix) dotKernel {
+	if w.Rows%8 != 0 || w.Layout == Unpacked {
+		if k, ok := plainDot(w.Type); ok {
+			return k
+		}
+	}
+	k := ks.dot(w.Type)
+	if w.Layout == Expert && (w.Type == quant.Q4_K || w.Type == quant.Q2_K) {
+		return dotKernel{one: k.one, rows: k.rows}
+	}
+	return k
 }
 
 // quantizeRow converts x to activation type t in dst.

@@ -15,7 +15,8 @@ func simdSets() []*kernelSet {
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
 		return nil
 	}
-	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go}
+	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, expf: expfAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go,
+		tileLoad: tileLoadAVX2Go, tileScores: tileScoresAVX2Go, tileWeights: tileWeightsAVX2Go, tileAccum: tileAccumAVX2Go}
 	kDot := func(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
 		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
 		ks.dots[t] = rowsDot(bl, wb, ab, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
@@ -114,19 +115,15 @@ func floatDot(n int, w, a []byte, size int, k func(n8 int, w, a *byte) float32, 
 }
 
 // attnScoresAVX2Go scores with attnScoresAVX2 when the head size is a
-// multiple of 8 (up to 512), in Go otherwise.
+// multiple of 8, in Go otherwise.
 func attnScoresAVX2Go(s, q []float32, k []uint16, kStride int, scale float32) {
 	n, hk := len(s), len(q)
-	if n == 0 || hk == 0 || hk%8 != 0 || hk > 512 {
+	if n == 0 || hk == 0 || hk%8 != 0 {
 		attnScoresGo(s, q, k, kStride, scale)
 		return
 	}
 	_ = k[(n-1)*kStride+hk-1]
-	var qd [512]float64
-	for i, x := range q {
-		qd[i] = float64(x)
-	}
-	attnScoresAVX2(n, hk/8, &qd[0], &k[0], 2*kStride, scale, &s[0])
+	attnScoresAVX2(n, hk/64, hk%64/8, &q[0], &k[0], 2*kStride, scale, &s[0])
 }
 
 // expAVX2Go runs expAVX2 over multiples of 8 and expGo over the rest.
@@ -137,6 +134,16 @@ func expAVX2Go(dst, x []float32) {
 		expAVX2(n8, &x[0], &dst[0])
 	}
 	expGo(dst[8*n8:], x[8*n8:])
+}
+
+// expfAVX2Go runs expfAVX2 over multiples of 8 and expfGo over the rest.
+func expfAVX2Go(dst, x []float32) {
+	x = x[:len(dst)]
+	n8 := len(dst) / 8
+	if n8 > 0 {
+		expfAVX2(n8, &x[0], &dst[0])
+	}
+	expfGo(dst[8*n8:], x[8*n8:])
 }
 
 // attnAccumAVX2Go accumulates 64 and then 8 columns at a time when the
@@ -221,13 +228,64 @@ func runLanes2x4(n int, w []byte, pairs int, a []byte, stride int, ad []float32,
 	dotLanes2x4AVX2(nb, &w[0], pairs, &a[0], stride, &ad[0], 4*adStride, &out[0], ostride)
 }
 
-// swigluAVX2Go runs swigluAVX2 over multiples of 8 and swigluGo over the
-// rest (the same lane arithmetic).
+// swigluAVX2Go runs swigluAVX2 over each whole group of 16 and
+// swigluTail over the rest, as swigluGo.
 func swigluAVX2Go(gate, up []float32) {
 	up = up[:len(gate)]
-	n8 := len(gate) / 8
-	if n8 > 0 {
-		swigluAVX2(n8, &gate[0], &up[0])
+	n16 := len(gate) &^ 15
+	if n16 > 0 {
+		swigluAVX2(n16/8, &gate[0], &up[0])
 	}
-	swigluGo(gate[8*n8:], up[8*n8:])
+	swigluTail(gate[n16:], up[n16:])
+}
+
+// tileLoadAVX2Go converts whole groups of 8 keys and values with
+// tileLoadAVX2 when the head sizes are multiples of 8, the rest in Go.
+func tileLoadAVX2Go(kt, vt []float32, k []uint16, kStride int, v []uint16, vStride int, hk, hv, b int) {
+	b8 := b / 8
+	if hk%8 != 0 || hv%8 != 0 || b8 == 0 {
+		tileLoadGo(kt, vt, k, kStride, v, vStride, hk, hv, b)
+		return
+	}
+	_, _ = k[(8*b8-1)*kStride+hk-1], v[(8*b8-1)*vStride+hv-1]
+	_, _ = kt[hk*attnTileKV-1], vt[8*b8*hv-1]
+	tileLoadAVX2(b8, hk/8, hv/8, &k[0], 2*kStride, &v[0], 2*vStride, &kt[0], &vt[0])
+	for j := 8 * b8; j < b; j++ {
+		for d := 0; d < hk; d++ {
+			kt[d*attnTileKV+j] = quant.FP16ToFP32(k[j*kStride+d])
+		}
+		for d := 0; d < hv; d++ {
+			vt[j*hv+d] = quant.FP16ToFP32(v[j*vStride+d])
+		}
+	}
+}
+
+// tileScoresAVX2Go runs tileScoresAVX2.
+func tileScoresAVX2Go(s, q, kt []float32, scale float32) {
+	if len(q) == 0 {
+		tileScoresGo(s, q, kt, scale)
+		return
+	}
+	_, _ = s[attnTileKV-1], kt[len(q)*attnTileKV-1]
+	tileScoresAVX2(len(q), &q[0], &kt[0], scale, &s[0])
+}
+
+// tileWeightsAVX2Go computes the weights with tileExpAVX2 and their sum as
+// tileWeightsGo.
+func tileWeightsAVX2Go(x []float32, m float32) float64 {
+	x = x[:attnTileKV]
+	tileExpAVX2(&x[0], m)
+	return tileSum(x)
+}
+
+// tileAccumAVX2Go runs tileAccumAVX2 when the value size is a multiple of
+// 16, Go otherwise.
+func tileAccumAVX2Go(acc, vt, e []float32) {
+	hv := len(acc)
+	if len(e) == 0 || hv%16 != 0 {
+		tileAccumGo(acc, vt, e)
+		return
+	}
+	_ = vt[len(e)*hv-1]
+	tileAccumAVX2(len(e), hv/16, &acc[0], &vt[0], &e[0])
 }

@@ -43,19 +43,15 @@ type q32Kernels struct {
 // neonVariant lists the kernels that differ between the plain NEON and the
 // dotprod sets.
 type neonVariant struct {
-	q8_0, q4_0, q5_0 q32Kernels
+	q8_0 q32Kernels
 }
 
 var (
 	neonKernels = neonVariant{
 		q8_0: q32Kernels{dotQ8_0RowsNEON, dotQ8_0x4NEON},
-		q4_0: q32Kernels{dotQ4_0RowsNEON, dotQ4_0x4NEON},
-		q5_0: q32Kernels{dotQ5_0RowsNEON, dotQ5_0x4NEON},
 	}
 	dotKernels = neonVariant{
 		q8_0: q32Kernels{dotQ8_0RowsDOT, dotQ8_0x4DOT},
-		q4_0: q32Kernels{dotQ4_0RowsDOT, dotQ4_0x4DOT},
-		q5_0: q32Kernels{dotQ5_0RowsDOT, dotQ5_0x4DOT},
 	}
 )
 
@@ -67,17 +63,10 @@ func newNEONSet(name string, k neonVariant) *kernelSet {
 	ks.name = name
 	ks.dots = [maxType]dotKernel{}
 	ks.dots[quant.Q8_0] = q32Dot(quant.Q8_0, k.q8_0)
-	ks.dots[quant.Q4_0] = q32Dot(quant.Q4_0, k.q4_0)
-	ks.dots[quant.Q5_0] = q32Dot(quant.Q5_0, k.q5_0)
-
-	kDot := func(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
-		ks.dots[t] = kquantDot(t, rows, four)
-	}
-	kDot(quant.Q4_K, dotQ4_KRowsNEON, dotQ4_Kx4NEON)
-	kDot(quant.Q5_K, dotQ5_KRowsNEON, dotQ5_Kx4NEON)
-	kDot(quant.Q6_K, dotQ6_KRowsNEON, dotQ6_Kx4NEON)
-	kDot(quant.Q3_K, dotQ3_KRowsNEON, dotQ3_Kx4NEON)
-	kDot(quant.Q2_K, dotQ2_KRowsNEON, dotQ2_Kx4NEON)
+	// The NEON kernels of Q4_0, Q5_0 and the K-quants sum in ggml's generic
+	// order, not in llama.cpp's x86 order that every set now follows
+	// (twin_x86.go); until they are regenerated, those formats use the
+	// generic twins.
 
 	ks.dots[quant.F16] = dotKernel{one: floatDotNEON(2, dotF16NEON, func(b []byte) float32 { return quant.FP16ToFP32(binary.LittleEndian.Uint16(b)) })}
 	ks.dots[quant.BF16] = dotKernel{one: floatDotNEON(2, dotBF16NEON, func(b []byte) float32 { return quant.BF16ToFP32(binary.LittleEndian.Uint16(b)) })}
@@ -102,10 +91,12 @@ func newNEONSet(name string, k neonVariant) *kernelSet {
 		}
 	}
 	ks.toF16 = toF16NEONGo
-	ks.attnScores = attnScoresNEONGo
-	ks.attnAccum = attnAccumNEONGo
+	// The attention stages run in Go: attnScoresNEON and attnAccum*NEON
+	// compute the earlier float order (8 float64 lanes, unfused
+	// accumulation) and are not yet regenerated for llama.cpp's.
 	ks.exp = expNEONGo
-	ks.swiglu = swigluNEONGo
+	// swigluNEON computes the earlier e^-x (Go's math.Exp), not yet
+	// regenerated for ggml_v_expf: SwiGLU runs in Go.
 	return ks
 }
 
@@ -119,17 +110,6 @@ func expNEONGo(dst, x []float32) {
 	expGo(dst[4*n4:], x[4*n4:])
 }
 
-// swigluNEONGo runs swigluNEON over multiples of 4 and swigluGo over the
-// rest.
-func swigluNEONGo(gate, up []float32) {
-	up = up[:len(gate)]
-	n4 := len(gate) / 4
-	if n4 > 0 {
-		swigluNEON(n4, &gate[0], &up[0])
-	}
-	swigluGo(gate[4*n4:], up[4*n4:])
-}
-
 // toF16NEONGo converts with FCVTN over multiples of 8 and in Go for the
 // rest.
 func toF16NEONGo(dst []uint16, src []float32) {
@@ -139,44 +119,6 @@ func toF16NEONGo(dst []uint16, src []float32) {
 		toF16NEON(n8, &src[0], &dst[0])
 	}
 	toF16Go(dst[8*n8:], src[8*n8:])
-}
-
-// attnScoresNEONGo scores with attnScoresNEON when the head size is a
-// multiple of 8, in Go otherwise.
-func attnScoresNEONGo(s, q []float32, k []uint16, kStride int, scale float32) {
-	n, hk := len(s), len(q)
-	if n == 0 || hk == 0 || hk%8 != 0 {
-		attnScoresGo(s, q, k, kStride, scale)
-		return
-	}
-	_ = k[(n-1)*kStride+hk-1]
-	attnScoresNEON(n, hk/8, &q[0], &k[0], 2*kStride, scale, &s[0])
-}
-
-// attnAccumNEONGo accumulates 32 and then 8 columns at a time when the
-// value size is a multiple of 8, in Go otherwise, and returns the softmax
-// denominator as attnAccumGo does.
-func attnAccumNEONGo(acc, v []uint16, vStride int, e []float32, up []bool, sum float32) float32 {
-	n, hv := len(e), len(acc)
-	if n == 0 || hv%8 != 0 {
-		return attnAccumGo(acc, v, vStride, e, up, sum)
-	}
-	_, _ = up[n-1], v[(n-1)*vStride+hv-1]
-	c := 0
-	for ; c+32 <= hv; c += 32 {
-		attnAccum32NEON(n, &acc[c], &v[c], 2*vStride, &e[0], &up[0])
-	}
-	for ; c < hv; c += 8 {
-		attnAccum8NEON(n, &acc[c], &v[c], 2*vStride, &e[0], &up[0])
-	}
-	for j, x := range e {
-		if up[j] {
-			sum = float32(sum*x) + 1
-		} else {
-			sum += x
-		}
-	}
-	return sum
 }
 
 // q32Dot wraps the kernels of weight type t (blocks of 32, Q8_0
@@ -212,27 +154,6 @@ func floatDotNEON(size int, k func(n8 int, w, a *byte) float64, conv func(b []by
 		}
 		return float32(s)
 	}
-}
-
-// kquantDot wraps the kernels of K-quant type t (Q8_K activations) as a
-// dotKernel, checking the slices' lengths once.
-func kquantDot(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) dotKernel {
-	wb := t.BlockSize()
-	const ab = 292 // Q8_K block
-	d := rowsDot(quant.QK_K, wb, ab, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
-		rows(nb, w, wstride, r, a, out)
-	}, false)
-	d.four = func(n int, w, a []byte, stride int, _ []float32, _ int, out []float32, ostride int) {
-		_ = out[3*ostride]
-		nb := n / quant.QK_K
-		if nb == 0 {
-			zero4(out, ostride)
-			return
-		}
-		_, _ = w[nb*wb-1], a[3*stride+nb*ab-1]
-		four(nb, &w[0], &a[0], stride, &out[0], 4*ostride)
-	}
-	return d
 }
 
 // zero4 clears out[i*ostride] for the four rows.

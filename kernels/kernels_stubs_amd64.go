@@ -173,10 +173,10 @@ func dotQ8_0x8AVX2(nb int, w *byte, wstride int, rows int, a *byte, astride int,
 func dotQ5_0x8AVX2(nb int, w *byte, wstride int, rows int, a *byte, astride int, ad *float32, adstride int, out *float32, ostride int)
 
 // attnScoresAVX2 writes s[j] = attnDotGo(q, key j) * scale for the n keys at k + j*kstride
-// bytes, each of 8*hk8 f16 values, with the query as float64.
+// bytes, each of 64*hk64 + 8*tail8 f16 values; n must be positive.
 //
 //go:noescape
-func attnScoresAVX2(n int, hk8 int, q *float64, k *uint16, kstride int, scale float32, s *float32)
+func attnScoresAVX2(n int, hk64 int, tail8 int, q *float32, k *uint16, kstride int, scale float32, s *float32)
 
 // expAVX2 writes dst[i] = float32(math.Exp(float64(x[i]))) for 8*n8 floats, with the
 // operations of Go's archExp (amd64, FMA).
@@ -184,24 +184,51 @@ func attnScoresAVX2(n int, hk8 int, q *float64, k *uint16, kstride int, scale fl
 //go:noescape
 func expAVX2(n8 int, x *float32, dst *float32)
 
+// expfAVX2 writes dst[i] = expf(x[i]), glibc's single-precision exp, for 8*n8 floats.
+//
+//go:noescape
+func expfAVX2(n8 int, x *float32, dst *float32)
+
 // attnAccum64AVX2 applies n positions to the f16 accumulator of 64 values at acc: for position j
-// (values at v + j*vstride bytes) with up[j], acc = f16(acc*e[j]), sum = f32(sum*e[j]) + 1 and
-// acc = f16(acc + v_j); otherwise acc = f16(acc + float32(v_j*e[j])), sum += e[j], as
+// (values at v + j*vstride bytes) with up[j], acc = f16(acc*e[j]), sum = sum*e[j] + 1 (fused) and
+// acc = f16(acc + v_j); otherwise acc = f16(acc + v_j*e[j]) (fused), sum += e[j], as
 // attnAccumGo. It returns sum. n must be positive.
 //
 //go:noescape
 func attnAccum64AVX2(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool, sum float32) float32
 
 // attnAccum8AVX2 applies n positions to the f16 accumulator of 8 values at acc: for position j
-// (values at v + j*vstride bytes) with up[j], acc = f16(acc*e[j]), sum = f32(sum*e[j]) + 1 and
-// acc = f16(acc + v_j); otherwise acc = f16(acc + float32(v_j*e[j])), sum += e[j], as
+// (values at v + j*vstride bytes) with up[j], acc = f16(acc*e[j]), sum = sum*e[j] + 1 (fused) and
+// acc = f16(acc + v_j); otherwise acc = f16(acc + v_j*e[j]) (fused), sum += e[j], as
 // attnAccumGo. It returns sum. n must be positive.
 //
 //go:noescape
 func attnAccum8AVX2(n int, acc *uint16, v *uint16, vstride int, e *float32, up *bool, sum float32) float32
 
-// swigluAVX2 replaces gate[i] by gate[i] / (1 + float32(math.Exp(float64(-gate[i])))) * up[i]
-// for 8*n8 floats.
+// tileScoresAVX2 writes s[j] = (fused multiply-add chain over d of q[d]*kt[d*64+j]) * scale
+// for the 64 keys j of a transposed tile; hk must be positive.
+//
+//go:noescape
+func tileScoresAVX2(hk int, q *float32, kt *float32, scale float32, s *float32)
+
+// tileAccumAVX2 sets acc[d] = fma(vt[j*hv+d], e[j], acc[d]) for j < n in order, d < 16*hv16
+// (hv = 16*hv16); n must be positive.
+//
+//go:noescape
+func tileAccumAVX2(n int, hv16 int, acc *float32, vt *float32, e *float32)
+
+// tileExpAVX2 replaces the 64 floats at x by vExpf(x[i] - m).
+//
+//go:noescape
+func tileExpAVX2(x *float32, m float32)
+
+// tileLoadAVX2 converts 8*n8 keys (8*hk8 f16 each, at k + j*kstride bytes) into kt transposed
+// (kt[d*64+j]) and as many value rows (8*hv8 f16 at v + j*vstride bytes) into vt (rows of 8*hv8).
+//
+//go:noescape
+func tileLoadAVX2(n8 int, hk8 int, hv8 int, k *uint16, kstride int, v *uint16, vstride int, kt *float32, vt *float32)
+
+// swigluAVX2 replaces gate[i] by gate[i] / (1 + vExpf(0-gate[i])) * up[i] for 8*n8 floats.
 //
 //go:noescape
 func swigluAVX2(n8 int, gate *float32, up *float32)

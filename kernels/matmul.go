@@ -16,7 +16,33 @@ type Matrix struct {
 	Cols     int
 	RowBytes int
 	Data     []byte
+	// Layout is how llama.cpp's CPU backend holds and multiplies the
+	// matrix, which decides the order of its sums for the formats it
+	// repacks.
+	Layout Layout
 }
+
+// Layout is how llama.cpp's CPU backend holds and multiplies a weight
+// matrix. Its AVX-512 build repacks Q4_0, Q4_K and Q2_K weights of a
+// multiple of 8 rows when they are 2-D mul_mat weights or 3-D mul_mat_id
+// stacks, and a repacked weight's products are summed in another order than
+// vec_dot's.
+type Layout uint8
+
+const (
+	// Plain is a 2-D weight of mul_mat: repacked where llama.cpp repacks
+	// its type and row count; whole groups of four batch rows then take the
+	// repacked gemm, the other rows the gemv.
+	Plain Layout = iota
+	// Expert is one matrix of a 3-D mul_mat_id stack (a MoE expert):
+	// repacked likewise, but multiplied one activation row at a time, so
+	// every row takes the gemv whatever the batch.
+	Expert
+	// Unpacked is one matrix of a 3-D mul_mat stack (per-head weights such
+	// as MLA's attn_k_b and attn_v_b), which llama.cpp never repacks: every
+	// row takes vec_dot.
+	Unpacked
+)
 
 // NewMatrix checks that data holds exactly rows × cols elements of type t and
 // returns the matrix view over it.
@@ -33,7 +59,7 @@ func NewMatrix(t quant.Type, rows, cols int, data []byte) (Matrix, error) {
 
 // Slice returns rows [lo, hi) of m.
 func (m Matrix) Slice(lo, hi int) Matrix {
-	return Matrix{Type: m.Type, Rows: hi - lo, Cols: m.Cols, RowBytes: m.RowBytes, Data: m.Data[lo*m.RowBytes : hi*m.RowBytes]}
+	return Matrix{Type: m.Type, Rows: hi - lo, Cols: m.Cols, RowBytes: m.RowBytes, Data: m.Data[lo*m.RowBytes : hi*m.RowBytes], Layout: m.Layout}
 }
 
 // ActivationBytes returns the scratch size MatMul needs to hold n input rows
@@ -71,11 +97,16 @@ const chunkBytes = 96 << 10
 //	W (Rows, Cols) @ x (n, Cols) -> out (n, Rows)
 //
 // Inputs are first quantized to W's activation type (as llama.cpp does), into
-// scratch, which must hold ActivationBytes(W.Type, W.Cols, n) bytes. Each
-// output element is the same dot product whatever n is, so a token computes
-// identical values alone or in a batch. Rows are split between the pool's
-// threads in chunks; with several input rows, each chunk's weights are read
-// once per group of four input rows.
+// scratch, which must hold ActivationBytes(W.Type, W.Cols, n) bytes. The
+// arithmetic is llama.cpp's x86 build's for the same call: for most formats
+// each output element is the same dot product whatever n is, so a token
+// computes identical values alone or in a batch; for Q4_K and Q2_K with a
+// multiple of 8 rows and a Plain layout (which llama.cpp repacks) the rows of
+// every whole group of four input rows from the start of the batch are scaled
+// per pair of sub-blocks (Q2_K: half block), as its gemm does, and the rest as
+// its gemv (one row); see Layout for experts and per-head stacks. Rows are split between the pool's threads in chunks; with several
+// input rows, each chunk's weights are read once per group of four input
+// rows.
 func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int, scratch []byte) {
 	at := quant.VecDotType(w.Type)
 	arb, scaleOff, total := actLayout(w.Type, w.Cols, n)
@@ -91,7 +122,7 @@ func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int, scratch []byt
 		p.qt.Run(0, n)
 	}
 	p.qt = quantizeTask{}
-	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, ad: ad, n: n, k: p.ks.dot(w.Type), bufs: p.tileBufs}
+	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, ad: ad, n: n, k: p.ks.dotFor(w), bufs: p.tileBufs}
 	p.Parallel(w.Rows, p.rowGrain(w, n), &p.mm)
 	p.mm = matmulTask{}
 }

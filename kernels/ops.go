@@ -42,8 +42,10 @@ func Add(dst, src []float32) {
 func Exp(dst, x []float32) { active.exp(dst, x[:len(dst)]) }
 
 // SwiGLU writes gate[i] = silu(gate[i]) * up[i], silu(x) = x / (1 + e^-x),
-// with e^-x = float32(math.Exp(float64(-x))); the SIMD kernels compute
-// Go's exp in vector lanes with the same bits.
+// as llama.cpp's AVX-512 build computes it (ggml_vec_swiglu_f32): e^-x by
+// ggml_v_expf's float32 polynomial (vExpf) for each whole group of 16
+// elements, by glibc's expf for the rest. A row of n_ff values is one call,
+// or several rows at once when n_ff is a multiple of 16.
 //
 //	gate (n), up (n) -> gate (n)
 func SwiGLU(gate, up []float32) { active.swiglu(gate, up[:len(gate)]) }
@@ -51,9 +53,40 @@ func SwiGLU(gate, up []float32) { active.swiglu(gate, up[:len(gate)]) }
 // swigluGo is the generic SwiGLU.
 func swigluGo(gate, up []float32) {
 	up = up[:len(gate)]
-	for i, g := range gate {
-		gate[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
+	n16 := len(gate) &^ 15
+	for i, g := range gate[:n16] {
+		gate[i] = g / (1 + vExpf(0-g)) * up[i]
 	}
+	swigluTail(gate[n16:], up[n16:])
+}
+
+// swigluTail is ggml's scalar SiLU times up: x / (1 + expf(-x)) * up.
+func swigluTail(gate, up []float32) {
+	for i, g := range gate {
+		gate[i] = g / (1 + expf(-g)) * up[i]
+	}
+}
+
+// vExpf is ggml_v_expf of llama.cpp's AVX-512 build for one lane: e^x by a
+// float32 range reduction (two fused multiply-adds) and polynomial, scaled
+// by 2^n with a single rounding (VSCALEFPS); 0 or +Inf beyond |n| > 192.
+func vExpf(x float32) float32 {
+	const r = 0x1.8p23
+	z := fma32(x, 0x1.715476p+0, r)
+	n := z - r
+	b := fma32(-n, 0x1.7f7d1cp-20, fma32(-n, 0x1.62e4p-1, x))
+	u := b * b
+	j := fma32(fma32(fma32(0x1.0e4020p-7, b, 0x1.573e2ep-5), u, fma32(0x1.555e66p-3, b, 0x1.fffdb6p-2)), u,
+		fma32(0x1.ffffecp-1, b, 1))
+	switch {
+	case n != n:
+		return n
+	case n > 192:
+		return float32(math.Inf(1))
+	case n < -192:
+		return 0
+	}
+	return float32(float64(j) * math.Ldexp(1, int(n)))
 }
 
 // Softmax replaces x by softmax(x) in place, subtracting the maximum first.

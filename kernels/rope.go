@@ -1,7 +1,5 @@
 package kernels
 
-import "math"
-
 // Rope holds the rotary position embedding parameters of a model.
 type Rope struct {
 	Dims      int       // rotated dimensions per head (n_rot), even, <= head size
@@ -23,26 +21,28 @@ type Rope struct {
 }
 
 // Thetas fills cs (Dims) with interleaved cos, sin of the rotation angle of
-// each pair at position pos: angle_i = pos*FreqScale * Base^(-2i/Dims) / Factors[i].
+// each pair at position pos: angle_i = FreqScale * pos*Base^(-2i/Dims) / Factors[i].
 //
-// The angles are computed as ggml does, in float32 with the power taken by
-// repeated multiplication; the rounding that introduces is part of what
-// llama.cpp computes, and following it keeps logits within ~1e-13 KL of it.
+// The angles are computed as ggml's rope cache does: the power by powf and
+// then repeated multiplication in float32, the factor and the scale applied
+// per pair, and cosf and sinf with glibc's bits (libm.go). That rounding is
+// part of what llama.cpp computes.
 func (r *Rope) Thetas(cs []float32, pos int) {
 	if r.scaled() {
 		r.scaledThetas(cs, pos)
 		return
 	}
 	half := r.Dims / 2
-	thetaScale := float32(math.Pow(r.Base, -2/float64(r.Dims)))
-	theta := float32(pos) * float32(r.FreqScale)
+	thetaScale := powf(float32(r.Base), -2/float32(r.Dims))
+	freqScale := float32(r.FreqScale)
+	theta := float32(pos)
 	for i := 0; i < half; i++ {
 		t := theta
 		if r.Factors != nil {
 			t /= r.Factors[i]
 		}
-		s, c := math.Sincos(float64(t))
-		cs[2*i], cs[2*i+1] = float32(c), float32(s)
+		t *= freqScale
+		cs[2*i], cs[2*i+1] = cosf(t), sinf(t)
 		theta *= thetaScale
 	}
 }
@@ -62,10 +62,11 @@ func (r *Rope) Apply(x []float32, nHeads, headDim int, cs []float32) {
 				a, b = &v[2*i], &v[2*i+1]
 			}
 			x0, x1 := *a, *b
-			// Each product rounded (float32(...)) so that no platform fuses
-			// a multiply-add; ggml rounds them on every machine we match.
-			*a = float32(x0*c) - float32(x1*s)
-			*b = float32(x0*s) + float32(x1*c)
+			// ggml's x0*c - x1*s and x0*s + x1*c, which its x86 build
+			// contracts into one fused multiply-add each, the second
+			// product rounded.
+			*a = fma32(x0, c, -float32(x1*s))
+			*b = fma32(x0, s, float32(x1*c))
 		}
 	}
 }

@@ -47,15 +47,17 @@ func TestFMA32(t *testing.T) {
 	check(3, 0, 0)
 }
 
-// TestTwinsBitExact checks that the kernels whose generic twin reproduces
-// the SIMD float order give identical bits on every set: Q8_0 (the generic
-// set follows the AVX2 lanes) and Q4_1, Q5_1 (the AVX2 kernels follow the
-// generic order).
+// TestTwinsBitExact checks that every set's one-row kernel gives the bits of
+// the generic set, whose twins (twin.go, twin_x86.go) follow llama.cpp's x86
+// float order for every quantized format.
 func TestTwinsBitExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 13))
-	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_1, quant.Q5_1} {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_1, quant.Q5_1, quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
 		for _, nb := range []int{1, 3, 28, 152} {
-			n := nb * 32
+			if typ.BlockLen() == 256 && nb > 28 {
+				continue
+			}
+			n := nb * typ.BlockLen()
 			x := randVec(rng, 2*n, 1)
 			at := quant.VecDotType(typ)
 			w, a := make([]byte, nb*typ.BlockSize()), make([]byte, nb*at.BlockSize())
@@ -213,14 +215,16 @@ func randomScales(rng *rand.Rand, t quant.Type, nb int) []blockScale {
 
 // TestMatMulBatchInvariant checks that MatMul gives each token the bits it
 // gets alone, whatever the batch size and so whichever kernels (tiled,
-// four-row, one-row) compute it, on every kernel set.
+// four-row, one-row) compute it, on every kernel set, for the formats whose
+// llama.cpp arithmetic does not depend on the batch (TestMatMulQ4_KBatch
+// covers Q4_K).
 func TestMatMulBatchInvariant(t *testing.T) {
 	rng := rand.New(rand.NewPCG(16, 17))
 	const cols = 256
 	for _, ks := range kernelSets {
 		p := NewPool(2)
 		p.ks = ks
-		for _, typ := range []quant.Type{quant.Q8_0, quant.Q5_0, quant.Q4_0, quant.Q4_K, quant.Q6_K} {
+		for _, typ := range []quant.Type{quant.Q8_0, quant.Q5_0, quant.Q4_0, quant.Q6_K, quant.Q5_K, quant.Q4_1} {
 			for _, rows := range []int{7, 30} {
 				w := fastMatrix(rng, typ, rows, cols)
 				for _, n := range []int{5, 8, 13} {
@@ -233,6 +237,54 @@ func TestMatMulBatchInvariant(t *testing.T) {
 						for r, v := range one {
 							if math.Float32bits(out[i*rows+r]) != math.Float32bits(v) {
 								t.Errorf("%s %s rows=%d n=%d: token %d row %d: batched %v, alone %v", ks.name, typ, rows, n, i, r, out[i*rows+r], v)
+							}
+						}
+					}
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
+// TestMatMulRepackedBatch checks MatMul's Q4_K and Q2_K arithmetic against
+// the rules of llama.cpp's AVX-512 build, on every kernel set: with a
+// multiple of 8 weight rows (repacked) the whole groups of four input rows
+// from the start of the batch get the repacked gemm's bits and the rest the
+// gemv's (each row alone); with any other number of rows, for a per-head
+// stack and for an expert matrix, every input row gets the bits of the
+// kernel llama.cpp uses then (unrepacked vec_dot, vec_dot, gemv).
+func TestMatMulRepackedBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 21))
+	const cols = 512
+	for _, ks := range kernelSets {
+		p := NewPool(2)
+		p.ks = ks
+		for _, typ := range []quant.Type{quant.Q4_K, quant.Q2_K} {
+			for _, rows := range []int{16, 30} {
+				for _, layout := range []Layout{Plain, Expert, Unpacked} {
+					w := fastMatrix(rng, typ, rows, cols)
+					w.Layout = layout
+					for _, n := range []int{1, 5, 8, 13} {
+						x := randVec(rng, n*cols, 1)
+						out := make([]float32, n*rows)
+						scratch := make([]byte, ActivationBytes(typ, cols, n))
+						p.MatMul(out, w, x, n, scratch)
+						rb, _ := quant.Q8_K.RowSize(cols)
+						plain, _ := plainDot(typ)
+						for i := 0; i < n; i++ {
+							a := scratch[i*rb : (i+1)*rb]
+							for r := 0; r < rows; r++ {
+								wr := w.Data[r*w.RowBytes : (r+1)*w.RowBytes]
+								want := genericSet.dot(typ).one(cols, wr, a, nil) // gemv
+								if rows%8 != 0 || layout == Unpacked {
+									want = plain.one(cols, wr, a, nil)
+								} else if g, _ := gemmTwin(typ, cols, wr, a); layout == Plain && i < n-n%4 {
+									want = g
+								}
+								if math.Float32bits(out[i*rows+r]) != math.Float32bits(want) {
+									t.Errorf("%s %s rows=%d layout=%d n=%d: token %d row %d: %v, want %v", ks.name, typ, rows, layout, n, i, r, out[i*rows+r], want)
+								}
 							}
 						}
 					}

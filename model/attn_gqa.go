@@ -81,7 +81,7 @@ func (a *gqa) forward(r *Runner, li int, b *Batch, h, out []float32) {
 	r.attend(li, b, attnShape{
 		q: q, out: att, nHead: c.NHead, group: c.NHead / c.NHeadKV,
 		headK: c.HeadDimK, headV: c.HeadDimV, qStride: c.HeadDimK,
-		scale: float32(1 / math.Sqrt(float64(c.HeadDimK))),
+		scale: 1 / float32(math.Sqrt(float64(c.HeadDimK))), // 1.0f/sqrtf(head_k), as llama.cpp
 	})
 	r.matmul(out, a.wo, att, n)
 	addBias(out, a.bo, n)
@@ -100,27 +100,65 @@ type attnShape struct {
 }
 
 // attend runs the attention of every (token, head) pair of b over the
-// cached rows of layer li, in parallel.
+// cached rows of layer li, in parallel. From kernels.AttnTileRows tokens (and
+// value heads it can tile) it follows llama.cpp's tiled path: blocks of
+// consecutive positions of one sequence, per head.
 func (r *Runner) attend(li int, b *Batch, s attnShape) {
 	r.attn.layer, r.attn.b, r.attn.s = li, b, s
-	r.pool.Parallel(len(b.Tokens)*s.nHead, 1, &r.attn)
+	r.attn.runs = r.attn.runs[:0]
+	if kernels.AttentionTiled(len(b.Tokens), s.headV) {
+		r.attn.runs = tokenRuns(r.attn.runs, b)
+		r.pool.Parallel(len(r.attn.runs)*s.nHead, 1, &r.attn)
+	} else {
+		r.pool.Parallel(len(b.Tokens)*s.nHead, 1, &r.attn)
+	}
 	r.attn.b, r.attn.s = nil, attnShape{}
 }
 
+// tokenRuns appends to runs the batch split into runs of at most
+// kernels.AttnTileRows tokens of one cache at consecutive positions, each as
+// [first token, count].
+func tokenRuns(runs [][2]int, b *Batch) [][2]int {
+	for i := range b.Tokens {
+		if l := len(runs) - 1; l >= 0 && runs[l][1] < kernels.AttnTileRows &&
+			b.Caches[i] == b.Caches[i-1] && b.Pos[i] == b.Pos[i-1]+1 {
+			runs[l][1]++
+			continue
+		}
+		runs = append(runs, [2]int{i, 1})
+	}
+	return runs
+}
+
 // attnTask computes causal attention for a range of (token, head) pairs of
-// the batch: out_h = softmax(scale * q_h · K^T) V over the token's cached
-// positions. Each pair runs on one thread with that thread's scratch.
+// the batch, or of (run, head) pairs on the tiled path: out_h =
+// softmax(scale * q_h · K^T) V over the token's cached positions. Each pair
+// runs on one thread with that thread's scratch.
 type attnTask struct {
 	r       *Runner
 	layer   int
 	b       *Batch
 	s       attnShape
+	runs    [][2]int                  // tiled path: [first token, count] of each block
 	scratch chan *kernels.AttnScratch // one per thread
 }
 
 func (t *attnTask) Run(lo, hi int) {
 	s := t.s
 	sc := <-t.scratch
+	if len(t.runs) > 0 {
+		for x := lo; x < hi; x++ {
+			run, h := t.runs[x/s.nHead], x%s.nHead
+			i := run[0]
+			kv, kvh := t.b.Caches[i].layers[t.layer].(*kvRows), h/s.group
+			q := s.q[(i*s.nHead+h)*s.qStride:]
+			out := s.out[(i*s.nHead+h)*s.headV:]
+			kernels.AttentionBlockTiled(out, s.nHead*s.headV, q, s.nHead*s.qStride, run[1], t.b.Pos[i],
+				kv.k[kvh*s.headK:], kv.kDim, kv.v[kvh*s.headV:], kv.vDim, s.scale, sc)
+		}
+		t.scratch <- sc
+		return
+	}
 	for x := lo; x < hi; x++ {
 		i, h := x/s.nHead, x%s.nHead
 		kv, p := t.b.Caches[i].layers[t.layer].(*kvRows), t.b.Pos[i]

@@ -57,7 +57,11 @@ func (a *mla) declare(c *Config, l *layerTensors) {
 // head h's rows [h(N+V), h(N+V)+N) up-project the latent to k_nope, the
 // next V rows to v. The value rows are used in place; the key rows are
 // transposed into new (L, N) matrices, F32 when attn_kv_b is F32, else F16.
+//
+// attn_k_b and attn_v_b are per-head stacks that llama.cpp multiplies with
+// mul_mat and never repacks, so they take the unpacked layout.
 func (a *mla) prepare(c *Config) error {
+	defer a.unpack()
 	if a.kvb.Data == nil {
 		return nil
 	}
@@ -94,6 +98,13 @@ func (a *mla) prepare(c *Config) error {
 		a.vb[h] = a.kvb.Slice(h*(N+V)+N, (h+1)*(N+V))
 	}
 	return nil
+}
+
+// unpack marks the per-head up-projections as kernels.Unpacked.
+func (a *mla) unpack() {
+	for h := range a.kb {
+		a.kb[h].Layout, a.vb[h].Layout = kernels.Unpacked, kernels.Unpacked
+	}
 }
 
 func (a *mla) matrices() []kernels.Matrix {

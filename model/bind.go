@@ -180,7 +180,9 @@ func matrix(t *gguf.Tensor, rows int) (kernels.Matrix, error) {
 	return kernels.NewMatrix(t.Type, rows, int(t.Dims[0]), t.Data)
 }
 
-// stack views a 3-D tensor with ne = (cols, rows, n) as n matrices.
+// stack views a 3-D tensor with ne = (cols, rows, n) as n matrices, laid
+// out as MoE experts (mul_mat_id); a block whose stack llama.cpp multiplies
+// otherwise sets their Layout when it prepares.
 func stack(t *gguf.Tensor) ([]kernels.Matrix, error) {
 	n, rows := int(t.Dims[2]), int(t.Dims[1])
 	all, err := matrix(t, n*rows)
@@ -190,6 +192,7 @@ func stack(t *gguf.Tensor) ([]kernels.Matrix, error) {
 	ms := make([]kernels.Matrix, n)
 	for e := range ms {
 		ms[e] = all.Slice(e*rows, (e+1)*rows)
+		ms[e].Layout = kernels.Expert
 	}
 	return ms, nil
 }

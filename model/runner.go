@@ -140,6 +140,7 @@ func (m *Model) NewRunner(pool *kernels.Pool, maxBatch, nCtx int) *Runner {
 	r.arena = arena{f: make([]float32, nd.floats), i: make([]int, nd.ints), b: make([]bool, nd.bools)}
 	r.attn.r = r
 	r.attn.scratch = make(chan *kernels.AttnScratch, pool.Threads())
+	r.attn.runs = make([][2]int, 0, maxBatch)
 	for i := 0; i < pool.Threads(); i++ {
 		r.attn.scratch <- kernels.NewAttnScratch(nd.headK, nd.headV)
 	}

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,17 +68,29 @@ func (s *Server) chatOutput(m *model, p engine.ChatPrompt, withTools bool, forma
 	return o
 }
 
-// submit starts the n choices of job. On an error nothing keeps running.
-func (s *Server) submit(ctx context.Context, m *model, job *genJob) ([]*engine.Stream, *apiError) {
+// Watermark response headers (Options.Watermark).
+const (
+	WatermarkHeader     = "X-Qilin-Watermark"      // the key id, or "none"
+	WatermarkNoteHeader = "X-Qilin-Watermark-Note" // why an answer is not marked
+)
+
+// submit starts the n choices of job, marking each with the server's
+// watermark key (and saying so in h). On an error nothing keeps running.
+func (s *Server) submit(ctx context.Context, h http.Header, m *model, job *genJob) ([]*engine.Stream, *apiError) {
 	job.req.Prompt = job.prompt
 	if s.control != nil {
 		job.req.Processors = append(job.req.Processors, s.control(job.prompt)...)
 	}
+	mark := s.watermarkHeaders(h, job.req.Sample)
 	streams := make([]*engine.Stream, 0, job.n)
 	for i := 0; i < job.n; i++ {
 		req := job.req
 		if req.Sample.Seed != 0 {
 			req.Sample.Seed += uint64(i)
+		}
+		if mark {
+			// A Processor serves one request: each choice gets its own.
+			req.Processors = append(slices.Clip(req.Processors), engine.Watermark(*s.opts.Watermark))
 		}
 		st, err := m.sched.Submit(ctx, req)
 		if err != nil {
@@ -91,6 +105,22 @@ func (s *Server) submit(ctx context.Context, m *model, job *genJob) ([]*engine.S
 		s.log.Info("prompt", "tokens", len(job.prompt), "text", job.promptText)
 	}
 	return streams, nil
+}
+
+// watermarkHeaders sets the watermark headers for a request sampled with
+// p and reports whether its answers are to be marked.
+func (s *Server) watermarkHeaders(h http.Header, p sample.Params) bool {
+	k := s.opts.Watermark
+	if k == nil {
+		return false
+	}
+	if p.Temperature <= 0 || p.TopK == 1 {
+		h.Set(WatermarkHeader, "none")
+		h.Set(WatermarkNoteHeader, "greedy decoding (temperature 0) cannot carry a watermark; this answer is not marked")
+		return false
+	}
+	h.Set(WatermarkHeader, k.ID)
+	return true
 }
 
 // choiceStream is a running choice: its stream, its job and its index in

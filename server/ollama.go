@@ -284,7 +284,7 @@ type ollamaStats struct {
 // ollamaStream runs job and writes NDJSON lines (stream, the default) or
 // one object. dropThinking discards reasoning (think: false).
 func (s *Server) ollamaStream(w http.ResponseWriter, r *http.Request, m *model, job *genJob, stream *bool, dropThinking, isChat bool) {
-	streams, aerr := s.submit(r.Context(), m, job)
+	streams, aerr := s.submit(r.Context(), w.Header(), m, job)
 	if aerr != nil {
 		writeOllamaError(w, aerr)
 		return

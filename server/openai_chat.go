@@ -226,7 +226,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 		format = req.ReasoningFormat
 	}
 	job.parse = s.chatOutput(m, p, tools != nil, format)
-	streams, aerr := s.submit(r.Context(), m, job)
+	streams, aerr := s.submit(r.Context(), w.Header(), m, job)
 	if aerr != nil {
 		fail(aerr)
 		return

@@ -93,7 +93,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *model) {
 		if req.Logprobs != nil {
 			job.req.Logprobs, job.req.TopLogprobs = true, *req.Logprobs
 		}
-		streams, aerr := s.submit(r.Context(), m, job)
+		streams, aerr := s.submit(r.Context(), w.Header(), m, job)
 		if aerr != nil {
 			for _, c := range all {
 				c.st.Cancel()

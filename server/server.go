@@ -15,6 +15,7 @@ import (
 
 	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/engine"
+	"github.com/qilin-ai/qilin/watermark"
 )
 
 // Reasoning formats (Options.ReasoningFormat).
@@ -53,6 +54,12 @@ type Options struct {
 	Sched engine.SchedOptions
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Watermark, when set, marks every generated answer (reasoning and
+	// content, every route) with this key (engine.Watermark), and responses
+	// say so in the X-Qilin-Watermark header. A greedy request (temperature
+	// 0) cannot carry a mark: it is answered unmarked, with
+	// X-Qilin-Watermark: none and the reason in X-Qilin-Watermark-Note.
+	Watermark *watermark.Key
 }
 
 // Server is an http.Handler serving one model.

@@ -14,15 +14,15 @@ const benchVocab = 151936
 
 // benchDist is a temperature-1 distribution over the whole vocabulary, as
 // a sampler without top-k/top-p hands it over: logits ~ N(0, 3²).
-func benchDist() ([]int32, []float32, []float32) {
+func benchDist() ([]int, []float64, []float32) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	ids := make([]int32, benchVocab)
-	w := make([]float32, benchVocab)
+	ids := make([]int, benchVocab)
+	w := make([]float64, benchVocab)
 	logits := make([]float32, benchVocab)
 	for i := range ids {
-		ids[i] = int32(i)
+		ids[i] = i
 		logits[i] = float32(rng.NormFloat64() * 3)
-		w[i] = float32(math.Exp(float64(logits[i])))
+		w[i] = math.Exp(float64(logits[i]))
 	}
 	return ids, w, logits
 }

@@ -100,7 +100,7 @@ func TestCalibration(t *testing.T) {
 				k := randomKey(rng, scheme)
 				toks := src.gen(rng, k)
 				sc := ScoreText(toks, k)
-				raw.add(math.Exp(logTail(k, len(sc.S), sumOf(sc.S))))
+				raw.add(math.Exp(logTail(k, len(sc.S), sumScores(sc.S))))
 				decision.add(Test(sc, len(toks), Options{}).PValue)
 				multi.add(Detect(toks, []Key{k, randomKey(rng, Gumbel), randomKey(rng, RedGreen)}, Options{}).PValue)
 			}
@@ -207,12 +207,4 @@ func randomKey(rng *rand.Rand, scheme Scheme) Key {
 		panic(err)
 	}
 	return k
-}
-
-func sumOf(xs []float64) float64 {
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s
 }

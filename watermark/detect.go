@@ -146,10 +146,7 @@ func Test(sc Scores, tokens int, opts Options) Result {
 		thr = DefaultThreshold
 	}
 	n := len(sc.S)
-	var sum float64
-	for _, s := range sc.S {
-		sum += s
-	}
+	sum := sumScores(sc.S)
 	r := Result{
 		KeyID: sc.Key.ID, Scheme: sc.Key.Scheme, Tokens: tokens, Scored: n,
 		Score: sum, Z: zScore(sc.Key, n, sum), Threshold: thr, Spans: []Span{},

@@ -18,8 +18,15 @@ func NewMarker(k Key) *Marker { return &Marker{key: k, win: newWindower(k.Secret
 func (m *Marker) Key() Key { return m.key }
 
 // Window returns the window for the token that follows history.
-func (m *Marker) Window(history []int) Window {
-	return m.win.window(history[max(0, len(history)-m.key.Context):])
+func (m *Marker) Window(history []int) Window { return m.WindowAfter(nil, history) }
+
+// WindowAfter is Window for the history prompt followed by output, without
+// joining them: the last Key.Context tokens of both.
+func (m *Marker) WindowAfter(prompt, output []int) Window {
+	h := m.key.Context
+	out := output[max(0, len(output)-h):]
+	pr := prompt[max(0, len(prompt)-(h-len(out))):]
+	return m.win.window2(pr, out)
 }
 
 // Bias applies the key's logit bias for the token after history: a redgreen
@@ -34,34 +41,35 @@ func (m *Marker) Bias(history []int, logits []float32) {
 
 // Choose picks the token after history from the sampler's final
 // distribution, candidates ids (n) with probabilities proportional to
-// weights (n). A gumbel key returns the index of its Gumbel-max choice; a
+// probs (n). A gumbel key returns the index of its Gumbel-max choice; a
 // redgreen key returns -1, leaving the draw to the sampler (its bias already
 // shaped the distribution).
-func (m *Marker) Choose(history []int, ids []int32, weights []float32) int {
+func (m *Marker) Choose(history []int, ids []int, probs []float64) int {
 	if m.key.Scheme != Gumbel {
 		return -1
 	}
-	return m.Window(history).Gumbel(ids, weights)
+	return m.Window(history).Gumbel(ids, probs)
 }
 
 // Gumbel returns the index i of the candidate that maximizes
-// U(ids[i])^(1/p_i), p_i proportional to weights[i]: with uniform U, token i
+// U(ids[i])^(1/p_i), p_i proportional to probs[i]: with uniform U, token i
 // wins with probability exactly p_i, so the text keeps the model's
-// distribution while every choice leans to tokens of high U. Weights may
-// have any positive scale; zero, negative and NaN weights never win. It
-// returns -1 when no weight is positive.
+// distribution while every choice leans to tokens of high U. The
+// probabilities may have any positive scale; zero, negative and NaN ones
+// never win. It returns -1 when none is positive.
 //
 // It compares ln(u)/p without a logarithm for most candidates: a candidate
 // can beat the best score B < 0 only if u > e^(B·p), which needs
 // 1-u < -B·p, since e^(B·p) >= 1 + B·p.
-func (w Window) Gumbel(ids []int32, weights []float32) int {
+func (w Window) Gumbel(ids []int, probs []float64) int {
 	best, bestScore := -1, math.Inf(-1)
+	probs = probs[:len(ids)]
 	for i, id := range ids {
-		p := float64(weights[i])
+		p := probs[i]
 		if !(p > 0) {
 			continue
 		}
-		m := w.hash(int(id)) >> 12
+		m := w.hash(id) >> 12
 		v := float64(int64(1<<53-2*m-1)) * unit // 1-u (int64: the uint64 conversion branches)
 		if v >= -bestScore*p {
 			continue

@@ -7,11 +7,11 @@ import (
 )
 
 // naiveGumbel is the plain reference for Window.Gumbel: argmax of ln(u)/p.
-func naiveGumbel(w Window, ids []int32, weights []float32) int {
+func naiveGumbel(w Window, ids []int, weights []float64) int {
 	best, bs := -1, math.Inf(-1)
 	for i, id := range ids {
-		if p := float64(weights[i]); p > 0 {
-			if s := math.Log(w.U(int(id))) / p; best < 0 || s > bs {
+		if p := weights[i]; p > 0 {
+			if s := math.Log(w.U(id)) / p; best < 0 || s > bs {
 				best, bs = i, s
 			}
 		}
@@ -24,12 +24,12 @@ func TestGumbelMatchesReference(t *testing.T) {
 	win := newWindower(testKey(Gumbel, 6).Secret)
 	for trial := range 2000 {
 		n := 1 + rng.IntN(300)
-		ids := make([]int32, n)
-		weights := make([]float32, n)
+		ids := make([]int, n)
+		weights := make([]float64, n)
 		temp := 0.2 + 3*rng.Float64()
 		for i := range ids {
-			ids[i] = int32(rng.IntN(150000))
-			weights[i] = float32(math.Exp(rng.NormFloat64() * 3 / temp))
+			ids[i] = rng.IntN(150000)
+			weights[i] = math.Exp(rng.NormFloat64() * 3 / temp)
 			if rng.IntN(10) == 0 {
 				weights[i] = 0
 			}
@@ -39,15 +39,15 @@ func TestGumbelMatchesReference(t *testing.T) {
 			t.Fatalf("trial %d: Gumbel = %d, reference %d", trial, got, want)
 		}
 	}
-	if got := (Window{}).Gumbel([]int32{1, 2}, []float32{0, float32(math.NaN())}); got != -1 {
+	if got := (Window{}).Gumbel([]int{1, 2}, []float64{0, math.NaN()}); got != -1 {
 		t.Errorf("no positive weight: got %d, want -1", got)
 	}
 }
 
 // Over many windows, Gumbel's choice follows the distribution exactly.
 func TestGumbelDistortionFree(t *testing.T) {
-	weights := []float32{0.5, 0.25, 0.15, 0.07, 0.03}
-	ids := []int32{10, 20, 30, 40, 50}
+	weights := []float64{0.5, 0.25, 0.15, 0.07, 0.03}
+	ids := []int{10, 20, 30, 40, 50}
 	mk := NewMarker(testKey(Gumbel, 7))
 	const n = 200000
 	counts := make([]int, len(ids))
@@ -56,7 +56,7 @@ func TestGumbelDistortionFree(t *testing.T) {
 	}
 	var chi2 float64
 	for i, c := range counts {
-		e := n * float64(weights[i])
+		e := n * weights[i]
 		chi2 += (float64(c) - e) * (float64(c) - e) / e
 	}
 	// 4 degrees of freedom: P(chi2 > 30) < 5e-6.
@@ -104,7 +104,7 @@ func TestBiasGreen(t *testing.T) {
 	if frac := float64(green) / float64(len(logits)); math.Abs(frac-k.Gamma) > 0.006 {
 		t.Errorf("green fraction %.4f, want %.2f ± 0.006", frac, k.Gamma)
 	}
-	if got := mk.Choose(hist, []int32{1}, []float32{1}); got != -1 {
+	if got := mk.Choose(hist, []int{1}, []float64{1}); got != -1 {
 		t.Errorf("redgreen Choose = %d, want -1 (the sampler draws)", got)
 	}
 	g := NewMarker(testKey(Gumbel, 9))
@@ -127,4 +127,18 @@ func TestMarkerWindow(t *testing.T) {
 		t.Error("windows with different last tokens agree")
 	}
 	_ = mk.Window(nil) // a history shorter than the context is fine
+}
+
+// WindowAfter(prompt, output) is Window of the two joined.
+func TestWindowAfter(t *testing.T) {
+	mk := NewMarker(testKey(Gumbel, 31))
+	for _, tt := range []struct{ prompt, output []int }{
+		{[]int{1, 2, 3, 4, 5}, nil}, {[]int{1, 2, 3}, []int{4, 5}}, {nil, []int{1, 2, 3, 4, 5, 6}},
+		{[]int{9}, []int{1}}, {nil, nil}, {[]int{7, 7, 7, 7, 7, 7}, []int{8, 8, 8}},
+	} {
+		joined := append(append([]int(nil), tt.prompt...), tt.output...)
+		if mk.WindowAfter(tt.prompt, tt.output) != mk.Window(joined) {
+			t.Errorf("WindowAfter(%v, %v) differs from Window(%v)", tt.prompt, tt.output, joined)
+		}
+	}
 }

@@ -63,14 +63,21 @@ func newWindower(secret []byte) *windower {
 
 // window returns the Window of the context tokens ctx (oldest first): the
 // HMAC-SHA256 of domain followed by each id as 4 little-endian bytes.
-func (w *windower) window(ctx []int) Window {
-	b := append(w.buf[:0], domain...)
-	for _, t := range ctx {
-		b = binary.LittleEndian.AppendUint32(b, uint32(t))
+func (w *windower) window(ctx []int) Window { return w.window2(nil, ctx) }
+
+// window2 is window of the tokens of a followed by those of b.
+func (w *windower) window2(a, b []int) Window {
+	buf := append(w.buf[:0], domain...)
+	for _, t := range a {
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(t))
 	}
-	w.buf = b
+	for _, t := range b {
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(t))
+	}
+	b2 := buf
+	w.buf = b2
 	w.mac.Reset()
-	w.mac.Write(b)
+	w.mac.Write(b2)
 	s := w.mac.Sum(w.sum[:0])
 	return Window{
 		binary.LittleEndian.Uint64(s[0:]), binary.LittleEndian.Uint64(s[8:]),

@@ -14,7 +14,7 @@ import (
 type simStudent struct {
 	teacher simLM
 	h       int
-	lambda  float32
+	lambda  float64
 	counts  map[string]map[int]int
 }
 
@@ -36,15 +36,15 @@ func trainStudent(teacher simLM, h int, data [][]int) *simStudent {
 }
 
 // dist returns the student's candidates and weights after hist.
-func (s *simStudent) dist(hist []int) ([]int32, []float32) {
-	ids := make([]int32, len(s.teacher.rank))
+func (s *simStudent) dist(hist []int) ([]int, []float64) {
+	ids := make([]int, len(s.teacher.rank))
 	s.teacher.candidates(hist[len(hist)-1], ids)
-	w := append([]float32(nil), s.teacher.rank...)
+	w := append([]float64(nil), s.teacher.rank...)
 	if len(hist) >= s.h {
 		var buf [64]byte
 		for tok, c := range s.counts[string(ngramKey(buf[:0], hist[len(hist)-s.h:]))] {
-			ids = append(ids, int32(tok))
-			w = append(w, s.lambda*float32(c))
+			ids = append(ids, tok)
+			w = append(w, s.lambda*float64(c))
 		}
 	}
 	return ids, w
@@ -62,20 +62,20 @@ func (s *simStudent) continueText(rng *rand.Rand, prompt []int, n int) (text, pr
 		ids, w := s.dist(text)
 		best, sum := 0, float64(0)
 		for i := range w {
-			sum += float64(w[i])
+			sum += w[i]
 			if w[i] > w[best] {
 				best = i
 			}
 		}
-		preds = append(preds, int(ids[best]))
+		preds = append(preds, ids[best])
 		u := rng.Float64() * sum
 		pick := 0
 		for ; pick < len(w)-1; pick++ {
-			if u -= float64(w[pick]); u < 0 {
+			if u -= w[pick]; u < 0 {
 				break
 			}
 		}
-		text = append(text, int(ids[pick]))
+		text = append(text, ids[pick])
 	}
 	return text, preds
 }

@@ -11,13 +11,13 @@ import (
 // to generate tens of thousands of texts in a test.
 type simLM struct {
 	vocab int
-	rank  []float32 // (k) weight of each rank
+	rank  []float64 // (k) weight of each rank
 }
 
 func newSimLM(vocab, k int, s float64) simLM {
-	m := simLM{vocab: vocab, rank: make([]float32, k)}
+	m := simLM{vocab: vocab, rank: make([]float64, k)}
 	for i := range m.rank {
-		m.rank[i] = float32(math.Pow(float64(i+1), -s))
+		m.rank[i] = math.Pow(float64(i+1), -s)
 	}
 	return m
 }
@@ -25,10 +25,10 @@ func newSimLM(vocab, k int, s float64) simLM {
 var defaultLM = newSimLM(1000, 40, 1.1)
 
 // candidates writes the k candidate ids after prev into ids.
-func (m simLM) candidates(prev int, ids []int32) {
+func (m simLM) candidates(prev int, ids []int) {
 	r := rand.NewPCG(uint64(prev), 0xc0ffee)
 	for i := range ids {
-		ids[i] = int32(r.Uint64() % uint64(m.vocab))
+		ids[i] = int(r.Uint64() % uint64(m.vocab))
 	}
 }
 
@@ -36,8 +36,8 @@ func (m simLM) candidates(prev int, ids []int32) {
 // or marked by mk when it is not nil.
 func (m simLM) generate(rng *rand.Rand, prompt []int, n int, mk *Marker) []int {
 	hist := append([]int(nil), prompt...)
-	ids := make([]int32, len(m.rank))
-	weights := make([]float32, len(m.rank))
+	ids := make([]int, len(m.rank))
+	weights := make([]float64, len(m.rank))
 	for range n {
 		m.candidates(hist[len(hist)-1], ids)
 		copy(weights, m.rank)
@@ -45,9 +45,9 @@ func (m simLM) generate(rng *rand.Rand, prompt []int, n int, mk *Marker) []int {
 			// The bias on logits multiplies a green weight by e^delta.
 			// (Marker.Bias over a whole vocabulary is tested in mark_test.go.)
 			w, k := mk.Window(hist), mk.Key()
-			boost := float32(math.Exp(k.Delta))
+			boost := math.Exp(k.Delta)
 			for i, id := range ids {
-				if w.Green(int(id), k.Gamma) {
+				if w.Green(id, k.Gamma) {
 					weights[i] *= boost
 				}
 			}
@@ -59,16 +59,16 @@ func (m simLM) generate(rng *rand.Rand, prompt []int, n int, mk *Marker) []int {
 		if pick < 0 {
 			var sum float64
 			for _, w := range weights {
-				sum += float64(w)
+				sum += w
 			}
 			u := rng.Float64() * sum
 			for pick = 0; pick < len(weights)-1; pick++ {
-				if u -= float64(weights[pick]); u < 0 {
+				if u -= weights[pick]; u < 0 {
 					break
 				}
 			}
 		}
-		hist = append(hist, int(ids[pick]))
+		hist = append(hist, ids[pick])
 	}
 	return hist[len(prompt):]
 }

@@ -1,6 +1,7 @@
 package watermark
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -62,7 +63,7 @@ func searchSpans(sc Scores, minSpan int, logThr float64) (spans []Span, logMin f
 			hits = append(hits, c)
 		}
 	}
-	slices.SortStableFunc(hits, func(a, b cand) int { return cmpFloat(a.logp, b.logp) })
+	slices.SortStableFunc(hits, func(a, b cand) int { return cmp.Compare(a.logp, b.logp) })
 	var kept []cand
 	for _, h := range hits {
 		if !slices.ContainsFunc(kept, func(k cand) bool { return h.s < k.s+k.l && k.s < h.s+h.l }) {
@@ -75,14 +76,4 @@ func searchSpans(sc Scores, minSpan int, logThr float64) (spans []Span, logMin f
 		spans[i] = Span{Start: sc.Pos[k.s], End: sc.Pos[k.s+k.l-1] + 1, PValue: math.Exp(k.logp)}
 	}
 	return spans, logMin, true
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -37,6 +37,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	verbose := fs.Bool("verbose", false, "print timing to standard error")
 	useChat := fs.Bool("chat", false, "apply the model's chat template to the prompt as one user turn; print the reasoning (to standard error) apart from the answer")
 	system := fs.String("system", "", "system prompt `TEXT` (implies --chat)")
+	wmKeyFile := watermarkKeyFlag(fs)
 	think := fs.Bool("think", engine.ThinkingDefault, "let a reasoning model think (enable_thinking in its template; --think=false implies --chat)")
 	budget := fs.Int("reasoning-budget", -1, "with --chat, close the reasoning after `N` tokens (-1: no bound, 0: answer at once)")
 	var stops stringList
@@ -77,6 +78,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	start := time.Now()
+	wmKey, err := loadMarkingKey(*wmKeyFile)
+	if err != nil {
+		return err
+	}
 	e, _, err := lf.load(stderr)
 	if err != nil {
 		return err
@@ -87,6 +92,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	loaded := time.Now()
 	req := engine.Request{MaxTokens: *maxTokens, Sample: sf.params(), Stop: stops}
+	markRequest(&req, wmKey, stderr)
 	var parser *chat.OutputParser
 	if *useChat {
 		checkTemplate(e, "run", lf.model, *think, stderr)

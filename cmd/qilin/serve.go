@@ -48,6 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	alias := fs.String("alias", "", "model `NAME` clients use (default: the file name)")
 	templateFile := fs.String("chat-template-file", "", "use the Jinja chat template in `FILE` instead of the model's")
 	maxBody := fs.Int64("max-body", 8<<20, "largest request body in `BYTES`")
+	wmKeyFile := watermarkKeyFlag(fs)
 	drain := fs.Duration("shutdown-timeout", 30*time.Second, "on interrupt, wait this long for running requests")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -84,8 +85,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		lf.chatTemplate = string(b)
 	}
 
+	wmKey, err := loadMarkingKey(*wmKeyFile)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if wmKey != nil {
+		log.Info("watermarking every sampled answer", "key", wmKey.ID, "scheme", wmKey.Scheme)
+	}
 	srv := server.New(server.Options{
+		Watermark: wmKey,
 		ModelName: *alias, APIKeys: keys, CORSOrigin: *cors, ReasoningFormat: *reasoning, LogPrompts: *logPrompts,
 		Logger: log, MaxBodyBytes: *maxBody,
 		Sched: engine.SchedOptions{Slots: *parallel, SlotContext: lf.ctx, MaxQueue: *maxQueue},

@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/internal/termui"
 	"github.com/qilin-ai/qilin/sample"
-	"github.com/qilin-ai/qilin/tokenizer"
 	"github.com/qilin-ai/qilin/watermark"
 )
 
@@ -24,7 +24,9 @@ func init() {
 func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("watermark radioactivity", "--key-file F --suspect MODEL [--data DIR] [--tokens N] [--json]", stderr)
 	keyFile := fs.String("key-file", "", "key `FILE`; every key in it is tried")
-	suspect := fs.String("suspect", "", "suspect `MODEL` (GGUF file or store name; it must share the marked text's tokenizer)")
+	suspect := fs.String("suspect", "", "suspect `MODEL`: a GGUF file or store name sharing the marked text's tokenizer (its predictions are read), or a model behind an API, URL#MODEL or PROVIDER:MODEL (its answers are detected; needs --model)")
+	model := fs.String("model", "", "closed-model suspects: `MODEL` whose tokenizer wrote the marked text (the answers are retokenized with it)")
+	keyEnv := fs.String("api-key-env", "", "closed-model suspects: read the API key from environment variable `VAR` (default: the provider's)")
 	dataDir := fs.String("data", "", "`DIR` of our marked outputs (distill collect's *.jsonl): prompt the suspect with their prompts and score only windows that occur in them")
 	budget := fs.Int("tokens", 20000, "tokens the suspect writes (more: a stronger test, slower)")
 	maxLen := fs.Int("max-len", 256, "tokens per continuation")
@@ -43,8 +45,6 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 		return usageError("--key-file is required")
 	case *suspect == "":
 		return usageError("--suspect is required")
-	case strings.Contains(*suspect, "://"):
-		return usageError("--suspect %s: a model behind an API (URL#MODEL) is not supported yet; give a local model", *suspect)
 	case *budget < 1 || *maxLen < 1:
 		return usageError("--tokens and --max-len must be positive")
 	case !(*threshold > 0 && *threshold < 1):
@@ -54,13 +54,26 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	if err != nil {
 		return err
 	}
-	lf := loadFlags{model: *suspect, threads: *threads}
-	e, _, err := lf.load(stderr)
+	target, err := resolveTarget(*suspect)
 	if err != nil {
 		return err
 	}
-	defer e.Close()
-	r, in, err := testSuspect(ctx, e, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
+	var r watermark.RadioResult
+	var in watermark.ReadingInput
+	if target.endpoint != nil {
+		if *model == "" {
+			return usageError("--suspect %s is behind an API: give --model, whose tokenizer wrote the marked text", *suspect)
+		}
+		r, in, err = testRemoteSuspect(ctx, *target.endpoint, *keyEnv, *model, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
+	} else {
+		lf := loadFlags{model: *suspect, threads: *threads}
+		e, _, lerr := lf.load(stderr)
+		if lerr != nil {
+			return lerr
+		}
+		defer e.Close()
+		r, in, err = testSuspect(ctx, e, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
+	}
 	if err != nil {
 		return err
 	}
@@ -76,7 +89,11 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	if len(keys) > 1 {
 		fmt.Fprintf(stdout, "; best of %d keys, corrected", len(keys))
 	}
-	fmt.Fprintf(stdout, ")\n%s mode: %d continuations, %d tokens, %d predictions", r.Mode, r.Texts, r.Tokens, r.Predictions)
+	what := "predictions"
+	if r.Mode == "generation" {
+		what = "tokens scored for"
+	}
+	fmt.Fprintf(stdout, ")\n%s mode: %d continuations, %d tokens, %d %s", r.Mode, r.Texts, r.Tokens, r.Predictions, what)
 	if data != nil {
 		fmt.Fprint(stdout, " after windows of our data")
 	}
@@ -91,7 +108,7 @@ func testSuspect(ctx context.Context, e *engine.Engine, keys []watermark.Key, da
 	var prompts, data [][]int
 	var err error
 	if dataDir != "" {
-		if prompts, data, err = readMarkedData(dataDir, e.Tok); err != nil {
+		if prompts, data, err = readMarkedData(dataDir, e); err != nil {
 			return watermark.RadioResult{}, watermark.ReadingInput{}, err
 		}
 	}
@@ -181,87 +198,115 @@ func argmaxLogit(l []float32) int {
 	return best
 }
 
-// readMarkedData reads our marked outputs from the *.jsonl files of dir,
+// markedRecord is one of our marked outputs with the conversation that
+// asked for it.
+type markedRecord struct {
+	prompt []chat.Message // the messages before the answer (none for a "text" line)
+	key    string         // prompt as JSON, to tell prompts apart
+	output string         // reasoning and answer
+}
+
+// readMarkedRecords reads our marked outputs from the *.jsonl files of dir,
 // as distill collect writes them (one record a line, with "messages": the
-// last user message is the prompt, the assistant's reasoning_content and
-// content the marked output), or lines with a "text" field. It returns the
-// prompts (BOS added where the tokenizer asks for it) and the outputs as
-// token ids.
-func readMarkedData(dir string, tok *tokenizer.Tokenizer) (prompts, outputs [][]int, err error) {
+// messages before the assistant's are the prompt, the assistant's
+// reasoning_content and content the marked output), or lines with a
+// "text" field.
+func readMarkedRecords(dir string) ([]markedRecord, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("--data %s: no *.jsonl files", dir)
+	}
+	var recs []markedRecord
+	for _, name := range files {
+		if err := readMarkedFile(name, &recs); err != nil {
+			return nil, err
+		}
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("--data %s: no outputs (records with assistant messages or text)", dir)
+	}
+	return recs, nil
+}
+
+func readMarkedFile(name string, recs *[]markedRecord) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		if len(strings.TrimSpace(sc.Text())) == 0 {
+			continue
+		}
+		var rec struct {
+			Text     *string `json:"text"`
+			Messages []struct {
+				Role             string  `json:"role"`
+				Content          string  `json:"content"`
+				ReasoningContent *string `json:"reasoning_content"`
+			} `json:"messages"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			return fmt.Errorf("%s:%d: %v", name, line, err)
+		}
+		var r markedRecord
+		if rec.Text != nil {
+			r.output = *rec.Text
+		}
+		for _, m := range rec.Messages {
+			if m.Role == "assistant" {
+				if m.ReasoningContent != nil {
+					r.output += *m.ReasoningContent + "\n"
+				}
+				r.output += m.Content
+				break
+			}
+			r.prompt = append(r.prompt, chat.Message{Role: m.Role, Content: m.Content})
+		}
+		if r.output == "" {
+			continue
+		}
+		if len(r.prompt) > 0 {
+			b, _ := json.Marshal(r.prompt)
+			r.key = string(b)
+		}
+		*recs = append(*recs, r)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	return nil
+}
+
+// readMarkedData reads our marked outputs (readMarkedRecords) for a local
+// suspect e: the distinct prompts, rendered with e's chat template as the
+// server rendered them for the teacher (and distill train for the
+// student), and the outputs, as token ids.
+func readMarkedData(dir string, e *engine.Engine) (prompts, outputs [][]int, err error) {
+	recs, err := readMarkedRecords(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(files) == 0 {
-		return nil, nil, fmt.Errorf("--data %s: no *.jsonl files", dir)
-	}
-	seenPrompt := map[string]bool{}
-	for _, name := range files {
-		f, err := os.Open(name)
+	seen := map[string]bool{}
+	for _, r := range recs {
+		ids, err := e.Tok.Encode(r.output, false, false)
 		if err != nil {
 			return nil, nil, err
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
-		line := 0
-		for sc.Scan() {
-			line++
-			var rec struct {
-				Text     *string `json:"text"`
-				Messages []struct {
-					Role             string  `json:"role"`
-					Content          string  `json:"content"`
-					ReasoningContent *string `json:"reasoning_content"`
-				} `json:"messages"`
+		outputs = append(outputs, ids)
+		if len(r.prompt) > 0 && !seen[r.key] {
+			seen[r.key] = true
+			p, err := renderChat(e, r.prompt, engine.ThinkingDefault)
+			if err != nil {
+				return nil, nil, err
 			}
-			if len(strings.TrimSpace(sc.Text())) == 0 {
-				continue
-			}
-			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-				f.Close()
-				return nil, nil, fmt.Errorf("%s:%d: %v", name, line, err)
-			}
-			var prompt, out string
-			if rec.Text != nil {
-				out = *rec.Text
-			}
-			for _, m := range rec.Messages {
-				switch m.Role {
-				case "user":
-					prompt = m.Content
-				case "assistant":
-					if m.ReasoningContent != nil {
-						out += *m.ReasoningContent + "\n"
-					}
-					out += m.Content
-				}
-			}
-			if out != "" {
-				ids, err := tok.Encode(out, false, false)
-				if err != nil {
-					f.Close()
-					return nil, nil, fmt.Errorf("%s:%d: %v", name, line, err)
-				}
-				outputs = append(outputs, ids)
-			}
-			if prompt != "" && !seenPrompt[prompt] {
-				seenPrompt[prompt] = true
-				ids, err := tok.Encode(prompt, tok.AddBOS(), false)
-				if err != nil {
-					f.Close()
-					return nil, nil, fmt.Errorf("%s:%d: %v", name, line, err)
-				}
-				prompts = append(prompts, ids)
-			}
+			prompts = append(prompts, p.Tokens)
 		}
-		err = sc.Err()
-		f.Close()
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %v", name, err)
-		}
-	}
-	if len(outputs) == 0 {
-		return nil, nil, fmt.Errorf("--data %s: no outputs (records with assistant messages or text)", dir)
 	}
 	return prompts, outputs, nil
 }

@@ -2,13 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/internal/testdata"
+	"github.com/qilin-ai/qilin/server"
 	"github.com/qilin-ai/qilin/watermark"
 )
 
@@ -55,8 +60,12 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 			t.Fatalf("bad JSON %q: %v", out, err)
 		}
 		t.Logf("%v: %+v", extra, r)
-		if r.Radioactive || r.Tokens != 3000 || r.Scored < 50 || r.Mode != "reading" || r.KeyID != k.ID {
-			t.Errorf("%v: %+v; want not radioactive, 3000 tokens, >= 50 scored", extra, r)
+		minScored := 1000 // every window of 3000 tokens, less repeats
+		if extra != nil {
+			minScored = 20 // only windows of the 10 answers
+		}
+		if r.Radioactive || r.Tokens != 3000 || r.Scored < minScored || r.Mode != "reading" || r.KeyID != k.ID {
+			t.Errorf("%v: %+v; want not radioactive, 3000 tokens, >= %d scored", extra, r, minScored)
 		}
 		if extra != nil && r.Predictions >= 3000-4*r.Texts {
 			t.Errorf("--data did not restrict the windows: %d predictions", r.Predictions)
@@ -71,13 +80,52 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 	}{
 		{[]string{"--suspect", model}, 2},
 		{[]string{"--key-file", keyFile}, 2},
-		{[]string{"--key-file", keyFile, "--suspect", "http://x/v1#m"}, 2},
+		{[]string{"--key-file", keyFile, "--suspect", "http://127.0.0.1:1/v1#m"}, 2}, // no --model for the tokenizer
 		{[]string{"--key-file", keyFile, "--suspect", model, "--tokens", "0"}, 2},
 		{[]string{"--key-file", keyFile, "--suspect", model, "--data", empty}, 1},
 		{[]string{"--key-file", keyFile, "--suspect", model, "--data", bad}, 1},
 	} {
 		if _, errs, code := runCLI(t, append([]string{"watermark", "radioactivity"}, tt.args...)...); code != tt.code || errs == "" {
 			t.Errorf("%v: exit %d (%q), want %d with a message", tt.args, code, errs, tt.code)
+		}
+	}
+}
+
+// Closed-model mode: a suspect behind an API (here qilin serve, in process)
+// that answers with text marked by the key is found out from its answers;
+// the same server without the key is not.
+func TestWatermarkRadioactivityRemote(t *testing.T) {
+	path := testdata.Path(t, "models", "stories260K.gguf")
+	k := seededKey(rand.New(rand.NewPCG(6, 6)), watermark.Gumbel)
+	keyFile := writeKeyFile(t, k)
+	for _, marked := range []bool{true, false} {
+		e, err := engine.Load(path, engine.Options{Context: 512})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := server.Options{ModelName: "stories", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Sched: engine.SchedOptions{Slots: 2}}
+		if marked {
+			opts.Watermark = &k
+		}
+		srv := server.New(opts)
+		if err := srv.Load(e, path); err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		out, errs, code := runCLI(t, "watermark", "radioactivity", "--key-file", keyFile, "--suspect", hs.URL+"/v1#stories",
+			"--model", path, "--tokens", "1500", "--max-len", "150", "--json")
+		hs.Close()
+		e.Close()
+		if code != 0 {
+			t.Fatalf("marked %v: exit %d: %s", marked, code, errs)
+		}
+		var r watermark.RadioResult
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("bad JSON %q: %v", out, err)
+		}
+		t.Logf("marked %v: %+v", marked, r)
+		if r.Mode != "generation" || r.Radioactive != marked || r.Tokens < 1500 {
+			t.Errorf("suspect serving marked text %v: %+v", marked, r)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/internal/testdata"
+	"github.com/qilin-ai/qilin/tokenizer"
 	"github.com/qilin-ai/qilin/watermark"
 )
 
@@ -20,9 +21,31 @@ import (
 // distribution (here: the whole vocabulary at temperature 1, no filters).
 type storyGenerator struct {
 	e       *engine.Engine
-	ids     []int32   // (n_vocab) 0..n_vocab-1
-	weights []float32 // (n_vocab)
+	ids     []int     // (n_vocab) 0..n_vocab-1
+	weights []float64 // (n_vocab)
 	logits  []float32 // (n_vocab) scratch
+	normal  []int     // ids of the normal (text) tokens
+}
+
+// storyAttacks are what TestWatermarkStoryModel does to marked answers
+// before detecting them again: random tokens in place of a share of them
+// (an attacker who edits without knowing the key), or a cut.
+var storyAttacks = []struct {
+	name string
+	f    func(rng *rand.Rand, toks, normal []int) []int
+}{
+	{"10% of tokens replaced", func(rng *rand.Rand, toks, normal []int) []int { return replaceTokens(rng, toks, normal, 0.10) }},
+	{"25% replaced", func(rng *rand.Rand, toks, normal []int) []int { return replaceTokens(rng, toks, normal, 0.25) }},
+	{"40% replaced", func(rng *rand.Rand, toks, normal []int) []int { return replaceTokens(rng, toks, normal, 0.40) }},
+	{"cut to 50 tokens", func(_ *rand.Rand, toks, _ []int) []int { return toks[:50] }},
+}
+
+func replaceTokens(rng *rand.Rand, toks, normal []int, frac float64) []int {
+	out := append([]int(nil), toks...)
+	for _, i := range rng.Perm(len(out))[:int(math.Round(frac*float64(len(out))))] {
+		out[i] = normal[rng.IntN(len(normal))]
+	}
+	return out
 }
 
 func newStoryGenerator(t testing.TB, name string) *storyGenerator {
@@ -32,9 +55,12 @@ func newStoryGenerator(t testing.TB, name string) *storyGenerator {
 	}
 	t.Cleanup(func() { e.Close() })
 	n := e.Model.NVocab
-	g := &storyGenerator{e: e, ids: make([]int32, n), weights: make([]float32, n), logits: make([]float32, n)}
+	g := &storyGenerator{e: e, ids: make([]int, n), weights: make([]float64, n), logits: make([]float32, n)}
 	for i := range g.ids {
-		g.ids[i] = int32(i)
+		g.ids[i] = i
+		if e.Tok.TokenType(i) == tokenizer.TypeNormal {
+			g.normal = append(g.normal, i)
+		}
 	}
 	return g
 }
@@ -81,12 +107,12 @@ func (g *storyGenerator) next(rng *rand.Rand, mk *watermark.Marker, hist []int, 
 	}
 	var sum float64
 	for i, x := range l {
-		w := float32(math.Exp(float64(x - maxl)))
+		w := math.Exp(float64(x - maxl))
 		if g.e.Tok.IsEOG(i) {
 			w = 0
 		}
 		g.weights[i] = w
-		sum += float64(w)
+		sum += w
 	}
 	if mk != nil {
 		if c := mk.Choose(hist, g.ids, g.weights); c >= 0 {
@@ -95,7 +121,7 @@ func (g *storyGenerator) next(rng *rand.Rand, mk *watermark.Marker, hist []int, 
 	}
 	u := rng.Float64() * sum
 	for i, w := range g.weights {
-		if u -= float64(w); u < 0 {
+		if u -= w; u < 0 {
 			return i
 		}
 	}
@@ -144,11 +170,17 @@ func seededKey(rng *rand.Rand, scheme watermark.Scheme) watermark.Key {
 // often than the threshold allows.
 func TestWatermarkStoryModel(t *testing.T) {
 	texts := storyTexts(t)
-	var table strings.Builder
+	var table, robust strings.Builder
+	fmt.Fprintf(&robust, "| model | scheme |")
+	for _, a := range storyAttacks {
+		fmt.Fprintf(&robust, " %s |", a.name)
+	}
+	fmt.Fprintf(&robust, "\n| --- | --- |%s\n", strings.Repeat(" ---: |", len(storyAttacks)))
 	fmt.Fprintf(&table, "| model | scheme | answers | detected (text) | detected (tokens as generated) | median p (text) | unmarked answers x keys | false positives at 1e-2 / 1e-6 |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, model := range []string{"TinyStories-656K-Q8_0.gguf", "stories260K.gguf"} {
 		g := newStoryGenerator(t, model)
 		rng := rand.New(rand.NewPCG(2026, 12))
+		attackRNG := rand.New(rand.NewPCG(2026, 13)) // apart, so the answers do not depend on the attacks
 		detect := func(toks []int, keys []watermark.Key) watermark.Result {
 			ids, err := g.e.Tok.Encode(g.e.Tok.Decode(toks), false, false)
 			if err != nil {
@@ -159,12 +191,18 @@ func TestWatermarkStoryModel(t *testing.T) {
 		for _, scheme := range []watermark.Scheme{watermark.Gumbel, watermark.RedGreen} {
 			k := seededKey(rng, scheme)
 			hits, tokHits := 0, 0
+			attackHits := make([]int, len(storyAttacks))
 			var logps []float64
 			for range texts {
 				toks := g.answer(t, rng, watermark.NewMarker(k), 200)
 				r := detect(toks, []watermark.Key{k})
 				if r.Detected {
 					hits++
+				}
+				for i, a := range storyAttacks {
+					if detect(a.f(attackRNG, toks, g.normal), []watermark.Key{k}).Detected {
+						attackHits[i]++
+					}
 				}
 				if watermark.Detect(toks, []watermark.Key{k}, watermark.Options{}).Detected {
 					tokHits++
@@ -190,6 +228,11 @@ func TestWatermarkStoryModel(t *testing.T) {
 			}
 			fmt.Fprintf(&table, "| %s | %s | %d | %.1f%% | %.1f%% | %.2g | %d | %d / %d |\n", strings.TrimSuffix(model, ".gguf"), scheme, texts,
 				100*float64(hits)/float64(texts), 100*float64(tokHits)/float64(texts), math.Exp(median(logps)), trials, fp2, fp6)
+			fmt.Fprintf(&robust, "| %s | %s |", strings.TrimSuffix(model, ".gguf"), scheme)
+			for _, h := range attackHits {
+				fmt.Fprintf(&robust, " %.1f%% |", 100*float64(h)/float64(texts))
+			}
+			robust.WriteByte('\n')
 			if scheme == watermark.Gumbel && hits*100 < 95*texts {
 				t.Errorf("%s, %s: %d/%d marked answers detected, want >= 95%%", model, scheme, hits, texts)
 			}
@@ -202,6 +245,7 @@ func TestWatermarkStoryModel(t *testing.T) {
 		}
 	}
 	t.Logf("temperature 1, 200-token answers, %d per case:\n%s", texts, table.String())
+	t.Logf("detection at p < 1e-6 after attacks on the tokens (then decoded and retokenized):\n%s", robust.String())
 }
 
 func median(xs []float64) float64 {

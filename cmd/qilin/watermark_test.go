@@ -3,11 +3,14 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/qilin-ai/qilin/internal/testdata"
 	"github.com/qilin-ai/qilin/watermark"
 )
 
@@ -59,18 +62,23 @@ func TestWatermarkKeygen(t *testing.T) {
 }
 
 // markedLetters returns text of n letters picked by a Gumbel marker from a
-// uniform distribution, and its byte-level token ids under
-// writeTokenizeVocab's vocabulary (token id = byte value; no 'h' or 'e', so
-// no merges apply).
+// distribution that changes at every step (a fixed one would make the
+// choice a function of the window, and the text would loop). Under
+// writeTokenizeVocab's vocabulary each letter is one token (id = byte
+// value; no 'h' or 'e', so no merges apply).
 func markedLetters(mk *watermark.Marker, n int) string {
 	letters := []byte("abcdfgijklmnopqrstuvwxyz")
-	ids := make([]int32, len(letters))
-	weights := make([]float32, len(letters))
+	ids := make([]int, len(letters))
+	weights := make([]float64, len(letters))
 	for i, c := range letters {
-		ids[i], weights[i] = int32(c), 1
+		ids[i], weights[i] = int(c), 1
 	}
 	hist := []int{'a', 'b', 'c', 'd'}
+	rng := rand.New(rand.NewPCG(uint64(n), 1))
 	for len(hist) < n {
+		for i := range weights {
+			weights[i] = rng.Float64()
+		}
 		hist = append(hist, int(letters[mk.Choose(hist, ids, weights)]))
 	}
 	return string(runeBytes(hist))
@@ -143,5 +151,73 @@ func TestWatermarkDetectCommand(t *testing.T) {
 		if _, errs, code := runCLI(t, append([]string{"watermark", "detect"}, args...)...); code != 1 || errs == "" {
 			t.Errorf("detect %v: exit %d (%q), want 1 with a message", args, code, errs)
 		}
+	}
+}
+
+// qilin run --watermark-key-file marks what it samples; the answer detects
+// with the key, and a greedy run says it cannot be marked.
+func TestRunWatermark(t *testing.T) {
+	model := testdata.Path(t, "models", "stories260K.gguf")
+	k := seededKey(rand.New(rand.NewPCG(8, 8)), watermark.Gumbel)
+	keyFile := writeKeyFile(t, k)
+	out, errs, code := runCLI(t, "run", "--model", model, "--prompt", "Once upon a time", "--max-tokens", "150",
+		"--temp", "1", "--top-k", "0", "--top-p", "1", "--min-p", "0", "--seed", "3", "--watermark-key-file", keyFile)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	dout, derrs, code := runCLI(t, "watermark", "detect", "--key-file", keyFile, "--model", model, "--json", writeText(t, out))
+	var r watermark.Result
+	if err := json.Unmarshal([]byte(dout), &r); code != 0 || err != nil || !r.Detected {
+		t.Errorf("marked run not detected: exit %d %s %s", code, dout, derrs)
+	}
+	greedyOut, errs, code := runCLI(t, "run", "--model", model, "--prompt", "Once upon a time", "--max-tokens", "20", "--temp", "0", "--watermark-key-file", keyFile)
+	plain, _, _ := runCLI(t, "run", "--model", model, "--prompt", "Once upon a time", "--max-tokens", "20", "--temp", "0")
+	if code != 0 || !strings.Contains(errs, "cannot carry a watermark") || greedyOut != plain {
+		t.Errorf("greedy run: exit %d, stderr %q, output %q vs %q", code, errs, greedyOut, plain)
+	}
+	if _, _, code := runCLI(t, "run", "--model", model, "--prompt", "x", "--watermark-key-file", filepath.Join(t.TempDir(), "none.json")); code != 1 {
+		t.Errorf("missing key file: exit %d, want 1", code)
+	}
+}
+
+func writeText(t *testing.T, s string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "text.txt")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// qilin serve --watermark-key-file: a chat answer carries the header and
+// the mark.
+func TestServeWatermarkFlag(t *testing.T) {
+	model := testdata.Path(t, "models", "stories260K.gguf")
+	k := seededKey(rand.New(rand.NewPCG(9, 9)), watermark.Gumbel)
+	keyFile := writeKeyFile(t, k)
+	s := startServe(t, model, "--port", "0", "--watermark-key-file", keyFile)
+	defer s.stop(t)
+	body := `{"model":"stories260K","messages":[{"role":"user","content":"Tell me a story."}],"max_tokens":150,"temperature":1}`
+	resp, err := http.Post(s.base+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Choices []struct{ Message struct{ Content string } }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || len(r.Choices) == 0 {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	if got := resp.Header.Get("X-Qilin-Watermark"); got != k.ID {
+		t.Errorf("X-Qilin-Watermark = %q, want %q", got, k.ID)
+	}
+	out, _, _ := runCLI(t, "watermark", "detect", "--key-file", keyFile, "--model", model, "--json", writeText(t, r.Choices[0].Message.Content))
+	var d watermark.Result
+	if err := json.Unmarshal([]byte(out), &d); err != nil || !d.Detected {
+		t.Errorf("served answer not detected: %s", out)
+	}
+	if !strings.Contains(s.errb.String(), k.ID) {
+		t.Errorf("serve does not log the marking key id: %s", s.errb.String())
 	}
 }

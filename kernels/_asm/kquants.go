@@ -62,20 +62,39 @@ func genKQuants() {
 // With total set (Q4_K), each block's exact integer sums S (quants) and M
 // (mins) are scaled once: [acc, accm] += [S, M] * [d, dmin]*d_a by one fused
 // multiply-add, and the result is acc - accm, as llama.cpp's repacked Q4_K
-// kernels compute it. Otherwise (Q5_K) the 8 lanes of S are scaled and
-// accumulated separately and the mins folded into the same lanes.
+// gemv computes it; for four rows, as its gemm, once per pair of
+// sub-blocks (dotQ4_KRepacked). Otherwise (Q5_K) the 8 lanes of S are
+// scaled and accumulated separately and the mins' total is added to a
+// float32 apart, as ggml's AVX2 vec_dot (dotKLanes).
 func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 	nb, w, a := dotOpening(name, "Q8_K", T)
-	acc := zeroAccs(T)
+	gemm := total && T > 1
+	var acc []VecVirtual
+	var rowsAcc rowAccs
+	if gemm {
+		rowsAcc = newRowAccs()
+	} else {
+		acc = zeroAccs(T)
+	}
 	q5 := name == "Q5_K"
 	qs := 16
 	if q5 {
 		qs = 48
 	}
+	// Q5_K: the mins' float32 sums, row t in lane t, kept in the frame
+	// (the registers are all taken by the block loop).
+	var summs Mem
+	if !total {
+		summs = AllocLocal(16)
+		z := XMM()
+		VXORPS(z, z, z)
+		VMOVUPS(z, summs)
+	}
 	blockLoop("blocks", nb, 1, func(int) {
 		for off := 0; off < size; off += 64 {
 			prefetch(w, off)
 		}
+
 		// Scales and mins: s0..s2 are the 12 packed bytes.
 		s0, s1, s2, t, u := GP64(), GP64(), GP64(), GP64(), GP64()
 		MOVL(Mem{Base: w, Disp: 4}, s0.As32())
@@ -109,19 +128,51 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		VEXTRACTI128(U8(1), ms, mins)
 		VPERMQ(U8(0x44), ms, sc)
 
-		// Mins: acc -= dmin*d_a * sum_j m_j * (bsum[2j] + bsum[2j+1]).
-		dmin := halfBroadcast(Mem{Base: w, Disp: 2})
-		for t := 0; t < T && !total; t++ {
-			p, d := YMM(), YMM()
-			VMOVDQU(a.at(t, 260), p.AsX())
-			VPHADDW(a.at(t, 276), p.AsX(), p.AsX())
-			VPMADDWD(mins, p.AsX(), p.AsX())
-			VCVTDQ2PS(p.AsX(), p.AsX())
-			VBROADCASTSS(a.at(t, 0), d)
-			VMULPS(dmin, d, d)
-			VFNMADD231PS(p, d, acc[t])
+		// Mins (Q5_K): summs -= float(sum_j m_j * (bsum[2j] + bsum[2j+1])) *
+		// (d_a*dmin), one fused multiply-add per block.
+		// The rows' totals go in the lanes of one register (row t in lane t).
+		if !total {
+			dv := XMM()
+			ps := make([]VecVirtual, 4)
+			for t := 0; t < 4; t++ {
+				if t >= T {
+					ps[t] = ps[0] // unused lanes
+					continue
+				}
+				ps[t] = XMM()
+				VMOVDQU(a.at(t, 260), ps[t])
+				VPHADDW(a.at(t, 276), ps[t], ps[t])
+				VPMADDWD(mins, ps[t], ps[t])
+				VINSERTPS(U8(t<<4), a.at(t, 0), dv, dv)
+			}
+			mv := rowTotals(ps, false) // row t's total in lane t
+			VCVTDQ2PS(mv, mv)
+			dmin := halfBroadcast(Mem{Base: w, Disp: 2})
+			VMULPS(dmin.AsX(), dv, dv)
+			sv := XMM()
+			VMOVUPS(summs, sv)
+			VFNMADD231PS(mv, dv, sv)
+			VMOVUPS(sv, summs)
 		}
 
+		// gemm: llama.cpp's repacked four-row Q4_K kernel scales the sums of
+		// each pair of sub-blocks separately, the rows in the lanes of the
+		// accumulators.
+		var dS VecVirtual
+		if gemm {
+			var dM VecVirtual
+			dS, dM = rowsAcc.blockScales(a, w, 0, 2)
+			pm := make([]VecVirtual, T)
+			for t := 0; t < T; t++ {
+				pm[t] = XMM()
+				VMOVDQU(a.at(t, 260), pm[t])
+				VPHADDW(a.at(t, 276), pm[t], pm[t])
+				VPMADDWD(mins, pm[t], pm[t]) // M of each pair
+			}
+			for _, m := range transpose4(pm) { // M of pair j, row t in lane t
+				rowsAcc.addM(m, dM)
+			}
+		}
 		sumi := ymms(T)
 		zero(sumi...)
 		var hbits VecVirtual
@@ -151,11 +202,21 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 				p := YMM()
 				VPMADDUBSW(a.at(t, 4+64*j), lo, p)
 				VPMADDWD(sl, p, p)
-				VPADDD(p, sumi[t], sumi[t])
+				if gemm {
+					VMOVDQA(p, sumi[t])
+				} else {
+					VPADDD(p, sumi[t], sumi[t])
+				}
 				VPMADDUBSW(a.at(t, 4+64*j+32), hi, p)
 				VPMADDWD(sh, p, p)
 				VPADDD(p, sumi[t], sumi[t])
 			}
+			if gemm {
+				rowsAcc.addS(rowTotals(sumi, true), dS)
+			}
+		}
+		if gemm {
+			return
 		}
 		if total {
 			wsc := XMM()
@@ -179,6 +240,12 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		}
 		scaleBlock(w, 0, a, sumi, acc)
 	}, advanceK(w, size, a))
+	if gemm {
+		rowsAcc.store()
+		VZEROUPPER()
+		RET()
+		return
+	}
 	if total {
 		storeWith(acc, func(v, dst VecVirtual) {
 			VMOVSHDUP(v.AsX(), dst)
@@ -188,7 +255,17 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		RET()
 		return
 	}
-	finishAcc(acc, T)
+	// Q5_K: the lanes' sum, then the mins' total.
+	storeWith(acc, func(v, dst VecVirtual) {
+		hsumTo(v, dst)
+		for t := range acc {
+			if acc[t] == v {
+				VADDSS(summs.Offset(4*t), dst, dst)
+			}
+		}
+	})
+	VZEROUPPER()
+	RET()
 }
 
 // genQ6_K emits Q6_K x Q8_K for T activation rows. The quants' offset of 32
@@ -281,4 +358,101 @@ func advanceK(w GPVirtual, size int, a acts) func(int) {
 		ADDQ(U32(size), w)
 		ADDQ(U32(292), a.base)
 	}
+}
+
+// rowAccs are the accumulators of a four-row repacked (gemm) kernel: acc
+// (quants) and accm (mins), row t in lane t, so that one fused multiply-add
+// updates the four rows (each lane rounds as the row's own would).
+type rowAccs struct{ s, m VecVirtual }
+
+func newRowAccs() rowAccs {
+	r := rowAccs{XMM(), XMM()}
+	VXORPS(r.s, r.s, r.s)
+	VXORPS(r.m, r.m, r.m)
+	return r
+}
+
+// blockScales returns [d_w*d_a(t)] and [dmin_w*d_a(t)] for the block whose
+// f16 d_w and dmin_w are at w+dOff and w+mOff.
+func (r rowAccs) blockScales(a acts, w GPVirtual, dOff, mOff int) (dS, dM VecVirtual) {
+	dv := XMM()
+	VMOVSS(a.at(0, 0), dv)
+	for t := 1; t < 4; t++ {
+		VINSERTPS(U8(t<<4), a.at(t, 0), dv, dv)
+	}
+	dS, dM = XMM(), XMM()
+	VPBROADCASTW(Mem{Base: w, Disp: dOff}, dS)
+	VCVTPH2PS(dS, dS)
+	VPBROADCASTW(Mem{Base: w, Disp: mOff}, dM)
+	VCVTPH2PS(dM, dM)
+	VMULPS(dv, dS, dS)
+	VMULPS(dv, dM, dM)
+	return dS, dM
+}
+
+// addS adds float(s) * d to acc, addM to accm, lane by lane (s and m hold
+// int32 sums).
+func (r rowAccs) addS(s, d VecVirtual) {
+	VCVTDQ2PS(s, s)
+	VFMADD231PS(s, d, r.s)
+}
+
+func (r rowAccs) addM(m, d VecVirtual) {
+	VCVTDQ2PS(m, m)
+	VFMADD231PS(m, d, r.m)
+}
+
+// store writes acc - accm of row t to out[t*ostride].
+func (r rowAccs) store() {
+	VSUBPS(r.m, r.s, r.s)
+	out, os := loadGP("out"), loadGP("ostride")
+	x := XMM()
+	for t := 0; t < 4; t++ {
+		switch t {
+		case 0:
+			VMOVSS(r.s, Mem{Base: out})
+		case 1, 2:
+			VPSHUFD(U8(t), r.s, x)
+			VMOVSS(x, Mem{Base: out, Index: os, Scale: 4 * uint8(t)})
+		default:
+			VPSHUFD(U8(3), r.s, x)
+			LEAQ(Mem{Base: os, Index: os, Scale: 2}, os)
+			VMOVSS(x, Mem{Base: out, Index: os, Scale: 4})
+		}
+	}
+}
+
+// rowTotals returns [sum of the int32 lanes of v[t]] for four vectors
+// (YMM if ymm, else XMM), row t in lane t: exact integer sums by VPHADDD
+// (on YMM, per 128-bit half, the halves added last).
+func rowTotals(v []VecVirtual, ymm bool) VecVirtual {
+	if ymm {
+		u, w, x := YMM(), YMM(), XMM()
+		VPHADDD(v[1], v[0], u)
+		VPHADDD(v[3], v[2], w)
+		VPHADDD(w, u, u)
+		VEXTRACTI128(U8(1), u, x)
+		VPADDD(u.AsX(), x, x)
+		return x
+	}
+	u, w := XMM(), XMM()
+	VPHADDD(v[1], v[0], u)
+	VPHADDD(v[3], v[2], w)
+	VPHADDD(w, u, u)
+	return u
+}
+
+// transpose4 transposes the 4x4 int32 matrix held one row per XMM register.
+func transpose4(r []VecVirtual) []VecVirtual {
+	t0, t1, t2, t3 := XMM(), XMM(), XMM(), XMM()
+	VPUNPCKLDQ(r[1], r[0], t0)
+	VPUNPCKHDQ(r[1], r[0], t1)
+	VPUNPCKLDQ(r[3], r[2], t2)
+	VPUNPCKHDQ(r[3], r[2], t3)
+	o := []VecVirtual{XMM(), XMM(), XMM(), XMM()}
+	VPUNPCKLQDQ(t2, t0, o[0])
+	VPUNPCKHQDQ(t2, t0, o[1])
+	VPUNPCKLQDQ(t3, t1, o[2])
+	VPUNPCKHQDQ(t3, t1, o[3])
+	return o
 }

@@ -6,11 +6,11 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// genQ2Q3 emits Q2_K and Q3_K x Q8_K for T activation rows, with the integer
-// lanes and float accumulation of llama.cpp's AVX2 kernels: per 32 quants,
-// VPMADDUBSW with the activations, the 16-element group scales applied by
-// VPMADDWD, and one FMA of the 8 lanes per super-block (Q2_K first
-// subtracts its mins, through the bsums, with an FMA of their own).
+// genQ2Q3 emits Q2_K and Q3_K x Q8_K for T activation rows: per 32 quants,
+// VPMADDUBSW with the activations and the 16-element group scales applied
+// by VPMADDWD; Q3_K then accumulates as llama.cpp's AVX2 vec_dot (one FMA
+// of the 8 lanes per super-block), Q2_K as its AVX-512 build's repacked
+// kernels (genQ2_K).
 func genQ2Q3(shufQ6 *[4]Mem) {
 	mask03 := constBytes("mask03", splat32(0x03))
 	m32 := constBytes("splat32b", splat32(32))
@@ -31,9 +31,23 @@ func groupScales(sc VecVirtual, h int) VecVirtual {
 	return s
 }
 
+// genQ2_K emits Q2_K x Q8_K in the order of the repacked Q2_K kernels of
+// llama.cpp's AVX-512 build (dotQ2_KRepacked): the integer sums of the
+// quants (S) and of the mins times the bsums (M) are taken per block for
+// one row (gemv), per half block for four rows (gemm), and [acc, accm] +=
+// [S, M] * [d, dmin]*d_a by one fused multiply-add each time; the result is
+// acc - accm.
 func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
 	nb, w, a := dotOpening("Q2_K", "Q8_K", T)
-	acc := zeroAccs(T)
+	var acc []VecVirtual
+	var rowsAcc rowAccs
+	halves := 1 // sums per block: 1 (gemv) or 2 (gemm, the rows in the accumulators' lanes)
+	if T > 1 {
+		halves = 2
+		rowsAcc = newRowAccs()
+	} else {
+		acc = zeroAccs(T)
+	}
 	blockLoop("blocks", nb, 1, func(int) {
 		prefetch(w, 0)
 		prefetch(w, 64)
@@ -44,17 +58,42 @@ func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
 		VPAND(mask0F.Offset(0), mins.AsX(), mins.AsX())
 		VPMOVZXBW(sc.AsX(), sc)
 		VPMOVZXBW(mins.AsX(), mins)
-		// acc -= dmin*d_a * (mins . bsums), lane by lane.
-		dmin := halfBroadcast(Mem{Base: w, Disp: 82})
-		for t := 0; t < T; t++ {
-			p, d := YMM(), YMM()
-			VPMADDWD(a.at(t, 260), mins, p)
-			VCVTDQ2PS(p, p)
-			VBROADCASTSS(a.at(t, 0), d)
-			VMULPS(d, dmin, d)
-			VFNMADD231PS(p, d, acc[t])
-		}
 		sumi := ymms(T)
+		var wsc, dS, dM VecVirtual
+		if halves == 1 {
+			wsc = XMM()
+			VMOVD(Mem{Base: w, Disp: 80}, wsc)
+			VCVTPH2PS(wsc, wsc) // [d, dmin, 0, 0]
+		} else {
+			dS, dM = rowsAcc.blockScales(a, w, 80, 82)
+		}
+		// scaleSums adds [S, M] of the quants summed in sumi and of the mins
+		// of the 16-element groups [8h, 8h+8) (all 16 for one row) to the
+		// accumulators.
+		scaleSums := func(h int) {
+			if halves == 2 {
+				ms := make([]VecVirtual, T)
+				for t := 0; t < T; t++ {
+					p := YMM()
+					VPMADDWD(a.at(t, 260), mins, p) // lane l: groups 2l, 2l+1
+					ms[t] = XMM()
+					VEXTRACTI128(U8(h), p, ms[t])
+				}
+				rowsAcc.addM(rowTotals(ms, false), dM)
+				rowsAcc.addS(rowTotals(sumi, true), dS)
+				return
+			}
+			p, x, d := YMM(), XMM(), XMM()
+			VPMADDWD(a.at(0, 260), mins, p)
+			VPHADDD(p, sumi[0], p) // per half: [s, s, m, m]
+			VEXTRACTI128(U8(1), p, x)
+			VPADDD(p.AsX(), x, x)
+			VPHADDD(x, x, x) // [S, M, S, M]
+			VCVTDQ2PS(x, x)
+			VBROADCASTSS(a.at(0, 0), d)
+			VMULPS(wsc, d, d)
+			VFMADD231PS(x, d, acc[0].AsX())
+		}
 		zero(sumi...)
 		for h := 0; h < 2; h++ {
 			scH := groupScales(sc, h)
@@ -71,10 +110,29 @@ func genQ2_K(T int, shufQ6 *[4]Mem, mask03 Mem) {
 				VPSHUFB(shufQ6[s], scH, scv)
 				groupDot(a, 4+128*h+32*s, q, scv, sumi)
 			}
+			if halves == 2 {
+				scaleSums(h)
+				if h == 0 {
+					zero(sumi...)
+				}
+			}
 		}
-		scaleBlock(w, 80, a, sumi, acc)
+		if halves == 1 {
+			scaleSums(0)
+		}
 	}, advanceK(w, 84, a))
-	finishAcc(acc, T)
+	if halves == 2 {
+		rowsAcc.store()
+		VZEROUPPER()
+		RET()
+		return
+	}
+	storeWith(acc, func(v, dst VecVirtual) {
+		VMOVSHDUP(v.AsX(), dst)
+		VSUBSS(dst, v.AsX(), dst) // acc - accm
+	})
+	VZEROUPPER()
+	RET()
 }
 
 func genQ3_K(T int, shufQ6 *[4]Mem, mask03, m32 Mem) {

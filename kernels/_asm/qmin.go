@@ -6,12 +6,11 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// genQMin emits Q4_1 and Q5_1 x Q8_1 with the arithmetic of package quant's
-// specification (VecDotQ4_1, VecDotQ5_1: ggml's generic order), so that the
-// kernels give its bits: per block, the exact integer dot of the unsigned
-// quants with the activations (VPMADDUBSW needs no offset here), then
-// sum += float32(dx*dy)*float32(sumi) + float32(mx*sy), each operation
-// rounded to float32 in that order.
+// genQMin emits Q4_1 and Q5_1 x Q8_1 in the order of ggml's AVX2 vec_dot
+// (dotQ1Lanes): per block, the integer dot of the unsigned quants with the
+// activations in 8 lanes (VPMADDUBSW needs no offset here), each lane
+// accumulated by acc += (dx*dy) * float(lane) fused, and the minimum's
+// summs += mx*sy fused apart; the result is the lanes' sum plus summs.
 func genQMin() {
 	for _, f := range []struct {
 		name string
@@ -20,10 +19,11 @@ func genQMin() {
 	}{{"Q4_1", 20, false}, {"Q5_1", 24, true}} {
 		for _, T := range []int{1, 4} {
 			nb, w, a := dotOpening(f.name, "Q8_1", T)
-			acc := make([]VecVirtual, T)
-			for t := range acc {
-				acc[t] = XMM()
-				VXORPS(acc[t], acc[t], acc[t])
+			acc := zeroAccs(T)
+			summs := make([]VecVirtual, T)
+			for t := range summs {
+				summs[t] = XMM()
+				VXORPS(summs[t], summs[t], summs[t])
 			}
 			ones := YMM()
 			VMOVDQU(ones16, ones)
@@ -45,25 +45,33 @@ func genQMin() {
 				dm := XMM()
 				VMOVD(Mem{Base: w}, dm)
 				VCVTPH2PS(dm, dm) // [dx, mx]
+				mx := XMM()
+				VMOVSHDUP(dm, mx)
 				for t := 0; t < T; t++ {
-					p, y := YMM(), XMM()
+					p, y, sy, d := YMM(), XMM(), XMM(), YMM()
 					VPMADDUBSW(a.at(t, 4), q, p)
 					VPMADDWD(ones, p, p)
-					s := hsumI32(p)
-					VCVTDQ2PS(s, s)
+					VCVTDQ2PS(p, p)
 					VMOVD(a.at(t, 0), y)
-					VCVTPH2PS(y, y)  // [dy, sy]
-					VMULPS(dm, y, y) // [dx*dy, mx*sy]
-					VMULSS(y, s, s)  // (dx*dy)*sumi
-					VMOVSHDUP(y, y)  // mx*sy
-					VADDSS(y, s, s)  // + mx*sy
-					VADDSS(s, acc[t], acc[t])
+					VCVTPH2PS(y, y) // [dy, sy]
+					VMOVSHDUP(y, sy)
+					VFMADD231SS(sy, mx, summs[t]) // summs += mx*sy
+					VMULSS(dm, y, d.AsX())        // dx*dy
+					VBROADCASTSS(d.AsX(), d)
+					VFMADD231PS(p, d, acc[t])
 				}
 			}, func(int) {
 				ADDQ(U32(f.size), w)
 				ADDQ(U32(36), a.base)
 			})
-			storeWith(acc, func(v, dst VecVirtual) { VMOVAPS(v, dst) })
+			storeWith(acc, func(v, dst VecVirtual) {
+				hsumTo(v, dst)
+				for t := range acc {
+					if acc[t] == v {
+						VADDSS(summs[t], dst, dst)
+					}
+				}
+			})
 			VZEROUPPER()
 			RET()
 		}

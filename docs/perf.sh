@@ -1,13 +1,23 @@
 #!/bin/sh
-# Regenerates docs/perf.md: builds qilin, runs qilin bench on random-weight
-# models with the shapes of the released Qwen2.5 models (the shapes and types
-# of the llama.cpp figures in DESIGN.md "Performance method"), and writes the
+# Regenerates docs/perf.md: builds qilin, writes random-weight models with
+# the shapes of released models (qilin synth: Qwen2.5 0.5B and 1.5B, and the
+# MoE shapes Qwen3-30B-A3B and DeepSeek-V2-Lite), runs qilin bench on them
+# and, when LLAMA_BENCH names llama.cpp's llama-bench, llama-bench on the
+# same files with the same threads, the two alternating, and writes the
 # report. Run it from the repository root on an otherwise idle machine:
 #
-#	sh docs/perf.sh            # 3 repetitions per test
-#	REPS=5 sh docs/perf.sh     # as llama-bench's default
+#	sh docs/perf.sh            # 3 repetitions per test, 2 rounds
+#	LLAMA_BENCH=/path/to/llama-bench sh docs/perf.sh   # llama.cpp beside qilin
+#	MODELS=/big/disk sh docs/perf.sh   # keep the synthetic files there (~30 GB)
+#	MOE=0 sh docs/perf.sh      # without the two MoE shapes (17 + 10 GB files)
+#	REPS=5 ROUNDS=3 sh docs/perf.sh
 #	SOAK=10m sh docs/perf.sh   # also the server's memory soak (issue 5)
 #	TRAIN_ONLY=1 sh docs/perf.sh   # only the training section, the rest kept
+#
+# Each round runs qilin bench and then llama-bench (-r REPS, pp512 and
+# tg128) on one file before the next round, so that both see the same load
+# on a shared machine; the report pools the rounds and gives each round's
+# ratio too.
 #
 # The training section compares with llm.c's CPU trainer when LLMC_BENCH
 # names its benchmark driver (built outside the repository, see the section).
@@ -76,18 +86,38 @@ if [ -n "${TRAIN_ONLY:-}" ]; then
 	exit 0
 fi
 
+rounds=${ROUNDS:-2}
+models=${MODELS:-$tmp/models}
+mkdir -p "$models" "$tmp/runs"
 load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 n=0
+# bench SHAPE QUANT THREADS: rounds of qilin bench and llama-bench on the
+# synthetic file of SHAPE at QUANT, written once.
 bench() {
 	n=$((n + 1))
-	echo "qilin bench $*" >&2
-	"$tmp/qilin" bench "$@" -r "$reps" --json >"$tmp/$n.json"
+	f="$models/$1-$2.gguf"
+	if [ ! -f "$f" ]; then
+		echo "qilin synth $1 $f --quant $2" >&2
+		"$tmp/qilin" synth "$1" "$f" --quant "$2" >&2
+	fi
+	for r in $(seq "$rounds"); do
+		echo "round $r: qilin bench -m $f -t $3" >&2
+		"$tmp/qilin" bench -m "$f" -t "$3" -r "$reps" --json >"$tmp/runs/$(printf %02d "$n").$r.qilin.json"
+		if [ -n "${LLAMA_BENCH:-}" ]; then
+			echo "round $r: llama-bench -m $f -t $3" >&2
+			"$LLAMA_BENCH" -m "$f" -t "$3" -p 512 -n 128 -r "$reps" -o json >"$tmp/runs/$(printf %02d "$n").$r.llama.json" 2>/dev/null
+		fi
+	done
 }
-bench --synthetic qwen2.5-0.5b --quant Q4_K_M -t 2
-bench --synthetic qwen2.5-0.5b --quant Q8_0 -t 2
-bench --synthetic qwen2.5-1.5b --quant Q4_K_M -t 2
-bench --synthetic qwen2.5-0.5b --quant Q4_K_M -t 1
-bench --synthetic qwen2.5-0.5b --quant Q8_0 -t 1
+bench qwen2.5-0.5b Q4_K_M 2
+bench qwen2.5-0.5b Q8_0 2
+bench qwen2.5-1.5b Q4_K_M 2
+if [ "${MOE:-1}" != 0 ]; then
+	bench qwen3-30b-a3b Q4_K_M 2
+	bench deepseek-v2-lite Q4_K_M 2
+fi
+bench qwen2.5-0.5b Q4_K_M 1
+bench qwen2.5-0.5b Q8_0 1
 
 echo "go test ./server -bench ServeLoad" >&2
 go test ./server -run '^$' -bench ServeLoad -benchtime 1x -timeout 30m >"$tmp/serve.txt"
@@ -116,17 +146,20 @@ types (llama.cpp's Q4_K_M / Q8_0 mixes) and vocabulary sizes of the released
 models. Machines here are shared and noisy: compare the ratios within a run,
 not absolute times across runs.
 
-The llama.cpp columns are DESIGN.md's figures for this machine kind (2
-cores, AVX-512 VNNI, ~20 GB/s; llama.cpp CPU build, 2 threads, random-weight
-models of the same shapes); their roofline share is recomputed with the
-bandwidth measured in this run. Goals (issue 4): tg >= 1.3× llama.cpp
-(>= 65% of the roofline), pp >= 1.0× (stretch 1.5×).
+The llama.cpp columns are llama-bench (llama.cpp's CPU build, made natively
+on this machine) run by the same script on the same files with the same
+threads, alternating with qilin bench round by round, so that both see the
+same load; the ratios compare the pooled means, and each model's section
+gives every round's ratio too. Where they are absent, llama-bench was not
+run (LLAMA_BENCH unset). Goals (issue 4): tg >= 1.3× llama.cpp (>= 65% of
+the roofline), pp >= 1.0× (stretch 1.5×); on the MoE shapes (issue 10),
+tg >= 1.3×.
 
 HEAD
-	echo "Measured $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown) on $cpu, $(nproc 2>/dev/null || echo '?') CPUs, $reps repetitions per test;"
+	echo "Measured $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown) on $cpu, $(nproc 2>/dev/null || echo '?') CPUs, $rounds rounds of $reps repetitions per test;"
 	echo "load average $load0 before the runs and $load1 after (other work on the machine inflates the ± spreads)."
 	echo
-	"$tmp/qilin" bench --report "$tmp"/[0-9]*.json
+	"$tmp/qilin" bench --report "$tmp"/runs/*.json
 	echo
 	echo "## Serving: continuous batching"
 	echo

@@ -182,4 +182,6 @@ func checkReference(t *testing.T, dir, file string) {
 	} else {
 		t.Log(greedyNote)
 	}
+	t.Logf("greedy: the first %d of %d tokens as llama.cpp's, %d of %d as exact math's",
+		commonPrefix(greedy, r.GreedyTokens), len(r.GreedyTokens), commonPrefix(greedy, r.GreedyTokensExact), len(r.GreedyTokensExact))
 }

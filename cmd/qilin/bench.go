@@ -33,27 +33,26 @@ func init() {
 
 // benchReport is the result of one bench run; its JSON form is --json.
 type benchReport struct {
-	Model         string       `json:"model"`
-	Threads       int          `json:"threads"`
-	Results       []benchTest  `json:"results"`
-	BandwidthGBs  float64      `json:"bandwidth_gbs"`
-	RooflineShare float64      `json:"roofline_share"` // tg tok/s × decode bytes per token / bandwidth
-	PrefillGFLOPs float64      `json:"prefill_gflops"` // pp FLOPs / time
-	File          string       `json:"file,omitempty"`
-	SizeBytes     int64        `json:"size_bytes"` // tensor bytes
-	Params        int64        `json:"params"`
-	DecodeBytes   int64        `json:"decode_bytes_per_token"` // weight bytes read per decoded token
-	PrefillFLOPs  float64      `json:"prefill_flops"`          // per pp run
-	BWThreads     int          `json:"bandwidth_threads"`
-	BWBufferBytes int64        `json:"bandwidth_buffer_bytes"`
-	LoadSeconds   float64      `json:"load_s"`
-	FirstTokenS   float64      `json:"first_token_s"`            // from opening the file to the first token's logits
-	FileBytes     int64        `json:"file_bytes"`               // the model file
-	KVBytes       int64        `json:"kv_cache_bytes"`           // the sequence's f16 KV cache
-	KVBytesPerTok int64        `json:"kv_cache_bytes_per_token"` // as qilin show reports it
-	ResidentBytes int64        `json:"resident_bytes,omitempty"` // most VmRSS seen right after a tg run (Linux)
-	Reference     *benchRefCmp `json:"llama_cpp,omitempty"`
-	Command       string       `json:"command"`
+	Model         string      `json:"model"`
+	Threads       int         `json:"threads"`
+	Results       []benchTest `json:"results"`
+	BandwidthGBs  float64     `json:"bandwidth_gbs"`
+	RooflineShare float64     `json:"roofline_share"` // tg tok/s × decode bytes per token / bandwidth
+	PrefillGFLOPs float64     `json:"prefill_gflops"` // pp FLOPs / time
+	File          string      `json:"file,omitempty"`
+	SizeBytes     int64       `json:"size_bytes"` // tensor bytes
+	Params        int64       `json:"params"`
+	DecodeBytes   int64       `json:"decode_bytes_per_token"` // weight bytes read per decoded token
+	PrefillFLOPs  float64     `json:"prefill_flops"`          // per pp run
+	BWThreads     int         `json:"bandwidth_threads"`
+	BWBufferBytes int64       `json:"bandwidth_buffer_bytes"`
+	LoadSeconds   float64     `json:"load_s"`
+	FirstTokenS   float64     `json:"first_token_s"`            // from opening the file to the first token's logits
+	FileBytes     int64       `json:"file_bytes"`               // the model file
+	KVBytes       int64       `json:"kv_cache_bytes"`           // the sequence's f16 KV cache
+	KVBytesPerTok int64       `json:"kv_cache_bytes_per_token"` // as qilin show reports it
+	ResidentBytes int64       `json:"resident_bytes,omitempty"` // most VmRSS seen right after a tg run (Linux)
+	Command       string      `json:"command"`
 }
 
 // benchTest is one llama-bench test: ppN (N prompt tokens in one batch) or
@@ -63,30 +62,6 @@ type benchTest struct {
 	TokensPerS float64   `json:"tokens_per_s"`
 	Stddev     float64   `json:"stddev"`
 	Samples    []float64 `json:"samples"`
-}
-
-// benchRef holds llama.cpp's figures measured on this machine kind (2
-// cores, AVX-512 VNNI, ~20 GB/s) with 2 threads on random-weight models of
-// the same shapes, from docs/../shared DESIGN.md "Performance method".
-type benchRef struct {
-	shape        string
-	ft           quantize.FileType
-	pp512, tg128 float64
-}
-
-var benchRefs = []benchRef{
-	{"qwen2.5-0.5b", quantize.Q4_K_M, 127, 26.0},
-	{"qwen2.5-0.5b", quantize.Q8_0, 172, 22.3},
-	{"qwen2.5-1.5b", quantize.Q4_K_M, 67, 11.4},
-}
-
-// benchRefCmp compares a run with llama.cpp's figures for the same shape.
-type benchRefCmp struct {
-	PP512         float64 `json:"pp512_tokens_per_s,omitempty"`
-	TG128         float64 `json:"tg128_tokens_per_s,omitempty"`
-	PPRatio       float64 `json:"pp_ratio,omitempty"` // qilin / llama.cpp
-	TGRatio       float64 `json:"tg_ratio,omitempty"`
-	RooflineShare float64 `json:"roofline_share,omitempty"` // llama.cpp's tg128 at this run's bandwidth
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -132,7 +107,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	rep := &benchReport{Threads: *threads, Command: "qilin bench " + strings.Join(args, " ")}
 	var mf modelFile
-	var ref *benchRef
 	if *synthName != "" {
 		shape, err := synth.Lookup(*synthName)
 		if err != nil {
@@ -156,11 +130,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "wrote a synthetic %s %v in %v\n", shape.Name, ft, time.Since(start).Round(time.Millisecond))
 		debug.FreeOSMemory() // the writer's buffers must not count as resident memory
 		rep.Model = fmt.Sprintf("%s %v (synthetic)", shape.Name, ft)
-		for i := range benchRefs {
-			if benchRefs[i].shape == shape.Name && benchRefs[i].ft == ft {
-				ref = &benchRefs[i]
-			}
-		}
 	} else {
 		if mf, err = resolveModel(*modelRef); err != nil {
 			return err
@@ -208,13 +177,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return t
 	}
-	// Warm up: one token reads every weight once (paging in the mapped
-	// file) and touches every buffer; it is also the first token after
-	// loading.
+	// Warm up: one token touches every buffer and is the first token after
+	// loading. It reads only the experts it is routed to, so the rest of the
+	// mapped file is paged in too (llama.cpp maps it with MAP_POPULATE):
+	// no test then waits on the disk.
 	if err := seq.Eval(randomTokens(1), false, keep); err != nil {
 		return err
 	}
 	rep.FirstTokenS = time.Since(start).Seconds()
+	pageIn(e.File)
 	probe()
 	if *nPrompt > 0 {
 		run := func() (float64, error) {
@@ -264,9 +235,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if strings.HasPrefix(r.Test, "tg") {
 			rep.RooflineShare = r.TokensPerS * float64(rep.DecodeBytes) / bestBW
 		}
-	}
-	if ref != nil && *threads == 2 {
-		rep.Reference = compareRef(rep, ref)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -355,23 +323,6 @@ func weightTraffic(f *gguf.File, nExpert, nUsed int) traffic {
 	return w
 }
 
-func compareRef(rep *benchReport, ref *benchRef) *benchRefCmp {
-	c := &benchRefCmp{}
-	for _, r := range rep.Results {
-		switch r.Test {
-		case "pp512":
-			c.PP512, c.PPRatio = ref.pp512, r.TokensPerS/ref.pp512
-		case "tg128":
-			c.TG128, c.TGRatio = ref.tg128, r.TokensPerS/ref.tg128
-			c.RooflineShare = ref.tg128 * float64(rep.DecodeBytes) / (rep.BandwidthGBs * 1e9)
-		}
-	}
-	if c.PP512 == 0 && c.TG128 == 0 {
-		return nil
-	}
-	return c
-}
-
 // printBench writes the report as a Markdown table (like llama-bench's)
 // followed by the derived figures.
 func printBench(w io.Writer, rep *benchReport) {
@@ -396,22 +347,27 @@ func printBench(w io.Writer, rep *benchReport) {
 				rep.PrefillGFLOPs, rep.PrefillFLOPs/1e9, r.Test)
 		}
 	}
-	if c := rep.Reference; c != nil {
-		var parts []string
-		if c.PP512 > 0 {
-			parts = append(parts, fmt.Sprintf("pp512 %.0f t/s, qilin %.2f×", c.PP512, c.PPRatio))
-		}
-		if c.TG128 > 0 {
-			parts = append(parts, fmt.Sprintf("tg128 %.1f t/s (%.1f%% of this run's roofline), qilin %.2f×", c.TG128, 100*c.RooflineShare, c.TGRatio))
-		}
-		fmt.Fprintf(w, "- llama.cpp, same shape and type, 2 threads (DESIGN.md, this machine kind): %s\n", strings.Join(parts, "; "))
-	}
 	fmt.Fprintf(w, "- model load: %.2f s; to the first token: %.2f s\n", rep.LoadSeconds, rep.FirstTokenS)
 	if rep.ResidentBytes > 0 {
 		base := rep.FileBytes + rep.KVBytes
 		fmt.Fprintf(w, "- resident memory after decoding: %.1f MiB = %.2f × (file %.1f MiB + KV cache %.1f MiB)\n",
 			mib(rep.ResidentBytes), float64(rep.ResidentBytes)/float64(base), mib(rep.FileBytes), mib(rep.KVBytes))
 	}
+}
+
+// pageSink keeps pageIn's reads from being optimized away.
+var pageSink byte
+
+// pageIn reads one byte of every 4 KiB of every tensor of f, so that a
+// mapped file is resident before it is measured.
+func pageIn(f *gguf.File) {
+	var s byte
+	for _, t := range f.Tensors {
+		for i := 0; i < len(t.Data); i += 4096 {
+			s += t.Data[i]
+		}
+	}
+	pageSink = s
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
@@ -433,52 +389,4 @@ func residentBytes() int64 {
 		}
 	}
 	return 0
-}
-
-// benchReportFiles prints a Markdown report of saved --json outputs: one
-// summary table, then each run's command, table and derived figures.
-func benchReportFiles(w io.Writer, paths []string) error {
-	if len(paths) == 0 {
-		return usageError("--report needs the JSON files of bench --json runs")
-	}
-	var reps []*benchReport
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		r := &benchReport{}
-		if err := json.Unmarshal(b, r); err != nil {
-			return fmt.Errorf("%s: not a bench --json report: %w", p, err)
-		}
-		reps = append(reps, r)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "| model\t threads\t pp t/s\t tg t/s\t bandwidth\t tg roofline share\t prefill GFLOP/s\t llama.cpp pp / tg t/s\t qilin / llama.cpp pp, tg\t llama.cpp roofline share |")
-	fmt.Fprintln(tw, "| ---\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---: |")
-	for _, r := range reps {
-		pp, tg := "-", "-"
-		for _, t := range r.Results {
-			cell := fmt.Sprintf("%s: %.2f ± %.2f", t.Test, t.TokensPerS, t.Stddev)
-			if strings.HasPrefix(t.Test, "pp") {
-				pp = cell
-			} else {
-				tg = cell
-			}
-		}
-		ref, ratio, refShare := "-", "-", "-"
-		if c := r.Reference; c != nil {
-			ref = fmt.Sprintf("%.0f / %.1f", c.PP512, c.TG128)
-			ratio = fmt.Sprintf("%.2f×, %.2f×", c.PPRatio, c.TGRatio)
-			refShare = fmt.Sprintf("%.1f%%", 100*c.RooflineShare)
-		}
-		fmt.Fprintf(tw, "| %s\t %d\t %s\t %s\t %.1f GB/s\t %.1f%%\t %.1f\t %s\t %s\t %s |\n", r.Model, r.Threads, pp, tg,
-			r.BandwidthGBs, 100*r.RooflineShare, r.PrefillGFLOPs, ref, ratio, refShare)
-	}
-	tw.Flush()
-	for _, r := range reps {
-		fmt.Fprintf(w, "\n### %s, %d thread(s)\n\n```\n%s\n```\n\n", r.Model, r.Threads, r.Command)
-		printBench(w, r)
-	}
-	return nil
 }

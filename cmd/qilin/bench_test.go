@@ -162,3 +162,63 @@ func TestWeightTraffic(t *testing.T) {
 		t.Errorf("params %d", w.params)
 	}
 }
+
+// --report merges alternating rounds of qilin bench and llama-bench on one
+// file: samples pooled, the ratio of the means and each round's ratio.
+func TestBenchReportBesideLlamaBench(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	qilinRound := func(bw float64, pp, tg []float64) *benchReport {
+		return &benchReport{Model: "m Q4_K_M", File: "/models/m.gguf", Threads: 2, BandwidthGBs: bw, DecodeBytes: 1e9, PrefillFLOPs: 4e9,
+			Command: "qilin bench -m /models/m.gguf -p 4 -n 2", Results: []benchTest{{Test: "pp4", Samples: pp}, {Test: "tg2", Samples: tg}}}
+	}
+	llamaRound := func(pp, tg []float64) []llamaBenchTest {
+		return []llamaBenchTest{
+			{ModelFilename: "/models/m.gguf", BuildCommit: "d32676d77", NThreads: 2, NPrompt: 4, SamplesTS: pp},
+			{ModelFilename: "/models/m.gguf", BuildCommit: "d32676d77", NThreads: 2, NGen: 2, SamplesTS: tg},
+			{ModelFilename: "/models/other.gguf", BuildCommit: "d32676d77", NThreads: 2, NGen: 2, SamplesTS: []float64{1}},
+		}
+	}
+	files := []string{
+		write("q1.json", qilinRound(40, []float64{100, 110}, []float64{20, 22})),
+		write("l1.json", llamaRound([]float64{80}, []float64{10, 12})),
+		write("q2.json", qilinRound(50, []float64{90}, []float64{18})),
+		write("l2.json", llamaRound([]float64{60}, []float64{9})),
+	}
+	md, stderr, code := runCLI(t, append([]string{"bench", "--report"}, files...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"pp4: 100.00 ± 10.00", "tg2: 20.00 ± 2.00", "50.0 GB/s", "40.0%", "| 100.0",
+		"70.00 / 10.33", "1.43×, 1.94×", "20.7%",
+		"llama-bench -m /models/m.gguf -t 2 -p 4 -n 2 -r 1 -o json",
+		"2 round(s), qilin and llama-bench alternately",
+		"llama.cpp d32676d77 (llama-bench, the same file and threads, on this machine in the same run): pp4 70.00 ± 14.14 t/s, qilin 1.43× (rounds: 1.31×, 1.50×); " +
+			"tg2 10.33 ± 1.53 t/s (20.7% of the roofline), qilin 1.94× (rounds: 1.91×, 2.00×)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "other.gguf") {
+		t.Errorf("report shows llama-bench figures of a file qilin did not run:\n%s", md)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`[{"n_gen": "x"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, "bench", "--report", files[0], bad); code != 1 || !strings.Contains(stderr, "llama-bench") {
+		t.Errorf("--report of malformed llama-bench output: exit %d (%s), want 1 naming llama-bench", code, stderr)
+	}
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// llamaBenchTest is one test of llama-bench's `-o json` output (an array
+// of them), the fields the report reads.
+type llamaBenchTest struct {
+	ModelFilename string    `json:"model_filename"`
+	BuildCommit   string    `json:"build_commit"`
+	NThreads      int       `json:"n_threads"`
+	NPrompt       int       `json:"n_prompt"`
+	NGen          int       `json:"n_gen"`
+	SamplesTS     []float64 `json:"samples_ts"`
+}
+
+// name is the test's name as llama-bench and qilin bench print it: ppN or
+// tgN ("" for a combined pp+tg test, which qilin does not run).
+func (t llamaBenchTest) name() string {
+	switch {
+	case t.NPrompt > 0 && t.NGen == 0:
+		return "pp" + strconv.Itoa(t.NPrompt)
+	case t.NGen > 0 && t.NPrompt == 0:
+		return "tg" + strconv.Itoa(t.NGen)
+	}
+	return ""
+}
+
+// benchSeries is what one engine measured on one file and thread count
+// over the rounds of a report: every sample of each test, and each round's
+// mean (rounds alternate between the engines, so round i of qilin ran
+// beside round i of llama.cpp).
+type benchSeries struct {
+	tests   []string             // in order of appearance
+	samples map[string][]float64 // test -> all samples
+	rounds  map[string][]float64 // test -> per-round means
+	runs    []*benchReport       // qilin only: the rounds' reports
+	llama   []llamaBenchTest     // llama.cpp only: the rounds' tests
+}
+
+func newSeries() *benchSeries {
+	return &benchSeries{samples: map[string][]float64{}, rounds: map[string][]float64{}}
+}
+
+func (s *benchSeries) add(test string, samples []float64) {
+	if len(samples) == 0 {
+		return
+	}
+	if _, ok := s.samples[test]; !ok {
+		s.tests = append(s.tests, test)
+	}
+	s.samples[test] = append(s.samples[test], samples...)
+	m, _ := meanStddev(samples)
+	s.rounds[test] = append(s.rounds[test], m)
+}
+
+// benchKey names what a series measured: the model file (the model's name
+// for a --synthetic run, which has no file) and the thread count.
+type benchKey struct {
+	model   string
+	threads int
+}
+
+// benchReportFiles prints a Markdown report of saved outputs: qilin bench
+// --json reports and llama-bench -o json outputs, several rounds of each
+// allowed. The runs of one file and thread count are merged (their samples
+// pooled); llama.cpp's figures appear beside qilin's where llama-bench ran
+// on the same file with the same threads, with the ratio of the means and
+// the ratio within each round.
+func benchReportFiles(w io.Writer, paths []string) error {
+	if len(paths) == 0 {
+		return usageError("--report needs the JSON files of bench --json runs")
+	}
+	var order []benchKey
+	qilin, llama := map[benchKey]*benchSeries{}, map[benchKey]*benchSeries{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if bytes.HasPrefix(bytes.TrimSpace(b), []byte("[")) {
+			var tests []llamaBenchTest
+			if err := json.Unmarshal(b, &tests); err != nil {
+				return fmt.Errorf("%s: not a llama-bench -o json output: %w", p, err)
+			}
+			for _, t := range tests {
+				if t.name() == "" {
+					continue
+				}
+				k := benchKey{t.ModelFilename, t.NThreads}
+				if llama[k] == nil {
+					llama[k] = newSeries()
+				}
+				llama[k].add(t.name(), t.SamplesTS)
+				llama[k].llama = append(llama[k].llama, t)
+			}
+			continue
+		}
+		r := &benchReport{}
+		if err := json.Unmarshal(b, r); err != nil {
+			return fmt.Errorf("%s: not a bench --json report: %w", p, err)
+		}
+		k := benchKey{r.File, r.Threads}
+		if r.File == "" {
+			k.model = r.Model
+		}
+		if qilin[k] == nil {
+			qilin[k] = newSeries()
+			order = append(order, k)
+		}
+		for _, t := range r.Results {
+			qilin[k].add(t.Test, t.Samples)
+		}
+		qilin[k].runs = append(qilin[k].runs, r)
+	}
+	if len(order) == 0 {
+		return fmt.Errorf("no qilin bench --json report among %d files", len(paths))
+	}
+
+	merged := make([]*benchReport, len(order))
+	for i, k := range order {
+		merged[i] = mergeRuns(qilin[k])
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| model\t threads\t pp t/s\t tg t/s\t bandwidth\t tg roofline share\t prefill GFLOP/s\t llama.cpp pp / tg t/s\t qilin / llama.cpp pp, tg\t llama.cpp roofline share |")
+	fmt.Fprintln(tw, "| ---\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---: |")
+	for i, k := range order {
+		r := merged[i]
+		pp, tg := "-", "-"
+		for _, t := range r.Results {
+			cell := fmt.Sprintf("%s: %.2f ± %.2f", t.Test, t.TokensPerS, t.Stddev)
+			if strings.HasPrefix(t.Test, "pp") {
+				pp = cell
+			} else {
+				tg = cell
+			}
+		}
+		ref, ratio, refShare := "-", "-", "-"
+		if l := llama[k]; l != nil {
+			var refs, ratios []string
+			for _, t := range r.Results {
+				if s := l.samples[t.Test]; s != nil {
+					m, _ := meanStddev(s)
+					refs = append(refs, fmt.Sprintf("%.2f", m))
+					ratios = append(ratios, fmt.Sprintf("%.2f×", t.TokensPerS/m))
+					if strings.HasPrefix(t.Test, "tg") {
+						refShare = fmt.Sprintf("%.1f%%", 100*m*float64(r.DecodeBytes)/(r.BandwidthGBs*1e9))
+					}
+				} else {
+					refs, ratios = append(refs, "-"), append(ratios, "-")
+				}
+			}
+			ref, ratio = strings.Join(refs, " / "), strings.Join(ratios, ", ")
+		}
+		fmt.Fprintf(tw, "| %s\t %d\t %s\t %s\t %.1f GB/s\t %.1f%%\t %.1f\t %s\t %s\t %s |\n", r.Model, r.Threads, pp, tg,
+			r.BandwidthGBs, 100*r.RooflineShare, r.PrefillGFLOPs, ref, ratio, refShare)
+	}
+	tw.Flush()
+	for i, k := range order {
+		r, q, l := merged[i], qilin[k], llama[k]
+		fmt.Fprintf(w, "\n### %s, %d thread(s)\n\n```\n%s\n", r.Model, r.Threads, r.Command)
+		if l != nil {
+			fmt.Fprintln(w, llamaCommand(l))
+		}
+		fmt.Fprintln(w, "```")
+		fmt.Fprintln(w)
+		if n := len(q.runs); n > 1 || l != nil {
+			what := "qilin"
+			if l != nil {
+				what = "qilin and llama-bench alternately"
+			}
+			fmt.Fprintf(w, "%d round(s), %s; the table pools the samples of every round.\n\n", n, what)
+		}
+		printBench(w, r)
+		if l != nil {
+			printLlamaComparison(w, r, q, l)
+		}
+	}
+	return nil
+}
+
+// mergeRuns pools the rounds of one qilin series into one report: all
+// samples of each test, the best bandwidth, and the figures derived from
+// them (roofline share, prefill GFLOP/s) recomputed; the first round's
+// command, the slowest load, the largest resident set.
+func mergeRuns(s *benchSeries) *benchReport {
+	r := *s.runs[0]
+	r.Results = nil
+	for _, run := range s.runs[1:] {
+		r.BandwidthGBs = max(r.BandwidthGBs, run.BandwidthGBs)
+		r.LoadSeconds = max(r.LoadSeconds, run.LoadSeconds)
+		r.FirstTokenS = max(r.FirstTokenS, run.FirstTokenS)
+		r.ResidentBytes = max(r.ResidentBytes, run.ResidentBytes)
+	}
+	for _, test := range s.tests {
+		t := benchTest{Test: test, Samples: s.samples[test]}
+		t.TokensPerS, t.Stddev = meanStddev(t.Samples)
+		r.Results = append(r.Results, t)
+		switch {
+		case strings.HasPrefix(test, "tg") && r.BandwidthGBs > 0:
+			r.RooflineShare = t.TokensPerS * float64(r.DecodeBytes) / (r.BandwidthGBs * 1e9)
+		case strings.HasPrefix(test, "pp"):
+			if n, err := strconv.Atoi(test[2:]); err == nil && n > 0 {
+				r.PrefillGFLOPs = r.PrefillFLOPs * t.TokensPerS / float64(n) / 1e9
+			}
+		}
+	}
+	return &r
+}
+
+// llamaCommand is the llama-bench command line of a series' tests.
+func llamaCommand(l *benchSeries) string {
+	t := l.llama[0]
+	p, n := 0, 0
+	for _, x := range l.llama {
+		p, n = max(p, x.NPrompt), max(n, x.NGen)
+	}
+	return fmt.Sprintf("llama-bench -m %s -t %d -p %d -n %d -r %d -o json", t.ModelFilename, t.NThreads, p, n, len(t.SamplesTS))
+}
+
+// printLlamaComparison writes llama.cpp's figures beside qilin's merged
+// report r: each test's mean and spread, qilin's ratio of the means, and the
+// ratio within each round where both engines ran the same rounds.
+func printLlamaComparison(w io.Writer, r *benchReport, q, l *benchSeries) {
+	var parts []string
+	for _, t := range r.Results {
+		s := l.samples[t.Test]
+		if s == nil {
+			continue
+		}
+		m, sd := meanStddev(s)
+		part := fmt.Sprintf("%s %.2f ± %.2f t/s", t.Test, m, sd)
+		if strings.HasPrefix(t.Test, "tg") && r.BandwidthGBs > 0 {
+			part += fmt.Sprintf(" (%.1f%% of the roofline)", 100*m*float64(r.DecodeBytes)/(r.BandwidthGBs*1e9))
+		}
+		part += fmt.Sprintf(", qilin %.2f×", t.TokensPerS/m)
+		qr, lr := q.rounds[t.Test], l.rounds[t.Test]
+		if len(qr) == len(lr) && len(qr) > 1 {
+			var per []string
+			for i := range qr {
+				per = append(per, fmt.Sprintf("%.2f×", qr[i]/lr[i]))
+			}
+			part += " (rounds: " + strings.Join(per, ", ") + ")"
+		}
+		parts = append(parts, part)
+	}
+	fmt.Fprintf(w, "- llama.cpp %s (llama-bench, the same file and threads, on this machine in the same run): %s\n",
+		l.llama[0].BuildCommit, strings.Join(parts, "; "))
+}

@@ -73,11 +73,16 @@ func (l *Local) PromptTokens(msgs []remote.Message) (int, error) {
 }
 
 // Chat generates the answer to req. Streaming is implied: OnDelta, when
-// set, sees each piece as it is decoded.
+// set, sees each piece as it is decoded. ThinkBudget bounds the reasoning
+// block as qilin serve's thinking_budget_tokens does: once it holds that
+// many tokens its close is forced and the answer follows.
 func (l *Local) Chat(ctx context.Context, req remote.ChatRequest) (*remote.ChatResponse, error) {
 	p, err := l.render(req.Messages, req.Think)
 	if err != nil {
 		return nil, &remote.Error{Endpoint: "local", Status: 400, Message: err.Error()}
+	}
+	if b := req.ThinkBudget; b != nil && p.Reasoning != nil && (p.Reasoning.Budget < 0 || *b < p.Reasoning.Budget) {
+		p.Reasoning.Budget = max(*b, 0)
 	}
 	params := sample.Params{Temperature: localTemperature, TopK: localTopK, TopP: localTopP, MinP: localMinP}
 	if req.Temperature != nil {

@@ -131,3 +131,28 @@ func TestLocalThinkOff(t *testing.T) {
 		t.Errorf("a prompt longer than the context: %v, want a bad request", err)
 	}
 }
+
+// TestLocalThinkBudget: a reasoning budget closes the block after that
+// many tokens, which the usage counts.
+func TestLocalThinkBudget(t *testing.T) {
+	_, l := loadLocal(t, tinyReasoner(t), 1)
+	msgs := []remote.Message{{Role: "user", Content: "hi"}}
+	free, err := l.Chat(context.Background(), remote.ChatRequest{Messages: msgs, MaxTokens: 40, Temperature: ptr(0.8), Seed: ptr(int64(9))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if free.Usage.ReasoningTokens < 20 {
+		t.Fatalf("without a budget the model reasons %d tokens; the test needs a longer reasoning", free.Usage.ReasoningTokens)
+	}
+	for _, budget := range []int{0, 3, 7} {
+		resp, err := l.Chat(context.Background(), remote.ChatRequest{Messages: msgs, ThinkBudget: &budget, MaxTokens: 40, Temperature: ptr(0.8), Seed: ptr(int64(9))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The forced close ("\n</think>\n\n") is counted in the block.
+		if resp.Usage.ReasoningTokens < budget || resp.Usage.ReasoningTokens > budget+4 || !resp.ReasoningClosed && resp.FinishReason != "length" {
+			t.Errorf("budget %d: %d reasoning tokens (closed %v, %s); want the budget and the close", budget, resp.Usage.ReasoningTokens, resp.ReasoningClosed, resp.FinishReason)
+		}
+		t.Logf("budget %d: %d reasoning tokens, answer %q", budget, resp.Usage.ReasoningTokens, resp.Content)
+	}
+}

@@ -55,7 +55,10 @@ type Params struct {
 	MaxTokens   int      `json:"max_tokens,omitempty"`
 	TopLogprobs int      `json:"top_logprobs,omitempty"`
 	Think       *bool    `json:"think,omitempty"`
-	Seed        int64    `json:"seed"`
+	// ThinkBudget bounds the reasoning, in tokens (see
+	// remote.ChatRequest.ThinkBudget); nil: unbounded.
+	ThinkBudget *int  `json:"think_budget,omitempty"`
+	Seed        int64 `json:"seed"`
 }
 
 // Logprob is a generated token with its log-probability and alternatives.

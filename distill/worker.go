@@ -151,7 +151,7 @@ func (c *collector) ask(ctx context.Context, it item, bound int64) error {
 	params := cfg.Params
 	params.Seed = seed(cfg.Params.Seed, it.prompt.ID, it.sample)
 	req := remote.ChatRequest{Messages: msgs, MaxTokens: params.MaxTokens, Temperature: params.Temperature, TopP: params.TopP,
-		Seed: &params.Seed, TopLogprobs: params.TopLogprobs, Think: params.Think, Stream: cfg.Stream,
+		Seed: &params.Seed, TopLogprobs: params.TopLogprobs, Think: params.Think, ThinkBudget: params.ThinkBudget, Stream: cfg.Stream,
 		OnRetry: func(r remote.Retry) { c.countError(r.Err) }}
 	var resp *remote.ChatResponse
 	r, err := cfg.Limiter.Wait(ctx, int(bound))

@@ -25,6 +25,10 @@ type ChatRequest struct {
 	// Think switches the model's reasoning on or off where the endpoint
 	// has a switch (Endpoint.Think); nil leaves the model's default.
 	Think *bool
+	// ThinkBudget bounds the reasoning to that many tokens (0: answer at
+	// once) where the endpoint takes a bound (Endpoint.Budgets); nil
+	// leaves it unbounded.
+	ThinkBudget *int
 	// Stream asks for server-sent events; OnDelta, when not nil, sees
 	// each piece as it arrives.
 	Stream  bool

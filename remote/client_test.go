@@ -301,3 +301,42 @@ func TestRequestBody(t *testing.T) {
 		}
 	}
 }
+
+// TestThinkBudgetBody: a reasoning budget goes in each endpoint's own
+// field, and nowhere for endpoints that take none.
+func TestThinkBudgetBody(t *testing.T) {
+	for _, tc := range []struct {
+		ref     string
+		budgets bool
+		want    map[string]any // the fields besides model and messages
+	}{
+		{"http://h/v1#m", true, map[string]any{"chat_template_kwargs": map[string]any{"enable_thinking": true}, "thinking_budget_tokens": 64.0}},
+		{"qwen:qwen-max", true, map[string]any{"enable_thinking": true, "thinking_budget": 64.0}},
+		{"openrouter:deepseek/deepseek-r1", true, map[string]any{"reasoning": map[string]any{"enabled": true, "max_tokens": 64.0}}},
+		{"deepseek:deepseek-reasoner", false, map[string]any{"thinking": map[string]any{"type": "enabled"}}},
+		{"openai:o1", false, map[string]any{}},
+	} {
+		ep, err := remote.ParseEndpoint(tc.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ep.Budgets() != tc.budgets {
+			t.Errorf("%s: Budgets() = %v, want %v", tc.ref, ep.Budgets(), tc.budgets)
+		}
+		var body map[string]any
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			json.NewDecoder(r.Body).Decode(&body)
+			w.WriteHeader(400)
+		}))
+		ep.BaseURL = srv.URL
+		budget := 64
+		remote.NewClient(ep, "k").Chat(context.Background(), remote.ChatRequest{Messages: []remote.Message{{Role: "user", Content: "x"}},
+			Think: ptr(true), ThinkBudget: &budget})
+		srv.Close()
+		delete(body, "model")
+		delete(body, "messages")
+		if diff := cmp.Diff(tc.want, body); diff != "" {
+			t.Errorf("%s: body (-want +got):\n%s", tc.ref, diff)
+		}
+	}
+}

@@ -94,6 +94,14 @@ func (e Endpoint) String() string {
 	return e.BaseURL + "#" + e.Model
 }
 
+// Budgets reports whether requests to e can bound the reasoning
+// (ChatRequest.ThinkBudget): servers given by URL as qilin serve does
+// (thinking_budget_tokens), DashScope (thinking_budget) and OpenRouter
+// (reasoning.max_tokens). DeepSeek, Moonshot and OpenAI take no bound.
+func (e Endpoint) Budgets() bool {
+	return e.Think == ThinkTemplateKwargs || e.Think == ThinkEnable || e.Think == ThinkReasoning
+}
+
 // IsEndpoint reports whether s is written as an endpoint reference
 // (URL#MODEL, or PROVIDER:MODEL with a preset provider), valid or not.
 // Local file names and store names (deepseek-r1:1.5b, hf.co/...) are not.

@@ -49,6 +49,21 @@ func requestBody(e Endpoint, req *ChatRequest) ([]byte, error) {
 			m["reasoning"] = map[string]bool{"enabled": *t}
 		}
 	}
+	if b := req.ThinkBudget; b != nil {
+		switch e.Think {
+		case ThinkTemplateKwargs:
+			m["thinking_budget_tokens"] = *b
+		case ThinkEnable:
+			m["thinking_budget"] = *b
+		case ThinkReasoning:
+			r, _ := m["reasoning"].(map[string]bool)
+			out := map[string]any{"max_tokens": *b}
+			for k, v := range r {
+				out[k] = v
+			}
+			m["reasoning"] = out
+		}
+	}
 	for k, v := range req.Extra {
 		m[k] = v
 	}

@@ -104,18 +104,19 @@ type treeEntry struct {
 	} `json:"lfs"`
 }
 
-// ListFiles returns every file of repo ("ORG/NAME") at revision (empty
-// means "main"), following the API's pagination. It refuses a listing that
+// ListFiles returns every file of repo ("ORG/NAME", or
+// "datasets/ORG/NAME" for a dataset) at revision (empty means "main"), following the API's pagination. It refuses a listing that
 // holds an unsafe path or a malformed SHA-256.
 func (c *Client) ListFiles(ctx context.Context, repo, revision string) ([]File, error) {
-	if err := checkRepo(repo); err != nil {
-		return nil, err
-	}
-	revision, err := checkRevision(revision)
+	kind, name, err := splitRepo(repo)
 	if err != nil {
 		return nil, err
 	}
-	next := c.endpoint() + "/api/models/" + repo + "/tree/" + url.PathEscape(revision) + "?recursive=true"
+	revision, err = checkRevision(revision)
+	if err != nil {
+		return nil, err
+	}
+	next := c.endpoint() + "/api/" + kind + "/" + name + "/tree/" + url.PathEscape(revision) + "?recursive=true"
 	var files []File
 	for pages := 0; next != ""; pages++ {
 		if pages > 1000 {
@@ -292,6 +293,20 @@ func statusError(resp *http.Response, repo, file string, haveToken bool) error {
 		what += "/" + file
 	}
 	return fmt.Errorf("hub: %s: HTTP %s%s", what, resp.Status, detail)
+}
+
+// DatasetPrefix marks a dataset repository, "datasets/ORG/NAME", as the
+// Hub's own URLs write it; a repository without it holds a model.
+const DatasetPrefix = "datasets/"
+
+// splitRepo returns the API collection of repo ("models" or "datasets")
+// and its ORG/NAME, validated.
+func splitRepo(repo string) (kind, name string, err error) {
+	kind, name = "models", repo
+	if r, ok := strings.CutPrefix(repo, DatasetPrefix); ok {
+		kind, name = "datasets", r
+	}
+	return kind, name, checkRepo(name)
 }
 
 var repoPart = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)

@@ -14,6 +14,11 @@
 // QILIN_OFFLINE=1, which makes every network operation fail with ErrOffline
 // before opening a connection.
 //
+// Dataset repositories are named "datasets/ORG/NAME" (DatasetPrefix), as
+// the Hub's URLs write them: ListFiles, Download and FetchFile then use
+// {endpoint}/api/datasets/... and {endpoint}/datasets/.../resolve/...
+// (qilin eval's task data).
+//
 // ParseRef reads the references users type (hf.co/ORG/REPO[:QUANT],
 // hf.co/ORG/REPO/FILE.gguf, or a short name from ShortNames), Pick chooses the
 // files of one quantization, and Pull ties it together with package store.

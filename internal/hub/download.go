@@ -24,7 +24,7 @@ import (
 // the next attempt, whether a retry inside this call or a later call.
 // progress, if not nil, gets the byte count on disk as it grows.
 func (c *Client) Download(ctx context.Context, repo, revision string, f File, path string, progress func(done int64)) (string, error) {
-	if err := checkRepo(repo); err != nil {
+	if _, _, err := splitRepo(repo); err != nil {
 		return "", err
 	}
 	if err := checkRepoPath(f.Path); err != nil {

@@ -83,7 +83,7 @@ func Pull(ctx context.Context, c *Client, s *store.Store, ref string, opts PullO
 		m.LastUsed = old.LastUsed
 	}
 	for _, f := range chosen {
-		b, err := fetch(ctx, c, s, r.Repo, f, &opts)
+		b, err := FetchFile(ctx, c, s, r.Repo, "", f, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -97,8 +97,13 @@ func Pull(ctx context.Context, c *Client, s *store.Store, ref string, opts PullO
 	return m, nil
 }
 
-// fetch makes one file present in the store as a blob.
-func fetch(ctx context.Context, c *Client, s *store.Store, repo string, f File, opts *PullOptions) (store.Blob, error) {
+// FetchFile makes file f of repo at revision (empty means "main")
+// present in s as a blob and returns it, as Pull does each file: an LFS
+// file already there is not fetched again, an interrupted download
+// resumes, and the content is checked against the listed SHA-256 (a file
+// kept in git gets the SHA-256 of the bytes received). opts.Meter, when
+// set, shows the download.
+func FetchFile(ctx context.Context, c *Client, s *store.Store, repo, revision string, f File, opts PullOptions) (store.Blob, error) {
 	b := store.Blob{Name: path.Base(f.Path), Size: f.Size}
 	download := func(dst string) (string, error) {
 		var meter Meter
@@ -110,7 +115,7 @@ func fetch(ctx context.Context, c *Client, s *store.Store, repo string, f File, 
 		if meter != nil {
 			progress = meter.Set
 		}
-		return c.Download(ctx, repo, "", f, dst, progress)
+		return c.Download(ctx, repo, revision, f, dst, progress)
 	}
 	if f.SHA256 != "" {
 		d, err := store.Digest(f.SHA256)

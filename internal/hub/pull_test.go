@@ -646,3 +646,48 @@ func TestRetriesAreReported(t *testing.T) {
 		t.Errorf("retries announced (-want +got):\n%s", diff)
 	}
 }
+
+// TestDatasetFiles: a dataset repository ("datasets/ORG/NAME") lists and
+// fetches through the Hub's dataset URLs, resumes a dropped download and
+// checks the content, as model files do; a model of the same name is
+// another repository.
+func TestDatasetFiles(t *testing.T) {
+	h := newHub(t)
+	data := bytes.Repeat([]byte("question,answer\n"), 4096)
+	h.Add("datasets/openai/gsm8k", "main/test-00000-of-00001.parquet", data)
+	h.Add("datasets/openai/gsm8k", "README.md", []byte("# gsm8k")).Published = ""
+	c := client(h)
+	files, err := c.ListFiles(context.Background(), "datasets/openai/gsm8k", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []hub.File{{Path: "README.md", Size: 7}, {Path: "main/test-00000-of-00001.parquet", Size: int64(len(data)), SHA256: hubtest.SHA256(data)}}
+	if diff := cmp.Diff(want, files); diff != "" {
+		t.Fatalf("files (-want +got):\n%s", diff)
+	}
+	if _, err := c.ListFiles(context.Background(), "openai/gsm8k", ""); !errors.Is(err, hub.ErrNotFound) {
+		t.Errorf("the model repository openai/gsm8k: %v, want not found", err)
+	}
+	h.Configure(func(k *hubtest.Knobs) { k.Drops, k.DropAfter = 1, 1000 })
+	s := newStore(t)
+	for _, f := range files {
+		b, err := hub.FetchFile(context.Background(), c, s, "datasets/openai/gsm8k", "main", f, hub.PullOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, ok, err := s.Blob(b.Digest)
+		if err != nil || !ok {
+			t.Fatalf("%s: blob %s not in the store (%v)", f.Path, b.Digest, err)
+		}
+		got, _ := os.ReadFile(path)
+		if f.SHA256 != "" && !bytes.Equal(got, data) || f.SHA256 == "" && string(got) != "# gsm8k" {
+			t.Errorf("%s: the store holds %d other bytes", f.Path, len(got))
+		}
+	}
+	if r := h.Ranges(); len(r) != 2 || r[1] != "bytes=1000-" {
+		t.Errorf("CDN ranges %q: want the dropped download resumed at byte 1000", r)
+	}
+	if _, err := c.ListFiles(context.Background(), "datasets/../x", ""); !errors.Is(err, hub.ErrUnsafe) {
+		t.Errorf("datasets/../x: %v, want refused as unsafe", err)
+	}
+}

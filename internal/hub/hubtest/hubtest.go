@@ -89,7 +89,8 @@ func SHA256(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Add puts data at path in repo ("ORG/NAME") as an LFS file and returns it
+// Add puts data at path in repo ("ORG/NAME", or "datasets/ORG/NAME" for a
+// dataset) as an LFS file and returns it
 // for adjustments, made before any request for it.
 func (s *Server) Add(repo, path string, data []byte) *File {
 	s.mu.Lock()
@@ -138,18 +139,27 @@ func (s *Server) file(repo, path string) *File {
 
 // route dispatches GET /api/models/{org}/{repo}/tree/{rev},
 // /{org}/{repo}/resolve/{rev}/{path...} and /cdn/{sha} (ServeMux patterns
-// cannot hold the first two side by side).
+// cannot hold the first two side by side), and for dataset repositories
+// (added as "datasets/ORG/NAME") /api/datasets/{org}/{repo}/tree/{rev} and
+// /datasets/{org}/{repo}/resolve/{rev}/{path...}.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	seg := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 6)
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	kind := ""
+	if rest, ok := strings.CutPrefix(p, "api/datasets/"); ok {
+		p, kind = "api/models/"+rest, "datasets/"
+	} else if rest, ok := strings.CutPrefix(p, "datasets/"); ok {
+		p, kind = rest, "datasets/"
+	}
+	seg := strings.SplitN(p, "/", 6)
 	switch {
 	case r.Method != http.MethodGet:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	case len(seg) == 6 && seg[0] == "api" && seg[1] == "models" && seg[4] == "tree":
-		s.tree(w, r, seg[2]+"/"+seg[3])
-	case len(seg) == 2 && seg[0] == "cdn":
+		s.tree(w, r, kind+seg[2]+"/"+seg[3])
+	case len(seg) == 2 && seg[0] == "cdn" && kind == "":
 		s.cdn(w, r, seg[1])
 	case len(seg) >= 5 && seg[2] == "resolve":
-		s.resolve(w, r, seg[0]+"/"+seg[1], strings.Join(seg[4:], "/"))
+		s.resolve(w, r, kind+seg[0]+"/"+seg[1], strings.Join(seg[4:], "/"))
 	default:
 		http.NotFound(w, r)
 	}

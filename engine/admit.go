@@ -132,7 +132,7 @@ func (s *Scheduler) start(sl *slot, j *job, n int) {
 	sl.gen = sl.gen[:0]
 	sl.row = -1
 	sl.sampler = sample.New(r.Sample)
-	sl.dec = s.e.Tok.NewStreamDecoder()
+	sl.dec = s.e.Tok.NewStreamDecoderWith(tokenizer.DecodeOptions{SkipSpecial: true})
 	sl.held.Reset()
 	sl.maxStop = 0
 	for _, st := range r.Stop {

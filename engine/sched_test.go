@@ -522,3 +522,23 @@ func TestSchedChunkedPrefill(t *testing.T) {
 		t.Errorf("alone, %d steps for %d prompt tokens, want %d", steps, len(long), want)
 	}
 }
+
+// TestControlTokensNotRendered checks that a control token the model
+// writes (here a forced BOS) is kept as a token but renders as no text, as
+// llama.cpp renders pieces with special=false, while ordinary tokens around
+// it render as usual.
+func TestControlTokensNotRendered(t *testing.T) {
+	e := loadTest(t, "stories260K.gguf", 64)
+	bos := e.Tok.BOS()
+	words := encode(t, e, "Once upon")[1:]
+	toks := append([]int{bos}, words...)
+	s := newSched(t, e, SchedOptions{Slots: 1})
+	st := mustSubmit(t, s, Request{Prompt: encode(t, e, "Tom"), Processors: []Processor{script(toks...)}})
+	got, text, _, _ := collect(st)
+	if len(got) < len(toks) || got[0] != bos {
+		t.Fatalf("tokens %v, want %v first", got, toks)
+	}
+	if want := e.Tok.Decode(words); text != want {
+		t.Errorf("text %q, want %q (the control token %q hidden)", text, want, e.Tok.Piece(bos))
+	}
+}

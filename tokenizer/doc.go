@@ -9,7 +9,7 @@
 //     text, adjacent symbols merge by highest score (leftmost first on
 //     ties), and characters without a token fall back to <0xXX> byte tokens.
 //   - "gpt2": byte-level BPE: text is split into words by the
-//     pre-tokenizer named in tokenizer.ggml.pre (qwen2, llama-bpe,
+//     pre-tokenizer named in tokenizer.ggml.pre (qwen2, qwen35, llama-bpe,
 //     deepseek-v3, deepseek-llm, deepseek-coder, gpt-2, starcoder, falcon,
 //     default and their aliases), each word's bytes are mapped to the GPT-2
 //     byte alphabet, and merges apply by rank.

@@ -37,7 +37,11 @@ const (
 	patGPT2 = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)`
 	// Qwen2's tokenizer.json has (?i:'s|...); llama.cpp spells the case
 	// insensitivity out so that it holds for ASCII only. So do we.
-	patQwen2  = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	patQwen2 = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	// Qwen3.5's pattern is Qwen2's with combining marks (\p{M}) joining
+	// letter runs and leaving the punctuation runs (llama.cpp's
+	// LLAMA_VOCAB_PRE_TYPE_QWEN35), so that "e"+U+0301 stays one word.
+	patQwen35 = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 	patLlama3 = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 	// DeepSeek-V3's main pattern; it runs after digits and CJK runs have
 	// been split off.
@@ -96,6 +100,9 @@ func init() {
 	reg(&preTokenizer{patterns: []string{patLlama3}, fast: splitLlama3}, "dbrx", "smaug-bpe")
 	reg(&preTokenizer{patterns: []string{patLlama3}, fast: splitLlama3, noBOS: true}, "chatglm-bpe", "glm4")
 	reg(qwen2, "qwen2", "deepseek-r1-qwen")
+	// Qwen3.5's tokenizer.json keeps Qwen's NFC normalizer; llama.cpp, as
+	// for qwen2, applies none and keeps spaces uncleaned.
+	reg(&preTokenizer{patterns: []string{patQwen35}, fast: splitQwen35, nfc: true}, "qwen35")
 	// Same split rules as Qwen2, but not Qwen's tokenizer: no normalizer.
 	reg(&preTokenizer{patterns: []string{patQwen2}, fast: splitQwen2}, "stablelm2", "megrez")
 	reg(gpt2, "gpt-2", "phi-2", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "mpt", "olmo", "jais", "exaone4")

@@ -12,7 +12,7 @@ import (
 )
 
 // TestRefsPromptTokens checks the prompt tokens of every reference in
-// testdata/refs (add_special is the flag llama.cpp was called with; BOS
+// testdata/refs and testdata/next/refs (add_special is the flag llama.cpp was called with; BOS
 // then follows the model's metadata), that decoding the greedy
 // continuation gives llama.cpp's bytes, and that IsEOG agrees with where
 // llama.cpp stopped: no end-of-generation token inside a continuation, and
@@ -23,6 +23,13 @@ func TestRefsPromptTokens(t *testing.T) {
 	if err != nil || len(refs) == 0 {
 		t.Fatalf("no references in %s (%v)", dir, err)
 	}
+	// The references of work in progress (next/) hold their models beside
+	// them; every pre-tokenizer they use is supported here.
+	next, err := filepath.Glob(filepath.Join(dir, "next", "refs", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs = append(refs, next...)
 	toks := map[string]*Tokenizer{}
 	type greedy struct {
 		name, prompt string
@@ -49,7 +56,8 @@ func TestRefsPromptTokens(t *testing.T) {
 		}
 		tok := toks[ref.Model]
 		if tok == nil {
-			tok = loadTokenizer(t, filepath.Join(dir, "models", ref.Model))
+			// refs/x.json -> models/<model>, next/refs/x.json -> next/models/<model>
+			tok = loadTokenizer(t, filepath.Join(filepath.Dir(filepath.Dir(path)), "models", ref.Model))
 			toks[ref.Model] = tok
 		}
 		name := filepath.Base(path)

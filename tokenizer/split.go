@@ -121,16 +121,24 @@ func matchSpace(tab *classTable, s string, i int) int {
 }
 
 // splitQwen2 implements patQwen2.
-func splitQwen2(s string, ends []int) []int { return splitQwenLike(s, ends, 1) }
+func splitQwen2(s string, ends []int) []int { return splitQwenLike(s, ends, 1, 0) }
+
+// splitQwen35 implements patQwen35: patQwen2 with marks as letters.
+func splitQwen35(s string, ends []int) []int { return splitQwenLike(s, ends, 1, clsMark) }
 
 // splitLlama3 implements patLlama3.
-func splitLlama3(s string, ends []int) []int { return splitQwenLike(s, ends, 3) }
+func splitLlama3(s string, ends []int) []int { return splitQwenLike(s, ends, 3, 0) }
 
-// splitQwenLike implements
+// splitQwenLike implements, with W the letters and the classes in wordExtra
+// (none, or \p{M} for Qwen3.5),
 //
-//	(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,digits}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
-func splitQwenLike(s string, ends []int, digits int) []int {
+//	(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?W+|\p{N}{1,digits}| ?[^\sW\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// A rune at i that is itself in W starts the same run with or without the
+// optional prefix, so the prefix only matters before a rune of W.
+func splitQwenLike(s string, ends []int, digits int, wordExtra uint8) []int {
 	tab := classes()
+	word := clsLetter | wordExtra
 	e := wordEmitter{ends: ends, gap: -1}
 	for i := 0; i < len(s); {
 		r, w, c := tab.decodeAt(s, i)
@@ -141,9 +149,9 @@ func splitQwenLike(s string, ends []int, digits int) []int {
 		case c&clsNumber != 0:
 			end = skipUpTo(tab, s, i+w, clsNumber, digits-1)
 		default:
-			end = matchPrefixedRun(tab, s, i, r, w, c, clsLetter|clsNumber, clsLetter)
+			end = matchPrefixedRun(tab, s, i, r, w, c, clsLetter|clsNumber, word)
 			if end < 0 {
-				end = matchRunOrSpace(tab, s, i, r, c, clsSpace|clsLetter|clsNumber, true)
+				end = matchRunOrSpace(tab, s, i, r, c, clsSpace|word|clsNumber, true)
 			}
 		}
 		i = e.advance(i, w, end)

@@ -32,6 +32,9 @@ var splitSeeds = []string{
 	"Привет мир Ελληνικά",
 	"\x00\x01\x1c text",
 	"!!a ~B_c .d",
+	"नमस्ते दुनिया สวัสดีครับ",
+	"\u0301x \u0301 1\u0301 !\u0301 '\u0301s a\u20dd\u20dd",
+	" \u0300\u0301\n\u0302\r\u0303",
 }
 
 func checkSplitAgainstRegexp(t *testing.T, name, s string) {
@@ -58,7 +61,7 @@ func words(s string, ends []int) []string {
 }
 
 func TestFastSplittersMatchRegexp(t *testing.T) {
-	for _, name := range []string{"qwen2", "llama-bpe", "deepseek-v3"} {
+	for _, name := range []string{"qwen2", "qwen35", "llama-bpe", "deepseek-v3"} {
 		for _, s := range splitSeeds {
 			checkSplitAgainstRegexp(t, name, s)
 		}
@@ -70,6 +73,25 @@ func TestSplitQwen2Words(t *testing.T) {
 	want := []string{"Hello", " world", "'s", " ", " ", "1", "2", "\n\n", " x"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestSplitQwen35Marks checks where Qwen3.5 departs from Qwen2: combining
+// marks join the letter runs (and may start one) instead of forming
+// punctuation runs of their own.
+func TestSplitQwen35Marks(t *testing.T) {
+	for _, tc := range []struct {
+		pre, in string
+		want    []string
+	}{
+		{"qwen2", "nam\u0303 \u0301x!", []string{"nam", "\u0303", " \u0301", "x", "!"}},
+		{"qwen35", "nam\u0303 \u0301x!", []string{"nam\u0303", " \u0301x", "!"}},
+		{"qwen35", "नमस्ते 12", []string{"नमस्ते", " ", "1", "2"}},
+	} {
+		got := words(tc.in, preTokenizers[tc.pre].fast(tc.in, nil))
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s split of %q (-want +got):\n%s", tc.pre, tc.in, diff)
+		}
 	}
 }
 
@@ -86,5 +108,6 @@ func fuzzSplit(f *testing.F, name string) {
 }
 
 func FuzzSplitQwen2(f *testing.F)      { fuzzSplit(f, "qwen2") }
+func FuzzSplitQwen35(f *testing.F)     { fuzzSplit(f, "qwen35") }
 func FuzzSplitLlama3(f *testing.F)     { fuzzSplit(f, "llama-bpe") }
 func FuzzSplitDeepSeekV3(f *testing.F) { fuzzSplit(f, "deepseek-v3") }

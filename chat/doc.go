@@ -11,7 +11,9 @@
 // way into the prompt. Models without a template get Fallback (ChatML).
 //
 // Output parsing: ReasoningParser splits <think>…</think> into reasoning and
-// content, and ToolCallParser turns Qwen (<tool_call>) and DeepSeek
+// content, and ToolCallParser turns Qwen (<tool_call> holding JSON, or, for
+// Qwen3.5 and Qwen3-Coder, the XML form <function=...><parameter=...> whose
+// values are typed by the request's tool schemas) and DeepSeek
 // (<｜tool▁calls▁begin｜>) tool-call blocks into OpenAI-shaped tool calls.
 // Both are incremental: feed them pieces of text as tokens are decoded, in any
 // split, and they emit deltas whose concatenation equals parsing the whole

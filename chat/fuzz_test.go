@@ -58,12 +58,18 @@ func FuzzToolCallParser(f *testing.F) {
 		"<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{\"a\": 1}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>g<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
 		"<｜tool▁call▁begin｜>f<｜tool▁sep｜>{\"a\": <｜tool▁call▁end｜>tail", "<｜tool▁calls▁begin｜>  <｜tool▁calls▁end｜>",
 		"<tool_ca", "<｜tool▁", "plain text",
+		"<tool_call>\n<function=f>\n<parameter=a>\n1\n</parameter>\n<parameter=b>\n{\"x\": [1]}\n</parameter>\n</function>\n</tool_call>",
+		"a\n\n<tool_call>\n<function=f>\n<parameter=c>\nTrue\n<parameter=d>-1.5e3</function>\n</tool_call><tool_call><function=g></tool_call>",
+		"<tool_call>\n<function=f>\n<parameter=e>\n[1,\n</parameter>\n<parameter=s>\n<b>&amp;</b>\n</parameter>\n</function>",
 	} {
 		f.Add(s, uint8(1), uint64(1))
 		f.Add(s, uint8(2), uint64(2))
+		f.Add(s, uint8(3), uint64(3))
 	}
+	defs := []json.RawMessage{[]byte(`{"type": "function", "function": {"name": "f", "parameters": {"properties": {
+		"a": {"type": "integer"}, "b": {"type": "object"}, "c": {"type": "boolean"}, "d": {"type": "number"}, "e": {"type": ["array", "null"]}, "s": {"type": "string"}}}}}`)}
 	f.Fuzz(func(t *testing.T, output string, format uint8, seed uint64) {
-		opts := OutputOptions{Tools: ToolFormat(format % 3)}
+		opts := OutputOptions{Tools: ToolFormat(format % 4), ToolDefs: defs}
 		got := fuzzSplits(t, opts, output, seed)
 		ids := map[string]bool{}
 		for _, c := range got.ToolCalls {

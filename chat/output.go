@@ -1,5 +1,7 @@
 package chat
 
+import "encoding/json"
+
 // OutputOptions configure an OutputParser.
 type OutputOptions struct {
 	// Reasoning enables splitting <think>…</think> off the output.
@@ -10,6 +12,8 @@ type OutputOptions struct {
 	// Tools is the tool-call format to parse in the content (after the
 	// reasoning); see ToolFormatFor.
 	Tools ToolFormat
+	// ToolDefs are the request's tool definitions (see ToolCallOptions.Tools).
+	ToolDefs []json.RawMessage
 	// NewID returns tool-call ids; nil means random "call_..." ids.
 	NewID func() string
 }
@@ -34,7 +38,7 @@ type OutputParser struct {
 
 // NewOutputParser returns a parser for one model output.
 func NewOutputParser(opts OutputOptions) *OutputParser {
-	p := &OutputParser{tools: NewToolCallParser(ToolCallOptions{Format: opts.Tools, NewID: opts.NewID})}
+	p := &OutputParser{tools: NewToolCallParser(ToolCallOptions{Format: opts.Tools, Tools: opts.ToolDefs, NewID: opts.NewID})}
 	if opts.Reasoning || opts.ReasoningStartsOpen {
 		p.reasoning = NewReasoningParser(ReasoningOptions{StartsOpen: opts.ReasoningStartsOpen})
 	}

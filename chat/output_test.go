@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -354,25 +355,51 @@ func TestToolFormatFor(t *testing.T) {
 		}
 	}
 	for name, src := range map[string]string{
-		"fallback":    Fallback,
-		"glm xml":     "<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n<arg_value>{{ v }}</arg_value>",
-		"qwen3-coder": "<tool_call>\n<function=example_function_name>\n<parameter=\"name\">",
-		"plain text":  "{{ 'tool_call' }}",
+		"fallback":   Fallback,
+		"glm xml":    "<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n<arg_value>{{ v }}</arg_value>",
+		"plain text": "{{ 'tool_call' }}",
 	} {
 		if got := ToolFormatFor(src); got != ToolFormatNone {
 			t.Errorf("%s: ToolFormatFor = %v, want none", name, got)
 		}
 	}
+	for name, src := range map[string]string{
+		"qwen3-coder": "<tool_call>\n<function=example_function_name>\n<parameter=\"name\">",
+		"qwen3.5":     readFile(t, filepath.Join("testdata", "templates", "Qwen-Qwen3.5-35B-A3B.jinja")),
+	} {
+		if got := ToolFormatFor(src); got != ToolFormatQwenXML {
+			t.Errorf("%s: ToolFormatFor = %v, want qwen-xml", name, got)
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestParseRenderedToolCalls parses the tool calls that the shared
-// templates themselves write for an assistant turn, so the parser reads what
-// the model was taught to write.
+// templates and this package's own (Qwen3.5) write for an assistant turn,
+// so the parser reads what the model was taught to write.
 func TestParseRenderedToolCalls(t *testing.T) {
 	dir := filepath.Join(testdata.Dir(t), "templates")
 	files, err := filepath.Glob(filepath.Join(dir, "*.jinja"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	own, err := filepath.Glob(filepath.Join("testdata", "templates", "*.jinja"))
+	if err != nil || len(own) == 0 {
+		t.Fatalf("no templates in testdata/templates (%v)", err)
+	}
+	files = append(files, own...)
+	// The XML form types argument values by the tools' schemas.
+	defs := []json.RawMessage{
+		[]byte(`{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "array"}, "opts": {"type": "object"}}}}}`),
+		[]byte(`{"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}`),
 	}
 	const args = `{"city": "Hangzhou", "days": [1, 2], "opts": {"unit": "c"}}`
 	user := `[{"role": "user", "content": "Weather?"}]`
@@ -414,15 +441,15 @@ func TestParseRenderedToolCalls(t *testing.T) {
 			t.Errorf("%s: no rendering of the assistant turn holds the tool calls", filepath.Base(file))
 			continue
 		}
-		got := checkSplits(t, OutputOptions{Tools: format}, turn)
+		got := checkSplits(t, OutputOptions{Tools: format, ToolDefs: defs}, turn)
 		want := []ToolCall{call("call_1", "get_weather", args), call("call_2", "get_time", "{}")}
 		if diff := cmp.Diff(want, got.ToolCalls); diff != "" || len(got.Warnings) > 0 {
 			t.Errorf("%s: from %q: warnings %q (-want +got):\n%s", filepath.Base(file), turn, got.Warnings, diff)
 		}
 		parsed++
 	}
-	if parsed < 6 {
-		t.Errorf("parsed the tool calls of %d templates, want 6", parsed)
+	if parsed < 7 {
+		t.Errorf("parsed the tool calls of %d templates, want 7", parsed)
 	}
 	t.Logf("tool calls written by %d templates parsed back", parsed)
 }

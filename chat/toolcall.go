@@ -22,6 +22,11 @@ const (
 	// ```json ... ```<｜tool▁call▁end｜>...<｜tool▁calls▁end｜>, and the V3.1
 	// form <｜tool▁call▁begin｜>NAME<｜tool▁sep｜>{...}<｜tool▁call▁end｜>.
 	ToolFormatDeepSeek
+	// ToolFormatQwenXML: Qwen3.5 and Qwen3-Coder, XML inside the same tags:
+	// <tool_call>\n<function=NAME>\n<parameter=KEY>\nVALUE\n</parameter>\n
+	// </function>\n</tool_call>, values typed by the tool's schema (see
+	// parseXMLCall).
+	ToolFormatQwenXML
 )
 
 // DeepSeek tool-call markers (special tokens, written with U+FF5C and U+2581).
@@ -42,6 +47,8 @@ func (f ToolFormat) String() string {
 		return "qwen"
 	case ToolFormatDeepSeek:
 		return "deepseek"
+	case ToolFormatQwenXML:
+		return "qwen-xml"
 	}
 	return "none"
 }
@@ -49,11 +56,15 @@ func (f ToolFormat) String() string {
 // ToolFormatFor picks the tool-call format from a chat template's source:
 // the markers the template teaches the model to write. A <tool_call> tag
 // counts as Qwen's only with a JSON "name" field described, not with the
-// XML argument forms of GLM (<arg_key>) or Qwen3-Coder (<function=...>).
+// XML argument forms of GLM (<arg_key>) or Qwen3.5/Qwen3-Coder
+// (<function=...> with <parameter=...>, which is ToolFormatQwenXML).
 func ToolFormatFor(templateSrc string) ToolFormat {
 	switch {
 	case strings.Contains(templateSrc, dsCallBegin) || strings.Contains(templateSrc, dsCallsBegin):
 		return ToolFormatDeepSeek
+	case strings.Contains(templateSrc, qwenBegin) && strings.Contains(templateSrc, xmlFunction) &&
+		strings.Contains(templateSrc, xmlParameter):
+		return ToolFormatQwenXML
 	case strings.Contains(templateSrc, qwenBegin) &&
 		(strings.Contains(templateSrc, `"name"`) || strings.Contains(templateSrc, `\"name\"`)) &&
 		!strings.Contains(templateSrc, "<arg_key>") && !strings.Contains(templateSrc, "<function="):
@@ -65,6 +76,10 @@ func ToolFormatFor(templateSrc string) ToolFormat {
 // ToolCallOptions configure a ToolCallParser.
 type ToolCallOptions struct {
 	Format ToolFormat
+	// Tools are the request's tool definitions
+	// ({"type": "function", "function": {...}}); ToolFormatQwenXML types
+	// argument values by their parameter schemas.
+	Tools []json.RawMessage
 	// NewID returns the id of the next tool call; nil means "call_"
 	// followed by 24 random letters and digits.
 	NewID func() string
@@ -95,6 +110,7 @@ const (
 // the same. A ToolCallParser is not safe for concurrent use.
 type ToolCallParser struct {
 	format     ToolFormat
+	types      paramTypes // ToolFormatQwenXML: parameter types by function
 	newID      func() string
 	starts     [][]byte // markers that open a block in content
 	begin, end []byte   // markers around one call
@@ -111,9 +127,12 @@ func NewToolCallParser(opts ToolCallOptions) *ToolCallParser {
 		p.newID = randomCallID
 	}
 	switch p.format {
-	case ToolFormatQwen:
+	case ToolFormatQwen, ToolFormatQwenXML:
 		p.begin, p.end = []byte(qwenBegin), []byte(qwenEnd)
 		p.starts = [][]byte{p.begin}
+		if p.format == ToolFormatQwenXML {
+			p.types = newParamTypes(opts.Tools)
+		}
 	case ToolFormatDeepSeek:
 		p.begin, p.end = []byte(dsCallBegin), []byte(dsCallEnd)
 		p.starts = [][]byte{[]byte(dsCallsBegin), p.begin}
@@ -224,9 +243,12 @@ func (p *ToolCallParser) finishCall(d *ToolCallDelta, raw string) {
 	p.n++
 	var name, args string
 	var err error
-	if p.format == ToolFormatDeepSeek {
+	switch p.format {
+	case ToolFormatDeepSeek:
 		name, args, err = parseDeepSeekCall(raw[len(dsCallBegin) : len(raw)-len(dsCallEnd)])
-	} else {
+	case ToolFormatQwenXML:
+		name, args, err = parseXMLCall(raw[len(qwenBegin):len(raw)-len(qwenEnd)], p.types)
+	default:
 		name, args, err = parseQwenCall(raw[len(qwenBegin) : len(raw)-len(qwenEnd)])
 	}
 	if err != nil {

@@ -32,6 +32,12 @@ func badRequest(param, format string, args ...any) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "invalid_request", Param: param, Message: msg}
 }
 
+// textOnly is the 400 for input or output other than text (images, audio,
+// video): the models served take and write text only.
+func textOnly(param, format string, args ...any) *apiError {
+	return badRequest(param, "this model takes text only: "+format, args...)
+}
+
 func notFoundModel(name string) *apiError {
 	return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "model_not_found", Param: "model",
 		Message: fmt.Sprintf("model %q not found", name)}

@@ -39,7 +39,7 @@ func TestRequestErrors(t *testing.T) {
 		{"unknown role", "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"},{"role":"wizard","content":"x"}]}`, 400, "invalid_request", "messages[1].role", `"wizard" is not a known role`},
 		{"token out of vocabulary", "/v1/completions", `{"prompt":[1, 5000]}`, 400, "invalid_request", "prompt", "token 5000 is outside the vocabulary of 1024"},
 		{"negative token", "/v1/completions", `{"prompt":[[1, 2], [3, -1]]}`, 400, "invalid_request", "prompt", "token -1 is outside"},
-		{"image part", "/v1/chat/completions", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}`, 400, "invalid_request", "messages[0].content[0]", "only text"},
+		{"image part", "/v1/chat/completions", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}`, 400, "invalid_request", "messages[0].content[0]", "this model takes text only"},
 		{"stop type", "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"stop":5}`, 400, "invalid_request", "stop", ""},
 		{"temperature range", "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"temperature":3}`, 400, "invalid_request", "temperature", "outside"},
 		{"top_logprobs", "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21}`, 400, "invalid_request", "top_logprobs", "20"},

@@ -56,15 +56,15 @@ type choiceResult struct {
 }
 
 // chatOutput returns the parser options for a chat request on m whose
-// prompt was p.
-func (s *Server) chatOutput(m *model, p engine.ChatPrompt, withTools bool, format string) *chat.OutputOptions {
+// prompt was p and which offered tools (nil: none).
+func (s *Server) chatOutput(m *model, p engine.ChatPrompt, tools []json.RawMessage, format string) *chat.OutputOptions {
 	o := &chat.OutputOptions{}
 	if format != ReasoningNone {
 		o.Reasoning = true
 		o.ReasoningStartsOpen = p.StartsOpen()
 	}
-	if withTools {
-		o.Tools = m.tools
+	if tools != nil {
+		o.Tools, o.ToolDefs = m.tools, tools
 	}
 	return o
 }

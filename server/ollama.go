@@ -154,7 +154,7 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, m *model) {
 		fail(aerr)
 		return
 	}
-	job.parse = s.chatOutput(m, p, tools != nil, s.opts.ReasoningFormat)
+	job.parse = s.chatOutput(m, p, tools, s.opts.ReasoningFormat)
 	s.ollamaStream(w, r, m, job, req.Stream, th.off, true)
 }
 
@@ -170,7 +170,7 @@ func ollamaMessages(in []ollamaMessage) (json.RawMessage, *apiError) {
 			return nil, aerr
 		}
 		if len(msg.Images) > 0 {
-			return nil, badRequest(fmt.Sprintf("messages[%d].images", i), "images are not supported")
+			return nil, textOnly(fmt.Sprintf("messages[%d].images", i), "images are not supported")
 		}
 		o := map[string]any{"role": msg.Role, "content": msg.Content}
 		if msg.Thinking != "" {
@@ -208,7 +208,7 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model
 		return
 	}
 	if len(req.Images) > 0 {
-		fail(badRequest("images", "images are not supported"))
+		fail(textOnly("images", "images are not supported"))
 		return
 	}
 	if req.Prompt == "" {
@@ -243,7 +243,7 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, m *model
 			fail(aerr)
 			return
 		}
-		job.parse = s.chatOutput(m, p, false, s.opts.ReasoningFormat)
+		job.parse = s.chatOutput(m, p, nil, s.opts.ReasoningFormat)
 	}
 	s.ollamaStream(w, r, m, job, req.Stream, th.off, false)
 }

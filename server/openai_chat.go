@@ -26,6 +26,10 @@ type chatRequest struct {
 	ReasoningEffort      string                     `json:"reasoning_effort"`
 	ThinkingBudgetTokens *int                       `json:"thinking_budget_tokens"`
 	ReasoningFormat      string                     `json:"reasoning_format"`
+	// Modalities and Audio ask for audio output, which no model here
+	// makes: they are refused rather than ignored.
+	Modalities []string        `json:"modalities"`
+	Audio      json.RawMessage `json:"audio"`
 }
 
 // parseChatRequest decodes and validates a chat request body into a job
@@ -62,6 +66,14 @@ func parseChatRequest(body []byte) (*chatRequest, *apiError) {
 	}
 	if _, err := toolChoice(req.ToolChoice); err != nil {
 		return nil, err
+	}
+	for _, m := range req.Modalities {
+		if m != "text" {
+			return nil, textOnly("modalities", "%q output is not supported", m)
+		}
+	}
+	if len(req.Audio) > 0 && string(req.Audio) != "null" {
+		return nil, textOnly("audio", "audio output is not supported")
 	}
 	return &req, nil
 }
@@ -150,8 +162,14 @@ func normalizeMessages(raw json.RawMessage) (json.RawMessage, *apiError) {
 		}
 		var texts []string
 		for j, p := range parts {
-			if p.Type != "text" || p.Text == nil {
-				return nil, badRequest(fmt.Sprintf("messages[%d].content[%d]", i, j), "only text parts are supported, got type %q", p.Type)
+			param := fmt.Sprintf("messages[%d].content[%d]", i, j)
+			switch {
+			case p.Type != "text":
+				// image_url, input_audio, video_url, file, ...: never
+				// dropped silently, the answer would ignore them.
+				return nil, textOnly(param, "%q parts are not supported", p.Type)
+			case p.Text == nil:
+				return nil, badRequest(param, "a text part needs a string text")
 			}
 			texts = append(texts, *p.Text)
 		}
@@ -225,7 +243,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 	if req.ReasoningFormat != "" {
 		format = req.ReasoningFormat
 	}
-	job.parse = s.chatOutput(m, p, tools != nil, format)
+	job.parse = s.chatOutput(m, p, tools, format)
 	streams, aerr := s.submit(r.Context(), w.Header(), m, job)
 	if aerr != nil {
 		fail(aerr)

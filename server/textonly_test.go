@@ -114,4 +114,28 @@ func TestChatToolCallsQwen35(t *testing.T) {
 	if _, err := c.Chat.Completions.New(context.Background(), p); err != nil {
 		t.Errorf("follow-up turn with a tool result: %v", err)
 	}
+
+	// Ollama's /api/chat: the same call, arguments as a JSON object.
+	tools := `[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}}}}}]`
+	code, _, body := ts.post(t, "/api/chat", `{"model":"test-model","stream":false,"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":`+tools+`}`)
+	var resp2 struct {
+		Message struct {
+			Thinking  string `json:"thinking"`
+			ToolCalls []struct {
+				Function struct {
+					Name      string          `json:"name"`
+					Arguments json.RawMessage `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(body, &resp2); code != 200 || err != nil || len(resp2.Message.ToolCalls) != 1 {
+		t.Fatalf("/api/chat: %d %s (%v)", code, body, err)
+	}
+	if f := resp2.Message.ToolCalls[0].Function; f.Name != "get_weather" || string(f.Arguments) != `{"city":"Paris","days":3}` {
+		t.Errorf("/api/chat tool call %s %s, want get_weather {\"city\":\"Paris\",\"days\":3}", f.Name, f.Arguments)
+	}
+	if resp2.Message.Thinking != "The user wants the weather.\n" {
+		t.Errorf("/api/chat thinking %q", resp2.Message.Thinking)
+	}
 }

@@ -193,20 +193,22 @@ func TestBPEEncode(t *testing.T) {
 	}
 }
 
-// TestNFC checks that the Qwen pre-tokenizer normalizes to NFC, so a
-// decomposed é tokenizes like the precomposed one (Hugging Face does this;
-// llama.cpp does not).
+// TestNFC checks that the Qwen pre-tokenizers (Qwen2/3 and Qwen3.5)
+// normalize to NFC, so a decomposed é tokenizes like the precomposed one
+// (Hugging Face does this; llama.cpp does not).
 func TestNFC(t *testing.T) {
-	tok := toyBPE(t, "qwen2", helloMerges, nil, nil)
-	for _, text := range []string{"é", "caf\u00e9 hello", "Ame\u0301lie"} {
-		nfd := strings.ReplaceAll(text, "\u00e9", "e\u0301")
-		nfc := strings.ReplaceAll(text, "e\u0301", "\u00e9")
-		if diff := cmp.Diff(mustEncode(t, tok, nfc, false, false), mustEncode(t, tok, nfd, false, false)); diff != "" {
-			t.Errorf("%q vs %q (-nfc +nfd):\n%s", nfc, nfd, diff)
+	for _, pre := range []string{"qwen2", "qwen35"} {
+		tok := toyBPE(t, pre, helloMerges, nil, nil)
+		for _, text := range []string{"é", "caf\u00e9 hello", "Ame\u0301lie"} {
+			nfd := strings.ReplaceAll(text, "\u00e9", "e\u0301")
+			nfc := strings.ReplaceAll(text, "e\u0301", "\u00e9")
+			if diff := cmp.Diff(mustEncode(t, tok, nfc, false, false), mustEncode(t, tok, nfd, false, false)); diff != "" {
+				t.Errorf("%s: %q vs %q (-nfc +nfd):\n%s", pre, nfc, nfd, diff)
+			}
 		}
-	}
-	if got, want := mustEncode(t, tok, "e\u0301", false, false), ids(t, tok, "Ã©"); !slices.Equal(got, want) {
-		t.Errorf("Encode(e+U+0301) = %v, want %v", got, want)
+		if got, want := mustEncode(t, tok, "e\u0301", false, false), ids(t, tok, "Ã©"); !slices.Equal(got, want) {
+			t.Errorf("%s: Encode(e+U+0301) = %v, want %v", pre, got, want)
+		}
 	}
 }
 

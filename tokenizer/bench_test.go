@@ -46,3 +46,25 @@ func BenchmarkEncodeLlama3(b *testing.B)     { benchEncode(b, "ggml-vocab-llama3
 func BenchmarkEncodeDeepSeekV3(b *testing.B) { benchEncode(b, "ggml-vocab-deepseek-v3.gguf") }
 func BenchmarkEncodeLlamaSPM(b *testing.B)   { benchEncode(b, "ggml-vocab-llama-spm.gguf") }
 func BenchmarkEncodeGPT2(b *testing.B)       { benchEncode(b, "ggml-vocab-gpt-2.gguf") }
+
+// benchSplit splits the benchmark text with a pre-tokenizer's hand-written
+// splitter, or with its regexp2 patterns.
+func benchSplit(b *testing.B, name string, regexp bool) {
+	p := preTokenizers[name]
+	text := strings.Repeat(benchText, 64)
+	b.SetBytes(int64(len(text)))
+	var ends []int
+	for b.Loop() {
+		if regexp {
+			var err error
+			if ends, err = p.splitRegexp(text, ends[:0]); err != nil {
+				b.Fatal(err)
+			}
+		} else {
+			ends = p.fast(text, ends[:0])
+		}
+	}
+}
+
+func BenchmarkSplitQwen35(b *testing.B)        { benchSplit(b, "qwen35", false) }
+func BenchmarkSplitQwen35Regexp2(b *testing.B) { benchSplit(b, "qwen35", true) }

@@ -166,6 +166,9 @@ func (r *Runner) Forward(b *Batch, logits []float32) error {
 	if n > r.maxBatch || len(b.Pos) != n || len(b.Caches) != n || len(b.Logits) != n {
 		return fmt.Errorf("model: batch of %d tokens (max %d) with %d positions, %d caches, %d logit flags", n, r.maxBatch, len(b.Pos), len(b.Caches), len(b.Logits))
 	}
+	if err := checkSequences(b); err != nil {
+		return err
+	}
 	nOut := 0
 	for i, tok := range b.Tokens {
 		if tok < 0 || tok >= c.NVocab {
@@ -211,6 +214,35 @@ func (r *Runner) Forward(b *Batch, logits []float32) error {
 		}
 	}
 	r.pool.MatMul(logits[:nOut*c.NVocab], m.Output, r.outIn[:nOut*E], nOut, r.act)
+	for i, c := range b.Caches {
+		if c.recurrent {
+			c.next = b.Pos[i] + 1
+		}
+	}
+	return nil
+}
+
+// checkSequences checks that each token of a cache with recurrent layers
+// continues its sequence: at the position after the previous one, or at 0,
+// which restarts it.
+func checkSequences(b *Batch) error {
+	for _, c := range b.Caches {
+		if c != nil {
+			c.pending = c.next
+		}
+	}
+	for i, c := range b.Caches {
+		if c == nil {
+			return fmt.Errorf("model: token %d of the batch has no cache", i)
+		}
+		if !c.recurrent {
+			continue
+		}
+		if p := b.Pos[i]; p != c.pending && p != 0 {
+			return fmt.Errorf("model: position %d does not continue a recurrent sequence at %d (Seek to rewind)", p, c.pending)
+		}
+		c.pending = b.Pos[i] + 1
+	}
 	return nil
 }
 

@@ -76,22 +76,40 @@ func (d *deltaNet) forward(r *Runner, li int, b *Batch, h, out []float32) {
 	c := &r.m.Config
 	n := len(b.Tokens)
 	s := c.SSM
-	C, V := s.ConvDim(), s.Inner
+	C, V, Hv := s.ConvDim(), s.Inner, s.VHeads
 	qkv, z := r.arena.floats(n*C), r.arena.floats(n*V)
-	beta, alpha := r.arena.floats(n*s.VHeads), r.arena.floats(n*s.VHeads)
+	beta, alpha := r.arena.floats(n*Hv), r.arena.floats(n*Hv)
 	x, o := r.arena.floats(n*C), r.arena.floats(n*V)
 	r.matmul(qkv, d.wqkv, h, n)
 	r.matmul(z, d.wgate, h, n)
 	r.matmul(beta, d.wbeta, h, n)
 	r.matmul(alpha, d.walpha, h, n)
+
+	// The conv, in batch order (each token's window continues its
+	// sequence's), the norms of q and k, and the gates: alpha becomes the
+	// decay exp(softplus(alpha + dt) * a), beta sigmoid(beta).
 	for i := 0; i < n; i++ {
 		st := b.Caches[i].layers[li].(*recurrent)
 		if b.Pos[i] == 0 {
-			st.reset()
+			st.reset() // checkSequences: the first token of this cache in the batch
 		}
 		xi := x[i*C : (i+1)*C]
 		d.convolve(xi, qkv[i*C:(i+1)*C], st.conv, s.ConvKernel)
-		d.step(c, st.s, xi, beta[i*s.VHeads:(i+1)*s.VHeads], alpha[i*s.VHeads:(i+1)*s.VHeads], o[i*V:(i+1)*V])
+		d.normalize(c, xi)
+		for hv := 0; hv < Hv; hv++ {
+			j := i*Hv + hv
+			alpha[j] = float32(math.Exp(float64(softplus(alpha[j]+d.dt[hv]) * d.a[hv])))
+			beta[j] = sigmoid(beta[j])
+		}
+	}
+
+	// The delta rule: each value head scans the batch's tokens through
+	// its sequences' states, the heads in parallel.
+	r.delta = deltaScan{b: b, layer: li, c: c, x: x, decay: alpha, beta: beta, o: o}
+	r.pool.Parallel(Hv, 1, &r.delta)
+	r.delta = deltaScan{}
+
+	for i := 0; i < n; i++ {
 		d.gatedNorm(c, o[i*V:(i+1)*V], z[i*V:(i+1)*V])
 	}
 	r.matmul(out, d.wout, o, n)
@@ -117,36 +135,54 @@ func (d *deltaNet) convolve(dst, in, window []float32, K int) {
 	}
 }
 
-// step applies the gated delta rule of one token to the state (Hv, S, S)
-// and writes each value head's output into o (Hv*S). x holds the token's
-// convolved [q, k, v]; beta and alpha its raw gate projections (Hv), turned
-// into sigmoid(beta) and softplus(alpha + dt) * a here.
-func (d *deltaNet) step(c *Config, state, x, beta, alpha, o []float32) {
+// normalize scales q and k of one token's convolved [q, k, v] (C) to unit
+// length per key head, and q further by 1/sqrt(head size).
+func (d *deltaNet) normalize(c *Config, x []float32) {
 	s := c.SSM
 	S, KD := s.State, s.KeyDim()
-	q, k, v := x[:KD], x[KD:2*KD], x[2*KD:]
-	eps := c.NormEps
-	for hk := 0; hk < s.KHeads; hk++ {
-		l2norm(q[hk*S:(hk+1)*S], eps)
-		l2norm(k[hk*S:(hk+1)*S], eps)
+	for hk := 0; hk < 2*s.KHeads; hk++ {
+		l2norm(x[hk*S:(hk+1)*S], c.NormEps)
 	}
-	scale := 1 / float32(math.Sqrt(float64(S)))
-	for j := range q {
-		q[j] *= scale
-	}
-	for hv := 0; hv < s.VHeads; hv++ {
+	kernels.Scale(x[:KD], 1/float32(math.Sqrt(float64(S))), x[:KD])
+}
+
+// deltaScan runs the gated delta rule of a batch, one value head per unit:
+// for each token in batch order, its sequence's state of that head (S, S)
+// decays, takes the delta-rule update and gives the head's output.
+type deltaScan struct {
+	b     *Batch
+	layer int
+	c     *Config
+	x     []float32 // (n, C): the normalized [q, k, v] of each token
+	decay []float32 // (n, Hv): exp(g)
+	beta  []float32 // (n, Hv): sigmoid(beta)
+	o     []float32 // (n, Hv*S): the outputs
+}
+
+func (t *deltaScan) Run(lo, hi int) {
+	s := t.c.SSM
+	S, KD, C, Hv := s.State, s.KeyDim(), s.ConvDim(), s.VHeads
+	for hv := lo; hv < hi; hv++ {
 		hk := hv % s.KHeads
-		qh, kh, vh := q[hk*S:(hk+1)*S], k[hk*S:(hk+1)*S], v[hv*S:(hv+1)*S]
-		decay := float32(math.Exp(float64(softplus(alpha[hv]+d.dt[hv]) * d.a[hv])))
-		b := sigmoid(beta[hv])
-		sh, oh := state[hv*S*S:(hv+1)*S*S], o[hv*S:(hv+1)*S]
-		for j := 0; j < S; j++ {
-			row := sh[j*S : (j+1)*S]
-			kernels.Scale(row, decay, row)
-			dj := (vh[j] - kernels.Dot(row, kh)) * b
-			kernels.Axpy(row, dj, kh)
-			oh[j] = kernels.Dot(row, qh)
+		for i := range t.b.Tokens {
+			x := t.x[i*C : (i+1)*C]
+			q, k, v := x[hk*S:(hk+1)*S], x[KD+hk*S:KD+(hk+1)*S], x[2*KD+hv*S:2*KD+(hv+1)*S]
+			st := t.b.Caches[i].layers[t.layer].(*recurrent).s[hv*S*S : (hv+1)*S*S]
+			deltaStep(st, q, k, v, t.o[(i*Hv+hv)*S:(i*Hv+hv+1)*S], t.decay[i*Hv+hv], t.beta[i*Hv+hv])
 		}
+	}
+}
+
+// deltaStep applies one token's gated delta rule to a head's state (S, S),
+// row j a value dim: S = decay S; S += beta (v - S k) k^T; o = S q.
+func deltaStep(state, q, k, v, o []float32, decay, beta float32) {
+	S := len(k)
+	for j := 0; j < S; j++ {
+		row := state[j*S : (j+1)*S]
+		kernels.Scale(row, decay, row)
+		dj := (v[j] - kernels.Dot(row, k)) * beta
+		kernels.Axpy(row, dj, k)
+		o[j] = kernels.Dot(row, q)
 	}
 }
 

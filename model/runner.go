@@ -111,6 +111,7 @@ type Runner struct {
 	act   []byte    // quantized activations for MatMul
 	arena arena     // the blocks' own scratch
 	attn  attnTask
+	delta deltaScan // the Gated DeltaNet layers' scan
 }
 
 // NewRunner returns a runner for batches of up to maxBatch tokens over caches

@@ -129,6 +129,10 @@ func (s *Scheduler) start(sl *slot, j *job, n int) {
 	sl.job = j
 	sl.state = slotPrefill
 	sl.tokens = sl.tokens[:n]
+	// A recurrent model's cache keeps its state after all but the last
+	// prompt token: what the same prompt again, or the next turn of a
+	// chat, resumes from.
+	sl.cache.MarkSnapshot(len(r.Prompt) - 1)
 	sl.prompt = r.Prompt
 	sl.cached = n
 	sl.gen = sl.gen[:0]

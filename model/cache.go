@@ -16,6 +16,13 @@ type Cache struct {
 	recurrent bool // some layer keeps a recurrent state
 	next      int  // recurrent: the positions its state has absorbed
 	pending   int  // Forward's scratch: the next position it expects of this cache
+	seen      bool // Forward's scratch: an earlier token of the batch used this cache
+
+	// Snapshots of the recurrent states (sequence.go): the positions each
+	// slot holds (0: empty), allocated at the first one, and a position
+	// to keep besides the block boundaries.
+	snapPos []int
+	mark    int
 }
 
 // layerState is what one layer keeps for one sequence.
@@ -51,38 +58,6 @@ func (c *Cache) Bytes() int64 {
 		n += l.bytes()
 	}
 	return n
-}
-
-// Reusable returns the largest k <= n such that the cache can resume after
-// its positions [0, k): n itself for attention-only models; for a model
-// with recurrent layers, n only where the state ends there, else 0.
-func (c *Cache) Reusable(n int) int {
-	if !c.recurrent || n == c.next {
-		return n
-	}
-	return 0
-}
-
-// Seek keeps the cache's positions [0, Reusable(n)) for the sequence to
-// continue after them, and returns that count.
-func (c *Cache) Seek(n int) int {
-	k := c.Reusable(n)
-	if c.recurrent {
-		c.next = k // at 0 the next Forward restarts the states
-	}
-	return k
-}
-
-// CopyPrefix makes c hold src's positions [0, k), k = src.Reusable(n), for
-// reusing a shared prompt prefix, and returns k. Both caches must belong to
-// the same model.
-func (c *Cache) CopyPrefix(src *Cache, n int) int {
-	k := src.Reusable(n)
-	for i, l := range c.layers {
-		l.copyPrefix(src.layers[i], k)
-	}
-	c.next = k
-	return k
 }
 
 // CacheBytesPerToken returns the memory a sequence's cache holds per

@@ -95,6 +95,9 @@ func (d *deltaNet) forward(r *Runner, li int, b *Batch, h, out []float32) {
 		}
 		xi := x[i*C : (i+1)*C]
 		d.convolve(xi, qkv[i*C:(i+1)*C], st.conv, s.ConvKernel)
+		if slot := r.snap[i]; slot >= 0 {
+			copy(st.snapConv[slot], st.conv)
+		}
 		d.normalize(c, xi)
 		for hv := 0; hv < Hv; hv++ {
 			j := i*Hv + hv
@@ -105,7 +108,7 @@ func (d *deltaNet) forward(r *Runner, li int, b *Batch, h, out []float32) {
 
 	// The delta rule: each value head scans the batch's tokens through
 	// its sequences' states, the heads in parallel.
-	r.delta = deltaScan{b: b, layer: li, c: c, x: x, decay: alpha, beta: beta, o: o}
+	r.delta = deltaScan{b: b, layer: li, c: c, x: x, decay: alpha, beta: beta, o: o, snap: r.snap}
 	r.pool.Parallel(Hv, 1, &r.delta)
 	r.delta = deltaScan{}
 
@@ -157,6 +160,7 @@ type deltaScan struct {
 	decay []float32 // (n, Hv): exp(g)
 	beta  []float32 // (n, Hv): sigmoid(beta)
 	o     []float32 // (n, Hv*S): the outputs
+	snap  []int     // (n): the snapshot slot after each token, or -1
 }
 
 func (t *deltaScan) Run(lo, hi int) {
@@ -167,8 +171,12 @@ func (t *deltaScan) Run(lo, hi int) {
 		for i := range t.b.Tokens {
 			x := t.x[i*C : (i+1)*C]
 			q, k, v := x[hk*S:(hk+1)*S], x[KD+hk*S:KD+(hk+1)*S], x[2*KD+hv*S:2*KD+(hv+1)*S]
-			st := t.b.Caches[i].layers[t.layer].(*recurrent).s[hv*S*S : (hv+1)*S*S]
+			rs := t.b.Caches[i].layers[t.layer].(*recurrent)
+			st := rs.s[hv*S*S : (hv+1)*S*S]
 			deltaStep(st, q, k, v, t.o[(i*Hv+hv)*S:(i*Hv+hv+1)*S], t.decay[i*Hv+hv], t.beta[i*Hv+hv])
+			if slot := t.snap[i]; slot >= 0 {
+				copy(rs.snapS[slot][hv*S*S:], st)
+			}
 		}
 	}
 }
@@ -224,10 +232,31 @@ func softplus(x float32) float32 {
 func silu32(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
 
 // recurrent is what a Gated DeltaNet layer keeps for a sequence: the conv
-// window and the delta-rule state, both of a fixed size.
+// window and the delta-rule state, both of a fixed size, and the snapshots
+// of both (sequence.go).
 type recurrent struct {
 	conv []float32 // (K-1, C): the last K-1 inputs of the conv, oldest first
 	s    []float32 // (Hv, S, S): per value head, row j a value dim, column i a key dim
+
+	snapConv, snapS [][]float32 // per snapshot slot, as conv and s
+}
+
+func (st *recurrent) allocSnapshots(n int) {
+	for range n {
+		st.snapConv = append(st.snapConv, make([]float32, len(st.conv)))
+		st.snapS = append(st.snapS, make([]float32, len(st.s)))
+	}
+}
+
+// restore makes st's live state src's snapshot slot (-1: src's live state).
+func (st *recurrent) restore(src *recurrent, slot int) {
+	if slot < 0 {
+		copy(st.conv, src.conv)
+		copy(st.s, src.s)
+		return
+	}
+	copy(st.conv, src.snapConv[slot])
+	copy(st.s, src.snapS[slot])
 }
 
 func (st *recurrent) reset() {
@@ -235,7 +264,9 @@ func (st *recurrent) reset() {
 	clear(st.s)
 }
 
-func (st *recurrent) bytes() int64 { return 4 * int64(len(st.conv)+len(st.s)) }
+func (st *recurrent) bytes() int64 {
+	return 4 * int64(len(st.conv)+len(st.s)) * int64(1+len(st.snapS))
+}
 
 func (st *recurrent) copyPrefix(src layerState, n int) {
 	o := src.(*recurrent)

@@ -112,6 +112,7 @@ type Runner struct {
 	arena arena     // the blocks' own scratch
 	attn  attnTask
 	delta deltaScan // the Gated DeltaNet layers' scan
+	snap  []int     // per batch token: the snapshot slot its recurrent states go to after it, or -1
 }
 
 // NewRunner returns a runner for batches of up to maxBatch tokens over caches
@@ -126,6 +127,7 @@ func (m *Model) NewRunner(pool *kernels.Pool, maxBatch, nCtx int) *Runner {
 		proj:  make([]float32, maxBatch*E),
 		outIn: make([]float32, maxBatch*E),
 		cs:    make([]float32, c.Rope.Dims),
+		snap:  make([]int, maxBatch),
 	}
 	var nd need
 	act := max(kernels.ActivationBytes(quant.F32, E, maxBatch), r.actBytes(m.TokEmbd, maxBatch), r.actBytes(m.Output, maxBatch))
@@ -167,13 +169,13 @@ func (r *Runner) Forward(b *Batch, logits []float32) error {
 	if n > r.maxBatch || len(b.Pos) != n || len(b.Caches) != n || len(b.Logits) != n {
 		return fmt.Errorf("model: batch of %d tokens (max %d) with %d positions, %d caches, %d logit flags", n, r.maxBatch, len(b.Pos), len(b.Caches), len(b.Logits))
 	}
-	if err := checkSequences(b); err != nil {
-		return err
-	}
 	nOut := 0
 	for i, tok := range b.Tokens {
 		if tok < 0 || tok >= c.NVocab {
 			return fmt.Errorf("model: token %d out of range [0, %d)", tok, c.NVocab)
+		}
+		if b.Caches[i] == nil {
+			return fmt.Errorf("model: token %d of the batch has no cache", i)
 		}
 		if p := b.Pos[i]; p < 0 || p >= b.Caches[i].nCtx || p >= r.nCtx {
 			return fmt.Errorf("model: position %d outside the context of %d", p, min(b.Caches[i].nCtx, r.nCtx))
@@ -184,6 +186,9 @@ func (r *Runner) Forward(b *Batch, logits []float32) error {
 	}
 	if len(logits) < nOut*c.NVocab {
 		return fmt.Errorf("model: logits buffer holds %d values, need %d", len(logits), nOut*c.NVocab)
+	}
+	if err := r.checkSequences(b); err != nil {
+		return err
 	}
 
 	// embed -> layers -> norm -> logits
@@ -219,30 +224,6 @@ func (r *Runner) Forward(b *Batch, logits []float32) error {
 		if c.recurrent {
 			c.next = b.Pos[i] + 1
 		}
-	}
-	return nil
-}
-
-// checkSequences checks that each token of a cache with recurrent layers
-// continues its sequence: at the position after the previous one, or at 0,
-// which restarts it.
-func checkSequences(b *Batch) error {
-	for _, c := range b.Caches {
-		if c != nil {
-			c.pending = c.next
-		}
-	}
-	for i, c := range b.Caches {
-		if c == nil {
-			return fmt.Errorf("model: token %d of the batch has no cache", i)
-		}
-		if !c.recurrent {
-			continue
-		}
-		if p := b.Pos[i]; p != c.pending && p != 0 {
-			return fmt.Errorf("model: position %d does not continue a recurrent sequence at %d (Seek to rewind)", p, c.pending)
-		}
-		c.pending = b.Pos[i] + 1
 	}
 	return nil
 }

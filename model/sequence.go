@@ -10,7 +10,7 @@ import "fmt"
 // SnapshotEvery, and at one marked position (MarkSnapshot: the scheduler
 // marks the end of each prompt), in SnapshotSlots slots; a new snapshot
 // replaces the one of the lowest position other than the mark. Each
-// snapshot costs Config.StateBytes (qwen3.5-0.8b: 20 MiB), allocated at the
+// snapshot costs Config.StateBytes (qwen3.5-0.8b: 19.3 MiB), allocated at the
 // first; Seek and CopyPrefix resume at the end of the sequence or at the
 // latest snapshot before the position asked for.
 const (

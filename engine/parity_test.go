@@ -49,6 +49,7 @@ var nextRequired = []string{
 	"syn-deepseek2lite-", // MLA without q LoRA, softmax router, YaRN
 	"syn-qwen2w-",        // n_embd 768, head_dim 64, n_ff of 7 super-blocks, untied, rope base 250000
 	"syn-llamaw-",        // head_dim 128, rope base 500000
+	"syn-qwen35-",        // Gated DeltaNet + gated attention, qwen35 pre-tokenizer
 }
 
 // TestReferenceParity checks every model in ../shared/testdata/refs, and the

@@ -85,8 +85,10 @@ func (s *Scheduler) admit() {
 		s.waiting = s.waiting[1:]
 		s.nWait.Store(int64(len(s.waiting)))
 		if src != sl {
-			sl.cache.CopyPrefix(src.cache, n)
+			n = sl.cache.CopyPrefix(src.cache, n)
 			sl.tokens = append(sl.tokens[:0], src.tokens[:n]...)
+		} else {
+			n = sl.cache.Seek(n)
 		}
 		s.start(sl, j, n)
 	}
@@ -101,7 +103,7 @@ func (s *Scheduler) pick(prompt []int) (sl, src *slot, n int) {
 	for _, c := range s.slots {
 		l := 0
 		if !s.opts.NoPrefixCache {
-			l = min(commonPrefix(c.tokens, prompt), limit)
+			l = c.cache.Reusable(min(commonPrefix(c.tokens, prompt), limit))
 		}
 		if c.state == slotIdle && (sl == nil || l > bestFree || (l == bestFree && c.lastUse < sl.lastUse)) {
 			sl, bestFree = c, l
@@ -127,6 +129,10 @@ func (s *Scheduler) start(sl *slot, j *job, n int) {
 	sl.job = j
 	sl.state = slotPrefill
 	sl.tokens = sl.tokens[:n]
+	// A recurrent model's cache keeps its state after all but the last
+	// prompt token: what the same prompt again, or the next turn of a
+	// chat, resumes from.
+	sl.cache.MarkSnapshot(len(r.Prompt) - 1)
 	sl.prompt = r.Prompt
 	sl.cached = n
 	sl.gen = sl.gen[:0]

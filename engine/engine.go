@@ -125,8 +125,10 @@ func (e *Engine) NewSequenceBatch(bs int) *Sequence {
 // Tokens returns the tokens evaluated so far.
 func (s *Sequence) Tokens() []int { return s.tokens }
 
-// Reset forgets every evaluated token (keeping the first keep tokens).
-func (s *Sequence) Reset(keep int) { s.tokens = s.tokens[:min(keep, len(s.tokens))] }
+// Reset forgets every evaluated token but the first keep, or fewer where
+// the model cannot resume there (a recurrent state resumes only at its end
+// or at a snapshot); Tokens says what was kept.
+func (s *Sequence) Reset(keep int) { s.tokens = s.tokens[:s.cache.Seek(min(keep, len(s.tokens)))] }
 
 // ErrContextFull is returned when a sequence would exceed its context.
 var ErrContextFull = errors.New("engine: context is full")

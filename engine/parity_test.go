@@ -49,6 +49,7 @@ var nextRequired = []string{
 	"syn-deepseek2lite-", // MLA without q LoRA, softmax router, YaRN
 	"syn-qwen2w-",        // n_embd 768, head_dim 64, n_ff of 7 super-blocks, untied, rope base 250000
 	"syn-llamaw-",        // head_dim 128, rope base 500000
+	"syn-qwen35-",        // Gated DeltaNet + gated attention, qwen35 pre-tokenizer
 }
 
 // TestReferenceParity checks every model in ../shared/testdata/refs, and the
@@ -89,6 +90,9 @@ func TestReferenceParity(t *testing.T) {
 // llama.cpp is (KL(exact || qilin) <= 1.5 KL(exact || llama.cpp) + 1e-3), or
 // by the README's rule for the refs/ MoE files (KL <= 1e-2 and top-1 >= 90%
 // against either reference, and the first 4 greedy tokens).
+//
+// Quantized qwen35 (hybrid) files take the same two rules, following
+// llama.cpp to mean KL <= 1e-3 (issue 17).
 func checkReference(t *testing.T, dir, file string) {
 	var r ref
 	b, err := os.ReadFile(file)
@@ -126,6 +130,10 @@ func checkReference(t *testing.T, dir, file string) {
 		float = float || strings.HasSuffix(r.Model, "-"+s+".gguf")
 	}
 	moeQuant := moe && !float
+	// Quantized qwen35 files: the gated norm after the delta rule amplifies
+	// rounding, so llama.cpp lands at KL ~1e-2 from exact math; the same two
+	// rules as for quantized MoE files apply, with llama.cpp followed to 1e-3.
+	hybridQuant := e.Model.Family.Hybrid && !float
 	maxKL, minTop1 := 1e-3, 0.98
 	if moeQuant {
 		maxKL, minTop1 = 1e-2, 0.90
@@ -165,12 +173,16 @@ func checkReference(t *testing.T, dir, file string) {
 	greedyOK := match(r.GreedyTokens) || match(r.GreedyTokensExact)
 	greedyNote := fmt.Sprintf("greedy continuation matches (%d tokens): %v", min(len(greedy), n), greedy)
 
-	if moeQuant && !(logitsOK && greedyOK) {
+	if (moeQuant || hybridQuant) && !(logitsOK && greedyOK) {
 		klRef, _ := logitcmp.Compare(exact, llama, r.NVocab)
-		followsLlama := klLlama <= 1e-2 && prefix(r.GreedyTokens, 8)
+		follow := 1e-2
+		if hybridQuant {
+			follow = 1e-3
+		}
+		followsLlama := klLlama <= follow && prefix(r.GreedyTokens, 8)
 		nearExact := klExact <= 1.5*klRef+1e-3
-		t.Logf("quantized MoE: KL(exact || llama.cpp) %.3g; follows llama.cpp (KL <= 0.01, first 8 greedy tokens): %v; "+
-			"KL(exact || qilin) %.3g <= 1.5 x %.3g + 0.001: %v", klRef, followsLlama, klExact, klRef, nearExact)
+		t.Logf("quantized MoE or hybrid: KL(exact || llama.cpp) %.3g; follows llama.cpp (KL <= %g, first 8 greedy tokens): %v; "+
+			"KL(exact || qilin) %.3g <= 1.5 x %.3g + 0.001: %v", klRef, follow, followsLlama, klExact, klRef, nearExact)
 		logitsOK, greedyOK = followsLlama || nearExact, true
 		greedyNote = fmt.Sprintf("greedy continuation (first 8 tokens of llama.cpp's required when following it): %v", greedy)
 	}

@@ -39,6 +39,7 @@ const (
 	Norm                    // an RMS norm's weight, around one
 	Bias                    // a vector added to activations (or to router scores)
 	RopeFactors             // per-frequency RoPE divisors (rope_freqs)
+	Decay                   // a negative per-head decay rate (ssm_a = -exp(A_log))
 )
 
 // Tensor is one GGUF tensor a model binds: its name, its dimensions in
@@ -81,7 +82,11 @@ func (m *Model) tensors() []Tensor {
 		lt := layerTensors{p: fmt.Sprintf("blk.%d.", li)}
 		lt.add("attn_norm.weight", Norm, &l.AttnNorm, E)
 		l.Attn.declare(c, &lt)
-		lt.add("ffn_norm.weight", Norm, &l.FFNNorm, E)
+		ffnNorm := "ffn_norm.weight"
+		if c.Family.Hybrid {
+			ffnNorm = "post_attention_norm.weight"
+		}
+		lt.add(ffnNorm, Norm, &l.FFNNorm, E)
 		l.FFN.declare(c, &lt)
 		ts = append(ts, lt.ts...)
 	}

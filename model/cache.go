@@ -3,12 +3,26 @@ package model
 // Cache is the memory of one sequence: for each layer, what that layer's
 // kind keeps between steps. Attention layers keep rows of f16 values for
 // every position evaluated so far, as wide as the kind needs (GQA: keys and
-// values of the KV heads; MLA: one compressed latent row); a recurrent kind
-// would keep a fixed-size state instead. Positions are chosen by the caller
-// (see Batch); the cache only stores them.
+// values of the KV heads; MLA: one compressed latent row); a recurrent
+// layer (deltanet.go) keeps a fixed-size state of the whole sequence.
+// Positions are chosen by the caller (see Batch); attention rows may be
+// rewritten at any position, but a cache with recurrent layers only
+// continues its sequence (or restarts it at position 0): Seek and
+// CopyPrefix say where it can resume.
 type Cache struct {
 	nCtx   int
 	layers []layerState
+
+	recurrent bool // some layer keeps a recurrent state
+	next      int  // recurrent: the positions its state has absorbed
+	pending   int  // Forward's scratch: the next position it expects of this cache
+	seen      bool // Forward's scratch: an earlier token of the batch used this cache
+
+	// Snapshots of the recurrent states (sequence.go): the positions each
+	// slot holds (0: empty), allocated at the first one, and a position
+	// to keep besides the block boundaries.
+	snapPos []int
+	mark    int
 }
 
 // layerState is what one layer keeps for one sequence.
@@ -16,10 +30,10 @@ type layerState interface {
 	// bytes returns the memory held.
 	bytes() int64
 	// copyPrefix makes this state that of src (a state of the same layer
-	// of another sequence) after its positions [0, n). It reports false
-	// where the kind cannot cut a state at n (a recurrent state only knows
-	// the end of its sequence).
-	copyPrefix(src layerState, n int) bool
+	// of another sequence) after its positions [0, n). A recurrent state
+	// copies src's whole state; the Cache checks that n is where src
+	// ends.
+	copyPrefix(src layerState, n int)
 }
 
 // NewCache allocates a cache for nCtx positions of m.
@@ -27,6 +41,9 @@ func (m *Model) NewCache(nCtx int) *Cache {
 	c := &Cache{nCtx: nCtx, layers: make([]layerState, len(m.Layers))}
 	for i, l := range m.Layers {
 		c.layers[i] = l.Attn.newState(&m.Config, nCtx)
+		if _, ok := c.layers[i].(*recurrent); ok {
+			c.recurrent = true
+		}
 	}
 	return c
 }
@@ -41,17 +58,6 @@ func (c *Cache) Bytes() int64 {
 		n += l.bytes()
 	}
 	return n
-}
-
-// CopyPrefix copies positions [0, n) of src into c, for reusing a shared
-// prompt prefix. Both caches must belong to the same model. It reports
-// false (and c must then be reset) where a layer's state cannot be cut at n.
-func (c *Cache) CopyPrefix(src *Cache, n int) bool {
-	ok := true
-	for i, l := range c.layers {
-		ok = l.copyPrefix(src.layers[i], n) && ok
-	}
-	return ok
 }
 
 // CacheBytesPerToken returns the memory a sequence's cache holds per
@@ -86,11 +92,10 @@ func (s *kvRows) bytes() int64 {
 	return int64(len(s.k)+len(s.v)) * 2
 }
 
-func (s *kvRows) copyPrefix(src layerState, n int) bool {
+func (s *kvRows) copyPrefix(src layerState, n int) {
 	o := src.(*kvRows)
 	copy(s.k[:n*s.kDim], o.k[:n*s.kDim])
 	if !s.shared() {
 		copy(s.v[:n*s.vDim], o.v[:n*s.vDim])
 	}
-	return true
 }

@@ -56,6 +56,15 @@ type Config struct {
 	QLoraRank  int  // attention.q_lora_rank; 0: attn_q projects directly (DeepSeek-V2-Lite)
 	KVLoraRank int  // attention.kv_lora_rank: the compressed latent that the cache keeps
 	KVB        bool // the file carries attn_kv_b (older conversions), split at load
+
+	// Hybrid models (qwen35.go): the Gated DeltaNet sizes, which trunk
+	// layers are recurrent, and the multi-token-prediction blocks after
+	// the trunk (block_count = NLayer + NNextN), which are not run.
+	SSM        SSM
+	Recurrent  []bool // per trunk layer: Gated DeltaNet rather than gated attention
+	NNextN     int    // nextn_predict_layers
+	NFFShared  int    // expert_shared_feed_forward_length; 0: n_ff_exp × expert_shared_count
+	SharedGate bool   // ffn_gate_inp_shexp: the shared expert's output is scaled by sigmoid(w · h)
 }
 
 // maxDim bounds every dimension read from metadata so that hostile files
@@ -194,6 +203,11 @@ func readConfig(f *gguf.File, a Arch) (Config, error) {
 	}
 	if a.MLA {
 		if err := c.readMLA(f, m); err != nil {
+			return c, err
+		}
+	}
+	if a.Hybrid {
+		if err := c.readHybrid(f, m); err != nil {
 			return c, err
 		}
 	}

@@ -29,6 +29,10 @@ type Arch struct {
 	NormTopKProb bool
 	// MLA uses multi-head latent attention (attn_mla.go) instead of GQA.
 	MLA bool
+	// Hybrid mixes Gated DeltaNet layers (deltanet.go) with gated
+	// attention (attn_gated.go), as Config.Recurrent says, and names the
+	// FFN's norm post_attention_norm (qwen35.go).
+	Hybrid bool
 }
 
 var archs = map[string]Arch{}
@@ -75,8 +79,13 @@ func init() {
 // with configuration c uses: its attention and its feed-forward network.
 func (c *Config) layerKinds(li int) (mixer, feedForward) {
 	var at mixer = &gqa{}
-	if c.Family.MLA {
+	switch {
+	case c.Family.MLA:
 		at = &mla{}
+	case c.Family.Hybrid && c.isRecurrent(li):
+		at = &deltaNet{}
+	case c.Family.Hybrid:
+		at = &gatedAttn{}
 	}
 	var ff feedForward = &dense{}
 	if c.Family.MoE && li >= c.NLeadDense {

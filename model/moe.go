@@ -57,6 +57,15 @@ type moe struct {
 	bias           []float32        // exp_probs_b (n_expert), optional
 	gate, up, down []kernels.Matrix // ffn_{gate,up}_exps[e] (n_ff_exp, n_embd), ffn_down_exps[e] (n_embd, n_ff_exp)
 	shared         *dense           // ffn_{gate,up,down}_shexp, optional
+	sharedGate     []float32        // ffn_gate_inp_shexp (n_embd), optional: scales the shared output by sigmoid(w · h)
+}
+
+// sharedWidth is the FFN width of the shared experts.
+func (c *Config) sharedWidth() int {
+	if c.NFFShared > 0 {
+		return c.NFFShared
+	}
+	return c.NFFExpert * c.NExpertShared
 }
 
 func (m *moe) declare(c *Config, l *layerTensors) {
@@ -70,7 +79,10 @@ func (m *moe) declare(c *Config, l *layerTensors) {
 	l.add("ffn_down_exps.weight", Weight, &m.down, F, E, X)
 	if c.NExpertShared > 0 {
 		m.shared = &dense{}
-		m.shared.declareAs(l, "_shexp", E, F*c.NExpertShared)
+		m.shared.declareAs(l, "_shexp", E, c.sharedWidth())
+	}
+	if c.SharedGate {
+		l.add("ffn_gate_inp_shexp.weight", Weight, &m.sharedGate, E)
 	}
 }
 
@@ -90,7 +102,7 @@ func (m *moe) scratch(c *Config, B int) need {
 		bools:  NE + c.NExpertGroups,
 	}
 	if m.shared != nil {
-		n.floats += B * (2*F*c.NExpertShared + E)
+		n.floats += B * (2*c.sharedWidth() + E)
 	}
 	return n
 }
@@ -151,6 +163,12 @@ func (m *moe) forward(r *Runner, h, x []float32, n int) {
 	if m.shared != nil {
 		sh := r.arena.floats(n * E)
 		m.shared.apply(r, sh, h, n)
+		if m.sharedGate != nil {
+			for i := 0; i < n; i++ {
+				g := sigmoid(kernels.Dot(m.sharedGate, h[i*E:(i+1)*E]))
+				kernels.Scale(sh[i*E:(i+1)*E], g, sh[i*E:(i+1)*E])
+			}
+		}
 		kernels.Add(sum, sh)
 	}
 	kernels.Add(x[:n*E], sum)

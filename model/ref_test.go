@@ -351,9 +351,14 @@ func (r refModel) moe(p string, h []float64) []float64 {
 			out[j] += w * v
 		}
 	}
-	if s.shared > 0 {
-		for j, v := range r.swiglu(p, "_shexp", h, s.ffExp*s.shared, 0) {
-			out[j] += v
+	if s.shared > 0 || s.ffShared > 0 {
+		width, gate := s.ffExp*s.shared, 1.0
+		if s.ffShared > 0 { // qwen35moe: the shared expert scaled by sigmoid(w · h)
+			width = s.ffShared
+			gate = 1 / (1 + math.Exp(-matvec(r.vec(p+"ffn_gate_inp_shexp.weight"), h, 1, 0)[0]))
+		}
+		for j, v := range r.swiglu(p, "_shexp", h, width, 0) {
+			out[j] += gate * v
 		}
 	}
 	return out
@@ -376,14 +381,22 @@ func (r refModel) forward(toks []int) [][]float64 {
 	for li := 0; li < s.layers; li++ {
 		p := fmt.Sprintf("blk.%d.", li)
 		an, fn := r.vec(p+"attn_norm.weight"), r.vec(p+"ffn_norm.weight")
+		if fn == nil {
+			fn = r.vec(p + "post_attention_norm.weight") // qwen35
+		}
 		hs := make([][]float64, len(toks))
 		for i := range toks {
 			hs[i] = rmsnorm(xs[i], an, r.eps)
 		}
 		var att [][]float64
-		if s.arch == "deepseek2" {
+		switch {
+		case s.arch == "deepseek2":
 			att = r.mla(p, hs)
-		} else {
+		case s.convK > 0 && (li+1)%s.interval != 0:
+			att = r.deltaNet(p, hs)
+		case s.convK > 0:
+			att = r.gatedAttn(p, hs)
+		default:
 			att = r.gqa(p, hs, factors)
 		}
 		for i := range toks {

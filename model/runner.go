@@ -111,6 +111,8 @@ type Runner struct {
 	act   []byte    // quantized activations for MatMul
 	arena arena     // the blocks' own scratch
 	attn  attnTask
+	delta deltaScan // the Gated DeltaNet layers' scan
+	snap  []int     // per batch token: the snapshot slot its recurrent states go to after it, or -1
 }
 
 // NewRunner returns a runner for batches of up to maxBatch tokens over caches
@@ -125,6 +127,7 @@ func (m *Model) NewRunner(pool *kernels.Pool, maxBatch, nCtx int) *Runner {
 		proj:  make([]float32, maxBatch*E),
 		outIn: make([]float32, maxBatch*E),
 		cs:    make([]float32, c.Rope.Dims),
+		snap:  make([]int, maxBatch),
 	}
 	var nd need
 	act := max(kernels.ActivationBytes(quant.F32, E, maxBatch), r.actBytes(m.TokEmbd, maxBatch), r.actBytes(m.Output, maxBatch))
@@ -171,6 +174,9 @@ func (r *Runner) Forward(b *Batch, logits []float32) error {
 		if tok < 0 || tok >= c.NVocab {
 			return fmt.Errorf("model: token %d out of range [0, %d)", tok, c.NVocab)
 		}
+		if b.Caches[i] == nil {
+			return fmt.Errorf("model: token %d of the batch has no cache", i)
+		}
 		if p := b.Pos[i]; p < 0 || p >= b.Caches[i].nCtx || p >= r.nCtx {
 			return fmt.Errorf("model: position %d outside the context of %d", p, min(b.Caches[i].nCtx, r.nCtx))
 		}
@@ -180,6 +186,9 @@ func (r *Runner) Forward(b *Batch, logits []float32) error {
 	}
 	if len(logits) < nOut*c.NVocab {
 		return fmt.Errorf("model: logits buffer holds %d values, need %d", len(logits), nOut*c.NVocab)
+	}
+	if err := r.checkSequences(b); err != nil {
+		return err
 	}
 
 	// embed -> layers -> norm -> logits
@@ -211,6 +220,11 @@ func (r *Runner) Forward(b *Batch, logits []float32) error {
 		}
 	}
 	r.pool.MatMul(logits[:nOut*c.NVocab], m.Output, r.outIn[:nOut*E], nOut, r.act)
+	for i, c := range b.Caches {
+		if c.recurrent {
+			c.next = b.Pos[i] + 1
+		}
+	}
 	return nil
 }
 

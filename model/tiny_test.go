@@ -37,6 +37,14 @@ type tinySpec struct {
 	groups, groupsUsed, shared       int
 	normW, probsBias, kvb            bool
 	wScale                           float64
+
+	// qwen35: Gated DeltaNet sizes (conv taps, head size, value and key
+	// heads), every interval-th layer gated attention with RoPE on its
+	// first ropeDims dims, nextn MTP blocks written after the trunk, and
+	// for qwen35moe the shared expert's width.
+	convK, ssmState, vHeads, kHeads int
+	interval, ropeDims, nextn       int
+	ffShared                        int
 }
 
 var tinySpecs = []tinySpec{
@@ -67,6 +75,16 @@ var tinySpecs = []tinySpec{
 	{arch: "deepseek2", embd: 64, layers: 3, heads: 4, kvh: 1, ff: 96, vocab: 67, wtype: quant.Q8_0, ropeBase: 10000,
 		qLora: 32, kvLora: 32, nope: 32, rope: 16, vHead: 32, leadDense: 1,
 		experts: 8, used: 2, ffExp: 32, gating: Sigmoid, groups: 4, groupsUsed: 2, shared: 1, normW: true, probsBias: true, wScale: 2.5},
+	// Qwen3.5: layers 0-2 Gated DeltaNet (2 key heads, 4 value heads of
+	// 16), layer 3 gated attention, then again; one MTP block after the
+	// trunk that must not run.
+	{arch: "qwen35", embd: 64, layers: 8, heads: 4, kvh: 2, headDim: 16, ff: 96, vocab: 67, neox: true, qkNorm: true, wtype: quant.F32, ropeBase: 10000,
+		convK: 4, ssmState: 16, vHeads: 4, kHeads: 2, interval: 4, ropeDims: 8, nextn: 1},
+	{arch: "qwen35moe", embd: 64, layers: 4, heads: 4, kvh: 1, headDim: 16, vocab: 67, neox: true, qkNorm: true, wtype: quant.F32, ropeBase: 10000,
+		convK: 4, ssmState: 16, vHeads: 2, kHeads: 2, interval: 2, ropeDims: 16,
+		experts: 4, used: 2, ffExp: 32, ffShared: 48, normW: true},
+	{arch: "qwen35", embd: 64, layers: 4, heads: 2, kvh: 2, headDim: 32, ff: 96, vocab: 67, neox: true, qkNorm: true, wtype: quant.Q8_0, ropeBase: 10000,
+		convK: 3, ssmState: 32, vHeads: 2, kHeads: 1, interval: 4, ropeDims: 8},
 }
 
 func (s tinySpec) name() string {
@@ -119,6 +137,17 @@ func (s tinySpec) config() *Config {
 		c.Rope.Dims = s.rope
 	}
 	c.NExpertShared, c.ProbsBias = s.shared, s.probsBias
+	if c.Family.Hybrid {
+		c.Rope.Dims = s.ropeDims
+		c.SSM = SSM{ConvKernel: s.convK, Inner: s.vHeads * s.ssmState, State: s.ssmState, VHeads: s.vHeads, KHeads: s.kHeads}
+		c.Recurrent = make([]bool, s.layers)
+		for i := range c.Recurrent {
+			c.Recurrent[i] = (i+1)%s.interval != 0
+		}
+		if c.Family.MoE {
+			c.NFFShared, c.SharedGate, c.NExpertShared = s.ffShared, true, 1
+		}
+	}
 	return c
 }
 
@@ -132,7 +161,7 @@ func writeTiny(t testing.TB, s tinySpec, seed uint64) []byte {
 	w.SetKV("general.architecture", a)
 	kv("context_length", uint32(128))
 	kv("embedding_length", uint32(s.embd))
-	kv("block_count", uint32(s.layers))
+	kv("block_count", uint32(s.layers+s.nextn))
 	kv("attention.head_count", uint32(s.heads))
 	kv("attention.head_count_kv", uint32(s.kvh))
 	kv("attention.layer_norm_rms_epsilon", float32(1e-6))
@@ -159,6 +188,22 @@ func writeTiny(t testing.TB, s tinySpec, seed uint64) []byte {
 		kv("expert_weights_norm", s.normW)
 		kv("expert_weights_scale", float32(s.wScale))
 	}
+	if s.convK > 0 {
+		kv("rope.dimension_count", uint32(s.ropeDims))
+		kv("rope.dimension_sections", []int32{int32(s.ropeDims / 4), int32(s.ropeDims / 4), int32(s.ropeDims/2 - 2*(s.ropeDims/4)), 0})
+		kv("ssm.conv_kernel", uint32(s.convK))
+		kv("ssm.state_size", uint32(s.ssmState))
+		kv("ssm.group_count", uint32(s.kHeads))
+		kv("ssm.time_step_rank", uint32(s.vHeads))
+		kv("ssm.inner_size", uint32(s.vHeads*s.ssmState))
+		kv("full_attention_interval", uint32(s.interval))
+		if s.nextn > 0 {
+			kv("nextn_predict_layers", uint32(s.nextn))
+		}
+		if s.ffShared > 0 {
+			kv("expert_shared_feed_forward_length", uint32(s.ffShared))
+		}
+	}
 	if s.yarn > 0 {
 		kv("rope.scaling.type", "yarn")
 		kv("rope.scaling.factor", float32(s.yarn))
@@ -175,7 +220,7 @@ func writeTiny(t testing.TB, s tinySpec, seed uint64) []byte {
 	if s.experts == 0 || s.leadDense > 0 {
 		kv("feed_forward_length", uint32(s.ff))
 	}
-	for _, tn := range Tensors(s.config()) {
+	for _, tn := range append(Tensors(s.config()), s.nextnTensors()...) {
 		n := 1
 		ud := make([]uint64, len(tn.Dims))
 		for i, d := range tn.Dims {
@@ -197,6 +242,10 @@ func writeTiny(t testing.TB, s tinySpec, seed uint64) []byte {
 		case Bias:
 			for i := range v {
 				v[i] = float32(rng.NormFloat64() * 0.3)
+			}
+		case Decay: // -exp(A_log), A in (0.1, 1.5): forgetting, yet remembering a few tokens
+			for i := range v {
+				v[i] = float32(-0.1 - 1.4*rng.Float64())
 			}
 		default: // norm weights and rope factors: around one
 			for i := range v {
@@ -221,6 +270,22 @@ func writeTiny(t testing.TB, s tinySpec, seed uint64) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// nextnTensors lists, for a spec with MTP blocks, tensors of the blocks
+// after the trunk that a loader must leave alone: an attention block with
+// its eh_proj, as llama.cpp's converter writes it.
+func (s tinySpec) nextnTensors() []Tensor {
+	var ts []Tensor
+	for li := s.layers; li < s.layers+s.nextn; li++ {
+		p := fmt.Sprintf("blk.%d.", li)
+		ts = append(ts,
+			Tensor{Name: p + "attn_norm.weight", Dims: []int{s.embd}, Role: Norm},
+			Tensor{Name: p + "attn_q.weight", Dims: []int{s.embd, 2 * s.heads * s.hd()}, Role: Weight},
+			Tensor{Name: p + "nextn.eh_proj.weight", Dims: []int{2 * s.embd, s.embd}, Role: Weight},
+			Tensor{Name: p + "nextn.enorm.weight", Dims: []int{s.embd}, Role: Norm})
+	}
+	return ts
 }
 
 func loadTiny(t testing.TB, s tinySpec) (*gguf.File, *Model) {

@@ -52,7 +52,22 @@ type Shape struct {
 	NGroup     int     // n_group
 	TopKGroup  int     // topk_group
 
+	// Qwen3.5 (qwen35, qwen35moe; qwen35.go): Gated DeltaNet layers, all
+	// but every FullAttnInterval-th, which is gated attention with RoPE on
+	// its first RopeDim dims (partial_rotary_factor × head_dim).
+	SSM              *SSMShape
+	FullAttnInterval int // full_attention_interval
+	NFFShared        int // shared_expert_intermediate_size (qwen35moe)
+
 	Vocab Vocab
+}
+
+// SSMShape holds the Gated DeltaNet sizes of a Qwen3.5 shape.
+type SSMShape struct {
+	ConvKernel int // linear_conv_kernel_dim
+	HeadDim    int // linear_key_head_dim = linear_value_head_dim
+	VHeads     int // linear_num_value_heads
+	KHeads     int // linear_num_key_heads
 }
 
 // YaRN holds the rope_scaling parameters of type yarn.
@@ -147,7 +162,10 @@ const (
 
 // qwenSpecial lists the added tokens of Qwen2.5 (ids 151643-151664); Qwen3
 // adds four more.
-func qwenSpecial(qwen3 bool) []SpecialToken {
+func qwenSpecial(qwen3 bool) []SpecialToken { return specials(151643, qwenSpecialTexts(qwen3)) }
+
+// qwenSpecialTexts lists the added tokens of Qwen2.5, and Qwen3's four more.
+func qwenSpecialTexts(qwen3 bool) []string {
 	texts := []string{
 		"<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
 		"<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>",
@@ -158,7 +176,7 @@ func qwenSpecial(qwen3 bool) []SpecialToken {
 	if qwen3 {
 		texts = append(texts, "<tool_response>", "</tool_response>", "<think>", "</think>")
 	}
-	return specials(151643, texts)
+	return texts
 }
 
 // deepseekR1QwenSpecial lists the added tokens of DeepSeek-R1-Distill-Qwen.

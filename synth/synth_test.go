@@ -30,6 +30,12 @@ func TestParamsMatchReleasedModels(t *testing.T) {
 		"llama-3.2-1b":                  1_235_814_400 + 32,
 		// config.json's sizes; the model card says 15.7B.
 		"deepseek-v2-lite": 15_706_484_224,
+		// Qwen3.5's text trunks, counted from config.json (the checkpoints'
+		// totals also hold the vision encoder and the MTP block).
+		"qwen3.5-0.8b":    qwen35Params(248320, 1024, 24, 8, 2, 3584, 16, true, 0, 0, 0),
+		"qwen3.5-2b":      qwen35Params(248320, 2048, 24, 8, 2, 6144, 16, true, 0, 0, 0),
+		"qwen3.5-9b":      qwen35Params(248320, 4096, 32, 16, 4, 12288, 32, false, 0, 0, 0),
+		"qwen3.5-35b-a3b": qwen35Params(248320, 2048, 40, 16, 2, 0, 32, false, 256, 512, 512),
 	}
 	got := map[string]int64{}
 	for _, s := range Shapes() {
@@ -40,6 +46,34 @@ func TestParamsMatchReleasedModels(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("parameter counts (-want +got):\n%s", diff)
 	}
+}
+
+// qwen35Params counts the weights of a Qwen3.5 text model as Hugging
+// Face's modeling code declares its modules: head size 256, Gated DeltaNet
+// with 16 key heads of 128, conv of 4, every 4th layer attention; experts >
+// 0 replaces the MLP by a router, the experts and a gated shared expert.
+func qwen35Params(vocab, e, layers, heads, kvHeads, ff, vHeads int, tied bool, experts, ffExp, ffShared int) int64 {
+	const hd, dk, kHeads, conv = 256, 128, 16, 4
+	kd, vd := kHeads*dk, vHeads*dk
+	n := vocab*e + e // embed_tokens, norm
+	if !tied {
+		n += vocab * e // lm_head
+	}
+	for l := 0; l < layers; l++ {
+		n += 2 * e // input_layernorm, post_attention_layernorm
+		if (l+1)%4 == 0 {
+			n += e*2*heads*hd + 2*e*kvHeads*hd + heads*hd*e + 2*hd // q_proj (with the gate), k/v_proj, o_proj, q/k_norm
+		} else {
+			n += e*(2*kd+vd) + e*vd + 2*e*vHeads       // in_proj_qkv, in_proj_z, in_proj_b, in_proj_a
+			n += (2*kd+vd)*conv + 2*vHeads + dk + vd*e // conv1d, dt_bias, A_log, norm, out_proj
+		}
+		if experts > 0 {
+			n += e*experts + experts*3*e*ffExp + 3*e*ffShared + e // gate, experts, shared_expert, shared_expert_gate
+		} else {
+			n += 3 * e * ff
+		}
+	}
+	return int64(n)
 }
 
 func TestLookup(t *testing.T) {
@@ -125,6 +159,9 @@ func TestTinyShapesMatchSharedModels(t *testing.T) {
 		{"tiny-deepseek2", "../next/models/syn-deepseek2-q4_k_m", "Q4_K_M"},
 		{"tiny-deepseek2", "../next/models/syn-deepseek2-q8_0", "Q8_0"},
 		{"tiny-deepseek2", "../next/models/syn-deepseek2-f32", "F32"},
+		{"tiny-qwen35", "../next/models/syn-qwen35-q4_k_m", "Q4_K_M"},
+		{"tiny-qwen35", "../next/models/syn-qwen35-q8_0", "Q8_0"},
+		{"tiny-qwen35", "../next/models/syn-qwen35-f32", "F32"},
 	} {
 		t.Run(filepath.Base(tc.ref), func(t *testing.T) {
 			ref, err := gguf.Open(testdata.Path(t, "models", tc.ref+".gguf"))
@@ -141,12 +178,19 @@ func TestTinyShapesMatchSharedModels(t *testing.T) {
 				"expert_used_count", "expert_feed_forward_length", "leading_dense_block_count", "attention.q_lora_rank",
 				"attention.kv_lora_rank", "attention.key_length", "attention.value_length", "attention.key_length_mla",
 				"attention.value_length_mla", "rope.dimension_count", "expert_shared_count", "expert_weights_scale",
-				"expert_weights_norm", "expert_gating_func", "expert_group_count", "expert_group_used_count"} {
+				"expert_weights_norm", "expert_gating_func", "expert_group_count", "expert_group_used_count",
+				"ssm.conv_kernel", "ssm.state_size", "ssm.group_count", "ssm.time_step_rank", "ssm.inner_size",
+				"full_attention_interval"} {
 				w, ok := ref.Get(ref.ArchKey(key))
 				g, _ := got.Get(got.ArchKey(key))
 				if ok && w != g {
 					t.Errorf("%s = %v (%T), llama.cpp's file has %v (%T)", key, g, g, w, w)
 				}
+			}
+			w, _ := ref.Get(ref.ArchKey("rope.dimension_sections"))
+			g, _ := got.Get(got.ArchKey("rope.dimension_sections"))
+			if diff := cmp.Diff(w, g); diff != "" {
+				t.Errorf("rope.dimension_sections (-llama.cpp +synth):\n%s", diff)
 			}
 			for _, key := range []string{"general.architecture", "general.file_type", "tokenizer.ggml.model", "tokenizer.ggml.pre",
 				"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"} {

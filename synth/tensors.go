@@ -22,6 +22,7 @@ const (
 	randomVector                   // uniform with standard deviation std (biases)
 	ones                           // norm weights
 	llama3Factors                  // rope_freqs of Llama 3.1 scaling
+	decayRates                     // ssm_a = -A, A uniform on [1, 16] (Qwen3.5's A_log init)
 )
 
 func (t tensorSpec) elements() int64 {
@@ -52,6 +53,9 @@ func (s *Shape) config() (*model.Config, error) {
 	}
 	c.QLoraRank, c.KVLoraRank, c.NLeadDense = s.QLoraRank, s.KVLoraRank, s.LeadDense
 	c.NExpertShared, c.ProbsBias = s.NExpShared, s.ScoreBias
+	if s.SSM != nil {
+		s.hybridConfig(c)
+	}
 	return c, nil
 }
 
@@ -86,6 +90,8 @@ func (s *Shape) tensors() []tensorSpec {
 			spec.kind = ones
 		case model.RopeFactors:
 			spec.kind = llama3Factors
+		case model.Decay:
+			spec.kind = decayRates
 		}
 		ts = append(ts, spec)
 	}

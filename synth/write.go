@@ -91,9 +91,12 @@ func (s *Shape) metadata(voc *vocabulary, ft quantize.FileType) []gguf.KV {
 	a("feed_forward_length", uint32(s.NFF))
 	a("attention.head_count", uint32(s.NHead))
 	a("attention.head_count_kv", uint32(s.NHeadKV))
-	if s.KVLoraRank > 0 {
+	switch {
+	case s.KVLoraRank > 0:
 		s.deepseek2Metadata(a)
-	} else {
+	case s.SSM != nil:
+		s.hybridMetadata(a)
+	default:
 		a("attention.key_length", uint32(s.HeadDim))
 		a("attention.value_length", uint32(s.HeadDim))
 		a("rope.dimension_count", uint32(s.HeadDim))
@@ -231,6 +234,11 @@ func (g *generator) filler(i int, t tensorSpec, typ quant.Type, s *Shape) (func(
 			}
 		case llama3Factors:
 			copy(vals, s.Llama3Rope.ropeFactors(s.HeadDim, s.RopeBase))
+		case decayRates:
+			r := splitmix(g.seed ^ uint64(i)<<32 ^ 0xdeca)
+			for j := range vals {
+				vals[j] = float32(-1 - 15*r.float())
+			}
 		}
 		return func(lo, hi int, dst []byte) error { return quant.Quantize(typ, vals, dst) }, nil
 	}

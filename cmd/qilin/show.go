@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/qilin-ai/qilin/gguf"
@@ -42,13 +43,18 @@ type modelInfo struct {
 	// KVCacheBytesPerToken is what a sequence's cache grows by per token:
 	// all layers, f16 rows as wide as each layer's attention keeps (MLA:
 	// one latent row); absent for an architecture qilin does not run.
-	KVCacheBytesPerToken int64  `json:"kv_cache_bytes_per_token,omitempty"`
-	TokenizerModel       string `json:"tokenizer_model,omitempty"`
-	TokenizerPre         string `json:"tokenizer_pre,omitempty"`
-	VocabSize            int    `json:"vocab_size"`
-	ChatTemplate         bool   `json:"chat_template"`
-	Tensors              int    `json:"tensors"`
-	MetadataKeyValues    int    `json:"metadata_kv"`
+	KVCacheBytesPerToken int64 `json:"kv_cache_bytes_per_token,omitempty"`
+	// LayerPattern is one letter per layer of a hybrid model: R for a
+	// recurrent (Gated DeltaNet) layer, A for attention; StateBytes is the
+	// fixed-size recurrent state a sequence holds (f32), whatever its length.
+	LayerPattern      string `json:"layer_pattern,omitempty"`
+	StateBytes        int64  `json:"state_bytes_per_sequence,omitempty"`
+	TokenizerModel    string `json:"tokenizer_model,omitempty"`
+	TokenizerPre      string `json:"tokenizer_pre,omitempty"`
+	VocabSize         int    `json:"vocab_size"`
+	ChatTemplate      bool   `json:"chat_template"`
+	Tensors           int    `json:"tensors"`
+	MetadataKeyValues int    `json:"metadata_kv"`
 }
 
 // quantShare is how many tensors, and bytes of them, have one type.
@@ -120,6 +126,9 @@ func describe(path string, f *gguf.File) modelInfo {
 	}
 	if c, err := model.ReadConfig(f); err == nil {
 		info.KVCacheBytesPerToken = c.CacheBytesPerToken()
+		if info.StateBytes = c.StateBytes(); info.StateBytes > 0 {
+			info.LayerPattern = c.LayerPattern()
+		}
 	}
 	byType := map[quant.Type]*quantShare{}
 	for _, t := range f.Tensors {
@@ -195,8 +204,14 @@ func (info modelInfo) writeTable(w io.Writer) error {
 	num("kv heads", info.HeadCountKV)
 	num("experts", info.ExpertCount)
 	num("experts used", info.ExpertUsedCount)
+	if info.LayerPattern != "" {
+		row("layer pattern", "%s (R Gated DeltaNet, A attention)", periodic(info.LayerPattern))
+	}
 	if info.KVCacheBytesPerToken > 0 {
 		row("kv cache", "%s per token (f16)", humanBytes(info.KVCacheBytesPerToken))
+	}
+	if info.StateBytes > 0 {
+		row("recurrent state", "%s per sequence (f32, whatever its length)", humanBytes(info.StateBytes))
 	}
 	tok := orDash(info.TokenizerModel)
 	if info.TokenizerPre != "" {
@@ -208,6 +223,17 @@ func (info modelInfo) writeTable(w io.Writer) error {
 	row("tensors", "%d", info.Tensors)
 	row("metadata", "%d keys", info.MetadataKeyValues)
 	return tw.Flush()
+}
+
+// periodic writes a layer pattern as its shortest repeating unit and the
+// count, e.g. "RRRA x 6", or as is when it does not repeat.
+func periodic(p string) string {
+	for n := 1; n < len(p); n++ {
+		if len(p)%n == 0 && strings.Repeat(p[:n], len(p)/n) == p {
+			return fmt.Sprintf("%s x %d", p[:n], len(p)/n)
+		}
+	}
+	return p
 }
 
 func orDash(s string) string {

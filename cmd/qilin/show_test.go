@@ -167,6 +167,31 @@ func TestShowKVCacheBytesPerToken(t *testing.T) {
 	}
 }
 
+// A hybrid model: its layer pattern, the cache of its one attention layer
+// per token, and its recurrent state per sequence, which does not grow.
+func TestShowRecurrentState(t *testing.T) {
+	got := runShowJSON(t, "--json", testdata.Path(t, "next/models/syn-qwen35-q8_0.gguf"))
+	// 3 Gated DeltaNet layers: conv window 3 × (2×2×32 + 4×32) and 4 value
+	// heads of 32×32, f32; 1 attention layer of 2 KV heads of 64.
+	state := int64(3 * 4 * (3*(2*2*32+4*32) + 4*32*32))
+	if got.LayerPattern != "RRRA" || got.StateBytes != state || got.KVCacheBytesPerToken != 2*2*(64+64) {
+		t.Errorf("layer_pattern %q, state_bytes_per_sequence %d, kv_cache_bytes_per_token %d; want RRRA, %d, %d",
+			got.LayerPattern, got.StateBytes, got.KVCacheBytesPerToken, state, 2*2*(64+64))
+	}
+	var out, errb bytes.Buffer
+	if code := runMain(context.Background(), []string{"show", testdata.Path(t, "next/models/syn-qwen35-q8_0.gguf")}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{`layer pattern\s+RRRA`, `recurrent state\s+57\.0 KiB per sequence`} {
+		if !regexp.MustCompile(want).MatchString(out.String()) {
+			t.Errorf("output lacks %s:\n%s", want, out.String())
+		}
+	}
+	if p := periodic("RRRARRRARRRA"); p != "RRRA x 3" {
+		t.Errorf("periodic = %q", p)
+	}
+}
+
 func TestShowErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.gguf")
 	tests := []struct {

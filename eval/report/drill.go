@@ -1,0 +1,139 @@
+package report
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/qilin-ai/qilin/eval"
+)
+
+// The drill-down shows a bounded part of samples.jsonl, so that the page
+// stays small for a run of thousands of answers: per task and model the
+// first wrong answers and a few correct ones, each text cut to its start
+// and end.
+const (
+	maxShown   = 12   // samples per task and model
+	minCorrect = 4    // of which correct, where there are that many
+	maxText    = 1600 // characters of one field
+)
+
+// drillGroup is one model's samples on one task.
+type drillGroup struct {
+	Model                 string
+	Series                int
+	Total, Correct, Shown int
+	Samples               []sampleView
+}
+
+// sampleView is one sample, its texts cut to size.
+type sampleView struct {
+	ID, Sample, Budget, Mode  string
+	Verdict                   string
+	Correct                   bool
+	Prompt, Reasoning, Raw    text
+	Extracted, Answer, Finish string
+	Tokens, Seconds           string
+	Choices                   []choiceView
+	NLL                       string
+}
+
+// text is a field cut to at most maxText characters; Left counts those left out.
+type text struct {
+	Text string
+	Left int
+}
+
+type choiceView struct {
+	Letter, Text, LogLik string
+}
+
+// groupSamples indexes samples by task, then model, in file order.
+func groupSamples(samples []eval.Sample) map[string]map[string][]eval.Sample {
+	out := map[string]map[string][]eval.Sample{}
+	for _, s := range samples {
+		if out[s.Task] == nil {
+			out[s.Task] = map[string][]eval.Sample{}
+		}
+		out[s.Task][s.Model] = append(out[s.Task][s.Model], s)
+	}
+	return out
+}
+
+// drillDown picks each model's samples to show: wrong ones first (they are
+// what a reader looks for), then correct ones, at most maxShown.
+func drillDown(models []string, series map[string]int, byModel map[string][]eval.Sample) []drillGroup {
+	var out []drillGroup
+	for _, m := range models {
+		all := byModel[m]
+		if len(all) == 0 {
+			continue
+		}
+		var right, wrong []eval.Sample
+		for _, s := range all {
+			if s.Correct {
+				right = append(right, s)
+			} else {
+				wrong = append(wrong, s)
+			}
+		}
+		nRight := min(len(right), max(minCorrect, maxShown-len(wrong)))
+		nWrong := min(len(wrong), maxShown-nRight)
+		g := drillGroup{Model: m, Series: series[m] % 8, Total: len(all), Correct: len(right), Shown: nWrong + nRight}
+		for _, s := range append(wrong[:nWrong:nWrong], right[:nRight]...) {
+			g.Samples = append(g.Samples, viewSample(s))
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func viewSample(s eval.Sample) sampleView {
+	v := sampleView{
+		ID: s.ID, Sample: strconv.Itoa(s.Sample), Mode: s.Mode, Verdict: s.Verdict, Correct: s.Correct,
+		Prompt: cutText(s.Prompt), Reasoning: cutText(s.Reasoning), Raw: cutText(s.Raw),
+		Extracted: cutText(s.Extracted).String(), Answer: cutText(s.Answer).String(), Finish: s.FinishReason,
+		Tokens: count(s.Tokens.Prompt) + " prompt, " + count(s.Tokens.Completion) + " completion (" +
+			count(s.Tokens.Reasoning) + " reasoning)",
+		Seconds: strconv.FormatFloat(s.Seconds, 'f', 2, 64),
+	}
+	if v.Verdict == "" {
+		v.Verdict = "wrong"
+		if s.Correct {
+			v.Verdict = "correct"
+		}
+	}
+	if s.ThinkBudget != nil {
+		v.Budget = strconv.Itoa(*s.ThinkBudget)
+	}
+	for i, c := range s.Choices {
+		cv := choiceView{Letter: string(rune('A' + i%26)), Text: cutText(c).String()}
+		if i < len(s.LogLik) {
+			cv.LogLik = strconv.FormatFloat(s.LogLik[i], 'f', 3, 64)
+		}
+		v.Choices = append(v.Choices, cv)
+	}
+	if s.Mode == "perplexity" {
+		v.NLL = strconv.FormatFloat(s.NLL, 'f', 3, 64)
+	}
+	return v
+}
+
+// cutText keeps the start and the end of a long field.
+func cutText(s string) text {
+	n := utf8.RuneCountInString(s)
+	if n <= maxText {
+		return text{Text: s}
+	}
+	r := []rune(s)
+	head, tail := maxText*2/3, maxText/3
+	return text{Text: string(r[:head]) + "\n…\n" + string(r[n-tail:]), Left: n - head - tail}
+}
+
+// String writes the field on one line, saying how much was left out.
+func (t text) String() string {
+	if t.Left == 0 {
+		return t.Text
+	}
+	return strings.ReplaceAll(t.Text, "\n…\n", " … ") + " (" + plural(t.Left, "character") + " left out)"
+}

@@ -1,0 +1,52 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+//go:embed page.html
+var pageHTML string
+
+// funcs are the template's helpers: f writes a chart coordinate.
+var funcs = template.FuncMap{
+	"f": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+}
+
+var pageTemplate = template.Must(template.New("page").Funcs(funcs).Parse(pageHTML))
+
+// Write reads DIR/results.json and DIR/samples.jsonl (which may be
+// missing: the page then has no drill-down) and writes DIR/report.html.
+func Write(dir string) error {
+	r, err := load(dir)
+	if err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, ReportFile), func(w io.Writer) error {
+		return pageTemplate.Execute(w, build(r))
+	})
+}
+
+// writeFile renders a page in memory and then writes it to name through a
+// temporary file, so that a reader never sees half a page.
+func writeFile(name string, render func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		return fmt.Errorf("eval report: %w", err)
+	}
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("eval report: %w", err)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("eval report: %w", err)
+	}
+	return nil
+}

@@ -2,7 +2,7 @@ package report
 
 import (
 	"bytes"
-	_ "embed"
+	"embed"
 	"fmt"
 	"html/template"
 	"io"
@@ -11,15 +11,17 @@ import (
 	"strconv"
 )
 
-//go:embed page.html
-var pageHTML string
+//go:embed page.html compare.html common.html
+var pages embed.FS
 
 // funcs are the template's helpers: f writes a chart coordinate.
 var funcs = template.FuncMap{
 	"f": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 }
 
-var pageTemplate = template.Must(template.New("page").Funcs(funcs).Parse(pageHTML))
+// templates holds page.html (the report), compare.html (a comparison)
+// and common.html (their style sheet and the chart).
+var templates = template.Must(template.New("").Funcs(funcs).ParseFS(pages, "*.html"))
 
 // Write reads DIR/results.json and DIR/samples.jsonl (which may be
 // missing: the page then has no drill-down) and writes DIR/report.html.
@@ -29,7 +31,7 @@ func Write(dir string) error {
 		return err
 	}
 	return writeFile(filepath.Join(dir, ReportFile), func(w io.Writer) error {
-		return pageTemplate.Execute(w, build(r))
+		return templates.ExecuteTemplate(w, "page.html", build(r))
 	})
 }
 

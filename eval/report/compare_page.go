@@ -63,6 +63,13 @@ func buildCompare(c *Comparison) *comparePage {
 	for _, t := range c.Tasks {
 		ct := compareTask{Name: t.Task, Anchor: "task-" + anchor(t.Task)}
 		var bars []bar
+		drawn := map[string]bool{}
+		add := func(b bar) {
+			if !drawn[b.Label] { // a teacher paired with each student is drawn once
+				drawn[b.Label] = true
+				bars = append(bars, b)
+			}
+		}
 		for i := range t.Rows {
 			r := &t.Rows[i]
 			ct.Rows = append(ct.Rows, compareRow{
@@ -79,10 +86,10 @@ func buildCompare(c *Comparison) *comparePage {
 				suffix = " " + r.Metric
 			}
 			if r.A != nil {
-				bars = append(bars, bar{Label: "A " + r.ModelA + suffix, Value: r.ValueA, Lo: r.CIA[0], Hi: r.CIA[1], Series: 0, ValueText: percent(r.ValueA, 1)})
+				add(bar{Label: "A " + r.ModelA + suffix, Value: r.ValueA, Lo: r.CIA[0], Hi: r.CIA[1], Series: 0, ValueText: percent(r.ValueA, 1)})
 			}
 			if r.B != nil {
-				bars = append(bars, bar{Label: "B " + r.ModelB + suffix, Value: r.ValueB, Lo: r.CIB[0], Hi: r.CIB[1], Series: 1, ValueText: percent(r.ValueB, 1)})
+				add(bar{Label: "B " + r.ModelB + suffix, Value: r.ValueB, Lo: r.CIB[0], Hi: r.CIB[1], Series: 1, ValueText: percent(r.ValueB, 1)})
 			}
 		}
 		if len(bars) > 0 {

@@ -186,6 +186,9 @@ func lineChart(name, xTitle, yTitle string, cats []string, all []series) *chart 
 func niceScale(top float64, n int) []float64 {
 	raw := top / float64(n)
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	if !(mag > 0) || math.IsInf(mag, 0) {
+		return []float64{0, top} // no round steps at this scale
+	}
 	step := 10 * mag
 	for _, f := range []float64{1, 2, 2.5, 5} {
 		if f*mag >= raw {
@@ -194,7 +197,7 @@ func niceScale(top float64, n int) []float64 {
 		}
 	}
 	var out []float64
-	for i := 0; float64(i)*step <= top*(1+1e-9); i++ {
+	for i := 0; i <= n+1 && float64(i)*step <= top*(1+1e-9); i++ {
 		out = append(out, float64(i)*step)
 	}
 	return out

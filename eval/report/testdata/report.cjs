@@ -1,11 +1,13 @@
-// Opens an eval report (report.html) in a real browser (Debian's chromium
-// through playwright-core) for TestReportInBrowser, checks that nothing on
-// it is broken, and takes screenshots. The test passes the settings as
-// JSON in QILIN_REPORT:
+// Opens an eval report or comparison (report.html) in a real browser
+// (Debian's chromium through playwright-core) for TestReportInBrowser,
+// checks that nothing on it is broken, and takes screenshots. The test
+// passes the settings as JSON in QILIN_REPORT:
 //
-//   file      the report's path
-//   tables    {TASK: rows}: each task's results table and its row count
+//   file      the page's path
+//   title     how its title starts
+//   tables    {NAME: rows}: the tables by accessible name, and their rows
 //   charts    how many charts the page must draw
+//   drill     whether it has samples to open (a report, not a comparison)
 //   shots     the folder for the screenshots (NAME-desktop.png,
 //             NAME-samples.png, NAME-phone.png), name their prefix
 //   chromium  the browser's path
@@ -81,11 +83,11 @@ function overlaps() {
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     watch(page, problems);
     await page.goto(url, { waitUntil: "load" });
-    check((await page.title()).startsWith("Evaluation report"), "the page loads: " + (await page.title()));
-    for (const [task, rows] of Object.entries(cfg.tables)) {
-      const table = page.getByRole("table", { name: task + " results", exact: true });
+    check((await page.title()).startsWith(cfg.title), "the page loads: " + (await page.title()));
+    for (const [name, rows] of Object.entries(cfg.tables)) {
+      const table = page.getByRole("table", { name: name, exact: true });
       const n = await table.locator("tbody tr").count();
-      check(n === rows, `table "${task} results" has ${n} rows (want ${rows})`);
+      check(n === rows, `table "${name}" has ${n} rows (want ${rows})`);
     }
     const charts = await page.locator("svg[role=img]").count();
     check(charts === cfg.charts, `${charts} charts (want ${cfg.charts})`);
@@ -98,17 +100,19 @@ function overlaps() {
     await page.screenshot({ path: path.join(cfg.shots, cfg.name + "-desktop.png"), fullPage: true });
 
     // The drill-down: open a model's samples, then a wrong answer.
-    const group = page.locator(".drill > details").first();
-    await group.locator(":scope > summary").click();
-    const sample = group.locator(".samples details").first();
-    await sample.locator(":scope > summary").click();
-    check(await sample.locator("dd").first().isVisible(), "a sample opens and shows its prompt");
-    const raw = await sample.locator("dt:text-is('raw answer') + dd pre").innerText();
-    check(raw.includes("<script>"), "hostile text in an answer shows as text: " + JSON.stringify(raw.slice(-60)));
-    await sample.scrollIntoViewIfNeeded();
-    const box = await group.boundingBox();
-    await page.screenshot({ path: path.join(cfg.shots, cfg.name + "-samples.png"),
-      clip: { x: 0, y: Math.max(box.y - 10, 0), width: 1280, height: Math.min(box.height + 20, 1100) } });
+    if (cfg.drill) {
+      const group = page.locator(".drill > details").first();
+      await group.locator(":scope > summary").click();
+      const sample = group.locator(".samples details").first();
+      await sample.locator(":scope > summary").click();
+      check(await sample.locator("dd").first().isVisible(), "a sample opens and shows its prompt");
+      const raw = await sample.locator("dt:text-is('raw answer') + dd pre").innerText();
+      check(raw.includes("<script>"), "hostile text in an answer shows as text: " + JSON.stringify(raw.slice(-60)));
+      await sample.scrollIntoViewIfNeeded();
+      const box = await group.boundingBox();
+      await page.screenshot({ path: path.join(cfg.shots, cfg.name + "-samples.png"),
+        clip: { x: 0, y: Math.max(box.y - 10, 0), width: 1280, height: Math.min(box.height + 20, 1100) } });
+    }
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload({ waitUntil: "load" });

@@ -78,17 +78,13 @@ func parseResults(b []byte) (*eval.Results, error) {
 	return &res, nil
 }
 
-// maxLine bounds one samples.jsonl line (a long reasoning trace is a few
-// hundred kilobytes).
-const maxLine = 64 << 20
-
 // readSamples reads samples.jsonl. A last line without its newline that
 // does not parse is a write cut short and is dropped (torn is set); any
 // other line that does not parse is an error naming its line number.
 func readSamples(r io.Reader) (samples []eval.Sample, torn bool, err error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	for n := 1; ; n++ {
-		line, err := readLine(br)
+		line, err := br.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, false, fmt.Errorf("line %d: %w", n, err)
 		}
@@ -105,22 +101,6 @@ func readSamples(r io.Reader) (samples []eval.Sample, torn bool, err error) {
 		}
 		if err != nil { // io.EOF
 			return samples, false, nil
-		}
-	}
-}
-
-// readLine returns the next line with its newline, or the rest of the
-// input and io.EOF; a line longer than maxLine is an error.
-func readLine(br *bufio.Reader) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > maxLine {
-			return nil, fmt.Errorf("longer than %d bytes", maxLine)
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return line, err
 		}
 	}
 }

@@ -86,7 +86,6 @@ func Compare(dirA, dirB string) (*Comparison, error) {
 	if c.NameA == c.NameB {
 		c.NameA, c.NameB = dirA, dirB
 	}
-	samplesA, samplesB := groupSamples(a.samples), groupSamples(b.samples)
 	for _, task := range slices.Sorted(maps.Keys(a.results.Tasks)) {
 		sb, ok := b.results.Tasks[task]
 		if !ok {
@@ -95,7 +94,7 @@ func Compare(dirA, dirB string) (*Comparison, error) {
 		sa := a.results.Tasks[task]
 		tc := TaskComparison{Task: task}
 		for _, mp := range pairModels(modelOrder(a.results), modelOrder(b.results), sa, sb) {
-			tc.Rows = append(tc.Rows, metricPairs(mp[0], mp[1], sa[mp[0]], sb[mp[1]], samplesA[task][mp[0]], samplesB[task][mp[1]])...)
+			tc.Rows = append(tc.Rows, metricPairs(mp[0], mp[1], sa[mp[0]], sb[mp[1]], a.samples.models(task)[mp[0]], b.samples.models(task)[mp[1]])...)
 		}
 		c.Tasks = append(c.Tasks, tc)
 	}
@@ -156,7 +155,7 @@ func pairModels(orderA, orderB []string, sa, sb map[string]*eval.Score) [][2]str
 }
 
 // metricPairs returns one Pair per metric that either side has.
-func metricPairs(ma, mb string, a, b *eval.Score, samplesA, samplesB []eval.Sample) []Pair {
+func metricPairs(ma, mb string, a, b *eval.Score, samplesA, samplesB *group) []Pair {
 	var out []Pair
 	add := func(metric string, get func(*eval.Score) (float64, [2]float64, bool)) {
 		p := Pair{ModelA: ma, ModelB: mb, Metric: metric}
@@ -224,8 +223,8 @@ func independentCI(delta float64, a, b [2]float64) [2]float64 {
 // the items both answered (by ID, at the largest thinking budget each run
 // has), the mean of B's fraction correct minus A's, with the 95% interval
 // of that mean. n is the number of items.
-func pairedDelta(a, b []eval.Sample) (delta float64, ci [2]float64, n int) {
-	fa, fb := itemFractions(a), itemFractions(b)
+func pairedDelta(a, b *group) (delta float64, ci [2]float64, n int) {
+	fa, fb := a.itemFractions(), b.itemFractions()
 	var diffs []float64
 	for id, x := range fa {
 		if y, ok := fb[id]; ok {
@@ -248,42 +247,3 @@ func pairedDelta(a, b []eval.Sample) (delta float64, ci [2]float64, n int) {
 	return mean, [2]float64{mean - z95*se, mean + z95*se}, n
 }
 
-// itemFractions maps each item's ID to the fraction of its generated
-// samples that are correct, at the run's largest thinking budget (the one
-// results.json reports at the top level).
-func itemFractions(samples []eval.Sample) map[string]float64 {
-	top, seen := -1, false
-	for _, s := range samples {
-		if s.Mode != "" && s.Mode != "generate" {
-			continue
-		}
-		switch b := s.ThinkBudget; {
-		case b == nil:
-			top, seen = math.MaxInt, true
-		case !seen || *b > top:
-			top, seen = *b, true
-		}
-	}
-	right, all := map[string]int{}, map[string]int{}
-	for _, s := range samples {
-		if s.Mode != "" && s.Mode != "generate" {
-			continue
-		}
-		b := math.MaxInt
-		if s.ThinkBudget != nil {
-			b = *s.ThinkBudget
-		}
-		if b != top {
-			continue
-		}
-		all[s.ID]++
-		if s.Correct {
-			right[s.ID]++
-		}
-	}
-	out := make(map[string]float64, len(all))
-	for id, n := range all {
-		out[id] = float64(right[id]) / float64(n)
-	}
-	return out
-}

@@ -128,12 +128,12 @@ func TestCompareSameModels(t *testing.T) {
 // per-item differences 0, 1, 0, 0 have mean 0.25 and standard deviation
 // 0.5, so a standard error of 0.25.
 func TestPairedDelta(t *testing.T) {
-	mk := func(correct ...bool) []eval.Sample {
-		var ss []eval.Sample
+	mk := func(correct ...bool) *group {
+		ss := newSampleSet()
 		for i, c := range correct {
-			ss = append(ss, eval.Sample{ID: string(rune('a' + i)), Correct: c, Mode: "generate"})
+			ss.add(eval.Sample{Task: "t", Model: "m", ID: string(rune('a' + i)), Correct: c, Mode: "generate"})
 		}
-		return ss
+		return ss.models("t")["m"]
 	}
 	d, ci, n := pairedDelta(mk(true, false, true, false), mk(true, true, true, false))
 	const tol = 1e-12
@@ -141,14 +141,16 @@ func TestPairedDelta(t *testing.T) {
 	if n != 4 || math.Abs(d-0.25) > tol || math.Abs(ci[0]-want[0]) > tol || math.Abs(ci[1]-want[1]) > tol {
 		t.Errorf("got delta %v, interval %v over %d items; want 0.25, %v over 4 (tolerance %g)", d, ci, n, want, tol)
 	}
-	// Only the largest budget counts: the small budget's wrong answers do not.
+	// Only the largest budget counts: the small budget's wrong answers do
+	// not, nor do log-likelihood items.
 	small, big := 16, 1024
-	a := mk(true, true)
-	for i := range a {
-		a[i].ThinkBudget = &big
-		a = append(a, eval.Sample{ID: a[i].ID, Correct: false, ThinkBudget: &small})
+	ss := newSampleSet()
+	for _, id := range []string{"a", "b"} {
+		ss.add(eval.Sample{Task: "t", Model: "m", ID: id, Correct: true, ThinkBudget: &big})
+		ss.add(eval.Sample{Task: "t", Model: "m", ID: id, Correct: false, ThinkBudget: &small})
+		ss.add(eval.Sample{Task: "t", Model: "m", ID: id, Correct: false, ThinkBudget: &big, Mode: "loglik"})
 	}
-	if f := itemFractions(a); f["a"] != 1 || f["b"] != 1 {
+	if f := ss.models("t")["m"].itemFractions(); len(f) != 2 || f["a"] != 1 || f["b"] != 1 {
 		t.Errorf("item fractions %v, want 1 for both items at budget %d", f, big)
 	}
 }

@@ -48,42 +48,22 @@ type choiceView struct {
 	Letter, Text, LogLik string
 }
 
-// groupSamples indexes samples by task, then model, in file order.
-func groupSamples(samples []eval.Sample) map[string]map[string][]eval.Sample {
-	out := map[string]map[string][]eval.Sample{}
-	for _, s := range samples {
-		if out[s.Task] == nil {
-			out[s.Task] = map[string][]eval.Sample{}
-		}
-		out[s.Task][s.Model] = append(out[s.Task][s.Model], s)
-	}
-	return out
-}
-
 // drillDown picks each model's samples to show: wrong ones first (they are
 // what a reader looks for), then correct ones, at most maxShown.
-func drillDown(models []string, series map[string]int, byModel map[string][]eval.Sample) []drillGroup {
+func drillDown(models []string, series map[string]int, groups map[string]*group) []drillGroup {
 	var out []drillGroup
 	for _, m := range models {
-		all := byModel[m]
-		if len(all) == 0 {
+		g := groups[m]
+		if g == nil {
 			continue
 		}
-		var right, wrong []eval.Sample
-		for _, s := range all {
-			if s.Correct {
-				right = append(right, s)
-			} else {
-				wrong = append(wrong, s)
-			}
+		nRight := min(len(g.right), max(minCorrect, maxShown-len(g.wrong)))
+		nWrong := min(len(g.wrong), maxShown-nRight)
+		d := drillGroup{Model: m, Series: series[m] % 8, Total: g.total, Correct: g.correct, Shown: nWrong + nRight}
+		for _, s := range append(g.wrong[:nWrong:nWrong], g.right[:nRight]...) {
+			d.Samples = append(d.Samples, viewSample(s))
 		}
-		nRight := min(len(right), max(minCorrect, maxShown-len(wrong)))
-		nWrong := min(len(wrong), maxShown-nRight)
-		g := drillGroup{Model: m, Series: series[m] % 8, Total: len(all), Correct: len(right), Shown: nWrong + nRight}
-		for _, s := range append(wrong[:nWrong:nWrong], right[:nRight]...) {
-			g.Samples = append(g.Samples, viewSample(s))
-		}
-		out = append(out, g)
+		out = append(out, d)
 	}
 	return out
 }

@@ -25,7 +25,7 @@ const (
 type run struct {
 	dir     string
 	results *eval.Results
-	samples []eval.Sample
+	samples *sampleSet
 	// haveSamples is false when the directory has no samples.jsonl.
 	haveSamples bool
 	// torn is set when the last line of samples.jsonl was cut short (a
@@ -35,7 +35,7 @@ type run struct {
 
 // load reads DIR/results.json and, when present, DIR/samples.jsonl.
 func load(dir string) (*run, error) {
-	r := &run{dir: dir}
+	r := &run{dir: dir, samples: newSampleSet()}
 	b, err := os.ReadFile(filepath.Join(dir, ResultsFile))
 	if err != nil {
 		return nil, fmt.Errorf("eval report: %w", err)
@@ -81,7 +81,8 @@ func parseResults(b []byte) (*eval.Results, error) {
 // readSamples reads samples.jsonl. A last line without its newline that
 // does not parse is a write cut short and is dropped (torn is set); any
 // other line that does not parse is an error naming its line number.
-func readSamples(r io.Reader) (samples []eval.Sample, torn bool, err error) {
+func readSamples(r io.Reader) (samples *sampleSet, torn bool, err error) {
+	samples = newSampleSet()
 	br := bufio.NewReaderSize(r, 1<<16)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
@@ -97,7 +98,7 @@ func readSamples(r io.Reader) (samples []eval.Sample, torn bool, err error) {
 				}
 				return nil, false, fmt.Errorf("line %d: %w", n, jerr)
 			}
-			samples = append(samples, s)
+			samples.add(s)
 		}
 		if err != nil { // io.EOF
 			return samples, false, nil

@@ -86,11 +86,10 @@ func build(r *run) *page {
 		tasks = orderLike(c.Tasks, tasks)
 		p.Config = configLines(c)
 	}
-	bySample := groupSamples(r.samples)
 	for _, name := range tasks {
-		p.Tasks = append(p.Tasks, buildTask(name, r.results.Tasks[name], models, series, bySample[name]))
+		p.Tasks = append(p.Tasks, buildTask(name, r.results.Tasks[name], models, series, r.samples.models(name)))
 	}
-	p.Summary = fmt.Sprintf("%s, %s, %s", plural(len(tasks), "task"), plural(len(models), "model"), plural(len(r.samples), "sample"))
+	p.Summary = fmt.Sprintf("%s, %s, %s", plural(len(tasks), "task"), plural(len(models), "model"), plural(r.samples.n, "sample"))
 	if !r.haveSamples {
 		p.Notes = append(p.Notes, "This directory has no "+SamplesFile+": the table and charts come from "+ResultsFile+" alone, and there is no drill-down.")
 	}
@@ -158,7 +157,7 @@ func configLines(c *eval.Config) []string {
 	return append(out, fmt.Sprintf("seed %d", c.Seed))
 }
 
-func buildTask(name string, scores map[string]*eval.Score, models []string, series map[string]int, samples map[string][]eval.Sample) *taskView {
+func buildTask(name string, scores map[string]*eval.Score, models []string, series map[string]int, samples map[string]*group) *taskView {
 	t := &taskView{Name: name, Anchor: "task-" + anchor(name)}
 	var present []string
 	passK, consK := map[string]bool{}, map[string]bool{}

@@ -143,11 +143,14 @@ func TestBarChartGeometry(t *testing.T) {
 // wrong ones first, long texts cut.
 func TestDrillDownBounded(t *testing.T) {
 	long := strings.Repeat("reasoning goes on ", 2000)
-	var ss []eval.Sample
+	ss := newSampleSet()
 	for i := range 100 {
-		ss = append(ss, eval.Sample{Task: "t", Model: "m", ID: "i", Correct: i%5 != 0, Raw: long})
+		ss.add(eval.Sample{Task: "t", Model: "m", ID: "i", Correct: i%5 != 0, Raw: long})
 	}
-	g := drillDown([]string{"m"}, map[string]int{"m": 0}, groupSamples(ss)["t"])
+	if kept := ss.models("t")["m"]; len(kept.wrong) > maxShown || len(kept.right) > maxShown {
+		t.Errorf("kept %d wrong and %d right samples of 100, want at most %d each", len(kept.wrong), len(kept.right), maxShown)
+	}
+	g := drillDown([]string{"m"}, map[string]int{"m": 0}, ss.models("t"))
 	if len(g) != 1 {
 		t.Fatalf("%d groups", len(g))
 	}

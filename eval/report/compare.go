@@ -246,4 +246,3 @@ func pairedDelta(a, b *group) (delta float64, ci [2]float64, n int) {
 	se := math.Sqrt(sq / float64(n-1) / float64(n))
 	return mean, [2]float64{mean - z95*se, mean + z95*se}, n
 }
-

@@ -1,16 +1,16 @@
 package distill
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/qilin-ai/qilin/internal/jsonl"
 )
 
 // Files of a collection's directory.
@@ -29,7 +29,7 @@ type dataset struct {
 	mu      sync.Mutex
 	records map[key]*Record // what the files hold
 	files   [2]*os.File     // samples, rejected
-	app     *appender
+	app     *jsonl.Appender
 	// torn counts half-written last lines dropped when opening.
 	torn int
 }
@@ -41,7 +41,7 @@ func openDataset(dir string) (*dataset, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	unlock, err := lockDir(dir)
+	unlock, err := jsonl.LockDir(dir, "qilin distill collect")
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +58,11 @@ func openDataset(dir string) (*dataset, error) {
 		}
 		d.files[i] = f
 	}
-	if err := syncDir(dir); err != nil {
+	if err := jsonl.SyncDir(dir); err != nil {
 		d.close()
 		return nil, err
 	}
-	d.app = newAppender(d.files)
+	d.app = jsonl.NewAppender(d.files[:]...)
 	return d, nil
 }
 
@@ -92,29 +92,10 @@ func (d *dataset) load(name string, rejected bool) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := bufio.NewReaderSize(f, 1<<20)
-	var off int64
-	for line := 1; ; line++ {
-		b, err := r.ReadBytes('\n')
-		if err == io.EOF {
-			if len(b) > 0 {
-				if err := f.Truncate(off); err != nil {
-					f.Close()
-					return nil, fmt.Errorf("%s: dropping a half-written last line: %w", name, err)
-				}
-				d.torn++
-			}
-			break
-		}
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		off += int64(len(b))
+	torn, err := jsonl.Load(f, func(line int, b []byte) error {
 		rec, err := parseRecord(b)
 		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%s line %d is not a record (%v): repair or remove it", d.path(name), line, err)
+			return fmt.Errorf("%s line %d is not a record (%v): repair or remove it", d.path(name), line, err)
 		}
 		if _, dup := d.records[rec.key()]; !dup {
 			if !rejected {
@@ -122,10 +103,14 @@ func (d *dataset) load(name string, rejected bool) (*os.File, error) {
 			}
 			d.records[rec.key()] = rec
 		}
-	}
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil
+	})
+	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if torn {
+		d.torn++
 	}
 	return f, nil
 }
@@ -140,14 +125,14 @@ func (d *dataset) add(rec *Record) {
 	if rec.Rejected != "" {
 		i = 1
 	}
-	d.app.add(i, append(marshal(rec), '\n'))
+	d.app.Add(i, append(marshal(rec), '\n'))
 }
 
 // finish waits for the appends, then rewrites both files with the records
 // in order, each kept or rejected as verdict says, and returns the SHA-256
 // of the new samples.jsonl.
 func (d *dataset) finish(order []*Record, verdict func(*Record) string) (string, error) {
-	if err := d.app.close(); err != nil {
+	if err := d.app.Close(); err != nil {
 		return "", err
 	}
 	var kept, rejected bytes.Buffer
@@ -164,10 +149,10 @@ func (d *dataset) finish(order []*Record, verdict func(*Record) string) (string,
 	// rejected.jsonl.new is written first and renamed first: its rename is
 	// the commit point that recover looks for.
 	sNew, rNew := d.path(SamplesFile+".new"), d.path(RejectedFile+".new")
-	if err := writeSynced(rNew, rejected.Bytes()); err != nil {
+	if err := jsonl.WriteSynced(rNew, rejected.Bytes()); err != nil {
 		return "", err
 	}
-	if err := writeSynced(sNew, kept.Bytes()); err != nil {
+	if err := jsonl.WriteSynced(sNew, kept.Bytes()); err != nil {
 		return "", err
 	}
 	for i := range d.files {
@@ -180,7 +165,7 @@ func (d *dataset) finish(order []*Record, verdict func(*Record) string) (string,
 	if err := os.Rename(sNew, d.path(SamplesFile)); err != nil {
 		return "", err
 	}
-	if err := syncDir(d.dir); err != nil {
+	if err := jsonl.SyncDir(d.dir); err != nil {
 		return "", err
 	}
 	h := sha256.Sum256(kept.Bytes())
@@ -190,7 +175,7 @@ func (d *dataset) finish(order []*Record, verdict func(*Record) string) (string,
 // close releases the files and the lock.
 func (d *dataset) close() {
 	if d.app != nil {
-		d.app.close()
+		d.app.Close()
 	}
 	for _, f := range d.files {
 		if f != nil {
@@ -198,34 +183,4 @@ func (d *dataset) close() {
 		}
 	}
 	d.unlock()
-}
-
-// writeSynced writes b to path and fsyncs it.
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// writeFileAtomic replaces path with b: a synced temporary file renamed
-// over it.
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := writeSynced(tmp, b); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/qilin-ai/qilin/internal/jsonl"
 )
 
 // ManifestFormat names the layout of a collection directory.
@@ -67,5 +69,5 @@ func writeManifest(dir string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, ManifestFile), append(b, '\n'))
+	return jsonl.WriteFileAtomic(filepath.Join(dir, ManifestFile), append(b, '\n'))
 }

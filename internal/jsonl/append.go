@@ -1,4 +1,4 @@
-package distill
+package jsonl
 
 import (
 	"bytes"
@@ -6,12 +6,12 @@ import (
 	"sync"
 )
 
-// appender writes lines to files from one goroutine, in batches: whatever
+// Appender writes lines to files from one goroutine, in batches: whatever
 // has queued while the previous batch was being written and synced goes in
 // one write and one fsync per file (group commit), so that a slow fsync
-// does not hold back the collection.
-type appender struct {
-	files [2]*os.File
+// does not hold back the writers.
+type Appender struct {
+	files []*os.File
 	in    chan pending
 	done  chan struct{}
 	once  sync.Once
@@ -25,24 +25,28 @@ type pending struct {
 	line []byte
 }
 
-func newAppender(files [2]*os.File) *appender {
-	a := &appender{files: files, in: make(chan pending, 1024), done: make(chan struct{})}
+// NewAppender starts an Appender to files (lines for files[i] are added
+// with Add(i, line)). Close it to wait for the writes.
+func NewAppender(files ...*os.File) *Appender {
+	a := &Appender{files: files, in: make(chan pending, 1024), done: make(chan struct{})}
 	go a.run()
 	return a
 }
 
-func (a *appender) add(file int, line []byte) { a.in <- pending{file, line} }
+// Add queues line (with its newline) for files[file]. It does not wait
+// for the write.
+func (a *Appender) Add(file int, line []byte) { a.in <- pending{file, line} }
 
 // Err returns the first write error.
-func (a *appender) Err() error {
+func (a *Appender) Err() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.err
 }
 
-func (a *appender) run() {
+func (a *Appender) run() {
 	defer close(a.done)
-	var bufs [2]bytes.Buffer
+	bufs := make([]bytes.Buffer, len(a.files))
 	for p := range a.in {
 		bufs[p.file].Write(p.line)
 	drain:
@@ -77,8 +81,9 @@ func (a *appender) run() {
 	}
 }
 
-// close waits for every queued line to be written and synced.
-func (a *appender) close() error {
+// Close waits for every queued line to be written and synced, and
+// returns the first write error. The files stay open.
+func (a *Appender) Close() error {
 	a.once.Do(func() { close(a.in) })
 	<-a.done
 	return a.Err()

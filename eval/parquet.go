@@ -1,0 +1,41 @@
+package eval
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// readParquet reads the rows of a parquet file into T, whose fields name
+// the columns it needs (the file may have more). A malformed file is an
+// error, also where the reader would panic.
+func readParquet[T any](data []byte) (rows []T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rows, err = nil, fmt.Errorf("parquet: malformed file: %v", p)
+		}
+	}()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, fmt.Errorf("parquet: %w", err)
+	}
+	r := parquet.NewGenericReader[T](f)
+	defer r.Close()
+	buf := make([]T, 256)
+	for {
+		n, err := r.Read(buf)
+		rows = append(rows, buf[:n]...)
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parquet: %w", err)
+		}
+		if n == 0 {
+			return rows, nil
+		}
+	}
+}

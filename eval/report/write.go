@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/qilin-ai/qilin/internal/jsonl"
 )
 
 //go:embed page.html compare.html common.html
@@ -35,19 +36,14 @@ func Write(dir string) error {
 	})
 }
 
-// writeFile renders a page in memory and then writes it to name through a
-// temporary file, so that a reader never sees half a page.
+// writeFile renders a page in memory and then replaces name with it
+// atomically, so that a reader never sees half a page.
 func writeFile(name string, render func(io.Writer) error) error {
 	var buf bytes.Buffer
 	if err := render(&buf); err != nil {
 		return fmt.Errorf("eval report: %w", err)
 	}
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("eval report: %w", err)
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
+	if err := jsonl.WriteFileAtomic(name, buf.Bytes()); err != nil {
 		return fmt.Errorf("eval report: %w", err)
 	}
 	return nil

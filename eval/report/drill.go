@@ -1,6 +1,8 @@
 package report
 
 import (
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -22,6 +24,7 @@ const (
 type drillGroup struct {
 	Model                 string
 	Series                int
+	Summary               string // what the group holds and shows
 	Total, Correct, Shown int
 	Samples               []sampleView
 }
@@ -35,7 +38,9 @@ type sampleView struct {
 	Extracted, Answer, Finish string
 	Tokens, Seconds           string
 	Choices                   []choiceView
-	NLL                       string
+	// NLL and Perplexity, for a perplexity chunk: its summed negative
+	// log-likelihood and exp of that per scored token.
+	NLL, Perplexity string
 }
 
 // text is a field cut to at most maxText characters; Left counts those left out.
@@ -46,6 +51,8 @@ type text struct {
 
 type choiceView struct {
 	Letter, Text, LogLik string
+	// Picked marks the extracted choice, Expected the reference.
+	Picked, Expected bool
 }
 
 // drillDown picks each model's samples to show: wrong ones first (they are
@@ -60,6 +67,10 @@ func drillDown(models []string, series map[string]int, groups map[string]*group)
 		nRight := min(len(g.right), max(minCorrect, maxShown-len(g.wrong)))
 		nWrong := min(len(g.wrong), maxShown-nRight)
 		d := drillGroup{Model: m, Series: series[m] % 8, Total: g.total, Correct: g.correct, Shown: nWrong + nRight}
+		d.Summary = fmt.Sprintf("%s of %s correct; showing %d, wrong answers first", count(g.correct), count(g.total), d.Shown)
+		if g.chunks == g.total { // perplexity chunks have no verdict
+			d.Summary = fmt.Sprintf("%s scored; showing %d", plural(g.total, "chunk"), d.Shown)
+		}
 		for _, s := range append(g.wrong[:nWrong:nWrong], g.right[:nRight]...) {
 			d.Samples = append(d.Samples, viewSample(s))
 		}
@@ -88,6 +99,7 @@ func viewSample(s eval.Sample) sampleView {
 	}
 	for i, c := range s.Choices {
 		cv := choiceView{Letter: string(rune('A' + i%26)), Text: cutText(c).String()}
+		cv.Picked, cv.Expected = cv.Letter == s.Extracted, cv.Letter == s.Answer
 		if i < len(s.LogLik) {
 			cv.LogLik = strconv.FormatFloat(s.LogLik[i], 'f', 3, 64)
 		}
@@ -95,6 +107,10 @@ func viewSample(s eval.Sample) sampleView {
 	}
 	if s.Mode == "perplexity" {
 		v.NLL = strconv.FormatFloat(s.NLL, 'f', 3, 64)
+		if s.Tokens.Prompt > 0 {
+			v.Perplexity = strconv.FormatFloat(math.Exp(s.NLL/float64(s.Tokens.Prompt)), 'f', 3, 64)
+		}
+		v.Tokens = count(s.Tokens.Prompt)
 	}
 	return v
 }

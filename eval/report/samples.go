@@ -20,6 +20,7 @@ type sampleSet struct {
 // group is one task's and model's samples.
 type group struct {
 	total, correct int
+	chunks         int // perplexity chunks
 	// wrong and right are the first maxShown samples of each verdict, in
 	// file order.
 	wrong, right []eval.Sample
@@ -44,6 +45,9 @@ func (ss *sampleSet) add(s eval.Sample) {
 		byModel[s.Model] = g
 	}
 	g.total++
+	if s.Mode == "perplexity" {
+		g.chunks++
+	}
 	if s.Correct {
 		g.correct++
 		if len(g.right) < maxShown {

@@ -59,7 +59,7 @@ training() {
 	awk '{for (i = 3; i < NF; i++) v[$(i+1)] = $i; split($1, a, "/"); printf "| qilin %s | %d | %.0f | %.1f |\n", a[2], NR, v["tokens/s"], v["GFLOP/s"]}' "$tmp/q10m.txt"
 	awk '{for (i = 3; i < NF; i++) v[$(i+1)] = $i; split($1, a, "/"); printf "| qilin %s | - | %.0f | %.1f |\n", a[2], v["tokens/s"], v["GFLOP/s"]}' "$tmp/qtiny.txt"
 	if [ -s "$tmp/llmc.txt" ]; then
-		awk '{printf "| llm.c train_gpt2.c GPT-2 (%.1fM parameters) | %d | %.0f | %.1f |\n", $2/1e6, NR, $4, $7}' "$tmp/llmc.txt"
+		awk '{printf "| llm.c train_gpt2.c GPT-2 (%.1fM parameters) | %d | %.0f | %.1f |\n", $2/1e6, NR, $4, $6}' "$tmp/llmc.txt"
 		echo
 		paste -d' ' "$tmp/q10m.txt" "$tmp/llmc.txt" | awk '{
 			for (i = 3; i < NF; i++) if ($(i+1) == "tokens/s") q = $i
@@ -70,9 +70,11 @@ training() {
 		echo "llm.c was built from karpathy/llm.c (commit f1e2ace, \`train_gpt2.c\` unmodified) outside the repository with"
 		echo "\`gcc -Ofast -march=native -fopenmp\` and run with \`OMP_NUM_THREADS=2\`, through a ~40-line driver that defines"
 		echo "TESTING, includes train_gpt2.c, writes a random GPT-2 checkpoint (C=384, L=5, NH=6, V=4096, maxT=256: 10.5M"
-		echo "parameters, the size of llama10M), and times \`gpt2_forward\`, \`gpt2_zero_grad\`, \`gpt2_backward\` and"
-		echo "\`gpt2_update\` on B=4, T=256 random tokens (the first step, which allocates, not counted), printing"
-		echo "\`llm.c: N parameters, X tokens/s, Y GFLOP/s\`; set LLMC_BENCH to it. The runs alternate on a shared machine."
+		echo "parameters, the size of llama10M; weights uniform in ±0.02 from \`srand(1)\`), and times \`gpt2_forward\`,"
+		echo "\`gpt2_zero_grad\`, \`gpt2_backward\` and \`gpt2_update\` (AdamW) on B=4, T=256 random tokens for as many"
+		echo "steps as its argument (4 here; one step before them, which allocates, not counted), printing"
+		echo "\`llm.c: N parameters, X tokens/s, Y GFLOP/s\` with the GFLOP counted as for qilin; set LLMC_BENCH to it."
+		echo "The runs alternate on a shared machine: compare the ratio, not the absolute figures."
 	fi
 }
 

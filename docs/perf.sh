@@ -13,6 +13,7 @@
 #	REPS=5 ROUNDS=3 sh docs/perf.sh
 #	SOAK=10m sh docs/perf.sh   # also the server's memory soak (issue 5)
 #	TRAIN_ONLY=1 sh docs/perf.sh   # only the training section, the rest kept
+#	COLLECT_ONLY=1 sh docs/perf.sh # only distill collect against serve, the rest kept
 #
 # Each round runs qilin bench and then llama-bench (-r REPS, pp512 and
 # tg128) on one file before the next round, so that both see the same load
@@ -59,7 +60,7 @@ training() {
 	awk '{for (i = 3; i < NF; i++) v[$(i+1)] = $i; split($1, a, "/"); printf "| qilin %s | %d | %.0f | %.1f |\n", a[2], NR, v["tokens/s"], v["GFLOP/s"]}' "$tmp/q10m.txt"
 	awk '{for (i = 3; i < NF; i++) v[$(i+1)] = $i; split($1, a, "/"); printf "| qilin %s | - | %.0f | %.1f |\n", a[2], v["tokens/s"], v["GFLOP/s"]}' "$tmp/qtiny.txt"
 	if [ -s "$tmp/llmc.txt" ]; then
-		awk '{printf "| llm.c train_gpt2.c GPT-2 (%.1fM parameters) | %d | %.0f | %.1f |\n", $2/1e6, NR, $4, $7}' "$tmp/llmc.txt"
+		awk '{printf "| llm.c train_gpt2.c GPT-2 (%.1fM parameters) | %d | %.0f | %.1f |\n", $2/1e6, NR, $4, $6}' "$tmp/llmc.txt"
 		echo
 		paste -d' ' "$tmp/q10m.txt" "$tmp/llmc.txt" | awk '{
 			for (i = 3; i < NF; i++) if ($(i+1) == "tokens/s") q = $i
@@ -70,11 +71,88 @@ training() {
 		echo "llm.c was built from karpathy/llm.c (commit f1e2ace, \`train_gpt2.c\` unmodified) outside the repository with"
 		echo "\`gcc -Ofast -march=native -fopenmp\` and run with \`OMP_NUM_THREADS=2\`, through a ~40-line driver that defines"
 		echo "TESTING, includes train_gpt2.c, writes a random GPT-2 checkpoint (C=384, L=5, NH=6, V=4096, maxT=256: 10.5M"
-		echo "parameters, the size of llama10M), and times \`gpt2_forward\`, \`gpt2_zero_grad\`, \`gpt2_backward\` and"
-		echo "\`gpt2_update\` on B=4, T=256 random tokens (the first step, which allocates, not counted), printing"
-		echo "\`llm.c: N parameters, X tokens/s, Y GFLOP/s\`; set LLMC_BENCH to it. The runs alternate on a shared machine."
+		echo "parameters, the size of llama10M; weights uniform in ±0.02 from \`srand(1)\`), and times \`gpt2_forward\`,"
+		echo "\`gpt2_zero_grad\`, \`gpt2_backward\` and \`gpt2_update\` (AdamW) on B=4, T=256 random tokens for as many"
+		echo "steps as its argument (4 here; one step before them, which allocates, not counted), printing"
+		echo "\`llm.c: N parameters, X tokens/s, Y GFLOP/s\` with the GFLOP counted as for qilin; set LLMC_BENCH to it."
+		echo "The runs alternate on a shared machine: compare the ratio, not the absolute figures."
 	fi
 }
+
+# collection compares qilin distill collect with a local teacher against the
+# same collection asked of qilin serve over HTTP (issue 13): the teacher
+# TinyStories-656K, the same prompts, seeds, max tokens and concurrency C
+# (the local teacher's slots, the server's --parallel), 2 threads each, the
+# two alternating round by round; prints the section.
+collection() {
+	teacher=${QILIN_TESTDATA:-../shared/testdata}/models/TinyStories-656K-Q8_0.gguf
+	c=${COLLECT_C:-8}
+	: >"$tmp/prompts.txt"
+	for a in "Once upon a time" "One day" "Long ago" "In a small town" "On a sunny day" "At night" "In the park" "Every morning"; do
+		for b in "Lily found a ball." "Tom saw a big tree." "a little dog lost a toy." "a cat met a friend." \
+			"Ben went to the sea." "Mom made a kite." "a small bird heard a noise." "Anna ate an apple."; do
+			echo "$a, $b" >>"$tmp/prompts.txt"
+		done
+	done
+	flags="--prompts $tmp/prompts.txt --samples 4 --max-tokens 128 --temperature 1 --top-p 1 --seed 1 --concurrency $c"
+	: >"$tmp/collect.local"
+	: >"$tmp/collect.serve"
+	for r in $(seq "$reps"); do
+		# odd rounds ask the local teacher first, even rounds the server
+		if [ $((r % 2)) = 1 ]; then order="local serve"; else order="serve local"; fi
+		for how in $order; do
+			echo "collection, round $r: $how" >&2
+			rm -rf "$tmp/coll"
+			if [ "$how" = local ]; then
+				# shellcheck disable=SC2086
+				"$tmp/qilin" distill collect --teacher "$teacher" $flags --threads 2 --out "$tmp/coll" 2>/dev/null >"$tmp/coll.out"
+			else
+				"$tmp/qilin" serve "$teacher" --port 0 --parallel "$c" --threads 2 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+				spid=$!
+				port=
+				for _ in $(seq 100); do
+					port=$(sed -n 's#.*listening on http://127.0.0.1:\([0-9]*\).*#\1#p' "$tmp/serve.out")
+					[ -n "$port" ] && break
+					sleep 0.2
+				done
+				until curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; do sleep 0.2; done
+				# shellcheck disable=SC2086
+				"$tmp/qilin" distill collect --teacher "http://127.0.0.1:$port/v1#TinyStories-656K-Q8_0" $flags --out "$tmp/coll" 2>/dev/null >"$tmp/coll.out"
+				kill "$spid"
+				wait "$spid" 2>/dev/null || true
+			fi
+			sed -n 's/^collected [0-9]* new samples in [^:]*: \([0-9]*\) tokens generated, \([0-9.]*\) tok\/s$/\1 \2/p' "$tmp/coll.out" >>"$tmp/collect.$how"
+		done
+	done
+	cload=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+	echo "## Distillation: collection against serving"
+	echo
+	echo "\`qilin distill collect --teacher TinyStories-656K-Q8_0.gguf $(echo "$flags" | sed "s#$tmp/##") --threads 2\`"
+	echo "(a local teacher: the engine's continuous batching with $c slots) against the same command with"
+	echo "\`--teacher http://127.0.0.1:PORT/v1#TinyStories-656K-Q8_0\`, asking \`qilin serve TinyStories-656K-Q8_0.gguf"
+	echo "--parallel $c --threads 2\` over HTTP (streamed). 64 story openings, 4 samples each; generated tokens per"
+	echo "second of each collection's wall time (the model load not counted), the two alternating (odd rounds local"
+	echo "first, even rounds serve first)."
+	echo "Goal (issue 13): within 10%. Load average $cload after the runs."
+	echo
+	echo "| round | local tokens | local tok/s | serve tokens | serve tok/s | local / serve |"
+	echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+	paste -d' ' "$tmp/collect.local" "$tmp/collect.serve" | awk '{
+		printf "| %d | %d | %.1f | %d | %.1f | %.2f× |\n", NR, $1, $2, $3, $4, $2 / $4; r += $2 / $4; n++
+	} END { if (n) printf "\nlocal collection / serve, tok/s, mean over %d rounds: **%.2f×**\n", n, r / n }'
+}
+
+if [ -n "${COLLECT_ONLY:-}" ]; then
+	{
+		sed '/^## Distillation: collection/,$d; /^## Training/,$d' docs/perf.md
+		collection
+		echo
+		sed -n '/^## Training/,$p' docs/perf.md
+	} >docs/perf.md.tmp
+	mv docs/perf.md.tmp docs/perf.md
+	echo "wrote the collection section of docs/perf.md" >&2
+	exit 0
+fi
 
 if [ -n "${TRAIN_ONLY:-}" ]; then
 	{
@@ -182,6 +260,8 @@ HEAD
 			printf "Soak (`QILIN_SOAK=%s go test ./server -run %s -bench ServeSoak -benchtime 1x`): 8 streams for %s, %d rounds, %.1f tok/s; heap in use %.1f MiB after the first round, %.1f MiB at most, %.1f MiB at the end.\n", d, q "^$" q, d, v["rounds"], v["tok/s"], v["MiB-heap-first"], v["MiB-heap-peak"], v["MiB-heap-last"]
 		}' "$tmp/soak.txt"
 	fi
+	echo
+	collection
 	echo
 	training
 } >docs/perf.md.tmp

@@ -17,6 +17,7 @@ import (
 	"github.com/qilin-ai/qilin/distill"
 	"github.com/qilin-ai/qilin/internal/hub"
 	"github.com/qilin-ai/qilin/remote/remotetest"
+	"github.com/qilin-ai/qilin/train"
 )
 
 // distillHelperEnv, when set, makes TestDistillHelperProcess run qilin
@@ -248,6 +249,15 @@ func TestDistillExport(t *testing.T) {
 		"--out", dir, "--samples", "2"}, &out, &out); code != 0 {
 		t.Fatalf("collect: %d\n%s", code, out.String())
 	}
+	// What the trainer reads from the collection itself, logprobs aside: each
+	// exported file must give it the same conversations.
+	_, want, err := train.ReadDataset(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		want[i].Logprobs, want[i].FinishReason = nil, ""
+	}
 	for _, format := range []string{"messages", "sharegpt", "think-inline"} {
 		file := filepath.Join(t.TempDir(), format+".jsonl")
 		out.Reset()
@@ -275,6 +285,16 @@ func TestDistillExport(t *testing.T) {
 			}
 		} else if !strings.HasPrefix(text, "<think>\n") || !strings.Contains(text, "\n</think>\n\n") {
 			t.Errorf("%s: the answer should carry its reasoning inline: %q", format, text)
+		}
+		_, got, err := train.ReadDataset(file)
+		if err != nil {
+			t.Fatalf("%s: the trainer cannot read the export: %v", format, err)
+		}
+		for i := range got {
+			got[i].Logprobs, got[i].FinishReason = nil, ""
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: the trainer reads other conversations from the export than from the collection (-collection +export):\n%s", format, diff)
 		}
 	}
 }

@@ -36,8 +36,9 @@ func writeCollected(t *testing.T, prompt string, answers []string) string {
 }
 
 // A model that was not trained on the key's text is not radioactive, with
-// or without our data: the story model itself, reading its own marked
-// answers' prompts.
+// or without our data: the story model itself, continuing its BOS, and
+// reading its own marked answers (which it predicts well, and which repeat
+// themselves: the windows read before are skipped).
 func TestWatermarkRadioactivityCommand(t *testing.T) {
 	model := testdata.Path(t, "models", "stories260K.gguf")
 	g := newStoryGenerator(t, "stories260K.gguf")
@@ -60,15 +61,16 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 			t.Fatalf("bad JSON %q: %v", out, err)
 		}
 		t.Logf("%v: %+v", extra, r)
-		minScored := 1000 // every window of 3000 tokens, less repeats
-		if extra != nil {
-			minScored = 20 // only windows of the 10 answers
+		if r.Radioactive || r.Mode != "reading" || r.KeyID != k.ID {
+			t.Errorf("%v: %+v; want not radioactive, reading mode, key %s", extra, r, k.ID)
 		}
-		if r.Radioactive || r.Tokens != 3000 || r.Scored < minScored || r.Mode != "reading" || r.KeyID != k.ID {
-			t.Errorf("%v: %+v; want not radioactive, 3000 tokens, >= %d scored", extra, r, minScored)
+		if extra == nil && (r.Tokens != 3000 || r.Scored < 1000) { // every window of 3000 tokens, less repeats
+			t.Errorf("continuing BOS: %d tokens, %d scored; want 3000, >= 1000", r.Tokens, r.Scored)
 		}
-		if extra != nil && r.Predictions >= 3000-4*r.Texts {
-			t.Errorf("--data did not restrict the windows: %d predictions", r.Predictions)
+		// Reading the 10 answers of about 100 tokens: the windows of each
+		// past the first 4 tokens, once.
+		if extra != nil && (r.Texts != 10 || r.Tokens < 900 || r.Tokens > 1100 || r.Predictions != r.Tokens-4*r.Texts || r.Scored != r.Predictions-r.Excluded || r.Scored < 50) {
+			t.Errorf("--data: %+v; want 10 texts of about 100 tokens, each window scored once", r)
 		}
 	}
 	empty := t.TempDir()

@@ -178,7 +178,7 @@ func suspectEvidence(ctx context.Context, e *engine.Engine, name string, keys []
 		return watermark.SuspectEvidence{}, err
 	}
 	sc, _, _ := watermark.ScoreReading(in, keyByID(keys, r.KeyID))
-	return watermark.SuspectEvidence{Name: filepath.Base(name), Data: dataDir, Result: r, Scores: sc}, nil
+	return watermark.SuspectEvidence{Name: filepath.Base(name), Data: dataDir, Ours: in.Ours, Result: r, Scores: sc}, nil
 }
 
 // readSuspect has the suspect continue the prompts in turn (temperature 1,

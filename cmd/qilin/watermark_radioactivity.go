@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,7 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	threshold := fs.Float64("threshold", 1e-5, "report radioactivity below this p-value")
 	seed := fs.Uint64("seed", 1, "seed of the suspect's sampling (temperature 1)")
 	threads := fs.Int("threads", 0, "worker threads (0: all CPUs)")
+	reference := fs.String("reference", "", "with --data and a local suspect: a reference `MODEL` not trained on our outputs (such as the model a student started from), with the suspect's tokenizer; only predictions the suspect makes at least twice as likely as the reference are scored")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -49,6 +51,8 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 		return usageError("--tokens and --max-len must be positive")
 	case !(*threshold > 0 && *threshold < 1):
 		return usageError("--threshold %v: want 0 < p < 1", *threshold)
+	case *reference != "" && *dataDir == "":
+		return usageError("--reference needs --data (the reference reads our marked outputs with the suspect)")
 	}
 	keys, err := watermark.LoadKeys(*keyFile)
 	if err != nil {
@@ -60,6 +64,9 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	}
 	var r watermark.RadioResult
 	var in watermark.ReadingInput
+	if target.endpoint != nil && *reference != "" {
+		return usageError("--reference needs a local suspect")
+	}
 	if target.endpoint != nil {
 		if *model == "" {
 			return usageError("--suspect %s is behind an API: give --model, whose tokenizer wrote the marked text", *suspect)
@@ -72,7 +79,18 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 			return lerr
 		}
 		defer e.Close()
-		r, in, err = testSuspect(ctx, e, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
+		var ref *engine.Engine
+		if *reference != "" {
+			lf := loadFlags{model: *reference, threads: *threads}
+			if ref, _, err = lf.load(stderr); err != nil {
+				return err
+			}
+			defer ref.Close()
+			if ref.Model.NVocab != e.Model.NVocab {
+				return fmt.Errorf("--reference %s has %d tokens, the suspect %d: they must share a tokenizer", *reference, ref.Model.NVocab, e.Model.NVocab)
+			}
+		}
+		r, in, err = testSuspect(ctx, e, ref, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
 	}
 	if err != nil {
 		return err
@@ -109,7 +127,7 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 // supervised reading test, up to budget tokens of them); without, the
 // suspect continues its BOS and its predictions along its own text are
 // scored.
-func testSuspect(ctx context.Context, e *engine.Engine, keys []watermark.Key, dataDir string, budget, maxLen int, seed uint64, threshold float64, stderr io.Writer) (watermark.RadioResult, watermark.ReadingInput, error) {
+func testSuspect(ctx context.Context, e, ref *engine.Engine, keys []watermark.Key, dataDir string, budget, maxLen int, seed uint64, threshold float64, stderr io.Writer) (watermark.RadioResult, watermark.ReadingInput, error) {
 	var in watermark.ReadingInput
 	var err error
 	if dataDir != "" {
@@ -117,7 +135,10 @@ func testSuspect(ctx context.Context, e *engine.Engine, keys []watermark.Key, da
 		if rerr != nil {
 			return watermark.RadioResult{}, in, rerr
 		}
-		in, err = readOurs(ctx, e, texts, starts, budget, stderr)
+		var logps [][]float64
+		if in, logps, err = readOurs(ctx, e, texts, starts, budget, stderr); err == nil && ref != nil {
+			err = keepLearned(ctx, ref, in, logps, stderr)
+		}
 	} else {
 		p, perr := e.Tok.Encode("", e.Tok.AddBOS(), false)
 		if perr != nil || len(p) == 0 {
@@ -134,9 +155,10 @@ func testSuspect(ctx context.Context, e *engine.Engine, keys []watermark.Key, da
 // readOurs reads our marked texts (prompt and output, texts[i][:starts[i]]
 // the prompt) through the suspect, in order, until budget tokens of
 // output have been read, and records its most likely next token at every
-// position (watermark.ReadingInput.Ours).
-func readOurs(ctx context.Context, e *engine.Engine, texts [][]int, starts []int, budget int, stderr io.Writer) (watermark.ReadingInput, error) {
+// position (watermark.ReadingInput.Ours), and that token's log-probability.
+func readOurs(ctx context.Context, e *engine.Engine, texts [][]int, starts []int, budget int, stderr io.Writer) (watermark.ReadingInput, [][]float64, error) {
 	in := watermark.ReadingInput{Ours: true}
+	var logps [][]float64
 	bar := termui.NewCountBar(stderr, "suspect reading", int64(budget), "tokens")
 	defer bar.Finish()
 	seq := e.NewSequence()
@@ -146,34 +168,80 @@ func readOurs(ctx context.Context, e *engine.Engine, texts [][]int, starts []int
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			return in, err
+			return in, nil, err
 		}
 		text = text[:min(len(text), e.Context(), starts[i]+budget-read)]
 		if len(text) <= starts[i] {
 			continue
 		}
 		preds := make([]int, len(text)) // preds[j]: the suspect's choice after text[:j]
+		lp := make([]float64, len(text))
 		preds[0] = -1
 		seq.Reset(0)
-		if err := seq.Eval(text[:len(text)-1], true, func(j int, l []float32) { preds[j+1] = argmaxLogit(l) }); err != nil {
-			return in, err
+		if err := seq.Eval(text[:len(text)-1], true, func(j int, l []float32) {
+			preds[j+1] = argmaxLogit(l)
+			lp[j+1] = logProb(l, preds[j+1])
+		}); err != nil {
+			return in, nil, err
 		}
 		in.Texts = append(in.Texts, text)
 		in.Start = append(in.Start, starts[i])
 		in.Preds = append(in.Preds, preds)
 		in.Data = append(in.Data, text[starts[i]:])
+		logps = append(logps, lp)
 		read += len(text) - starts[i]
 		bar.Set(int64(read))
 	}
 	if len(in.Texts) == 0 {
-		return in, fmt.Errorf("no marked output fits the suspect's context")
+		return in, nil, fmt.Errorf("no marked output fits the suspect's context")
 	}
-	return in, nil
+	return in, logps, nil
+}
+
+// keepLearned reads in's texts through the reference ref and keeps (in
+// in.Preds) only the suspect's predictions that it makes at least twice as
+// likely as ref does (suspect's log-probabilities in logps): where a
+// student departs from the model it started from is where it learned from
+// its data. The choice depends on the texts' prefixes alone, not on the
+// key, so the test stays exact.
+func keepLearned(ctx context.Context, ref *engine.Engine, in watermark.ReadingInput, logps [][]float64, stderr io.Writer) error {
+	bar := termui.NewCountBar(stderr, "reference reading", int64(len(in.Texts)), "texts")
+	defer bar.Finish()
+	seq := ref.NewSequence()
+	for i, text := range in.Texts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		preds := in.Preds[i]
+		seq.Reset(0)
+		if err := seq.Eval(text[:len(text)-1], true, func(j int, l []float32) {
+			if p := preds[j+1]; p >= 0 && logps[i][j+1]-logProb(l, p) < math.Ln2 {
+				preds[j+1] = -1
+			}
+		}); err != nil {
+			return err
+		}
+		bar.Set(int64(i + 1))
+	}
+	return nil
+}
+
+// logProb returns log softmax(l)[id].
+func logProb(l []float32, id int) float64 {
+	m := l[0]
+	for _, x := range l {
+		m = max(m, x)
+	}
+	var sum float64
+	for _, x := range l {
+		sum += math.Exp(float64(x - m))
+	}
+	return float64(l[id]-m) - math.Log(sum)
 }
 
 // suspectEvidence is testSuspect for the report.
 func suspectEvidence(ctx context.Context, e *engine.Engine, name string, keys []watermark.Key, dataDir string, budget int, seed uint64, threshold float64, stderr io.Writer) (watermark.SuspectEvidence, error) {
-	r, in, err := testSuspect(ctx, e, keys, dataDir, budget, 256, seed, threshold, stderr)
+	r, in, err := testSuspect(ctx, e, nil, keys, dataDir, budget, 256, seed, threshold, stderr)
 	if err != nil {
 		return watermark.SuspectEvidence{}, err
 	}

@@ -73,6 +73,16 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 			t.Errorf("--data: %+v; want 10 texts of about 100 tokens, each window scored once", r)
 		}
 	}
+	// A reference that is the suspect itself agrees with every prediction:
+	// nothing is left to score.
+	out, errs, code := runCLI(t, "watermark", "radioactivity", "--key-file", keyFile, "--suspect", model, "--reference", model, "--data", data, "--json")
+	var r watermark.RadioResult
+	if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
+		t.Fatalf("--reference: exit %d: %s %s", code, out, errs)
+	}
+	if r.Scored != 0 || r.Predictions != 0 || r.PValue != 1 || r.Radioactive {
+		t.Errorf("--reference the suspect itself: %+v; want nothing scored, p = 1", r)
+	}
 	empty := t.TempDir()
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "x.jsonl"), []byte("{not json\n"), 0o600)
@@ -84,6 +94,9 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 		{[]string{"--key-file", keyFile}, 2},
 		{[]string{"--key-file", keyFile, "--suspect", "http://127.0.0.1:1/v1#m"}, 2}, // no --model for the tokenizer
 		{[]string{"--key-file", keyFile, "--suspect", model, "--tokens", "0"}, 2},
+		{[]string{"--key-file", keyFile, "--suspect", model, "--reference", model}, 2}, // no --data
+		{[]string{"--key-file", keyFile, "--suspect", "http://127.0.0.1:1/v1#m", "--model", model, "--reference", model, "--data", data}, 2},
+		{[]string{"--key-file", keyFile, "--suspect", model, "--reference", testdata.Path(t, "models", "TinyStories-656K-Q8_0.gguf"), "--data", data}, 1}, // another vocabulary
 		{[]string{"--key-file", keyFile, "--suspect", model, "--data", empty}, 1},
 		{[]string{"--key-file", keyFile, "--suspect", model, "--data", bad}, 1},
 	} {

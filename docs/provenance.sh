@@ -4,7 +4,8 @@
 #   teacher TinyStories-656K served with a watermark key
 #   -> qilin distill collect (marked answers, and unmarked ones from the same teacher served without a key)
 #   -> students fine-tuned by qilin distill train on 100%, 20% and 5% marked data and a control on none
-#   -> qilin watermark radioactivity on each (with our marked data's windows), the control against 20 keys
+#   -> qilin watermark radioactivity on each, reading our marked outputs; the control also against 20
+#      other keys, each with marked outputs of its own
 #
 # Run from the repository root (2 cores: PROMPTS answers of up to 200 tokens per dataset,
 # about 25 minutes with the defaults):
@@ -16,7 +17,8 @@ set -eu
 teacher=${TEACHER:-${QILIN_TESTDATA:-../shared/testdata}/models/TinyStories-656K-Q8_0.gguf}
 prompts=${PROMPTS:-1000}
 epochs=${EPOCHS:-2}
-tokens=${TOKENS:-20000}
+tokens=${TOKENS:-1000000} # tokens of our marked outputs each suspect reads: all of them
+other=${OTHER:-200}       # prompts answered with each of the control's 20 other keys
 work=${WORK:-$(mktemp -d)}
 mkdir -p "$work"
 q="$work/qilin"
@@ -50,10 +52,10 @@ serve() {
 	# the model loads after the listener opens
 	until curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; do sleep 0.2; done
 }
-collect() { # DIR KEYFLAG
+collect() { # DIR KEYFLAG [PROMPTS]
 	[ -f "$work/$1/manifest.json" ] && grep -q '"complete": true' "$work/$1/manifest.json" && return
 	serve "$2"
-	"$q" distill collect --teacher "http://127.0.0.1:$port/v1#TinyStories-656K-Q8_0" --prompts "$work/prompts.txt" \
+	"$q" distill collect --teacher "http://127.0.0.1:$port/v1#TinyStories-656K-Q8_0" --prompts "${3:-$work/prompts.txt}" \
 		--samples 1 --max-tokens 200 --temperature 1 --top-p 1 --seed 1 --concurrency 2 --out "$work/$1"
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
@@ -78,7 +80,7 @@ mix m20 20
 mix m5 5
 mix control 0
 
-echo "| student | marked share | p-value (radioactivity, our data's windows) | scored pairs |"
+echo "| student | marked share | p-value (radioactivity, reading our marked outputs) | windows scored |"
 echo "| --- | ---: | ---: | ---: |"
 for s in m100 m20 m5 control; do
 	mkdir -p "$work/$s" # each student's run log, curve and checkpoints apart
@@ -94,15 +96,24 @@ for s in m100 m20 m5 control; do
 	echo "| $s | $share% | $(field p_value "$work/$s.radio.json") | $(field scored "$work/$s.radio.json") |"
 done
 
-# The control against 20 other keys: its p-values should be uniform.
-printf '\ncontrol student against 20 other keys, p-values:'
+# The control against 20 other keys, each marking data of its own (OTHER
+# prompts' answers): its p-values should be uniform. Kolmogorov-Smirnov
+# statistic D of the 20; above 0.294 rejects uniformity at the 5% level.
+: >"$work/other.p"
 for i in $(seq 20); do
-	"$q" watermark keygen >"$work/other.json"
-	"$q" watermark radioactivity --key-file "$work/other.json" --suspect "$work/control.gguf" --data "$work/marked" \
-		--tokens "$tokens" --seed "$i" --json 2>/dev/null >"$work/other.radio.json"
-	printf ' %s' "$(field p_value "$work/other.radio.json")"
+	o="$work/other$i"
+	mkdir -p "$o"
+	[ -f "$o/key.json" ] || "$q" watermark keygen >"$o/key.json"
+	head -n "$other" "$work/prompts.txt" >"$o/prompts.txt"
+	collect "other$i/data" "--watermark-key-file $o/key.json" "$o/prompts.txt"
+	"$q" watermark radioactivity --key-file "$o/key.json" --suspect "$work/control.gguf" --data "$o/data" \
+		--tokens "$tokens" --json 2>/dev/null >"$o/radio.json"
+	field p_value "$o/radio.json" >>"$work/other.p"
 done
-echo
+printf '\ncontrol student against 20 other keys, each with its own marked data, p-values:'
+sort -g "$work/other.p" | awk '{ p[NR] = $1; printf " %.3g", $1 }
+	END { for (i = 1; i <= NR; i++) { a = i / NR - p[i]; b = p[i] - (i - 1) / NR; if (a > d) d = a; if (b > d) d = b }
+		printf "\nKolmogorov-Smirnov D = %.3f (n = %d; uniform unless D > 0.294 at the 5%% level)\n", d, NR }'
 "$q" watermark report --key-file "$work/key.json" --suspect "$work/m5.gguf" --suspect "$work/control.gguf" \
 	--data "$work/marked" --tokens "$tokens" --out "$work/report.html" 2>/dev/null
 echo "work files in $work"

@@ -34,6 +34,15 @@ type ReadingInput struct {
 	// supervised and much stronger test, since those are the windows after
 	// which the suspect may have learned the key's choices.
 	Data [][]int
+	// Ours says that the texts are not the suspect's but our marked
+	// outputs themselves, read through it (the supervised reading test):
+	// their tokens were chosen with the key, so a position is scored only
+	// if its window occurs nowhere earlier in Texts, taken in order,
+	// prompts included. After an earlier occurrence the key chose the
+	// token that the suspect then reads; at a first occurrence nothing it
+	// has read depends on the key's numbers for that window, and its
+	// prediction scores as a uniform draw unless it learned them.
+	Ours bool
 }
 
 // RadioResult is the outcome of a radioactivity test; its JSON form is what
@@ -46,7 +55,8 @@ type RadioResult struct {
 	Tokens int    `json:"tokens"` // tokens the suspect wrote (continuations)
 	// Predictions counts the positions with a window inside a continuation
 	// (and, with Data, a window from it); Excluded those whose pair occurs
-	// in the prompt; Scored the distinct pairs scored.
+	// in the prompt (with ReadingInput.Ours: whose window occurs earlier in
+	// the texts); Scored the distinct pairs scored.
 	Predictions int     `json:"predictions"`
 	Excluded    int     `json:"excluded"`
 	Scored      int     `json:"scored"`
@@ -93,13 +103,27 @@ func ScoreReading(in ReadingInput, k Key) (sc Scores, predictions, excluded int)
 	win := newWindower(k.Secret)
 	sc.Key = k
 	seen := ngramSet{}
+	past := ngramSet{} // Ours: the windows of the texts read so far
 	var buf []byte
 	tuple := make([]int, h+1)
 	for ti, text := range in.Texts {
 		start := min(max(0, in.Start[ti]), len(text))
 		prompt := ngramSet{}
 		prompt.addNgrams([][]int{text[:start]}, h+1)
+		if in.Ours {
+			for i := h; i < min(start+h, len(text)); i++ {
+				buf = ngramKey(buf, text[i-h:i])
+				past[string(buf)] = struct{}{}
+			}
+		}
 		for i := start + h; i < len(text); i++ {
+			w := text[i-h : i]
+			earlier := false
+			if in.Ours {
+				buf = ngramKey(buf, w)
+				_, earlier = past[string(buf)]
+				past[string(buf)] = struct{}{}
+			}
 			tok := text[i]
 			if in.Preds != nil {
 				if i >= len(in.Preds[ti]) {
@@ -110,13 +134,16 @@ func ScoreReading(in ReadingInput, k Key) (sc Scores, predictions, excluded int)
 			if tok < 0 {
 				continue
 			}
-			w := text[i-h : i]
 			if windows != nil {
 				if _, ok := windows[string(ngramKey(buf, w))]; !ok {
 					continue
 				}
 			}
 			predictions++
+			if earlier {
+				excluded++
+				continue
+			}
 			copy(tuple, w)
 			tuple[h] = tok
 			buf = ngramKey(buf, tuple)

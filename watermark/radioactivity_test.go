@@ -189,3 +189,112 @@ func median64(xs []float64) float64 {
 	}
 	return s[len(s)/2]
 }
+
+// copier is an innocent suspect that has learned to copy: after a window
+// it has read earlier in the same text it predicts the token that followed
+// there, else the teacher's most likely token. It knows nothing of any
+// key, yet on marked text that repeats itself it predicts marked tokens.
+func copierPreds(text []int, start, h int) []int {
+	preds := make([]int, len(text))
+	last := map[string]int{}
+	var buf []byte
+	ids := make([]int, len(defaultLM.rank))
+	for i := range text {
+		preds[i] = -1
+		if i < start || i == 0 {
+			continue
+		}
+		defaultLM.candidates(text[i-1], ids)
+		preds[i] = ids[0]
+		if i >= h {
+			buf = ngramKey(buf, text[i-h:i])
+			if j, ok := last[string(buf)]; ok {
+				preds[i] = text[j]
+			}
+			last[string(buf)] = i
+		}
+	}
+	return preds
+}
+
+// readOurs is the supervised reading test: our marked answers (prompt and
+// answer) read through a suspect whose predictions pred gives.
+func readOurs(answers [][]int, start int, pred func(text []int) []int) ReadingInput {
+	in := ReadingInput{Data: answers, Ours: true}
+	for _, a := range answers {
+		in.Texts = append(in.Texts, a)
+		in.Start = append(in.Start, start)
+		in.Preds = append(in.Preds, pred(a))
+	}
+	return in
+}
+
+// Reading our marked outputs through the suspect (ReadingInput.Ours): a
+// student trained on 5% of them is found; innocent suspects, even one that
+// copies what it has read, give uniform p-values over 200 keys, each key
+// marking its own data, because only windows read for the first time are
+// scored. Without that rule the copier looks radioactive.
+func TestRadioactivityReadingOurs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 3))
+	const n = 200
+	answers := func(key Key, n, length int) [][]int {
+		var out [][]int
+		for range n {
+			p := defaultLM.randomPrompt(rng)
+			out = append(out, append(p, defaultLM.generate(rng, p, length, NewMarker(key))...))
+		}
+		return out
+	}
+	h := DefaultContext
+	key := randomKey(rng, Gumbel)
+	marked := answers(key, n, 100)
+	student := trainStudent(defaultLM, h, marked[:n/20])
+	r := Radioactive(readOurs(marked, 8, func(text []int) []int {
+		preds := make([]int, len(text))
+		for i := range text {
+			preds[i] = -1
+			if i > 0 {
+				ids, w := student.dist(text[:i])
+				best := 0
+				for j := range w {
+					if w[j] > w[best] {
+						best = j
+					}
+				}
+				preds[i] = ids[best]
+			}
+		}
+		return preds
+	}), []Key{key}, 0)
+	t.Logf("student trained on 5%% of our %d answers: p %.3g (%d scored, %d excluded)", n, r.PValue, r.Scored, r.Excluded)
+	if !r.Radioactive {
+		t.Errorf("student trained on 5%% of the marked answers: p = %g, want < 1e-5", r.PValue)
+	}
+
+	teacher := func(text []int) []int { return copierPreds(text, 8, len(text)+1) }
+	copier := func(text []int) []int { return copierPreds(text, 8, h) }
+	for _, c := range []struct {
+		name string
+		pred func([]int) []int
+		ours bool
+	}{{"teacher", teacher, true}, {"copier", copier, true}, {"copier, every pair once", copier, false}} {
+		low := 0
+		var ps []float64
+		for range 200 {
+			k := randomKey(rng, Gumbel)
+			in := readOurs(answers(k, 4, 400), 8, c.pred)
+			in.Ours = c.ours
+			r := Radioactive(in, []Key{k}, 0)
+			ps = append(ps, r.PValue)
+			if r.PValue < 0.05 {
+				low++
+			}
+		}
+		t.Logf("%s: %d of 200 keys below 0.05, median p %.2f", c.name, low, median64(ps))
+		m := median64(ps)
+		uniform := low < 22 && m > 0.4 && m < 0.6 // P(Binomial(200, 0.05) >= 22) < 1e-6
+		if uniform != c.ours {
+			t.Errorf("%s (first windows only: %v): %d of 200 keys give p < 0.05, median %.2f", c.name, c.ours, low, m)
+		}
+	}
+}

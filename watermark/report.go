@@ -34,6 +34,7 @@ type TextEvidence struct {
 type SuspectEvidence struct {
 	Name   string
 	Data   string // the --data directory, if any
+	Ours   bool   // the suspect read our marked outputs in Data (ReadingInput.Ours)
 	Result RadioResult
 	Scores Scores
 }
@@ -86,10 +87,15 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			it.Verdict = "radioactive: trained on the marked text"
 			view.AnyRad = true
 		}
-		it.Detail = detailText(res.Tokens, res.Scored, res.Score, res.Z, res.KeyID, string(res.Scheme)) +
-			"; " + res.Mode + " mode, " + itoa(res.Predictions) + " predictions"
-		if s.Data != "" {
-			it.Detail += " after windows of " + s.Data
+		it.Detail = detailText(res.Tokens, res.Scored, res.Score, res.Z, res.KeyID, string(res.Scheme)) + "; " + res.Mode + " mode, "
+		switch {
+		case s.Ours:
+			it.Detail += "the suspect read " + itoa(res.Texts) + " of our marked outputs (" + s.Data + "); " +
+				itoa(res.Excluded) + " predictions after windows it had read before not scored"
+		case s.Data != "":
+			it.Detail += itoa(res.Predictions) + " predictions after windows of " + s.Data
+		default:
+			it.Detail += itoa(res.Texts) + " continuations of its own, " + itoa(res.Predictions) + " predictions"
 		}
 		view.SuspectItems = append(view.SuspectItems, it)
 		labels, logps = append(labels, "suspect "+s.Name), append(logps, res.LogPValue)

@@ -13,7 +13,7 @@ import (
 const (
 	chartW, chartH = 640, 260
 	padL, padR     = 64, 16
-	padT, padB     = 16, 40
+	padT, padB     = 32, 40 // the legend goes above the plot
 )
 
 // evidenceChart draws, over the scored tokens of one text (or one suspect's
@@ -60,7 +60,10 @@ func evidenceChart(k Key, scores []float64, threshold float64) template.HTML {
 		xs[i] = float64(i)
 	}
 	fmt.Fprintf(&sb, `<polyline class="obs" points="%s"/>`, points(xs, excess, x, y))
-	fmt.Fprintf(&sb, `<text x="%d" y="%d" class="legend">— observed   - - needed for p &lt; %g</text>`, padL+8, padT+12, threshold)
+	// The legend, above the plot: a sample of each line.
+	const ly = 14
+	fmt.Fprintf(&sb, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="obs"/><text x="%d" y="%d" class="legend">observed</text>`, padL, ly, padL+24, ly, padL+30, ly+4)
+	fmt.Fprintf(&sb, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="bound"/><text x="%d" y="%d" class="legend">needed for p &lt; %g</text>`, padL+110, ly, padL+134, ly, padL+140, ly+4, threshold)
 	sb.WriteString(`</svg>`)
 	return template.HTML(sb.String())
 }
@@ -90,7 +93,9 @@ func pValueChart(labels []string, logps []float64, threshold float64) template.H
 		}
 		fmt.Fprintf(&sb, `<text x="%d" y="%d" class="label">%s</text>`, left-6, yy+barH-6, template.HTMLEscapeString(shorten(l, 30)))
 		fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="%.1f" height="%d" class="%s"/>`, left, yy, math.Max(1, x(v)-left), barH, class)
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%d" class="val">%s</text>`, x(v)+4, yy+barH-6, pLabel(logps[i]))
+		// The value right of the bar, or of the threshold line when the
+		// bar is shorter.
+		fmt.Fprintf(&sb, `<text x="%.1f" y="%d" class="val">%s</text>`, max(x(v), x(-math.Log10(threshold)))+6, yy+barH-6, pLabel(logps[i]))
 	}
 	ty := h - padB + 4
 	fmt.Fprintf(&sb, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" class="bound"/>`, x(-math.Log10(threshold)), padT-4, x(-math.Log10(threshold)), ty)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,13 +28,14 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	suspect := fs.String("suspect", "", "suspect `MODEL`: a GGUF file or store name sharing the marked text's tokenizer (its predictions are read), or a model behind an API, URL#MODEL or PROVIDER:MODEL (its answers are detected; needs --model)")
 	model := fs.String("model", "", "closed-model suspects: `MODEL` whose tokenizer wrote the marked text (the answers are retokenized with it)")
 	keyEnv := fs.String("api-key-env", "", "closed-model suspects: read the API key from environment variable `VAR` (default: the provider's)")
-	dataDir := fs.String("data", "", "`DIR` of our marked outputs (distill collect's *.jsonl): prompt the suspect with their prompts and score only windows that occur in them")
-	budget := fs.Int("tokens", 20000, "tokens the suspect writes (more: a stronger test, slower)")
-	maxLen := fs.Int("max-len", 256, "tokens per continuation")
+	dataDir := fs.String("data", "", "`DIR` of our marked outputs (distill collect's *.jsonl), the supervised test: a local suspect reads them and its predictions are scored; one behind an API answers their prompts, and only windows that occur in them are scored")
+	budget := fs.Int("tokens", 20000, "tokens the suspect reads of --data, or writes (more: a stronger test, slower)")
+	maxLen := fs.Int("max-len", 256, "tokens per continuation the suspect writes")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	threshold := fs.Float64("threshold", 1e-5, "report radioactivity below this p-value")
 	seed := fs.Uint64("seed", 1, "seed of the suspect's sampling (temperature 1)")
 	threads := fs.Int("threads", 0, "worker threads (0: all CPUs)")
+	reference := fs.String("reference", "", "with --data and a local suspect: a reference `MODEL` not trained on our outputs (such as the model a student started from), with the suspect's tokenizer; only predictions the suspect makes at least twice as likely as the reference are scored")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -49,6 +51,8 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 		return usageError("--tokens and --max-len must be positive")
 	case !(*threshold > 0 && *threshold < 1):
 		return usageError("--threshold %v: want 0 < p < 1", *threshold)
+	case *reference != "" && *dataDir == "":
+		return usageError("--reference needs --data (the reference reads our marked outputs with the suspect)")
 	}
 	keys, err := watermark.LoadKeys(*keyFile)
 	if err != nil {
@@ -60,6 +64,9 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	}
 	var r watermark.RadioResult
 	var in watermark.ReadingInput
+	if target.endpoint != nil && *reference != "" {
+		return usageError("--reference needs a local suspect")
+	}
 	if target.endpoint != nil {
 		if *model == "" {
 			return usageError("--suspect %s is behind an API: give --model, whose tokenizer wrote the marked text", *suspect)
@@ -72,7 +79,18 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 			return lerr
 		}
 		defer e.Close()
-		r, in, err = testSuspect(ctx, e, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
+		var ref *engine.Engine
+		if *reference != "" {
+			lf := loadFlags{model: *reference, threads: *threads}
+			if ref, _, err = lf.load(stderr); err != nil {
+				return err
+			}
+			defer ref.Close()
+			if ref.Model.NVocab != e.Model.NVocab {
+				return fmt.Errorf("--reference %s has %d tokens, the suspect %d: they must share a tokenizer", *reference, ref.Model.NVocab, e.Model.NVocab)
+			}
+		}
+		r, in, err = testSuspect(ctx, e, ref, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
 	}
 	if err != nil {
 		return err
@@ -89,52 +107,146 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	if len(keys) > 1 {
 		fmt.Fprintf(stdout, "; best of %d keys, corrected", len(keys))
 	}
-	what := "predictions"
+	what, texts, skipped := "predictions", "continuations", "in the prompt"
 	if r.Mode == "generation" {
 		what = "tokens scored for"
 	}
-	fmt.Fprintf(stdout, ")\n%s mode: %d continuations, %d tokens, %d %s", r.Mode, r.Texts, r.Tokens, r.Predictions, what)
-	if data != nil {
+	if in.Ours {
+		texts, skipped = "of our marked outputs read", "window read before"
+	}
+	fmt.Fprintf(stdout, ")\n%s mode: %d %s, %d tokens, %d %s", r.Mode, r.Texts, texts, r.Tokens, r.Predictions, what)
+	if data != nil && !in.Ours {
 		fmt.Fprint(stdout, " after windows of our data")
 	}
-	fmt.Fprintf(stdout, ", %d skipped (in the prompt), %d distinct pairs scored, score %.2f, z %.2f\n", r.Excluded, r.Scored, r.Score, r.Z)
+	fmt.Fprintf(stdout, ", %d skipped (%s), %d distinct pairs scored, score %.2f, z %.2f\n", r.Excluded, skipped, r.Scored, r.Score, r.Z)
 	return nil
 }
 
-// testSuspect runs the radioactivity test of the loaded suspect e: it
-// continues our prompts (from dataDir, else BOS) and its predictions are
-// scored under keys.
-func testSuspect(ctx context.Context, e *engine.Engine, keys []watermark.Key, dataDir string, budget, maxLen int, seed uint64, threshold float64, stderr io.Writer) (watermark.RadioResult, watermark.ReadingInput, error) {
-	var prompts, data [][]int
+// testSuspect runs the radioactivity test of the loaded suspect e. With
+// dataDir it reads our marked outputs there through the suspect (the
+// supervised reading test, up to budget tokens of them); without, the
+// suspect continues its BOS and its predictions along its own text are
+// scored.
+func testSuspect(ctx context.Context, e, ref *engine.Engine, keys []watermark.Key, dataDir string, budget, maxLen int, seed uint64, threshold float64, stderr io.Writer) (watermark.RadioResult, watermark.ReadingInput, error) {
+	var in watermark.ReadingInput
 	var err error
 	if dataDir != "" {
-		if prompts, data, err = readMarkedData(dataDir, e); err != nil {
-			return watermark.RadioResult{}, watermark.ReadingInput{}, err
+		texts, starts, rerr := readMarkedData(dataDir, e)
+		if rerr != nil {
+			return watermark.RadioResult{}, in, rerr
 		}
-	}
-	if len(prompts) == 0 {
-		p, err := e.Tok.Encode("", e.Tok.AddBOS(), false)
-		if err != nil || len(p) == 0 {
-			return watermark.RadioResult{}, watermark.ReadingInput{}, fmt.Errorf("the suspect has no BOS token to start from; give --data with prompts")
+		var logps [][]float64
+		if in, logps, err = readOurs(ctx, e, texts, starts, budget, stderr); err == nil && ref != nil {
+			err = keepLearned(ctx, ref, in, logps, stderr)
 		}
-		prompts = [][]int{p}
+	} else {
+		p, perr := e.Tok.Encode("", e.Tok.AddBOS(), false)
+		if perr != nil || len(p) == 0 {
+			return watermark.RadioResult{}, in, fmt.Errorf("the suspect has no BOS token to start from; give --data with our marked outputs")
+		}
+		in, err = readSuspect(ctx, e, [][]int{p}, budget, maxLen, seed, stderr)
 	}
-	in, err := readSuspect(ctx, e, prompts, budget, maxLen, seed, stderr)
 	if err != nil {
 		return watermark.RadioResult{}, in, err
 	}
-	in.Data = data
 	return watermark.Radioactive(in, keys, threshold), in, nil
+}
+
+// readOurs reads our marked texts (prompt and output, texts[i][:starts[i]]
+// the prompt) through the suspect, in order, until budget tokens of
+// output have been read, and records its most likely next token at every
+// position (watermark.ReadingInput.Ours), and that token's log-probability.
+func readOurs(ctx context.Context, e *engine.Engine, texts [][]int, starts []int, budget int, stderr io.Writer) (watermark.ReadingInput, [][]float64, error) {
+	in := watermark.ReadingInput{Ours: true}
+	var logps [][]float64
+	bar := termui.NewCountBar(stderr, "suspect reading", int64(budget), "tokens")
+	defer bar.Finish()
+	seq := e.NewSequence()
+	read := 0
+	for i, text := range texts {
+		if read >= budget {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return in, nil, err
+		}
+		text = text[:min(len(text), e.Context(), starts[i]+budget-read)]
+		if len(text) <= starts[i] {
+			continue
+		}
+		preds := make([]int, len(text)) // preds[j]: the suspect's choice after text[:j]
+		lp := make([]float64, len(text))
+		preds[0] = -1
+		seq.Reset(0)
+		if err := seq.Eval(text[:len(text)-1], true, func(j int, l []float32) {
+			preds[j+1] = argmaxLogit(l)
+			lp[j+1] = logProb(l, preds[j+1])
+		}); err != nil {
+			return in, nil, err
+		}
+		in.Texts = append(in.Texts, text)
+		in.Start = append(in.Start, starts[i])
+		in.Preds = append(in.Preds, preds)
+		in.Data = append(in.Data, text[starts[i]:])
+		logps = append(logps, lp)
+		read += len(text) - starts[i]
+		bar.Set(int64(read))
+	}
+	if len(in.Texts) == 0 {
+		return in, nil, fmt.Errorf("no marked output fits the suspect's context")
+	}
+	return in, logps, nil
+}
+
+// keepLearned reads in's texts through the reference ref and keeps (in
+// in.Preds) only the suspect's predictions that it makes at least twice as
+// likely as ref does (suspect's log-probabilities in logps): where a
+// student departs from the model it started from is where it learned from
+// its data. The choice depends on the texts' prefixes alone, not on the
+// key, so the test stays exact.
+func keepLearned(ctx context.Context, ref *engine.Engine, in watermark.ReadingInput, logps [][]float64, stderr io.Writer) error {
+	bar := termui.NewCountBar(stderr, "reference reading", int64(len(in.Texts)), "texts")
+	defer bar.Finish()
+	seq := ref.NewSequence()
+	for i, text := range in.Texts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		preds := in.Preds[i]
+		seq.Reset(0)
+		if err := seq.Eval(text[:len(text)-1], true, func(j int, l []float32) {
+			if p := preds[j+1]; p >= 0 && logps[i][j+1]-logProb(l, p) < math.Ln2 {
+				preds[j+1] = -1
+			}
+		}); err != nil {
+			return err
+		}
+		bar.Set(int64(i + 1))
+	}
+	return nil
+}
+
+// logProb returns log softmax(l)[id].
+func logProb(l []float32, id int) float64 {
+	m := l[0]
+	for _, x := range l {
+		m = max(m, x)
+	}
+	var sum float64
+	for _, x := range l {
+		sum += math.Exp(float64(x - m))
+	}
+	return float64(l[id]-m) - math.Log(sum)
 }
 
 // suspectEvidence is testSuspect for the report.
 func suspectEvidence(ctx context.Context, e *engine.Engine, name string, keys []watermark.Key, dataDir string, budget int, seed uint64, threshold float64, stderr io.Writer) (watermark.SuspectEvidence, error) {
-	r, in, err := testSuspect(ctx, e, keys, dataDir, budget, 256, seed, threshold, stderr)
+	r, in, err := testSuspect(ctx, e, nil, keys, dataDir, budget, 256, seed, threshold, stderr)
 	if err != nil {
 		return watermark.SuspectEvidence{}, err
 	}
 	sc, _, _ := watermark.ScoreReading(in, keyByID(keys, r.KeyID))
-	return watermark.SuspectEvidence{Name: filepath.Base(name), Data: dataDir, Result: r, Scores: sc}, nil
+	return watermark.SuspectEvidence{Name: filepath.Base(name), Data: dataDir, Ours: in.Ours, Result: r, Scores: sc}, nil
 }
 
 // readSuspect has the suspect continue the prompts in turn (temperature 1,
@@ -283,30 +395,33 @@ func readMarkedFile(name string, recs *[]markedRecord) error {
 	return nil
 }
 
-// readMarkedData reads our marked outputs (readMarkedRecords) for a local
-// suspect e: the distinct prompts, rendered with e's chat template as the
-// server rendered them for the teacher (and distill train for the
-// student), and the outputs, as token ids.
-func readMarkedData(dir string, e *engine.Engine) (prompts, outputs [][]int, err error) {
+// readMarkedData reads our marked outputs (readMarkedRecords) as token ids
+// of a local suspect e: each its prompt, rendered with e's chat template as
+// the server rendered it for the teacher (and distill train for the
+// student), or e's BOS for a "text" line, followed by the output;
+// texts[i][:starts[i]] is the prompt.
+func readMarkedData(dir string, e *engine.Engine) (texts [][]int, starts []int, err error) {
 	recs, err := readMarkedRecords(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	seen := map[string]bool{}
 	for _, r := range recs {
-		ids, err := e.Tok.Encode(r.output, false, false)
-		if err != nil {
-			return nil, nil, err
-		}
-		outputs = append(outputs, ids)
-		if len(r.prompt) > 0 && !seen[r.key] {
-			seen[r.key] = true
+		var prompt []int
+		if len(r.prompt) > 0 {
 			p, err := renderChat(e, r.prompt, engine.ThinkingDefault)
 			if err != nil {
 				return nil, nil, err
 			}
-			prompts = append(prompts, p.Tokens)
+			prompt = p.Tokens
+		} else if prompt, err = e.Tok.Encode("", e.Tok.AddBOS(), false); err != nil {
+			return nil, nil, err
 		}
+		ids, err := e.Tok.Encode(r.output, false, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		texts = append(texts, append(prompt[:len(prompt):len(prompt)], ids...))
+		starts = append(starts, len(prompt))
 	}
-	return prompts, outputs, nil
+	return texts, starts, nil
 }

@@ -36,8 +36,9 @@ func writeCollected(t *testing.T, prompt string, answers []string) string {
 }
 
 // A model that was not trained on the key's text is not radioactive, with
-// or without our data: the story model itself, reading its own marked
-// answers' prompts.
+// or without our data: the story model itself, continuing its BOS, and
+// reading its own marked answers (which it predicts well, and which repeat
+// themselves: the windows read before are skipped).
 func TestWatermarkRadioactivityCommand(t *testing.T) {
 	model := testdata.Path(t, "models", "stories260K.gguf")
 	g := newStoryGenerator(t, "stories260K.gguf")
@@ -60,16 +61,27 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 			t.Fatalf("bad JSON %q: %v", out, err)
 		}
 		t.Logf("%v: %+v", extra, r)
-		minScored := 1000 // every window of 3000 tokens, less repeats
-		if extra != nil {
-			minScored = 20 // only windows of the 10 answers
+		if r.Radioactive || r.Mode != "reading" || r.KeyID != k.ID {
+			t.Errorf("%v: %+v; want not radioactive, reading mode, key %s", extra, r, k.ID)
 		}
-		if r.Radioactive || r.Tokens != 3000 || r.Scored < minScored || r.Mode != "reading" || r.KeyID != k.ID {
-			t.Errorf("%v: %+v; want not radioactive, 3000 tokens, >= %d scored", extra, r, minScored)
+		if extra == nil && (r.Tokens != 3000 || r.Scored < 1000) { // every window of 3000 tokens, less repeats
+			t.Errorf("continuing BOS: %d tokens, %d scored; want 3000, >= 1000", r.Tokens, r.Scored)
 		}
-		if extra != nil && r.Predictions >= 3000-4*r.Texts {
-			t.Errorf("--data did not restrict the windows: %d predictions", r.Predictions)
+		// Reading the 10 answers of about 100 tokens: the windows of each
+		// past the first 4 tokens, once.
+		if extra != nil && (r.Texts != 10 || r.Tokens < 900 || r.Tokens > 1100 || r.Predictions != r.Tokens-4*r.Texts || r.Scored != r.Predictions-r.Excluded || r.Scored < 50) {
+			t.Errorf("--data: %+v; want 10 texts of about 100 tokens, each window scored once", r)
 		}
+	}
+	// A reference that is the suspect itself agrees with every prediction:
+	// nothing is left to score.
+	out, errs, code := runCLI(t, "watermark", "radioactivity", "--key-file", keyFile, "--suspect", model, "--reference", model, "--data", data, "--json")
+	var r watermark.RadioResult
+	if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
+		t.Fatalf("--reference: exit %d: %s %s", code, out, errs)
+	}
+	if r.Scored != 0 || r.Predictions != 0 || r.PValue != 1 || r.Radioactive {
+		t.Errorf("--reference the suspect itself: %+v; want nothing scored, p = 1", r)
 	}
 	empty := t.TempDir()
 	bad := t.TempDir()
@@ -82,6 +94,9 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 		{[]string{"--key-file", keyFile}, 2},
 		{[]string{"--key-file", keyFile, "--suspect", "http://127.0.0.1:1/v1#m"}, 2}, // no --model for the tokenizer
 		{[]string{"--key-file", keyFile, "--suspect", model, "--tokens", "0"}, 2},
+		{[]string{"--key-file", keyFile, "--suspect", model, "--reference", model}, 2}, // no --data
+		{[]string{"--key-file", keyFile, "--suspect", "http://127.0.0.1:1/v1#m", "--model", model, "--reference", model, "--data", data}, 2},
+		{[]string{"--key-file", keyFile, "--suspect", model, "--reference", testdata.Path(t, "models", "TinyStories-656K-Q8_0.gguf"), "--data", data}, 1}, // another vocabulary
 		{[]string{"--key-file", keyFile, "--suspect", model, "--data", empty}, 1},
 		{[]string{"--key-file", keyFile, "--suspect", model, "--data", bad}, 1},
 	} {

@@ -30,7 +30,7 @@ func runWatermarkReport(ctx context.Context, args []string, stdout, stderr io.Wr
 	model := fs.String("model", "", "`MODEL` whose tokenizer generated the texts")
 	fs.Var(&suspects, "suspect", "suspect `MODEL` to test for radioactivity (repeatable)")
 	dataDir := fs.String("data", "", "`DIR` of our marked outputs for the radioactivity tests (see qilin watermark radioactivity)")
-	budget := fs.Int("tokens", 20000, "tokens each suspect writes")
+	budget := fs.Int("tokens", 20000, "tokens each suspect reads of --data, or writes")
 	threshold := fs.Float64("threshold", watermark.DefaultThreshold, "p-value below which a text or suspect counts as marked")
 	out := fs.String("out", "", "write the report to `FILE` (HTML)")
 	title := fs.String("title", "Watermark evidence report", "report title")

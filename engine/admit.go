@@ -36,11 +36,14 @@ type slot struct {
 	held    strings.Builder // output text held back while it may start a stop string
 	maxStop int             // longest stop string in bytes
 
-	procs  []Processor // the budget, then the request's processors
-	forced []int       // tokens to emit instead of sampling
-	reason reasonTracker
-	step   Step      // the processors' view, reused at every position
-	raw    []float32 // (n_vocab) the logits before the processors, for logprobs
+	procs []Processor // the budget, then the request's processors
+	// checkFirst: every processor is a Checker (and none a Drawer), so
+	// the token is drawn first and the processors run only on a refusal.
+	checkFirst bool
+	forced     []int // tokens to emit instead of sampling
+	reason     reasonTracker
+	step       Step      // the processors' view, reused at every position
+	raw        []float32 // (n_vocab) the logits before the processors, for logprobs
 }
 
 func newSlot(m *model.Model, ctx int) *slot {
@@ -151,6 +154,12 @@ func (s *Scheduler) start(sl *slot, j *job, n int) {
 		sl.procs = append(sl.procs, budget{r.Reasoning})
 	}
 	sl.procs = append(sl.procs, r.Processors...)
+	sl.checkFirst = len(sl.procs) > 0
+	for _, p := range sl.procs {
+		_, c := p.(Checker)
+		_, d := p.(Drawer)
+		sl.checkFirst = sl.checkFirst && c && !d
+	}
 	sl.step = Step{Prompt: r.Prompt, Sample: r.Sample, Reasoning: r.Reasoning, eog: s.eog, forced: &sl.forced}
 	for _, p := range r.Processors {
 		if d, ok := p.(Drawer); ok {

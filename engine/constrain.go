@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // A Matcher is a grammar's state for one request, as package grammar
 // keeps it: it says which tokens may come next and follows the tokens
@@ -16,6 +19,9 @@ type Matcher interface {
 	// CanEnd reports whether the tokens accepted so far are a complete
 	// sentence of the grammar.
 	CanEnd() bool
+	// Allows reports whether tok may come next (an end-of-generation
+	// token: whether the grammar can end), without advancing.
+	Allows(tok int) bool
 }
 
 // Constrain returns the Processor that holds a request's answer to a
@@ -34,6 +40,40 @@ type constrain struct {
 	bits []uint64 // (n_vocab/64) the allowed tokens
 }
 
+// catchUp feeds the matcher the answer tokens it has not seen.
+func (c *constrain) catchUp(st *Step) error {
+	if st.AnswerStart < 0 {
+		return nil
+	}
+	c.fed = max(c.fed, st.AnswerStart)
+	for ; c.fed < len(st.Output); c.fed++ {
+		if err := c.m.Accept(st.Output[c.fed]); err != nil {
+			return fmt.Errorf("engine: grammar: output token %d (%d): %w", c.fed, st.Output[c.fed], err)
+		}
+	}
+	return nil
+}
+
+// Allows makes the constraint a Checker: the token the sampler drew
+// passes when the phase's rule (below) and the grammar allow it, and only
+// otherwise is the mask computed.
+func (c *constrain) Allows(st *Step, tok int) bool {
+	isEOG := slices.Contains(st.EOG(), tok)
+	switch {
+	case st.Phase == PhaseReasoning:
+		return !isEOG
+	case c.catchUp(st) != nil:
+		return false // Process reports the error
+	case st.Phase == PhaseUndecided && st.OpenMatched > 0:
+		return tok == st.Reasoning.Open[st.OpenMatched]
+	case st.Phase == PhaseUndecided && tok == st.Reasoning.Open[0]:
+		return true
+	case isEOG:
+		return c.m.CanEnd()
+	}
+	return c.m.Allows(tok)
+}
+
 func (c *constrain) Process(st *Step) error {
 	if st.Phase == PhaseReasoning {
 		for _, t := range st.EOG() {
@@ -41,13 +81,8 @@ func (c *constrain) Process(st *Step) error {
 		}
 		return nil
 	}
-	if st.AnswerStart >= 0 {
-		c.fed = max(c.fed, st.AnswerStart)
-		for ; c.fed < len(st.Output); c.fed++ {
-			if err := c.m.Accept(st.Output[c.fed]); err != nil {
-				return fmt.Errorf("engine: grammar: output token %d (%d): %w", c.fed, st.Output[c.fed], err)
-			}
-		}
+	if err := c.catchUp(st); err != nil {
+		return err
 	}
 	if words := (len(st.Logits) + 63) / 64; len(c.bits) != words {
 		c.bits = make([]uint64, words)

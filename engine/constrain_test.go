@@ -46,6 +46,15 @@ func (l *literal) Accept(tok int) error {
 	return nil
 }
 
+func (l *literal) Allows(tok int) bool {
+	for i, a := range l.alts {
+		if l.live[i] && l.pos < len(a) && a[l.pos] == tok {
+			return true
+		}
+	}
+	return false
+}
+
 func (l *literal) CanEnd() bool {
 	for i, a := range l.alts {
 		if l.live[i] && l.pos == len(a) {
@@ -111,5 +120,37 @@ func TestConstrain(t *testing.T) {
 		Processors: []Processor{Constrain(newLiteral())}}))
 	if res.Err == nil {
 		t.Errorf("empty grammar: no error")
+	}
+}
+
+// counting counts the calls of a Checker's Process.
+type counting struct {
+	Checker
+	n *int
+}
+
+func (c counting) Process(st *Step) error { *c.n++; return c.Checker.Process(st) }
+
+// TestCheckFirst: a request whose processors are all Checkers draws first
+// and masks only on a refusal, and decodes greedily exactly as masking at
+// every step does.
+func TestCheckFirst(t *testing.T) {
+	e := loadTest(t, "syn-qwen2-q8_0.gguf", 256)
+	s := newSched(t, e, SchedOptions{Slots: 1})
+	prompt := encode(t, e, "Answer:")
+	free, _, _, _ := collect(mustSubmit(t, s, Request{Prompt: prompt, MaxTokens: 6}))
+	// The free greedy tokens, then a detour the model would not take.
+	alts := [][]int{append(slices.Clone(free[:4]), 40, 41), {free[0], 99}}
+	calls := 0
+	checked, _, _, res := collect(mustSubmit(t, s, Request{Prompt: prompt, MaxTokens: 20,
+		Processors: []Processor{counting{Constrain(newLiteral(alts...)).(Checker), &calls}}}))
+	masked, _, _, _ := collect(mustSubmit(t, s, Request{Prompt: prompt, MaxTokens: 20,
+		Processors: []Processor{ProcessorFunc(Constrain(newLiteral(alts...)).Process)}}))
+	if !slices.Equal(checked, masked) || !slices.Equal(checked, alts[0]) || res.Reason != StopEOG {
+		t.Errorf("check first %v (%s), mask first %v, want %v", checked, res.Reason, masked, alts[0])
+	}
+	// The four free tokens pass unmasked; 40, 41 and the end need masks.
+	if calls != 3 {
+		t.Errorf("Process ran %d times, want 3", calls)
 	}
 }

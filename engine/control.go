@@ -26,6 +26,23 @@ type ProcessorFunc func(st *Step) error
 // Process calls f.
 func (f ProcessorFunc) Process(st *Step) error { return f(st) }
 
+// A Checker is a Processor that only removes tokens (or forces some
+// where it refuses all) and can tell cheaply whether it allows one. When
+// every processor of a request is a Checker, the scheduler draws the token
+// first and runs the processors only when a Checker refuses it, then draws
+// again from the masked logits, as llama.cpp's sampler does with a
+// grammar. Greedy decoding and plain temperature sampling get the same
+// distribution as masking first (by the chain rule); with top-k, top-p or
+// min-p the truncation sees the unmasked logits first, as in llama.cpp.
+// Masks, the costly part of a grammar, are then computed only where the
+// model strays.
+type Checker interface {
+	Processor
+	// Allows reports whether tok may be chosen at st (st.Logits are the
+	// unchanged logits; they must not be modified).
+	Allows(st *Step, tok int) bool
+}
+
 // A Drawer is a Processor that also replaces the sampler's random draw:
 // given the final distribution (after the processors' changes, the
 // penalties, top-k, top-p, min-p and the temperature) it chooses the token

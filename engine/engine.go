@@ -3,9 +3,11 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/gguf"
+	"github.com/qilin-ai/qilin/grammar"
 	"github.com/qilin-ai/qilin/kernels"
 	"github.com/qilin-ai/qilin/model"
 	"github.com/qilin-ai/qilin/tokenizer"
@@ -33,6 +35,10 @@ type Engine struct {
 	tmpl        *chat.Template
 	tmplWarning string
 	tags        reasoningTags
+
+	vocabOnce sync.Once // GrammarVocab
+	vocab     *grammar.Vocab
+	vocabErr  error
 }
 
 // Load opens a GGUF model file and prepares it for generation.

@@ -63,16 +63,28 @@ func (s *Scheduler) produce(sl *slot, logits []float32) {
 // after the processors ran. raw is set to the logits as the model gave
 // them when the processors may have changed logits and logprobs need them.
 func (s *Scheduler) choose(sl *slot, logits []float32, raw *[]float32) (tok int, forced bool, err error) {
+	if len(sl.forced) == 0 && sl.checkFirst {
+		// Every processor is a Checker: draw first, and mask only when
+		// one refuses the token drawn.
+		st := sl.fillStep(logits)
+		tok := sl.sampler.Sample(logits, sl.tokens)
+		ok := true
+		for _, p := range sl.procs {
+			if ok = p.(Checker).Allows(st, tok); !ok {
+				break
+			}
+		}
+		st.Logits = nil
+		if ok {
+			return tok, false, nil
+		}
+	}
 	if len(sl.forced) == 0 && len(sl.procs) > 0 {
 		if sl.raw != nil {
 			copy(sl.raw, logits)
 			*raw = sl.raw
 		}
-		st := &sl.step
-		st.Logits, st.Output = logits, sl.gen
-		rt := &sl.reason
-		st.Phase, st.AnswerStart, st.ReasoningTokens, st.OpenMatched = rt.phase, rt.answerStart, rt.inside, rt.openMatched
-		st.done = false
+		st := sl.fillStep(logits)
 		for _, p := range sl.procs {
 			if err := p.Process(st); err != nil {
 				return 0, false, err
@@ -93,6 +105,16 @@ func (s *Scheduler) choose(sl *slot, logits []float32, raw *[]float32) (tok int,
 		return tok, true, nil
 	}
 	return sl.sampler.Sample(logits, sl.tokens), false, nil
+}
+
+// fillStep sets sl's Step to the position about to be chosen.
+func (sl *slot) fillStep(logits []float32) *Step {
+	st := &sl.step
+	st.Logits, st.Output = logits, sl.gen
+	rt := &sl.reason
+	st.Phase, st.AnswerStart, st.ReasoningTokens, st.OpenMatched = rt.phase, rt.answerStart, rt.inside, rt.openMatched
+	st.done = false
+	return st
 }
 
 // blank reports whether a token's text is only whitespace.

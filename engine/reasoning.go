@@ -66,6 +66,12 @@ func (t *reasonTracker) push(tok, i int) (closed bool) {
 // tokens after its opening tag, it forces the close.
 type budget struct{ r *Reasoning }
 
+// Allows refuses every token once the budget is spent, so that Process
+// runs and forces the close.
+func (b budget) Allows(st *Step, tok int) bool {
+	return !(st.Phase == PhaseReasoning && st.ReasoningTokens >= b.r.Budget)
+}
+
 func (b budget) Process(st *Step) error {
 	if st.Phase == PhaseReasoning && st.ReasoningTokens >= b.r.Budget {
 		if b.r.CloseWith != nil {

@@ -15,6 +15,7 @@ type SchemaError struct {
 	Path    string // JSON pointer of the subschema at fault ("" for the root)
 	Keyword string // the keyword at fault, if any
 	Msg     string
+	Rule    string // for SchemasToGBNF: the rule of the schema at fault
 }
 
 func (e *SchemaError) Error() string {
@@ -39,7 +40,9 @@ func FromJSONSchema(schema []byte) (*Grammar, error) {
 	}
 	g, err := Parse(src)
 	if err != nil {
-		return nil, fmt.Errorf("json schema: compiled grammar: %w", err)
+		// A schema that only refers to itself ({"$ref": "#"}) matches no
+		// finite text; say so as a schema error.
+		return nil, &SchemaError{Msg: "compiled grammar: " + strings.TrimPrefix(err.Error(), "grammar: ")}
 	}
 	return g, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/engine"
+	"github.com/qilin-ai/qilin/grammar"
 	"github.com/qilin-ai/qilin/sample"
 )
 
@@ -21,7 +22,9 @@ type genJob struct {
 	n          int
 	// parse, when not nil, splits reasoning and tool calls off the output.
 	parse *chat.OutputOptions
-	start time.Time // when the request arrived
+	// grammar, when not nil, holds each choice's answer to it.
+	grammar *grammar.Grammar
+	start   time.Time // when the request arrived
 }
 
 // delta is one step of one choice.
@@ -88,6 +91,17 @@ func (s *Server) submit(ctx context.Context, h http.Header, m *model, job *genJo
 		req := job.req
 		if req.Sample.Seed != 0 {
 			req.Sample.Seed += uint64(i)
+		}
+		if job.grammar != nil {
+			// Each choice gets its own matcher, first of the processors.
+			c, err := m.e.Constrain(job.grammar)
+			if err != nil {
+				for _, o := range streams {
+					o.Cancel()
+				}
+				return nil, engineError(err)
+			}
+			req.Processors = append([]engine.Processor{c}, slices.Clip(req.Processors)...)
 		}
 		if mark {
 			// A Processor serves one request: each choice gets its own.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/qilin-ai/qilin/chat"
@@ -97,8 +96,9 @@ func (s *Server) prepare(r *http.Request, m *model, req any, c *ollamaCommon) (*
 	if aerr := m.checkModel(c.Model); aerr != nil {
 		return nil, th, aerr
 	}
-	if f := strings.TrimSpace(string(c.Format)); f != "" && f != "null" && f != `""` {
-		return nil, th, badRequest("format", "structured output is not supported")
+	format, ferr := ollamaFormat(c.Format)
+	if ferr != nil {
+		return nil, th, ferr
 	}
 	think, effort, aerr := parseThink(c.Think)
 	if aerr != nil {
@@ -124,8 +124,10 @@ func (s *Server) prepare(r *http.Request, m *model, req any, c *ollamaCommon) (*
 	if opts.NumPredict != nil && *opts.NumPredict > 0 { // -1 and -2 mean no limit
 		np = opts.NumPredict
 	}
-	aerr = s.commonParams(m, job, &opts.samplingFields, nil, opts.Stop, []tokenLimit{{"options.num_predict", np}})
-	return job, th, aerr
+	if aerr = s.commonParams(m, job, &opts.samplingFields, nil, opts.Stop, []tokenLimit{{"options.num_predict", np}}); aerr != nil {
+		return nil, th, aerr
+	}
+	return job, th, s.setGrammar(m, job, format)
 }
 
 func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, m *model) {

@@ -30,6 +30,7 @@ type chatRequest struct {
 	// makes: they are refused rather than ignored.
 	Modalities []string        `json:"modalities"`
 	Audio      json.RawMessage `json:"audio"`
+	structuredFields
 }
 
 // parseChatRequest decodes and validates a chat request body into a job
@@ -64,7 +65,10 @@ func parseChatRequest(body []byte) (*chatRequest, *apiError) {
 			return nil, badRequest(fmt.Sprintf("tools[%d]", i), "want {\"type\": \"function\", \"function\": {\"name\": ...}}")
 		}
 	}
-	if _, err := toolChoice(req.ToolChoice); err != nil {
+	if _, err := parseToolChoice(req.ToolChoice); err != nil {
+		return nil, err
+	}
+	if _, err := req.constraint(); err != nil {
 		return nil, err
 	}
 	for _, m := range req.Modalities {
@@ -103,24 +107,6 @@ type functionDef struct {
 type contentPart struct {
 	Type string  `json:"type"`
 	Text *string `json:"text"`
-}
-
-// toolChoice returns whether tools are offered: "auto" (default) or "none".
-func toolChoice(raw json.RawMessage) (bool, *apiError) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return true, nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return false, badRequest("tool_choice", "only \"auto\" and \"none\" are supported")
-	}
-	switch s {
-	case "auto":
-		return true, nil
-	case "none":
-		return false, nil
-	}
-	return false, badRequest("tool_choice", "%q is not supported: use \"auto\" or \"none\"", s)
 }
 
 // normalizeMessages checks the messages array and turns content given as
@@ -229,10 +215,14 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *mode
 	if req.TopLogprobs != nil && req.Logprobs {
 		job.req.TopLogprobs = *req.TopLogprobs
 	}
-	offer, _ := toolChoice(req.ToolChoice)
+	tm, _ := parseToolChoice(req.ToolChoice)
 	var tools []json.RawMessage
-	if offer && len(req.Tools) > 0 {
+	if tm.offer && len(req.Tools) > 0 {
 		tools = req.Tools
+	}
+	if aerr := s.constrainChat(m, job, req, tools, tm); aerr != nil {
+		fail(aerr)
+		return
 	}
 	p, aerr := s.renderChat(m, chatInput(req.Messages, tools, templateVars(req.ChatTemplateKwargs, req.ReasoningEffort)), req.ThinkingBudgetTokens, job)
 	if aerr != nil {

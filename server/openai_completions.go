@@ -19,6 +19,7 @@ type completionRequest struct {
 	Stop     stopList `json:"stop"`
 	Logprobs *int     `json:"logprobs"`
 	Echo     bool     `json:"echo"`
+	structuredFields
 }
 
 // parsePrompts accepts a string, an array of strings, an array of token
@@ -76,6 +77,11 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *model) {
 		fail(badRequest("logprobs", "%d is outside [0, %d]", *req.Logprobs, maxTopLogprobs))
 		return
 	}
+	format, aerr := req.constraint()
+	if aerr != nil {
+		fail(aerr)
+		return
+	}
 	prompts, texts, aerr := parsePrompts(req.Prompt, m.e.Tok, m.e.Model.NVocab)
 	if aerr != nil {
 		fail(aerr)
@@ -92,6 +98,10 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *model) {
 		}
 		if req.Logprobs != nil {
 			job.req.Logprobs, job.req.TopLogprobs = true, *req.Logprobs
+		}
+		if aerr := s.setGrammar(m, job, format); aerr != nil {
+			fail(aerr)
+			return
 		}
 		streams, aerr := s.submit(r.Context(), w.Header(), m, job)
 		if aerr != nil {

@@ -79,7 +79,7 @@ func decodeJSON(body []byte, v any) *apiError {
 				return badRequest("", "want a JSON object, got %s", te.Value)
 			}
 			// Fields of embedded structs carry the struct's Go name.
-			field := strings.ReplaceAll(te.Field, "samplingFields.", "")
+			field := strings.ReplaceAll(strings.ReplaceAll(te.Field, "samplingFields.", ""), "structuredFields.", "")
 			return badRequest(field, "wrong type: want %s, got %s", typeName(te.Type.String()), te.Value)
 		case errors.As(err, &fe):
 			return badRequest(fe.field, "%s", fe.msg)

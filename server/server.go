@@ -15,6 +15,7 @@ import (
 
 	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/engine"
+	"github.com/qilin-ai/qilin/grammar"
 	"github.com/qilin-ai/qilin/watermark"
 )
 
@@ -23,6 +24,10 @@ const (
 	ReasoningDeepSeek = "deepseek" // reasoning in reasoning_content / message.thinking
 	ReasoningNone     = "none"     // leave <think>…</think> in the content
 )
+
+// grammarCacheSize is how many compiled grammars (schemas, GBNF texts) a
+// server keeps.
+const grammarCacheSize = 64
 
 // Version is reported by /api/version.
 const Version = "0.9.0"
@@ -71,6 +76,8 @@ type Server struct {
 	state   atomic.Pointer[model] // nil while loading
 	metrics *metrics
 	started time.Time
+	// grammars holds the compiled grammars of structured-output requests.
+	grammars *grammar.Cache
 	// control, when set (by tests), adds processors to every request.
 	control func(prompt []int) []engine.Processor
 }
@@ -100,7 +107,8 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), metrics: newMetrics(), started: opts.Now()}
+	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), metrics: newMetrics(), started: opts.Now(),
+		grammars: grammar.NewCache(grammarCacheSize)}
 	for _, k := range opts.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}

@@ -42,6 +42,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	budget := fs.Int("reasoning-budget", -1, "with --chat, close the reasoning after `N` tokens (-1: no bound, 0: answer at once)")
 	var stops stringList
 	fs.Var(&stops, "stop", "end the output before this `TEXT` (repeatable)")
+	var cf constraintFlags
+	cf.register(fs, "json-schema")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -77,6 +79,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError("no prompt: give --prompt TEXT, a positional prompt, --tokens or standard input")
 	}
 
+	g, err := cf.compile()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	wmKey, err := loadMarkingKey(*wmKeyFile)
 	if err != nil {
@@ -111,6 +117,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		parser = chat.NewOutputParser(chat.OutputOptions{Reasoning: true, ReasoningStartsOpen: p.StartsOpen()})
 	} else if req.Prompt, err = promptTokens(e, *prompt, *tokens, *addSpecial && e.Tok.AddBOS()); err != nil {
 		return err
+	}
+	if g != nil {
+		// The answer follows the grammar (after the reasoning, with --chat).
+		c, err := e.Constrain(g)
+		if err != nil {
+			return err
+		}
+		req.Processors = append([]engine.Processor{c}, req.Processors...)
 	}
 	// One generation path: a scheduler with one slot, as the server runs
 	// many.

@@ -14,6 +14,7 @@
 #	SOAK=10m sh docs/perf.sh   # also the server's memory soak (issue 5)
 #	TRAIN_ONLY=1 sh docs/perf.sh   # only the training section, the rest kept
 #	COLLECT_ONLY=1 sh docs/perf.sh # only distill collect against serve, the rest kept
+#	QWEN35_ONLY=1 sh docs/perf.sh  # only the Qwen3.5 section (P, N: pp and tg sizes)
 #
 # Each round runs qilin bench and then llama-bench (-r REPS, pp512 and
 # tg128) on one file before the next round, so that both see the same load
@@ -187,6 +188,69 @@ bench() {
 		fi
 	done
 }
+# qwen35 prints the Qwen3.5 section: qilin bench (and llama-bench) on the
+# qwen3.5-0.8b and -2b shapes at Q4_K_M, decode at 512 and 8192 positions
+# of context beside an attention-only model of the same cache size per
+# token, and a chat's second turn with and without the recurrent states'
+# snapshots. It runs its benches after any others, in its own runs folder.
+qwen35() {
+	runs=$tmp/q35runs
+	mkdir -p "$runs"
+	for shape in qwen3.5-0.8b qwen3.5-2b; do
+		f="$models/$shape-Q4_K_M.gguf"
+		[ -f "$f" ] || "$tmp/qilin" synth "$shape" "$f" --quant Q4_K_M >&2
+		n=$((n + 1))
+		for r in $(seq "$rounds"); do
+			echo "round $r: qilin bench -m $f" >&2
+			"$tmp/qilin" bench -m "$f" -t 2 -p "${P:-512}" -n "${N:-128}" -r "$reps" --json >"$runs/$(printf %02d "$n").$r.qilin.json"
+			if [ -n "${LLAMA_BENCH:-}" ]; then
+				"$LLAMA_BENCH" -m "$f" -t 2 -p "${P:-512}" -n "${N:-128}" -r "$reps" -o json >"$runs/$(printf %02d "$n").$r.llama.json" 2>/dev/null
+			fi
+		done
+	done
+	f05="$models/qwen2.5-0.5b-Q4_K_M.gguf"
+	[ -f "$f05" ] || "$tmp/qilin" synth qwen2.5-0.5b "$f05" --quant Q4_K_M >&2
+	for f in "$models/qwen3.5-0.8b-Q4_K_M.gguf" "$f05"; do
+		echo "decode depth: $f" >&2
+		QILIN_BENCH_MODEL=$f go test ./model -run '^$' -bench DecodeDepth -benchtime "${N:-128}x" | grep '^Benchmark' | sed "s|^|$(basename "$f" .gguf) |" >>"$tmp/depth.txt"
+	done
+	echo "chat turn" >&2
+	QILIN_BENCH_MODEL="$models/qwen3.5-0.8b-Q4_K_M.gguf" go test ./engine -run '^$' -bench ChatTurnRecurrent -benchtime 1x -timeout 60m | grep '^Benchmark' >"$tmp/turn.txt"
+	echo "## Qwen3.5 (hybrid Gated DeltaNet and gated attention)"
+	echo
+	echo "\`qilin bench -m FILE -t 2 -p ${P:-512} -n ${N:-128} -r $reps --json\` on \`qilin synth qwen3.5-0.8b\` and \`qwen3.5-2b\` at Q4_K_M"
+	echo "($rounds round(s); llama-bench beside it where LLAMA_BENCH is set). Three of every four layers are Gated DeltaNet,"
+	echo "whose state per sequence is fixed (19.3 MiB for 0.8b, \`qilin show\`); the rest keep an f16 cache of 12 KiB per token."
+	echo "Load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) after the runs, at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
+	echo
+	"$tmp/qilin" bench --report "$runs"/*.json
+	echo
+	echo "Decode at depth (\`QILIN_BENCH_MODEL=FILE go test ./model -run '^\$' -bench DecodeDepth -benchtime ${N:-128}x\`, 2 threads):"
+	echo "one step with 512 or 8192 positions in the cache. Qwen2.5-0.5B keeps the same 12 KiB per token in all 24 layers."
+	echo
+	echo "| model | depth 512 tok/s | depth 8192 tok/s | 8192 / 512 |"
+	echo "| --- | ---: | ---: | ---: |"
+	awk '{for (i = 3; i < NF; i++) if ($(i+1) == "tok/s") v[$1, ($2 ~ /depth=8192/)] = $i; m[$1] = 1}
+		END {for (k in m) printf "| %s | %.2f | %.2f | %.2f |\n", k, v[k, 0], v[k, 1], v[k, 1] / v[k, 0]}' "$tmp/depth.txt"
+	echo
+	echo "A chat's second turn (\`QILIN_BENCH_MODEL=FILE go test ./engine -run '^\$' -bench ChatTurnRecurrent -benchtime 1x\`):"
+	echo "turn 1 is a 300-token prompt and 16 generated tokens, turn 2 that prompt and 32 more tokens, timed to its first token;"
+	echo "the snapshot at the end of turn 1's prompt spares recomputing it."
+	echo
+	echo "| turn 2 | ms | prompt tokens reused |"
+	echo "| --- | ---: | ---: |"
+	awk '{split($1, a, "/"); sub(/-.*/, "", a[2]); for (i = 3; i < NF; i++) v[$(i+1)] = $i; printf "| %s | %.0f | %d |\n", a[2], v["ms/turn"], v["cached"]}' "$tmp/turn.txt"
+}
+if [ -n "${QWEN35_ONLY:-}" ]; then
+	{
+		sed '/^## Qwen3.5/,/^## [^Q]/{/^## [^Q]/!d}' docs/perf.md | sed '/^## Qwen3.5/d'
+		qwen35
+	} >docs/perf.md.tmp
+	mv docs/perf.md.tmp docs/perf.md
+	echo "wrote the Qwen3.5 section of docs/perf.md" >&2
+	exit 0
+fi
+
 bench qwen2.5-0.5b Q4_K_M 2
 bench qwen2.5-0.5b Q8_0 2
 bench qwen2.5-1.5b Q4_K_M 2
@@ -264,6 +328,10 @@ HEAD
 	collection
 	echo
 	training
+	if [ "${QWEN35:-1}" != 0 ]; then
+		echo
+		qwen35
+	fi
 } >docs/perf.md.tmp
 mv docs/perf.md.tmp docs/perf.md
 echo "wrote docs/perf.md" >&2

@@ -23,11 +23,7 @@ import (
 // QILIN_CHROMIUM names another browser binary; QILIN_SCREENSHOTS a folder
 // that keeps the screenshots (else they go with the test's temporary
 // folder).
-const (
-	envRequireBrowser = "QILIN_REQUIRE_BROWSER"
-	envChromium       = "QILIN_CHROMIUM"
-	envScreenshots    = "QILIN_SCREENSHOTS"
-)
+const envScreenshots = testdata.EnvScreenshots
 
 // browserPage is one run of the page script (see testdata/webui.cjs).
 type browserPage struct {
@@ -49,25 +45,7 @@ type browserPage struct {
 // under QILIN_REQUIRE_BROWSER=1) saying what is missing.
 func browserTools(t *testing.T) (node, chromium string) {
 	t.Helper()
-	missing := func(what string) {
-		t.Helper()
-		testdata.SkipMissing(t, envRequireBrowser, what+": the chat page's browser test needs node, chromium (Debian) and playwright-core (npm, on NODE_PATH); .ci/run installs them")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("no node on PATH")
-	}
-	chromium = os.Getenv(envChromium)
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		missing("no browser at " + chromium + " (set " + envChromium + ")")
-	}
-	if err := exec.Command(node, "-e", `require.resolve("playwright-core")`).Run(); err != nil {
-		missing("node cannot find playwright-core")
-	}
-	return node, chromium
+	return testdata.Browser(t, "the chat page's browser test")
 }
 
 // slowFor makes a request whose prompt decodes to hold marker write one

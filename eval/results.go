@@ -20,7 +20,8 @@ type Results struct {
 // samples, the mean over items of each item's fraction of its Samples
 // samples that are correct, and CI95 its 95% confidence interval: the
 // Wilson interval with one sample per item, else the normal approximation
-// over the N item means, clamped to [0, 1]. For perplexity Accuracy is 0,
+// over the N item means, clamped to [0, 1] (Wilson's again when every
+// item has the same fraction, so that there is no spread to measure). For perplexity Accuracy is 0,
 // N counts chunks, Tokens.Prompt the tokens scored, and Perplexity is set.
 //
 // When several thinking budgets were asked for, the top-level fields

@@ -129,8 +129,10 @@ func genScore(cfg *Options, items []Item, byItem [][]*Sample) *Score {
 		return nil
 	}
 	sc.Accuracy, sc.CI95 = MeanCI(fracs)
-	if cfg.Samples == 1 {
-		sc.CI95 = Wilson(sc.Correct, sc.N)
+	if cfg.Samples == 1 || sc.CI95[0] == sc.CI95[1] {
+		// One sample per item, or items all alike (no spread to measure):
+		// the Wilson interval of the items as a proportion.
+		sc.CI95 = Wilson(int(math.Round(sc.Accuracy*float64(sc.N))), sc.N)
 	}
 	sc.PassAt["1"] = sc.Accuracy
 	for k, xs := range passK {

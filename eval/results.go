@@ -125,6 +125,9 @@ type Sample struct {
 	Sample int `json:"sample"`
 	// ThinkBudget is the reasoning budget in tokens; nil: unbounded.
 	ThinkBudget *int `json:"think_budget"`
+	// Seed is the seed the answer was sampled with (derived from --seed,
+	// the task, the item and the sample index).
+	Seed int64 `json:"seed,omitempty"`
 	// Mode is "generate" for a generated answer, "loglik" for a
 	// multiple-choice item scored by log-likelihood, "perplexity" for a
 	// perplexity chunk.

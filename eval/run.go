@@ -300,7 +300,7 @@ func (r *runner) generate(ctx context.Context, m *Model, j job) {
 	g := Generation{Content: resp.Content, ReasoningContent: resp.Reasoning, FinishReason: resp.FinishReason,
 		Unclosed: resp.Reasoning != "" && !resp.ReasoningClosed}
 	v := it.Scorer.Score(g, it.Answer, it.Choices)
-	s := &Sample{Task: j.task.Name, Model: m.Name, ID: it.ID, Sample: j.sample, ThinkBudget: j.budget, Mode: j.mode,
+	s := &Sample{Task: j.task.Name, Model: m.Name, ID: it.ID, Sample: j.sample, ThinkBudget: j.budget, Seed: sd, Mode: j.mode,
 		Prompt: it.PromptText(), Raw: resp.Content, Reasoning: v.Reasoning, Extracted: v.Extracted, Answer: it.Answer,
 		Correct: v.Correct, Verdict: v.Why, Seconds: secs, FinishReason: resp.FinishReason, Choices: it.Choices,
 		Tokens: Tokens{Prompt: resp.Usage.PromptTokens, Completion: resp.Usage.CompletionTokens, Reasoning: resp.Usage.ReasoningTokens}}

@@ -27,6 +27,9 @@ type page struct {
 type modelView struct {
 	Name, Where string
 	Series      int
+	// Cells are the model's headline score on each task, in the page's
+	// order of tasks ("—" where it has none).
+	Cells []string
 }
 
 // taskView is one task's section.
@@ -88,6 +91,9 @@ func build(r *run) *page {
 	}
 	for _, name := range tasks {
 		p.Tasks = append(p.Tasks, buildTask(name, r.results.Tasks[name], models, series, r.samples.models(name)))
+		for i, m := range models {
+			p.Models[i].Cells = append(p.Models[i].Cells, headline(r.results.Tasks[name][m]))
+		}
 	}
 	p.Summary = fmt.Sprintf("%s, %s, %s", plural(len(tasks), "task"), plural(len(models), "model"), plural(r.samples.n, "sample"))
 	if !r.haveSamples {
@@ -97,6 +103,22 @@ func build(r *run) *page {
 		p.Notes = append(p.Notes, "The last line of "+SamplesFile+" was cut short (a run stopped while writing it) and is left out; rerunning the eval completes it.")
 	}
 	return p
+}
+
+// headline is the one number that sums a score up: the accuracy of
+// generated answers, else the log-likelihood acc, else the perplexity.
+func headline(s *eval.Score) string {
+	switch {
+	case s == nil:
+		return "—"
+	case generative(s):
+		return percent(s.Accuracy, 1)
+	case s.LogLik != nil:
+		return percent(s.LogLik.Acc, 1) + " acc"
+	case s.Perplexity > 0:
+		return "ppl " + strconv.FormatFloat(s.Perplexity, 'f', 2, 64)
+	}
+	return "—"
 }
 
 // modelOrder lists the models as the run named them, then any others by name.

@@ -71,6 +71,12 @@ func TestWriteTable(t *testing.T) {
 	for _, tb := range tables {
 		rows[tb[1]] = strings.Count(tb[2], "<tr") - 1 // less the header
 	}
+	over := regexp.MustCompile(`(?s)<table class="overview" aria-label="overview">(.*?)</table>`).FindStringSubmatch(html)
+	if over == nil || strings.Count(over[1], "<tr")-1 != 3 {
+		t.Errorf("no overview table of 3 models")
+	} else if !strings.Contains(over[1], "ppl 9.50") || !strings.Contains(over[1], percent(res.Tasks["gsm8k"][fixtureModels[0]].Accuracy, 1)) {
+		t.Errorf("the overview lacks a model's perplexity or accuracy")
+	}
 	want := map[string]int{"gsm8k": 3, "mmlu": 3, "perplexity": 2}
 	for task, n := range want {
 		if rows[task] != n {

@@ -20,7 +20,9 @@ type sampleSet struct {
 // group is one task's and model's samples.
 type group struct {
 	total, correct int
-	chunks         int // perplexity chunks
+	// byMode counts the samples, {correct, all}, of each mode
+	// ("generate", "loglik", "perplexity").
+	byMode map[string]*[2]int
 	// wrong and right are the first maxShown samples of each verdict, in
 	// file order.
 	wrong, right []eval.Sample
@@ -41,12 +43,22 @@ func (ss *sampleSet) add(s eval.Sample) {
 	}
 	g := byModel[s.Model]
 	if g == nil {
-		g = &group{tally: map[int]map[string]*[2]int{}}
+		g = &group{byMode: map[string]*[2]int{}, tally: map[int]map[string]*[2]int{}}
 		byModel[s.Model] = g
 	}
 	g.total++
-	if s.Mode == "perplexity" {
-		g.chunks++
+	mode := s.Mode
+	if mode == "" {
+		mode = "generate"
+	}
+	c := g.byMode[mode]
+	if c == nil {
+		c = new([2]int)
+		g.byMode[mode] = c
+	}
+	c[1]++
+	if s.Correct {
+		c[0]++
 	}
 	if s.Correct {
 		g.correct++

@@ -203,13 +203,15 @@ func buildTask(name string, scores map[string]*eval.Score, models []string, seri
 		t.Problems = t.Problems || s.Unfinished > 0 || s.Errors > 0
 	}
 	t.PassK, t.ConsK = sortedNumeric(passK), sortedNumeric(consK)
-	best := -1.0
+	// The best accuracy is marked where it stands out: over another
+	// model's, not in a tie of all.
+	best, worst := math.Inf(-1), math.Inf(1)
 	for _, m := range present {
 		if s := scores[m]; generative(s) {
-			best = max(best, s.Accuracy)
+			best, worst = max(best, s.Accuracy), min(worst, s.Accuracy)
 		}
 	}
-	if len(present) < 2 {
+	if !(best > worst) {
 		best = math.NaN() // nothing to single out
 	}
 	for _, m := range present {

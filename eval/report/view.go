@@ -63,6 +63,14 @@ type figure struct {
 	Title, Caption string
 	Chart          *chart
 	Wide           bool
+	Table          *figTable // the chart's numbers, when it has a table
+}
+
+// figTable is a small table of a figure's numbers, every cell written out.
+type figTable struct {
+	Label string
+	Head  []string
+	Rows  [][]string
 }
 
 // build turns a loaded run into the page.

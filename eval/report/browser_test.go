@@ -43,7 +43,7 @@ func TestReportInBrowser(t *testing.T) {
 		}
 		runPage(t, node, browserPage{
 			File: filepath.Join(dir, ReportFile), Title: "Evaluation report", Chromium: chromium, Name: "eval-report", Drill: true,
-			Tables: map[string]int{"overview": 3, "gsm8k results": 3, "mmlu results": 3, "perplexity results": 2},
+			Tables: map[string]int{"overview": 3, "gsm8k results": 3, "gsm8k accuracy by thinking budget": 3, "mmlu results": 3, "perplexity results": 2},
 			// gsm8k: accuracy, budget, tokens and seconds per correct;
 			// mmlu: the same but budget; perplexity.
 			Charts: 8,

@@ -63,6 +63,14 @@ type figure struct {
 	Title, Caption string
 	Chart          *chart
 	Wide           bool
+	Table          *figTable // the chart's numbers, when it has a table
+}
+
+// figTable is a small table of a figure's numbers, every cell written out.
+type figTable struct {
+	Label string
+	Head  []string
+	Rows  [][]string
 }
 
 // build turns a loaded run into the page.
@@ -203,13 +211,15 @@ func buildTask(name string, scores map[string]*eval.Score, models []string, seri
 		t.Problems = t.Problems || s.Unfinished > 0 || s.Errors > 0
 	}
 	t.PassK, t.ConsK = sortedNumeric(passK), sortedNumeric(consK)
-	best := -1.0
+	// The best accuracy is marked where it stands out: over another
+	// model's, not in a tie of all.
+	best, worst := math.Inf(-1), math.Inf(1)
 	for _, m := range present {
 		if s := scores[m]; generative(s) {
-			best = max(best, s.Accuracy)
+			best, worst = max(best, s.Accuracy), min(worst, s.Accuracy)
 		}
 	}
-	if len(present) < 2 {
+	if !(best > worst) {
 		best = math.NaN() // nothing to single out
 	}
 	for _, m := range present {

@@ -102,6 +102,11 @@ func TestWriteCharts(t *testing.T) {
 			t.Errorf("no chart %q", name)
 		}
 	}
+	// The budget chart's numbers: each model at each budget.
+	b := res.Tasks["gsm8k"][fixtureModels[0]].ThinkBudgets["1024"]
+	if !strings.Contains(html, `aria-label="gsm8k accuracy by thinking budget"`) || !strings.Contains(html, percent(b.Accuracy, 1)+" "+interval(b.CI95)+" · ") {
+		t.Error("no table of accuracy by budget with the 1024-token budget's accuracy")
+	}
 	if strings.Contains(html, "mmlu: accuracy vs thinking budget") {
 		t.Error("a budget chart for a task run at one budget")
 	}

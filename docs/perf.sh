@@ -10,6 +10,8 @@
 #	LLAMA_BENCH=/path/to/llama-bench sh docs/perf.sh   # llama.cpp beside qilin
 #	MODELS=/big/disk sh docs/perf.sh   # keep the synthetic files there (~30 GB)
 #	MOE=0 sh docs/perf.sh      # without the two MoE shapes (17 + 10 GB files)
+#	MOE_SHAPES=deepseek-v2-lite sh docs/perf.sh   # only these MoE shapes
+#	SPEED_ONLY=1 sh docs/perf.sh   # only the model-speed tables, the sections after them kept
 #	REPS=5 ROUNDS=3 sh docs/perf.sh
 #	SOAK=10m sh docs/perf.sh   # also the server's memory soak (issue 5)
 #	TRAIN_ONLY=1 sh docs/perf.sh   # only the training section, the rest kept
@@ -322,21 +324,28 @@ bench qwen2.5-0.5b Q4_K_M 2
 bench qwen2.5-0.5b Q8_0 2
 bench qwen2.5-1.5b Q4_K_M 2
 if [ "${MOE:-1}" != 0 ]; then
-	bench qwen3-30b-a3b Q4_K_M 2
-	bench deepseek-v2-lite Q4_K_M 2
+	for shape in ${MOE_SHAPES:-qwen3-30b-a3b deepseek-v2-lite}; do
+		bench "$shape" Q4_K_M 2
+	done
 fi
 bench qwen2.5-0.5b Q4_K_M 1
 bench qwen2.5-0.5b Q8_0 1
 
-echo "go test ./server -bench ServeLoad" >&2
-go test ./server -run '^$' -bench ServeLoad -benchtime 1x -timeout 30m >"$tmp/serve.txt"
-if [ -n "${SOAK:-}" ]; then
+if [ -z "${SPEED_ONLY:-}" ]; then
+	echo "go test ./server -bench ServeLoad" >&2
+	go test ./server -run '^$' -bench ServeLoad -benchtime 1x -timeout 30m >"$tmp/serve.txt"
+fi
+if [ -z "${SPEED_ONLY:-}" ] && [ -n "${SOAK:-}" ]; then
 	echo "go test ./server -bench ServeSoak (QILIN_SOAK=$SOAK)" >&2
 	QILIN_SOAK=$SOAK go test ./server -run '^$' -bench ServeSoak -benchtime 1x -timeout 60m >"$tmp/soak.txt"
 fi
 
 load1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || uname -m)
+
+# report writes docs/perf.md: the model-speed tables, then the sections
+# after them (measured now, or kept from docs/perf.md with SPEED_ONLY).
+report() {
 {
 	cat <<'HEAD'
 # qilin performance
@@ -370,6 +379,19 @@ HEAD
 	echo
 	"$tmp/qilin" bench --report "$tmp"/runs/*.json
 	echo
+	if [ -n "${SPEED_ONLY:-}" ]; then
+		sed -n '/^## Serving/,$p' docs/perf.md
+	else
+		sections
+	fi
+} >docs/perf.md.tmp
+mv docs/perf.md.tmp docs/perf.md
+echo "wrote docs/perf.md" >&2
+}
+
+# sections prints the sections after the model-speed tables: serving and
+# training.
+sections() {
 	echo "## Serving: continuous batching"
 	echo
 	echo "\`go test ./server -run '^\$' -bench ServeLoad -benchtime 1x\`: one server (16 slots) on a synthetic"
@@ -401,6 +423,6 @@ HEAD
 		echo
 		qwen35
 	fi
-} >docs/perf.md.tmp
-mv docs/perf.md.tmp docs/perf.md
-echo "wrote docs/perf.md" >&2
+}
+
+report

@@ -35,6 +35,10 @@ type kernelSet struct {
 	swiglu func(gate, up []float32)
 	// delta is one token's gated delta rule on one head, as deltaRuleGo.
 	delta func(state, q, k, v, o []float32, decay, beta float32)
+	// f32Gemm is the F32 dot product in tinyBLAS's order (f32.go), with the
+	// bits of dotF32Gemm; dots[F32] has ggml_vec_dot_f32's. nil: the
+	// generic one.
+	f32Gemm func(n int, w, a []byte, ad []float32) float32
 }
 
 // maxType bounds the quant.Type ids the tables cover (BF16 = 30 is the
@@ -84,12 +88,13 @@ const pairBlock = 72
 // genericSet is the pure-Go kernel set; it is always available.
 var genericSet = func() *kernelSet {
 	ks := &kernelSet{name: "generic", toF16: toF16Go, attnScores: attnScoresGo, exp: expGo, expf: expfGo, attnAccum: attnAccumGo, swiglu: swigluGo,
-		delta: deltaRuleGo, tileLoad: tileLoadGo, tileScores: tileScoresGo, tileWeights: tileWeightsGo, tileAccum: tileAccumGo}
+		delta: deltaRuleGo, tileLoad: tileLoadGo, tileScores: tileScoresGo, tileWeights: tileWeightsGo, tileAccum: tileAccumGo, f32Gemm: dotF32Gemm}
 	for t := quant.Type(0); t < maxType; t++ {
 		if quant.HasVecDot(t) {
 			ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}
 		}
 	}
+	ks.dots[quant.F32] = dotKernel{one: dotF32Vec}
 	ks.dots[quant.Q8_0] = dotKernel{one: dotQ8_0Lanes}
 	ks.dots[quant.Q4_0] = dotKernel{one: dotQ4_0Repacked}
 	ks.dots[quant.Q5_0] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return dotQ32Lanes(quant.Q5_0, n, w, a) }}
@@ -141,11 +146,17 @@ func (ks *kernelSet) dot(t quant.Type) dotKernel {
 	return dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}
 }
 
-// dotFor returns the dot kernel for w: the set's, except where llama.cpp
-// computes w differently from its usual kernel (not repacked: plainDot; an
-// expert: the one-row kernel only, for the formats whose batched kernel
-// rounds otherwise).
-func (ks *kernelSet) dotFor(w Matrix) dotKernel {
+// dotFor returns the dot kernel for n activation rows times w: the set's,
+// except where llama.cpp computes w differently from its usual kernel (not
+// repacked: plainDot; an expert: the one-row kernel only, for the formats
+// whose batched kernel rounds otherwise; F32 in a batch: tinyBLAS's order).
+func (ks *kernelSet) dotFor(w Matrix, n int) dotKernel {
+	if f32GemmFor(w, n) {
+		if ks.f32Gemm != nil {
+			return dotKernel{one: ks.f32Gemm}
+		}
+		return dotKernel{one: genericSet.f32Gemm}
+	}
 	if w.Rows%8 != 0 || w.Layout == Unpacked {
 		if k, ok := plainDot(w.Type); ok {
 			return k

@@ -65,8 +65,21 @@ func simdSets() []*kernelSet {
 		return floatDot(n, w, a, 2, dotF16AVX2, quant.VecDotF16)
 	}}
 	ks.dots[quant.F32] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 {
-		return floatDot(n, w, a, 4, dotF32AVX2, quant.VecDotF32)
+		var s float32
+		if n64 := n / 64; n64 > 0 {
+			_, _ = w[256*n64-1], a[256*n64-1]
+			s = dotF32VecAVX2(n64, &w[0], &a[0])
+		}
+		return f32Tail(s, n&^63, n, w, a)
 	}}
+	ks.f32Gemm = func(n int, w, a []byte, _ []float32) float32 {
+		n16 := n / 16 // f32GemmFor: n is a multiple of 16
+		if n16 == 0 {
+			return 0
+		}
+		_, _ = w[64*n16-1], a[64*n16-1]
+		return dotF32GemmAVX2(n16, &w[0], &a[0])
+	}
 	ks.dots[quant.BF16] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 {
 		return floatDot(n, w, a, 2, dotBF16AVX2, quant.VecDotBF16)
 	}}

@@ -4,7 +4,6 @@ package kernels
 
 import (
 	"encoding/binary"
-	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -70,7 +69,7 @@ func newNEONSet(name string, k neonVariant) *kernelSet {
 
 	ks.dots[quant.F16] = dotKernel{one: floatDotNEON(2, dotF16NEON, func(b []byte) float32 { return quant.FP16ToFP32(binary.LittleEndian.Uint16(b)) })}
 	ks.dots[quant.BF16] = dotKernel{one: floatDotNEON(2, dotBF16NEON, func(b []byte) float32 { return quant.BF16ToFP32(binary.LittleEndian.Uint16(b)) })}
-	ks.dots[quant.F32] = dotKernel{one: floatDotNEON(4, dotF32NEON, func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) })}
+	// F32 keeps the generic twins of llama.cpp's x86 orders (f32.go).
 
 	ks.quantize[quant.Q8_0] = func(x []float32, dst []byte) {
 		if nb := len(x) / 32; nb > 0 {

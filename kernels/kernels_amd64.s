@@ -6404,62 +6404,6 @@ blocks_done:
 	VZEROUPPER
 	RET
 
-// func dotF32AVX2(n8 int, w *byte, a *byte) float32
-// Requires: AVX, AVX2, FMA3, SSE
-TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
-	MOVQ  n8+0(FP), AX
-	MOVQ  w+8(FP), CX
-	MOVQ  a+16(FP), DX
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-
-blocks_main:
-	CMPQ        AX, $0x00000004
-	JL          blocks_tail
-	VMOVUPS     (CX), Y4
-	VMOVUPS     (DX), Y5
-	VFMADD231PS Y4, Y5, Y0
-	VMOVUPS     32(CX), Y4
-	VMOVUPS     32(DX), Y5
-	VFMADD231PS Y4, Y5, Y1
-	VMOVUPS     64(CX), Y4
-	VMOVUPS     64(DX), Y5
-	VFMADD231PS Y4, Y5, Y2
-	VMOVUPS     96(CX), Y4
-	VMOVUPS     96(DX), Y5
-	VFMADD231PS Y4, Y5, Y3
-	ADDQ        $0x00000080, CX
-	ADDQ        $0x00000080, DX
-	SUBQ        $0x00000004, AX
-	JMP         blocks_main
-
-blocks_tail:
-	CMPQ        AX, $0x00000000
-	JE          blocks_done
-	VMOVUPS     (CX), Y4
-	VMOVUPS     (DX), Y5
-	VFMADD231PS Y4, Y5, Y0
-	ADDQ        $0x00000020, CX
-	ADDQ        $0x00000020, DX
-	DECQ        AX
-	JMP         blocks_tail
-
-blocks_done:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y2, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X1, X0
-	VADDPS       X1, X0, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+24(FP)
-	VZEROUPPER
-	RET
-
 // func dotBF16AVX2(n8 int, w *byte, a *byte) float32
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
@@ -6516,6 +6460,96 @@ blocks_done:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotF32VecAVX2(n64 int, w *byte, a *byte) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·dotF32VecAVX2(SB), NOSPLIT, $0-28
+	MOVQ  n64+0(FP), AX
+	MOVQ  w+8(FP), CX
+	MOVQ  a+16(FP), DX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+blocks_tail:
+	CMPQ        AX, $0x00000000
+	JE          blocks_done
+	VMOVUPS     (CX), Y8
+	VFMADD231PS (DX), Y8, Y0
+	VMOVUPS     32(CX), Y8
+	VFMADD231PS 32(DX), Y8, Y1
+	VMOVUPS     64(CX), Y8
+	VFMADD231PS 64(DX), Y8, Y2
+	VMOVUPS     96(CX), Y8
+	VFMADD231PS 96(DX), Y8, Y3
+	VMOVUPS     128(CX), Y8
+	VFMADD231PS 128(DX), Y8, Y4
+	VMOVUPS     160(CX), Y8
+	VFMADD231PS 160(DX), Y8, Y5
+	VMOVUPS     192(CX), Y8
+	VFMADD231PS 192(DX), Y8, Y6
+	VMOVUPS     224(CX), Y8
+	VFMADD231PS 224(DX), Y8, Y7
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, DX
+	DECQ        AX
+	JMP         blocks_tail
+
+blocks_done:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y7, Y3, Y3
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotF32GemmAVX2(n16 int, w *byte, a *byte) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·dotF32GemmAVX2(SB), NOSPLIT, $0-28
+	MOVQ  n16+0(FP), AX
+	MOVQ  w+8(FP), CX
+	MOVQ  a+16(FP), DX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+
+blocks_tail:
+	CMPQ        AX, $0x00000000
+	JE          blocks_done
+	VMOVUPS     (CX), Y2
+	VFMADD231PS (DX), Y2, Y0
+	VMOVUPS     32(CX), Y2
+	VFMADD231PS 32(DX), Y2, Y1
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	DECQ        AX
+	JMP         blocks_tail
+
+blocks_done:
+	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X0, X1, X1
 	VMOVHLPS     X1, X1, X0

@@ -238,15 +238,20 @@ func swigluAVX2(n8 int, gate *float32, up *float32)
 //go:noescape
 func dotF16AVX2(n8 int, w *byte, a *byte) float32
 
-// dotF32AVX2 returns the dot product of 8*n8 elements of w and a, accumulated in float32 with FMA.
-//
-//go:noescape
-func dotF32AVX2(n8 int, w *byte, a *byte) float32
-
 // dotBF16AVX2 returns the dot product of 8*n8 elements of w and a, accumulated in float32 with FMA.
 //
 //go:noescape
 func dotBF16AVX2(n8 int, w *byte, a *byte) float32
+
+// dotF32VecAVX2 returns the dot product of 64*n64 float32s of w and a in ggml_vec_dot_f32's order (AVX-512: four 16-lane FMA accumulators).
+//
+//go:noescape
+func dotF32VecAVX2(n64 int, w *byte, a *byte) float32
+
+// dotF32GemmAVX2 returns the dot product of 16*n16 float32s of w and a in tinyBLAS's order (AVX-512: one 16-lane FMA accumulator).
+//
+//go:noescape
+func dotF32GemmAVX2(n16 int, w *byte, a *byte) float32
 
 // toF16AVX2 converts 8*n8 floats to f16, rounding to nearest even.
 //

@@ -122,7 +122,7 @@ func (p *Pool) MatMul(out []float32, w Matrix, x []float32, n int, scratch []byt
 		p.qt.Run(0, n)
 	}
 	p.qt = quantizeTask{}
-	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, ad: ad, n: n, k: p.ks.dotFor(w), bufs: p.tileBufs}
+	p.mm = matmulTask{out: out[:n*w.Rows], w: w, act: act, actRowBytes: arb, ad: ad, n: n, k: p.ks.dotFor(w, n), bufs: p.tileBufs}
 	p.Parallel(w.Rows, p.rowGrain(w, n), &p.mm)
 	p.mm = matmulTask{}
 }

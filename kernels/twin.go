@@ -12,10 +12,22 @@ import (
 // the generic build computes the same bits as the AVX2 build.
 
 // fma32 returns a*b+c rounded once to float32, as VFMADD231PS/SS do (for
-// finite results). a*b is exact in float64; the float64 sum is corrected
-// with its exact rounding error where rounding it again to float32 would
-// land on the wrong side of a halfway point.
+// finite results). math.FMA rounds the exact a*b+c once to float64;
+// rounding that again to float32 is rounding once, unless the float64
+// lies exactly halfway between two float32 values (or in float32's
+// subnormal range), where fma32Slow decides.
 func fma32(a, b, c float32) float32 {
+	s := math.FMA(float64(a), float64(b), float64(c))
+	if math.Float64bits(s)&(1<<29-1) != 1<<28 && math.Abs(s) >= 0x1p-126 {
+		return float32(s)
+	}
+	return fma32Slow(a, b, c)
+}
+
+// fma32Slow is fma32 by exact arithmetic: a*b is exact in float64; the
+// float64 sum is corrected with its exact rounding error where rounding it
+// again to float32 would land on the wrong side of a halfway point.
+func fma32Slow(a, b, c float32) float32 {
 	p := float64(a) * float64(b)
 	s := p + float64(c)
 	r := float32(s)

@@ -26,6 +26,9 @@ func TestFMA32(t *testing.T) {
 		if got := fma32(a, b, c); math.Float32bits(got) != math.Float32bits(want) {
 			t.Errorf("fma32(%v, %v, %v) = %v, want %v", a, b, c, got, want)
 		}
+		if got := fma32Slow(a, b, c); math.Float32bits(got) != math.Float32bits(want) {
+			t.Errorf("fma32Slow(%v, %v, %v) = %v, want %v", a, b, c, got, want)
+		}
 	}
 	for i := 0; i < 200000; i++ {
 		a := float32(rng.NormFloat64() * math.Exp2(float64(rng.IntN(40)-20)))
@@ -45,6 +48,13 @@ func TestFMA32(t *testing.T) {
 	check(-a, b, -c)
 	check(0, 5, 3)
 	check(3, 0, 0)
+	// Results in and near float32's subnormal range, whose grid is coarser.
+	for i := 0; i < 20000; i++ {
+		a := float32(rng.NormFloat64() * math.Exp2(float64(rng.IntN(20)-70)))
+		b := float32(rng.NormFloat64() * math.Exp2(float64(rng.IntN(20)-70)))
+		c := float32(rng.NormFloat64() * math.Exp2(float64(rng.IntN(30)-150)))
+		check(a, b, c)
+	}
 }
 
 // TestTwinsBitExact checks that every set's one-row kernel gives the bits of

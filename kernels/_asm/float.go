@@ -6,8 +6,9 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// genFloat emits the float kernels: F16, BF16 and F32 dot products (float32 FMA
-// accumulation in four registers) and float32 to f16 conversion.
+// genFloat emits the float kernels: F16 and BF16 dot products (float32 FMA
+// accumulation in four registers), the two F32 dot products of llama.cpp's
+// AVX-512 build, and float32 to f16 conversion.
 func genFloat() {
 	for _, f := range []struct {
 		name string
@@ -15,7 +16,6 @@ func genFloat() {
 		load func(m Mem, dst VecVirtual)
 	}{
 		{"dotF16AVX2", 16, func(m Mem, dst VecVirtual) { VCVTPH2PS(m, dst) }},
-		{"dotF32AVX2", 32, func(m Mem, dst VecVirtual) { VMOVUPS(m, dst) }},
 		{"dotBF16AVX2", 16, func(m Mem, dst VecVirtual) {
 			VPMOVZXWD(m, dst) // bfloat16 is the top half of a float32
 			VPSLLD(U8(16), dst, dst)
@@ -47,6 +47,8 @@ func genFloat() {
 		RET()
 	}
 
+	genF32()
+
 	TEXT("toF16AVX2", NOSPLIT, "func(n8 int, x *float32, dst *uint16)")
 	Pragma("noescape")
 	Doc("toF16AVX2 converts 8*n8 floats to f16, rounding to nearest even.")
@@ -66,6 +68,70 @@ func genFloat() {
 		RET()
 	}
 
+}
+
+// genF32 emits the F32 dot products in the two orders of llama.cpp's AVX-512
+// build, each 16-lane zmm vector held as two ymm halves (lanes 0-7, 8-15):
+// ggml_vec_dot_f32 (four vectors over 64 elements, added as (v0+v2)+(v1+v3))
+// and llamafile's tinyBLAS (one vector over 16 elements), both reduced as
+// _mm512_reduce_add_ps: the halves added lane by lane, then hsumTo.
+func genF32() {
+	TEXT("dotF32VecAVX2", NOSPLIT, "func(n64 int, w, a *byte) float32")
+	Pragma("noescape")
+	Doc("dotF32VecAVX2 returns the dot product of 64*n64 float32s of w and a in ggml_vec_dot_f32's order (AVX-512: four 16-lane FMA accumulators).")
+	{
+		n := loadGP("n64")
+		w := loadGP("w")
+		a := loadGP("a")
+		acc := zeroAccs(8) // acc[2j], acc[2j+1]: the halves of vector j
+		blockLoop("blocks", n, 1, func(int) {
+			for i, c := range acc {
+				x := YMM()
+				VMOVUPS(Mem{Base: w, Disp: 32 * i}, x)
+				VFMADD231PS(Mem{Base: a, Disp: 32 * i}, x, c)
+			}
+		}, func(int) {
+			ADDQ(U32(256), w)
+			ADDQ(U32(256), a)
+		})
+		for h := 0; h < 2; h++ { // v0 += v2, v1 += v3, v0 += v1, per half
+			VADDPS(acc[4+h], acc[h], acc[h])
+			VADDPS(acc[6+h], acc[2+h], acc[2+h])
+			VADDPS(acc[2+h], acc[h], acc[h])
+		}
+		VADDPS(acc[1], acc[0], acc[0])
+		ret := XMM()
+		hsumTo(acc[0], ret)
+		Store(ret, ReturnIndex(0))
+		VZEROUPPER()
+		RET()
+	}
+
+	TEXT("dotF32GemmAVX2", NOSPLIT, "func(n16 int, w, a *byte) float32")
+	Pragma("noescape")
+	Doc("dotF32GemmAVX2 returns the dot product of 16*n16 float32s of w and a in tinyBLAS's order (AVX-512: one 16-lane FMA accumulator).")
+	{
+		n := loadGP("n16")
+		w := loadGP("w")
+		a := loadGP("a")
+		acc := zeroAccs(2)
+		blockLoop("blocks", n, 1, func(int) {
+			for i, c := range acc {
+				x := YMM()
+				VMOVUPS(Mem{Base: w, Disp: 32 * i}, x)
+				VFMADD231PS(Mem{Base: a, Disp: 32 * i}, x, c)
+			}
+		}, func(int) {
+			ADDQ(U32(64), w)
+			ADDQ(U32(64), a)
+		})
+		VADDPS(acc[1], acc[0], acc[0])
+		ret := XMM()
+		hsumTo(acc[0], ret)
+		Store(ret, ReturnIndex(0))
+		VZEROUPPER()
+		RET()
+	}
 }
 
 // hsumTo reduces the 8 lanes of v into the low lane of dst in a fixed order:

@@ -42,7 +42,7 @@ type gsm8kRow struct {
 }
 
 func readGSM8K(data []byte, t *Task) error {
-	rows, err := readParquet[gsm8kRow](data)
+	rows, err := readParquet[gsm8kRow](data, "question", "answer")
 	if err != nil {
 		return err
 	}
@@ -117,6 +117,8 @@ func readMMLURows(data []byte) ([]mmluRow, error) {
 		return nil, err
 	}
 	switch {
+	case !hasColumn(f, "question") || !hasColumn(f, "subject") || !hasColumn(f, "answer"):
+		return nil, fmt.Errorf("no columns question, subject and answer")
 	case hasColumn(f, "choices", "list", "element"):
 		return readRows[mmluRow](f)
 	case hasColumn(f, "choices", "list", "item"):
@@ -172,7 +174,7 @@ type wikitextRow struct {
 }
 
 func readWikitext(data []byte, t *Task) error {
-	rows, err := readParquet[wikitextRow](data)
+	rows, err := readParquet[wikitextRow](data, "text")
 	if err != nil {
 		return err
 	}

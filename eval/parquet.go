@@ -12,10 +12,17 @@ import (
 // readParquet reads the rows of a parquet file into T, whose fields name
 // the columns it needs (the file may have more). A malformed file is an
 // error, also where the reader would panic.
-func readParquet[T any](data []byte) (rows []T, err error) {
+// The file must have the columns named in need (a column missing from
+// the file would read as empty values).
+func readParquet[T any](data []byte, need ...string) (rows []T, err error) {
 	f, err := openParquet(data)
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range need {
+		if !hasColumn(f, c) {
+			return nil, fmt.Errorf("parquet: no column %q", c)
+		}
 	}
 	return readRows[T](f)
 }

@@ -137,6 +137,7 @@ func TestLoadErrors(t *testing.T) {
 	h.Add("datasets/cais/mmlu", "all/test-00000-of-00001.parquet", writeParquet(t, []mmluFileRow{
 		{ptr("q"), ptr("s"), []string{"a", "b"}, ptr(int64(5)), nil}}))
 	h.Add("datasets/HuggingFaceH4/MATH-500", "train.jsonl", []byte("{}\n"))
+	h.Add("datasets/Salesforce/wikitext", "wikitext-2-raw-v1/test-00000-of-00001.parquet", writeParquet(t, []gsm8kFileRow{{ptr("q"), ptr("a")}}))
 	src := testSource(t, h)
 	for spec, want := range map[string]string{
 		"gsm8k":                       "parquet",

@@ -42,7 +42,7 @@ type gsm8kRow struct {
 }
 
 func readGSM8K(data []byte, t *Task) error {
-	rows, err := readParquet[gsm8kRow](data)
+	rows, err := readParquet[gsm8kRow](data, "question", "answer")
 	if err != nil {
 		return err
 	}
@@ -90,6 +90,9 @@ func readMATH500(data []byte, t *Task) error {
 }
 
 // mmluRow is a row of cais/mmlu: answer is the index of the right choice.
+// The choices are a LIST whose elements are named "element" (the
+// standard layout, pyarrow since 13) or, in files written before,
+// "item" (mmluItemRow).
 type mmluRow struct {
 	Question string   `parquet:"question"`
 	Subject  string   `parquet:"subject"`
@@ -97,8 +100,43 @@ type mmluRow struct {
 	Answer   int64    `parquet:"answer"`
 }
 
+type mmluItemRow struct {
+	Question string `parquet:"question"`
+	Subject  string `parquet:"subject"`
+	Choices  struct {
+		List []struct {
+			Item string `parquet:"item"`
+		} `parquet:"list"`
+	} `parquet:"choices"`
+	Answer int64 `parquet:"answer"`
+}
+
+func readMMLURows(data []byte) ([]mmluRow, error) {
+	f, err := openParquet(data)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !hasColumn(f, "question") || !hasColumn(f, "subject") || !hasColumn(f, "answer"):
+		return nil, fmt.Errorf("no columns question, subject and answer")
+	case hasColumn(f, "choices", "list", "element"):
+		return readRows[mmluRow](f)
+	case hasColumn(f, "choices", "list", "item"):
+		old, err := readRows[mmluItemRow](f)
+		rows := make([]mmluRow, len(old))
+		for i, o := range old {
+			rows[i] = mmluRow{Question: o.Question, Subject: o.Subject, Answer: o.Answer}
+			for _, c := range o.Choices.List {
+				rows[i].Choices = append(rows[i].Choices, c.Item)
+			}
+		}
+		return rows, err
+	}
+	return nil, fmt.Errorf("no column choices.list.element or choices.list.item: not a list of choices")
+}
+
 func readMMLU(data []byte, t *Task) error {
-	rows, err := readParquet[mmluRow](data)
+	rows, err := readMMLURows(data)
 	if err != nil {
 		return err
 	}
@@ -136,7 +174,7 @@ type wikitextRow struct {
 }
 
 func readWikitext(data []byte, t *Task) error {
-	rows, err := readParquet[wikitextRow](data)
+	rows, err := readParquet[wikitextRow](data, "text")
 	if err != nil {
 		return err
 	}

@@ -181,3 +181,31 @@ func TestLocalAndRemoteInOneRun(t *testing.T) {
 		t.Errorf("samples by model and mode %v, want %v", modes, want)
 	}
 }
+
+// TestLocalThinkBudget: on a local model the budget bounds the reasoning
+// (its close is forced), so no sample reasons past it.
+func TestLocalThinkBudget(t *testing.T) {
+	_, l := loadLocal(t, enginetest.TinyReasoner(t), 2)
+	task := &Task{Name: "q"}
+	for i := range 3 {
+		task.Items = append(task.Items, Item{ID: fmt.Sprint(i), Prompt: fmt.Sprintf("What is %d+1?", i), Answer: fmt.Sprint(i + 1), Scorer: Numeric})
+	}
+	cfg := Options{Tasks: []*Task{task}, Models: []*Model{{Name: "tiny", Chat: l, Local: l}}, Samples: 2, MaxTokens: 24,
+		Temperature: 1, TopP: 1, ThinkBudgets: []int{0, 5}, Concurrency: 2}
+	dir := t.TempDir()
+	runEval(t, dir, cfg)
+	samples, _ := ReadSamples(dir)
+	seen, most := map[int]int{}, map[int]int{}
+	for _, s := range samples {
+		b := *s.ThinkBudget
+		seen[b]++
+		most[b] = max(most[b], s.Tokens.Reasoning)
+		// The budget counts tokens after <think>; the forced close adds its own.
+		if s.Tokens.Reasoning > b+2 || s.Tokens.Completion <= s.Tokens.Reasoning {
+			t.Errorf("budget %d: %d reasoning tokens of %d (%q)", b, s.Tokens.Reasoning, s.Tokens.Completion, s.Raw)
+		}
+	}
+	if seen[0] != 6 || seen[5] != 6 || most[5] <= most[0] {
+		t.Errorf("samples per budget %v, want 6 each; most reasoning tokens per budget %v, want more at 5 than at 0", seen, most)
+	}
+}

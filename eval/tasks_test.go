@@ -137,6 +137,7 @@ func TestLoadErrors(t *testing.T) {
 	h.Add("datasets/cais/mmlu", "all/test-00000-of-00001.parquet", writeParquet(t, []mmluFileRow{
 		{ptr("q"), ptr("s"), []string{"a", "b"}, ptr(int64(5)), nil}}))
 	h.Add("datasets/HuggingFaceH4/MATH-500", "train.jsonl", []byte("{}\n"))
+	h.Add("datasets/Salesforce/wikitext", "wikitext-2-raw-v1/test-00000-of-00001.parquet", writeParquet(t, []gsm8kFileRow{{ptr("q"), ptr("a")}}))
 	src := testSource(t, h)
 	for spec, want := range map[string]string{
 		"gsm8k":                       "parquet",
@@ -218,4 +219,37 @@ func FuzzReadParquet(f *testing.F) {
 		var task Task
 		readMMLU(data, &task)
 	})
+}
+
+// TestMMLUListLayouts: the choices read the same from a LIST of
+// "element"s (pyarrow since 13) and of "item"s (files written before).
+func TestMMLUListLayouts(t *testing.T) {
+	type item struct {
+		Item *string `parquet:"item,optional"`
+	}
+	type oldRow struct {
+		Question *string `parquet:"question,optional"`
+		Subject  *string `parquet:"subject,optional"`
+		Choices  struct {
+			List []item `parquet:"list"`
+		} `parquet:"choices,optional"`
+		Answer *int64 `parquet:"answer,optional"`
+	}
+	old := oldRow{Question: ptr("Capital of France?"), Subject: ptr("geo"), Answer: ptr(int64(1))}
+	old.Choices.List = []item{{ptr("Rome")}, {ptr("Paris")}}
+	cur := mmluFileRow{Question: ptr("Capital of France?"), Subject: ptr("geo"), Choices: []string{"Rome", "Paris"}, Answer: ptr(int64(1))}
+	var a, b Task
+	if err := readMMLU(writeParquet(t, []oldRow{old}), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := readMMLU(writeParquet(t, []mmluFileRow{cur}), &b); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(b.Items, a.Items); diff != "" || len(a.Items) != 1 || a.Items[0].Choices[1] != "Paris" {
+		t.Errorf("items from the item layout (-element +item):\n%s", diff)
+	}
+	var c Task
+	if err := readMMLU(writeParquet(t, []gsm8kFileRow{{ptr("q"), ptr("a")}}), &c); err == nil {
+		t.Error("a file without choices: no error")
+	}
 }

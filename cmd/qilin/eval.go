@@ -27,14 +27,14 @@ func init() {
 		run: runEval})
 }
 
-const evalUsage = "--task TASK[,TASK...] --model MODEL [--model MODEL ...] --out DIR [--limit N]\n" +
+var evalUsage = "--task TASK[,TASK...] --model MODEL [--model MODEL ...] --out DIR [--limit N]\n" +
 	"    [--samples K] [--think-budget N,...] [--concurrency C] [--seed S] [flags]\n" +
 	"  or: qilin eval " + evalCompareUsage + "\n\n" +
 	"Tasks: gsm8k, math500, mmlu, perplexity (wikitext-2 test; or perplexity:FILE for a text file),\n" +
 	"or PATH.jsonl, one item a line: {\"id\", \"prompt\"|\"messages\", \"answer\", \"choices\"?, \"scorer\"?}\n" +
 	"with scorer numeric (the default), math, choice or exact. Built-in tasks' data comes from the\n" +
 	"Hugging Face Hub once (HF_ENDPOINT, QILIN_OFFLINE) and is kept in the model store.\n" +
-	"Models: GGUF files, store names, URL#MODEL or PROVIDER:MODEL (" + "see qilin distill collect -h" + ").\n" +
+	"Models: GGUF files, store names, URL#MODEL or PROVIDER:MODEL (" + providerList() + ").\n" +
 	"Rerun the same command to resume an interrupted run."
 
 // commaFlag is a repeatable flag whose values may also be comma-separated.

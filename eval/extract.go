@@ -148,7 +148,8 @@ func cleanAnswer(x string) string {
 }
 
 // ExtractNumber applies the numeric rules to an answer whose reasoning is
-// dropped: the first "#### N", else the number in the last \boxed{...},
+// dropped: the first "#### N", else the number (or integer fraction) in
+// the last \boxed{...},
 // else the number after the last "answer is", else the last number. It
 // returns "" when the answer holds no number.
 func ExtractNumber(answer string) string {
@@ -156,6 +157,11 @@ func ExtractNumber(answer string) string {
 		return NormalizeNumber(m[1])
 	}
 	if b, ok := lastBoxed(answer); ok {
+		if n := NormalizeMath(b); fracRe.MatchString(n) {
+			if v, ok := mathValue(n); ok {
+				return v.RatString() // \frac{1}{2}: "1/2", which compares by value
+			}
+		}
 		if n := firstNumber(stripText(b)); n != "" {
 			return n
 		}

@@ -49,6 +49,8 @@ func TestExtractNumber(t *testing.T) {
 		{"boxed last", "\\boxed{1} or rather \\boxed{2}", "2"},
 		{"boxed nested", "\\boxed{\\text{\\$}1,250} is 3", "1250"},
 		{"boxed with unit", "\\boxed{42 \\text{ apples}} in 3 baskets", "42"},
+		{"boxed fraction", "so \\boxed{\\dfrac{3}{4}} of 8", "3/4"},
+		{"boxed negative fraction", "\\boxed{-\\frac{1}{2}}", "-1/2"},
 		{"boxed without number falls through", "\\boxed{x} the answer is 7", "7"},
 		{"boxed before answer is", "answer is 5, \\boxed{6}", "6"},
 		{"answer is", "The answer is 18 dollars, because 9*2", "18"},

@@ -4,37 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/qilin-ai/qilin/engine"
-	"github.com/qilin-ai/qilin/quantize"
+	"github.com/qilin-ai/qilin/internal/enginetest"
 	"github.com/qilin-ai/qilin/remote"
 	"github.com/qilin-ai/qilin/remote/remotetest"
-	"github.com/qilin-ai/qilin/synth"
 )
-
-// reasonerTemplate is a DeepSeek-R1-like template that opens the
-// reasoning block at the end of the prompt.
-const reasonerTemplate = `{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] }}{% elif m['role'] == 'user' %}<｜User｜>{{ m['content'] }}{% else %}<｜Assistant｜>{{ m['content'] }}<｜end▁of▁sentence｜>{% endif %}{% endfor %}{% if add_generation_prompt %}<｜Assistant｜><think>
-{% endif %}`
-
-// tinyReasoner writes a random-weight qwen2 model, 64 wide with one
-// layer, whose template opens a reasoning block.
-func tinyReasoner(t testing.TB) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "tiny-reasoner.gguf")
-	s := synth.Shape{Name: "tiny-reasoner", Arch: "qwen2", NVocab: 1024, NEmbd: 64, NLayer: 1, NHead: 2, NHeadKV: 1, HeadDim: 32,
-		NFF: 128, Context: 256, RopeBase: 1e6, NormEps: 1e-6, Tied: true, QKVBias: true,
-		Vocab: synth.Vocab{Pre: "qwen2", Regular: 1016, BOS: 1016, EOS: 1017, PAD: 1016, AddBOS: true, ChatTemplate: reasonerTemplate,
-			Special: []synth.SpecialToken{{ID: 1016, Text: "<｜begin▁of▁sentence｜>", Control: true}, {ID: 1017, Text: "<｜end▁of▁sentence｜>", Control: true},
-				{ID: 1018, Text: "<｜User｜>"}, {ID: 1019, Text: "<｜Assistant｜>"}, {ID: 1020, Text: "<think>"}, {ID: 1021, Text: "</think>"}}}}
-	if err := synth.Write(path, s, synth.Options{Type: quantize.F32, Seed: 3, Threads: 2}); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 func loadLocal(t *testing.T, path string, slots int) (*engine.Engine, *Local) {
 	t.Helper()
@@ -88,7 +65,7 @@ func refLogLik(t *testing.T, e *engine.Engine, ctxText, cont string) float64 {
 }
 
 func TestLocalLogLik(t *testing.T) {
-	e, l := loadLocal(t, tinyReasoner(t), 1)
+	e, l := loadLocal(t, enginetest.TinyReasoner(t), 1)
 	ctx := context.Background()
 	const tol = 1e-4
 	t.Logf("tolerance %g (float32 logits, float64 sums)", tol)
@@ -118,7 +95,7 @@ func TestLocalLogLik(t *testing.T) {
 }
 
 func TestLocalPerplexity(t *testing.T) {
-	e, l := loadLocal(t, tinyReasoner(t), 1)
+	e, l := loadLocal(t, enginetest.TinyReasoner(t), 1)
 	text := strings.Repeat("The quick brown fox jumps over the lazy dog. 深度求索 reasons step by step. ", 12)
 	chunks, err := l.Chunks(text, 32)
 	if err != nil {
@@ -157,7 +134,7 @@ func TestLocalPerplexity(t *testing.T) {
 // task: both land in one results.json, the local model also with
 // log-likelihood scores.
 func TestLocalAndRemoteInOneRun(t *testing.T) {
-	_, l := loadLocal(t, tinyReasoner(t), 2)
+	_, l := loadLocal(t, enginetest.TinyReasoner(t), 2)
 	fake := remotetest.New(t, remotetest.Knobs{Style: remotetest.ReasoningContent, Respond: func(r remotetest.Request) remotetest.Reply {
 		return remotetest.Reply{Reasoning: "Paris is the capital.", Content: "The answer is (A)."}
 	}})
@@ -202,5 +179,33 @@ func TestLocalAndRemoteInOneRun(t *testing.T) {
 	want := map[string]int{"tiny generate": 4, "tiny loglik": 2, "tiny perplexity": 2, "http generate": 4}
 	if fmt.Sprint(modes) != fmt.Sprint(want) {
 		t.Errorf("samples by model and mode %v, want %v", modes, want)
+	}
+}
+
+// TestLocalThinkBudget: on a local model the budget bounds the reasoning
+// (its close is forced), so no sample reasons past it.
+func TestLocalThinkBudget(t *testing.T) {
+	_, l := loadLocal(t, enginetest.TinyReasoner(t), 2)
+	task := &Task{Name: "q"}
+	for i := range 3 {
+		task.Items = append(task.Items, Item{ID: fmt.Sprint(i), Prompt: fmt.Sprintf("What is %d+1?", i), Answer: fmt.Sprint(i + 1), Scorer: Numeric})
+	}
+	cfg := Options{Tasks: []*Task{task}, Models: []*Model{{Name: "tiny", Chat: l, Local: l}}, Samples: 2, MaxTokens: 24,
+		Temperature: 1, TopP: 1, ThinkBudgets: []int{0, 5}, Concurrency: 2}
+	dir := t.TempDir()
+	runEval(t, dir, cfg)
+	samples, _ := ReadSamples(dir)
+	seen, most := map[int]int{}, map[int]int{}
+	for _, s := range samples {
+		b := *s.ThinkBudget
+		seen[b]++
+		most[b] = max(most[b], s.Tokens.Reasoning)
+		// The budget counts tokens after <think>; the forced close adds its own.
+		if s.Tokens.Reasoning > b+2 || s.Tokens.Completion <= s.Tokens.Reasoning {
+			t.Errorf("budget %d: %d reasoning tokens of %d (%q)", b, s.Tokens.Reasoning, s.Tokens.Completion, s.Raw)
+		}
+	}
+	if seen[0] != 6 || seen[5] != 6 || most[5] <= most[0] {
+		t.Errorf("samples per budget %v, want 6 each; most reasoning tokens per budget %v, want more at 5 than at 0", seen, most)
 	}
 }

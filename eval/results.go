@@ -21,13 +21,13 @@ type Results struct {
 // samples that are correct, and CI95 its 95% confidence interval: the
 // Wilson interval with one sample per item, else the normal approximation
 // over the N item means, clamped to [0, 1] (Wilson's again when every
-// item has the same fraction, so that there is no spread to measure). For perplexity Accuracy is 0,
-// N counts chunks, Tokens.Prompt the tokens scored, and Perplexity is set.
+// item has the same fraction, so that there is no spread to measure).
+// For perplexity Accuracy is 0, N counts chunks, Tokens.Prompt the tokens
+// scored, and Perplexity is set.
 //
 // When several thinking budgets were asked for, the top-level fields
-// describe the largest (an unbounded budget counts as the largest) and
-// ThinkBudgets holds each budget's score, keyed by its decimal value ("0"
-// for none at all, "unbounded" for no limit).
+// describe the largest and ThinkBudgets holds each budget's score, keyed
+// by its decimal value ("0": answer at once).
 type Score struct {
 	Accuracy float64    `json:"accuracy"`
 	N        int        `json:"n"`
@@ -125,6 +125,9 @@ type Sample struct {
 	Sample int `json:"sample"`
 	// ThinkBudget is the reasoning budget in tokens; nil: unbounded.
 	ThinkBudget *int `json:"think_budget"`
+	// Seed is the seed the answer was sampled with (derived from --seed,
+	// the task, the item and the sample index).
+	Seed int64 `json:"seed,omitempty"`
 	// Mode is "generate" for a generated answer, "loglik" for a
 	// multiple-choice item scored by log-likelihood, "perplexity" for a
 	// perplexity chunk.
@@ -143,8 +146,10 @@ type Sample struct {
 	// Answer is the reference answer.
 	Answer  string `json:"answer"`
 	Correct bool   `json:"correct"`
-	// Verdict says why: "correct", "wrong", "no answer", "unclosed
-	// reasoning", "error: ...".
+	// Verdict says why: "correct", "wrong", "no answer" (nothing
+	// extracted), "unclosed reasoning"; "scored" for a perplexity chunk. A
+	// request that failed has no sample: it is counted in Score.Errors and
+	// asked again by the next run.
 	Verdict      string  `json:"verdict"`
 	Tokens       Tokens  `json:"tokens"`
 	Seconds      float64 `json:"seconds"`

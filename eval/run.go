@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,7 +76,8 @@ type Progress struct {
 type job struct {
 	task   *Task
 	item   *Item // nil for a perplexity chunk
-	chunk  int
+	chunk  int   // a perplexity chunk's index, and its tokens
+	tokens []int
 	sample int
 	budget *int
 	mode   string
@@ -134,6 +137,10 @@ func Run(ctx context.Context, dir string, cfg Options) (*Results, error) {
 	if d.torn {
 		cfg.Logf("dropped a half-written last line left by an interrupted run")
 	}
+	if err := checkParams(dir, &cfg); err != nil {
+		d.close()
+		return nil, err
+	}
 	r := &runner{cfg: &cfg, d: d}
 	plan, err := r.plan()
 	if err != nil {
@@ -157,6 +164,41 @@ func Run(ctx context.Context, dir string, cfg Options) (*Results, error) {
 		runErr = err
 	}
 	return res, runErr
+}
+
+// checkParams refuses to add samples drawn with other sampling
+// parameters to a directory (more tasks, models, items, samples or
+// budgets are fine), and records the parameters of a new one in
+// results.json before any sample is drawn.
+func checkParams(dir string, cfg *Options) error {
+	prev, err := ReadResults(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return writeResults(dir, &Results{Tasks: map[string]map[string]*Score{}, Config: settings(cfg)})
+	}
+	if err != nil {
+		return err
+	}
+	p, c := prev.Config, settings(cfg)
+	if p == nil {
+		return nil
+	}
+	var diffs []string
+	if p.Temperature != c.Temperature {
+		diffs = append(diffs, fmt.Sprintf("--temperature %g (now %g)", p.Temperature, c.Temperature))
+	}
+	if p.TopP != c.TopP {
+		diffs = append(diffs, fmt.Sprintf("--top-p %g (now %g)", p.TopP, c.TopP))
+	}
+	if p.MaxTokens != c.MaxTokens {
+		diffs = append(diffs, fmt.Sprintf("--max-tokens %d (now %d)", p.MaxTokens, c.MaxTokens))
+	}
+	if p.Seed != c.Seed {
+		diffs = append(diffs, fmt.Sprintf("--seed %d (now %d)", p.Seed, c.Seed))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("eval: %s holds samples drawn with %s: use another --out, or the same parameters to resume", dir, strings.Join(diffs, ", "))
+	}
+	return nil
 }
 
 // plan lists, per model, the jobs missing from the directory.
@@ -184,7 +226,7 @@ func (r *runner) plan() ([][]job, error) {
 					return nil, fmt.Errorf("eval: %s on %s: %w", t.Name, m.Name, err)
 				}
 				for c := range limit(len(chunks), cfg.Limit) {
-					jobs = append(jobs, job{task: t, chunk: c, mode: "perplexity"})
+					jobs = append(jobs, job{task: t, chunk: c, tokens: chunks[c], mode: "perplexity"})
 				}
 			default:
 				items := t.Items[:limit(len(t.Items), cfg.Limit)]
@@ -300,7 +342,7 @@ func (r *runner) generate(ctx context.Context, m *Model, j job) {
 	g := Generation{Content: resp.Content, ReasoningContent: resp.Reasoning, FinishReason: resp.FinishReason,
 		Unclosed: resp.Reasoning != "" && !resp.ReasoningClosed}
 	v := it.Scorer.Score(g, it.Answer, it.Choices)
-	s := &Sample{Task: j.task.Name, Model: m.Name, ID: it.ID, Sample: j.sample, ThinkBudget: j.budget, Mode: j.mode,
+	s := &Sample{Task: j.task.Name, Model: m.Name, ID: it.ID, Sample: j.sample, ThinkBudget: j.budget, Seed: sd, Mode: j.mode,
 		Prompt: it.PromptText(), Raw: resp.Content, Reasoning: v.Reasoning, Extracted: v.Extracted, Answer: it.Answer,
 		Correct: v.Correct, Verdict: v.Why, Seconds: secs, FinishReason: resp.FinishReason, Choices: it.Choices,
 		Tokens: Tokens{Prompt: resp.Usage.PromptTokens, Completion: resp.Usage.CompletionTokens, Reasoning: resp.Usage.ReasoningTokens}}
@@ -313,11 +355,7 @@ func (r *runner) score(ctx context.Context, m *Model, j job) error {
 	start := time.Now()
 	var s *Sample
 	if j.mode == "perplexity" {
-		chunks, err := m.Local.Chunks(j.task.Text, r.cfg.PerplexityChunk)
-		if err != nil {
-			return err
-		}
-		pc, err := m.Local.Perplexity(ctx, chunks[j.chunk])
+		pc, err := m.Local.Perplexity(ctx, j.tokens)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -241,6 +242,13 @@ func TestRunRejects(t *testing.T) {
 		t.Error("pass@3 of 2 samples: no error")
 	}
 	dir := t.TempDir()
+	cfg.PassAt = nil
+	runEval(t, dir, cfg)
+	cfg.Seed, cfg.Temperature = 7, 0.2
+	if _, err := Run(context.Background(), dir, cfg); err == nil || !strings.Contains(err.Error(), "--temperature 0 (now 0.2), --seed 0 (now 7)") {
+		t.Errorf("other parameters: %v, want an error naming them", err)
+	}
+	dir = t.TempDir()
 	os.WriteFile(filepath.Join(dir, SamplesFile), []byte("not json\n"), 0o644)
 	cfg.PassAt = nil
 	if _, err := Run(context.Background(), dir, cfg); err == nil {

@@ -92,7 +92,7 @@ func runPage(t *testing.T, node string, page browserPage) {
 		t.Fatal(err)
 	}
 	_ = os.Getenv("NODE_PATH")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Env = append(os.Environ(), "QILIN_REPORT="+string(cfg))

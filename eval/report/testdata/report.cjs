@@ -81,6 +81,10 @@ function overlaps() {
   let page;
   try {
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // A loaded machine (tests in parallel on two cores) can take long to
+    // lay out a page: wait for it rather than fail.
+    page.setDefaultTimeout(150000);
+    page.setDefaultNavigationTimeout(150000);
     watch(page, problems);
     await page.goto(url, { waitUntil: "load" });
     check((await page.title()).startsWith(cfg.title), "the page loads: " + (await page.title()));

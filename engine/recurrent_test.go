@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/qilin-ai/qilin/gguf"
@@ -136,37 +134,5 @@ func TestSchedPrefixCopyRecurrent(t *testing.T) {
 // at different steps with prefill chunks of 5 tokens, each slot's recurrent
 // states stepping in mixed batches, give what each prompt gives alone.
 func TestSchedGreedyMatchesAloneRecurrent(t *testing.T) {
-	e := loadQwen35(t, 256)
-	const maxTok = 16
-	prompts := make([][]int, len(schedPrompts))
-	want := make([][]int, len(schedPrompts))
-	for i, p := range schedPrompts {
-		prompts[i] = encode(t, e, p)
-		want[i] = alone(t, e, prompts[i], maxTok)
-	}
-	s := newSched(t, e, SchedOptions{Slots: 4, PrefillChunk: 5})
-	got := make([][]int, len(prompts))
-	var wg sync.WaitGroup
-	for i := range prompts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Duration(i) * time.Millisecond)
-			st, err := s.Submit(context.Background(), Request{Prompt: prompts[i], MaxTokens: maxTok})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			got[i], _, _, _ = collect(st)
-		}()
-	}
-	wg.Wait()
-	for i := range prompts {
-		if diff := cmp.Diff(want[i], got[i]); diff != "" {
-			t.Errorf("prompt %q: batched output differs from alone (-want +got):\n%s", schedPrompts[i], diff)
-		}
-	}
-	if st := s.Stats(); st.Steps >= int64(len(prompts)*maxTok) {
-		t.Errorf("%d steps for %d requests of %d tokens: requests were not batched", st.Steps, len(prompts), maxTok)
-	}
+	checkGreedyMatchesAlone(t, loadQwen35(t, 256), 16)
 }

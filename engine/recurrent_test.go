@@ -129,3 +129,10 @@ func TestSchedPrefixCopyRecurrent(t *testing.T) {
 		t.Errorf("output with copied state differs (-want +got):\n%s", diff)
 	}
 }
+
+// TestSchedGreedyMatchesAloneRecurrent: six prompts on four slots, joining
+// at different steps with prefill chunks of 5 tokens, each slot's recurrent
+// states stepping in mixed batches, give what each prompt gives alone.
+func TestSchedGreedyMatchesAloneRecurrent(t *testing.T) {
+	checkGreedyMatchesAlone(t, loadQwen35(t, 256), 16)
+}

@@ -103,41 +103,44 @@ var schedPrompts = []string{
 // checks every output against the same prompt decoded alone.
 func TestSchedGreedyMatchesAlone(t *testing.T) {
 	for _, name := range []string{"stories260K.gguf", "syn-qwen2-q8_0.gguf", "syn-qwen3-q8_0.gguf", "syn-qwen2-q4_k_m.gguf"} {
-		t.Run(name, func(t *testing.T) {
-			e := loadTest(t, name, 256)
-			const maxTok = 24
-			want := make([][]int, len(schedPrompts))
-			prompts := make([][]int, len(schedPrompts))
-			for i, p := range schedPrompts {
-				prompts[i] = encode(t, e, p)
-				want[i] = alone(t, e, prompts[i], maxTok)
+		t.Run(name, func(t *testing.T) { checkGreedyMatchesAlone(t, loadTest(t, name, 256), 24) })
+	}
+}
+
+// checkGreedyMatchesAlone runs schedPrompts on four slots, joining at
+// different steps with 5-token prefill chunks, and checks each greedy
+// output of maxTok tokens against the prompt decoded alone.
+func checkGreedyMatchesAlone(t *testing.T, e *Engine, maxTok int) {
+	want := make([][]int, len(schedPrompts))
+	prompts := make([][]int, len(schedPrompts))
+	for i, p := range schedPrompts {
+		prompts[i] = encode(t, e, p)
+		want[i] = alone(t, e, prompts[i], maxTok)
+	}
+	s := newSched(t, e, SchedOptions{Slots: 4, PrefillChunk: 5})
+	got := make([][]int, len(prompts))
+	var wg sync.WaitGroup
+	for i := range prompts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * time.Millisecond)
+			st, err := s.Submit(context.Background(), Request{Prompt: prompts[i], MaxTokens: maxTok})
+			if err != nil {
+				t.Error(err)
+				return
 			}
-			s := newSched(t, e, SchedOptions{Slots: 4, PrefillChunk: 5})
-			got := make([][]int, len(prompts))
-			var wg sync.WaitGroup
-			for i := range prompts {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					time.Sleep(time.Duration(i) * time.Millisecond)
-					st, err := s.Submit(context.Background(), Request{Prompt: prompts[i], MaxTokens: maxTok})
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					got[i], _, _, _ = collect(st)
-				}()
-			}
-			wg.Wait()
-			for i := range prompts {
-				if diff := cmp.Diff(want[i], got[i]); diff != "" {
-					t.Errorf("prompt %q: batched output differs from alone (-want +got):\n%s", schedPrompts[i], diff)
-				}
-			}
-			if st := s.Stats(); st.Steps >= int64(len(prompts)*maxTok) {
-				t.Errorf("%d steps for %d requests of %d tokens: requests were not batched", st.Steps, len(prompts), maxTok)
-			}
-		})
+			got[i], _, _, _ = collect(st)
+		}()
+	}
+	wg.Wait()
+	for i := range prompts {
+		if diff := cmp.Diff(want[i], got[i]); diff != "" {
+			t.Errorf("prompt %q: batched output differs from alone (-want +got):\n%s", schedPrompts[i], diff)
+		}
+	}
+	if st := s.Stats(); st.Steps >= int64(len(prompts)*maxTok) {
+		t.Errorf("%d steps for %d requests of %d tokens: requests were not batched", st.Steps, len(prompts), maxTok)
 	}
 }
 

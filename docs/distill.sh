@@ -121,11 +121,11 @@ fi
 mkdir -p "$work/r1"
 if [ ! -f "$work/r1/student.gguf" ]; then
 	timed r1 "$q" distill train --data "$work/r1.jsonl" --init "$r1init" --lora-rank 16 --steps "$r1steps" \
-		--batch 4 --seq-len 256 --lr 1e-3 --seed 1 --threads "$threads" --out "$work/r1/student.gguf" \
+		--batch 2 --seq-len 256 --lr 1e-3 --seed 1 --threads "$threads" --out "$work/r1/student.gguf" \
 		>"$work/r1.out" 2>"$work/r1.err"
 fi
 echo
-echo "R1 recipe: $(wc -l <"$work/r1.jsonl") reasoning-style records, $(basename "$r1init") + LoRA rank 16, $r1steps steps of 4 x 256:"
+echo "R1 recipe: $(wc -l <"$work/r1.jsonl") reasoning-style records, $(basename "$r1init") + LoRA rank 16, $r1steps steps of 2 x 256:"
 echo "$(sed -n 's/^wrote [^(]*(\(.*\)) in .*/\1/p' "$work/r1.out")"
 awk -v s="$r1steps" '{printf "wall %.0f s, %.2f steps/s, max RSS %.0f MiB\n", $1, s / $1, $2 / 1024}' "$work/r1.time"
 

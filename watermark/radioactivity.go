@@ -43,6 +43,10 @@ type ReadingInput struct {
 	// has read depends on the key's numbers for that window, and its
 	// prediction scores as a uniform draw unless it learned them.
 	Ours bool
+	// Cands, with Ours, make the test the weighted one (see Cand): at each
+	// position the suspect's candidates and their probabilities, in place
+	// of Preds.
+	Cands [][][]Cand
 }
 
 // RadioResult is the outcome of a radioactivity test; its JSON form is what
@@ -174,16 +178,26 @@ func Radioactive(in ReadingInput, keys []Key, threshold float64) RadioResult {
 	}
 	var best RadioResult
 	for i, k := range keys {
-		sc, preds, excl := ScoreReading(in, k)
-		sum := sumScores(sc.S)
-		mode := "reading"
-		if in.Preds == nil {
-			mode = "generation"
-		}
-		r := RadioResult{
-			KeyID: k.ID, Scheme: k.Scheme, Mode: mode, Texts: len(in.Texts), Tokens: tokens,
-			Predictions: preds, Excluded: excl, Scored: len(sc.S), Score: sum,
-			Z: zScore(k, len(sc.S), sum), Threshold: threshold, LogPValue: logTail(k, len(sc.S), sum),
+		var r RadioResult
+		if in.Cands != nil && in.Ours {
+			sum, q, scored, preds, excl := scoreWeighted(in, k)
+			r = RadioResult{
+				KeyID: k.ID, Scheme: k.Scheme, Mode: "reading, weighted", Texts: len(in.Texts), Tokens: tokens,
+				Predictions: preds, Excluded: excl, Scored: scored, Score: sum,
+				Z: weightedZ(k, q, sum), Threshold: threshold, LogPValue: chernoffLogTail(k, q, sum),
+			}
+		} else {
+			sc, preds, excl := ScoreReading(in, k)
+			sum := sumScores(sc.S)
+			mode := "reading"
+			if in.Preds == nil {
+				mode = "generation"
+			}
+			r = RadioResult{
+				KeyID: k.ID, Scheme: k.Scheme, Mode: mode, Texts: len(in.Texts), Tokens: tokens,
+				Predictions: preds, Excluded: excl, Scored: len(sc.S), Score: sum,
+				Z: zScore(k, len(sc.S), sum), Threshold: threshold, LogPValue: logTail(k, len(sc.S), sum),
+			}
 		}
 		if i == 0 || r.LogPValue < best.LogPValue {
 			best = r

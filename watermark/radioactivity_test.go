@@ -1,8 +1,10 @@
 package watermark
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -295,6 +297,118 @@ func TestRadioactivityReadingOurs(t *testing.T) {
 		uniform := low < 22 && m > 0.4 && m < 0.6 // P(Binomial(200, 0.05) >= 22) < 1e-6
 		if uniform != c.ours {
 			t.Errorf("%s (first windows only: %v): %d of 200 keys give p < 0.05, median %.2f", c.name, c.ours, low, m)
+		}
+	}
+}
+
+// simCands returns the candidates of a model whose candidate ids and
+// weights dist gives, normalized, the top 16.
+func simCands(text []int, dist func([]int) ([]int, []float64)) [][]Cand {
+	out := make([][]Cand, len(text))
+	for i := 1; i < len(text); i++ {
+		ids, w := dist(text[:i])
+		var sum float64
+		for _, x := range w {
+			sum += x
+		}
+		var cs []Cand
+		for j, id := range ids {
+			cs = append(cs, Cand{ID: id, P: w[j] / sum})
+		}
+		slices.SortFunc(cs, func(a, b Cand) int { return cmp.Compare(b.P, a.P) })
+		out[i] = cs[:min(16, len(cs))]
+	}
+	return out
+}
+
+// The weighted reading test: a student trained on 5% of our answers scores
+// a larger z than with its most likely tokens alone, and the teacher, whose
+// candidates know nothing of the key, gives p-values at or above uniform
+// (Chernoff's bound is conservative) over 100 keys.
+func TestRadioactivityWeighted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 4))
+	gen := func(k Key, n, length int) [][]int {
+		var out [][]int
+		for range n {
+			p := defaultLM.randomPrompt(rng)
+			out = append(out, append(p, defaultLM.generate(rng, p, length, NewMarker(k))...))
+		}
+		return out
+	}
+	teacherDist := func(hist []int) ([]int, []float64) {
+		ids := make([]int, len(defaultLM.rank))
+		defaultLM.candidates(hist[len(hist)-1], ids)
+		return ids, defaultLM.rank
+	}
+	weighted := func(answers [][]int, dist func([]int) ([]int, []float64)) ReadingInput {
+		in := ReadingInput{Ours: true}
+		for _, a := range answers {
+			in.Texts = append(in.Texts, a)
+			in.Start = append(in.Start, 8)
+			in.Cands = append(in.Cands, simCands(a, dist))
+		}
+		return in
+	}
+	for _, scheme := range []Scheme{Gumbel, RedGreen} {
+		key := randomKey(rng, scheme)
+		marked := gen(key, 200, 100)
+		student := trainStudent(defaultLM, key.Context, marked[:10])
+		student.lambda = 0.5 // a weak student: its most likely token rarely changes
+		top1 := Radioactive(readOurs(marked, 8, func(text []int) []int {
+			preds := make([]int, len(text))
+			preds[0] = -1
+			for i, cs := range simCands(text, student.dist)[1:] {
+				preds[i+1] = cs[0].ID
+			}
+			return preds
+		}), []Key{key}, 0)
+		w := Radioactive(weighted(marked, student.dist), []Key{key}, 0)
+		t.Logf("%s, weak student on 5%%: most likely token z %.2f p %.3g; weighted z %.2f p %.3g (%d positions)", scheme, top1.Z, top1.PValue, w.Z, w.PValue, w.Scored)
+		if w.Z < top1.Z+2 || (scheme == Gumbel && !w.Radioactive) {
+			t.Errorf("%s: weighted test p %g z %.2f, most likely token z %.2f: want a stronger test (gumbel: detected)", scheme, w.PValue, w.Z, top1.Z)
+		}
+		low, sum := 0, 0.0
+		for range 100 {
+			k := randomKey(rng, scheme)
+			r := Radioactive(weighted(gen(k, 2, 200), teacherDist), []Key{k}, 0)
+			sum += r.PValue
+			if r.PValue < 0.05 {
+				low++
+			}
+		}
+		t.Logf("%s, teacher over 100 keys: %d below 0.05, mean p %.2f", scheme, low, sum/100)
+		if low >= 16 { // P(Binomial(100, 0.05) >= 16) < 1e-4
+			t.Errorf("%s: teacher, %d of 100 keys below 0.05", scheme, low)
+		}
+	}
+}
+
+// Chernoff's bound is above the exact tail, and close to it: with equal
+// weights it is the Gamma (Binomial) tail's bound.
+func TestChernoffLogTail(t *testing.T) {
+	for _, k := range []Key{{Scheme: Gumbel}, {Scheme: RedGreen, Gamma: 0.25}} {
+		for _, n := range []int{10, 100, 1000} {
+			q := make([]float64, n)
+			for i := range q {
+				q[i] = 1
+			}
+			mean := float64(n)
+			if k.Scheme == RedGreen {
+				mean *= k.Gamma
+			}
+			for _, sd := range []float64{1, 3, 6} {
+				s := math.Round(mean + sd*math.Sqrt(mean))
+				if k.Scheme == RedGreen && s > float64(n) {
+					continue
+				}
+				exact, bound := logTail(k, n, s), chernoffLogTail(k, q, s)
+				if bound < exact-1e-9 || (sd >= 3 && bound > exact/2) {
+					t.Errorf("%s n=%d s=%g: bound ln p %g, exact %g", k.Scheme, n, s, bound, exact)
+				}
+			}
+		}
+		if chernoffLogTail(k, []float64{0.5, 0.5}, 0.1) != 0 {
+			t.Errorf("%s: a sum below the mean must give ln p = 0", k.Scheme)
 		}
 	}
 }

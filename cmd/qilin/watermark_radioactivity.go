@@ -35,6 +35,7 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	threshold := fs.Float64("threshold", 1e-5, "report radioactivity below this p-value")
 	seed := fs.Uint64("seed", 1, "seed of the suspect's sampling (temperature 1)")
 	threads := fs.Int("threads", 0, "worker threads (0: all CPUs)")
+	weighted := fs.Bool("weighted", false, "with --data and a local suspect: score the suspect's 16 most likely tokens at each position, weighted by their probabilities, rather than its most likely one (stronger where a student's preferences moved but its first choice did not; the p-value is Chernoff's bound, slightly conservative)")
 	reference := fs.String("reference", "", "with --data and a local suspect: a reference `MODEL` not trained on our outputs (such as the model a student started from), with the suspect's tokenizer; only predictions the suspect makes at least twice as likely as the reference are scored")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -51,6 +52,10 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 		return usageError("--tokens and --max-len must be positive")
 	case !(*threshold > 0 && *threshold < 1):
 		return usageError("--threshold %v: want 0 < p < 1", *threshold)
+	case *weighted && *reference != "":
+		return usageError("--weighted and --reference do not go together")
+	case *weighted && *dataDir == "":
+		return usageError("--weighted needs --data (the suspect reads our marked outputs)")
 	case *reference != "" && *dataDir == "":
 		return usageError("--reference needs --data (the reference reads our marked outputs with the suspect)")
 	}
@@ -90,7 +95,7 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 				return fmt.Errorf("--reference %s has %d tokens, the suspect %d: they must share a tokenizer", *reference, ref.Model.NVocab, e.Model.NVocab)
 			}
 		}
-		r, in, err = testSuspect(ctx, e, ref, keys, *dataDir, *budget, *maxLen, *seed, *threshold, stderr)
+		r, in, err = testSuspect(ctx, e, ref, keys, *dataDir, *weighted, *budget, *maxLen, *seed, *threshold, stderr)
 	}
 	if err != nil {
 		return err
@@ -127,7 +132,7 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 // supervised reading test, up to budget tokens of them); without, the
 // suspect continues its BOS and its predictions along its own text are
 // scored.
-func testSuspect(ctx context.Context, e, ref *engine.Engine, keys []watermark.Key, dataDir string, budget, maxLen int, seed uint64, threshold float64, stderr io.Writer) (watermark.RadioResult, watermark.ReadingInput, error) {
+func testSuspect(ctx context.Context, e, ref *engine.Engine, keys []watermark.Key, dataDir string, weighted bool, budget, maxLen int, seed uint64, threshold float64, stderr io.Writer) (watermark.RadioResult, watermark.ReadingInput, error) {
 	var in watermark.ReadingInput
 	var err error
 	if dataDir != "" {
@@ -136,7 +141,7 @@ func testSuspect(ctx context.Context, e, ref *engine.Engine, keys []watermark.Ke
 			return watermark.RadioResult{}, in, rerr
 		}
 		var logps [][]float64
-		if in, logps, err = readOurs(ctx, e, texts, starts, budget, stderr); err == nil && ref != nil {
+		if in, logps, err = readOurs(ctx, e, texts, starts, budget, weighted, stderr); err == nil && ref != nil {
 			err = keepLearned(ctx, ref, in, logps, stderr)
 		}
 	} else {
@@ -156,7 +161,7 @@ func testSuspect(ctx context.Context, e, ref *engine.Engine, keys []watermark.Ke
 // the prompt) through the suspect, in order, until budget tokens of
 // output have been read, and records its most likely next token at every
 // position (watermark.ReadingInput.Ours), and that token's log-probability.
-func readOurs(ctx context.Context, e *engine.Engine, texts [][]int, starts []int, budget int, stderr io.Writer) (watermark.ReadingInput, [][]float64, error) {
+func readOurs(ctx context.Context, e *engine.Engine, texts [][]int, starts []int, budget int, weighted bool, stderr io.Writer) (watermark.ReadingInput, [][]float64, error) {
 	in := watermark.ReadingInput{Ours: true}
 	var logps [][]float64
 	bar := termui.NewCountBar(stderr, "suspect reading", int64(budget), "tokens")
@@ -176,13 +181,23 @@ func readOurs(ctx context.Context, e *engine.Engine, texts [][]int, starts []int
 		}
 		preds := make([]int, len(text)) // preds[j]: the suspect's choice after text[:j]
 		lp := make([]float64, len(text))
+		var cands [][]watermark.Cand
+		if weighted {
+			cands = make([][]watermark.Cand, len(text))
+		}
 		preds[0] = -1
 		seq.Reset(0)
 		if err := seq.Eval(text[:len(text)-1], true, func(j int, l []float32) {
 			preds[j+1] = argmaxLogit(l)
 			lp[j+1] = logProb(l, preds[j+1])
+			if weighted {
+				cands[j+1] = topCands(l, weightedCands)
+			}
 		}); err != nil {
 			return in, nil, err
+		}
+		if weighted {
+			in.Cands = append(in.Cands, cands)
 		}
 		in.Texts = append(in.Texts, text)
 		in.Start = append(in.Start, starts[i])
@@ -226,6 +241,41 @@ func keepLearned(ctx context.Context, ref *engine.Engine, in watermark.ReadingIn
 	return nil
 }
 
+// weightedCands is how many of the suspect's candidates the weighted test
+// scores at each position.
+const weightedCands = 16
+
+// topCands returns the n most likely tokens of logits l with their
+// probabilities.
+func topCands(l []float32, n int) []watermark.Cand {
+	m := l[0]
+	for _, x := range l {
+		m = max(m, x)
+	}
+	var sum float64
+	for _, x := range l {
+		sum += math.Exp(float64(x - m))
+	}
+	top := make([]watermark.Cand, 0, n+1)
+	for id, x := range l {
+		p := math.Exp(float64(x-m)) / sum
+		if len(top) == n && p <= top[n-1].P {
+			continue
+		}
+		i := len(top)
+		if len(top) < n {
+			top = append(top, watermark.Cand{})
+		} else {
+			i = n - 1
+		}
+		for ; i > 0 && top[i-1].P < p; i-- {
+			top[i] = top[i-1]
+		}
+		top[i] = watermark.Cand{ID: id, P: p}
+	}
+	return top
+}
+
 // logProb returns log softmax(l)[id].
 func logProb(l []float32, id int) float64 {
 	m := l[0]
@@ -241,7 +291,7 @@ func logProb(l []float32, id int) float64 {
 
 // suspectEvidence is testSuspect for the report.
 func suspectEvidence(ctx context.Context, e *engine.Engine, name string, keys []watermark.Key, dataDir string, budget int, seed uint64, threshold float64, stderr io.Writer) (watermark.SuspectEvidence, error) {
-	r, in, err := testSuspect(ctx, e, nil, keys, dataDir, budget, 256, seed, threshold, stderr)
+	r, in, err := testSuspect(ctx, e, nil, keys, dataDir, false, budget, 256, seed, threshold, stderr)
 	if err != nil {
 		return watermark.SuspectEvidence{}, err
 	}

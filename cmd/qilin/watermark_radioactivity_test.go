@@ -83,6 +83,16 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 	if r.Scored != 0 || r.Predictions != 0 || r.PValue != 1 || r.Radioactive {
 		t.Errorf("--reference the suspect itself: %+v; want nothing scored, p = 1", r)
 	}
+	// The weighted test reads the same positions and scores 16 candidates
+	// at each: the untrained model is not radioactive either.
+	out, errs, code = runCLI(t, "watermark", "radioactivity", "--key-file", keyFile, "--suspect", model, "--weighted", "--data", data, "--json")
+	r = watermark.RadioResult{}
+	if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
+		t.Fatalf("--weighted: exit %d: %s %s", code, out, errs)
+	}
+	if r.Radioactive || r.Mode != "reading, weighted" || r.Texts != 10 || r.Scored < 50 || r.Scored != r.Predictions-r.Excluded {
+		t.Errorf("--weighted: %+v; want not radioactive, every first-read window scored", r)
+	}
 	empty := t.TempDir()
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "x.jsonl"), []byte("{not json\n"), 0o600)
@@ -95,6 +105,8 @@ func TestWatermarkRadioactivityCommand(t *testing.T) {
 		{[]string{"--key-file", keyFile, "--suspect", "http://127.0.0.1:1/v1#m"}, 2}, // no --model for the tokenizer
 		{[]string{"--key-file", keyFile, "--suspect", model, "--tokens", "0"}, 2},
 		{[]string{"--key-file", keyFile, "--suspect", model, "--reference", model}, 2}, // no --data
+		{[]string{"--key-file", keyFile, "--suspect", model, "--weighted"}, 2},         // no --data
+		{[]string{"--key-file", keyFile, "--suspect", model, "--weighted", "--reference", model, "--data", data}, 2},
 		{[]string{"--key-file", keyFile, "--suspect", "http://127.0.0.1:1/v1#m", "--model", model, "--reference", model, "--data", data}, 2},
 		{[]string{"--key-file", keyFile, "--suspect", model, "--reference", testdata.Path(t, "models", "TinyStories-656K-Q8_0.gguf"), "--data", data}, 1}, // another vocabulary
 		{[]string{"--key-file", keyFile, "--suspect", model, "--data", empty}, 1},

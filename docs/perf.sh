@@ -169,18 +169,20 @@ structured() {
 		"$tmp/qilin" synth qwen2.5-0.5b "$f" --quant Q4_K_M >&2
 	fi
 	echo "go test ./grammar -bench MaskQwen" >&2
-	go test ./grammar -run '^$' -bench MaskQwen -benchtime 10x >"$tmp/mask.txt"
+	go test ./grammar -run '^$' -bench MaskQwen -benchtime 10x -timeout 60m >"$tmp/mask.txt"
 	echo "go test ./engine -bench DecodeSchema" >&2
 	QILIN_BENCH_MODEL=$f go test ./engine -run '^$' -bench DecodeSchema -benchtime 4x -count "${ROUNDS:-2}" -timeout 60m >"$tmp/decode.txt"
 	sload=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 	echo "## Structured output"
+	echo
+	echo "Measured $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); load average $sload after the runs."
 	echo
 	echo "\`go test ./grammar -run '^\$' -bench MaskQwen -benchtime 10x\`: \`Matcher.Mask\` per token over the real Qwen"
 	echo "vocabulary (151,669 tokens, \`ggml-vocab-qwen2.gguf\`) on random walks (random logits, temperature 1, 96 tokens"
 	echo "a walk) through a nested schema (grammar/testdata/nested.json: objects in an array in an object, bounded and"
 	echo "free strings, numbers, enums, uuid, email, date-time, a pattern). cold compiles the schema afresh for each walk,"
 	echo "so the per-node tables and the per-state cache fill on the way (a schema's first request); warm keeps one"
-	echo "grammar, as a server's cache does. Wall-clock times on a shared machine (load average $sload after the runs)."
+	echo "grammar, as a server's cache does. Wall-clock times: on a machine with many runnable threads per core they are many times the CPU time."
 	echo
 	echo "| grammar | median µs/token | p99 µs/token |"
 	echo "| --- | ---: | ---: |"
@@ -201,7 +203,7 @@ structured() {
 	awk '/^BenchmarkDecodeSchema/ {
 		for (i = 3; i < NF; i++) v[$(i+1)] = $i
 		n++; printf "| %d | %.2f | %.2f | %.2f |\n", n, v["free-tok/s"], v["schema-tok/s"], v["schema/free"]; r += v["schema/free"]
-	} END { if (n > 0) printf "| mean | | | **%.2f** |\n", r / n }	}' "$tmp/decode.txt"
+	} END { if (n > 0) printf "| mean | | | **%.2f** |\n", r / n }' "$tmp/decode.txt"
 	echo
 }
 

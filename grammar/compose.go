@@ -25,15 +25,7 @@ type NamedSchema struct {
 // fault.
 func SchemasToGBNF(root string, schemas ...NamedSchema) (src string, err error) {
 	c := &schemaConv{rules: map[string]string{"space": spaceRule, "root": refPending}}
-	defer func() {
-		if r := recover(); r != nil {
-			se, ok := r.(*SchemaError)
-			if !ok {
-				panic(r)
-			}
-			src, err = "", se
-		}
-	}()
+	defer catchSchemaError(&err)
 	for _, s := range schemas {
 		if !validRuleName(s.Rule) {
 			return "", &SchemaError{Rule: s.Rule, Msg: "not a valid rule name"}

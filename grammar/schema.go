@@ -81,17 +81,21 @@ func SchemaToGBNF(schema []byte) (src string, err error) {
 		return "", &SchemaError{Msg: "not valid JSON: " + err.Error()}
 	}
 	c := &schemaConv{root: root, rules: map[string]string{"space": spaceRule}, refRules: map[string]string{}}
-	defer func() {
-		if r := recover(); r != nil {
-			se, ok := r.(*SchemaError)
-			if !ok {
-				panic(r)
-			}
-			src, err = "", se
-		}
-	}()
+	defer catchSchemaError(&err)
 	c.visit(root, "", "")
 	return c.format(), nil
+}
+
+// catchSchemaError, deferred, turns the *SchemaError a compiler step
+// panicked with (fail) into the returned error.
+func catchSchemaError(err *error) {
+	if r := recover(); r != nil {
+		se, ok := r.(*SchemaError)
+		if !ok {
+			panic(r)
+		}
+		*err = se
+	}
 }
 
 // spaceRule bounds whitespace between JSON tokens as llama.cpp's SPACE_RULE.

@@ -16,6 +16,14 @@
 // chat template (without one it completes plain text) and whether it
 // reasons. Responses with usage also carry llama.cpp's timings object.
 //
+// Structured output: response_format (json_object, json_schema), the GBNF
+// grammar and json_schema fields of llama-server, tool_choice "required"
+// or a named function (the call, in the template's tool-call form, follows
+// the tool's parameters schema), and Ollama's format ("json" or a schema)
+// hold the answer (after any reasoning) to a grammar (package grammar),
+// compiled once per server; a schema keyword that cannot be honoured is a
+// 400 naming it.
+//
 // All generation goes through one engine.Scheduler (continuous batching).
 // Errors are JSON in OpenAI's shape {"error":{"message","type","code"}} on
 // the OpenAI routes and {"error": "..."} on the Ollama routes. With API

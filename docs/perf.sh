@@ -35,6 +35,24 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/qilin" ./cmd/qilin
 
+# only HEADING FUNC: runs FUNC (which prints one "## HEADING..." section)
+# and puts its output in docs/perf.md in place of the section of that
+# heading (up to the next "## " heading), or at the end when there is none;
+# every other section is kept as it is. Then the script ends.
+only() {
+	"$2" >"$tmp/only.md"
+	awk -v sec="$tmp/only.md" -v head="## $1" '
+		function emit() { while ((getline l < sec) > 0) print l; done = 1 }
+		index($0, head) == 1 { emit(); skip = 1; next }
+		skip && /^## / { skip = 0; print ""; }
+		!skip { print }
+		END { if (!done) { print ""; emit() } }
+	' docs/perf.md >docs/perf.md.tmp
+	mv docs/perf.md.tmp docs/perf.md
+	echo "wrote the section \"$1\" of docs/perf.md" >&2
+	exit 0
+}
+
 # training runs BenchmarkStep (train/bench_test.go) on 2 threads, alternating
 # with llm.c's trainer when LLMC_BENCH is set, and prints the section.
 training() {
@@ -147,15 +165,7 @@ collection() {
 }
 
 if [ -n "${COLLECT_ONLY:-}" ]; then
-	{
-		sed '/^## Distillation: collection/,$d; /^## Training/,$d' docs/perf.md
-		collection
-		echo
-		sed -n '/^## Training/,$p' docs/perf.md
-	} >docs/perf.md.tmp
-	mv docs/perf.md.tmp docs/perf.md
-	echo "wrote the collection section of docs/perf.md" >&2
-	exit 0
+	only "Distillation: collection" collection
 fi
 
 # structured runs the grammar benchmarks (issue 11): the mask time per
@@ -210,30 +220,11 @@ structured() {
 if [ -n "${STRUCTURED_ONLY:-}" ]; then
 	models=${MODELS:-$tmp/models}
 	mkdir -p "$models"
-	structured >"$tmp/structured.md"
-	# Replace the section (up to the next "## " heading), or put it
-	# before the training section, or at the end.
-	awk -v sec="$tmp/structured.md" '
-		function emit() { while ((getline l < sec) > 0) print l; done = 1 }
-		/^## Structured output/ { emit(); skip = 1; next }
-		skip && /^## / { skip = 0 }
-		!done && /^## Training/ { emit() }
-		!skip { print }
-		END { if (!done) { print ""; emit() } }
-	' docs/perf.md >docs/perf.md.tmp
-	mv docs/perf.md.tmp docs/perf.md
-	echo "wrote the structured output section of docs/perf.md" >&2
-	exit 0
+	only "Structured output" structured
 fi
 
 if [ -n "${TRAIN_ONLY:-}" ]; then
-	{
-		sed '/^## Training/,$d' docs/perf.md
-		training
-	} >docs/perf.md.tmp
-	mv docs/perf.md.tmp docs/perf.md
-	echo "wrote the training section of docs/perf.md" >&2
-	exit 0
+	only "Training" training
 fi
 
 rounds=${ROUNDS:-2}
@@ -313,13 +304,7 @@ qwen35() {
 	awk '{split($1, a, "/"); sub(/-.*/, "", a[2]); for (i = 3; i < NF; i++) v[$(i+1)] = $i; printf "| %s | %.0f | %d |\n", a[2], v["ms/turn"], v["cached"]}' "$tmp/turn.txt"
 }
 if [ -n "${QWEN35_ONLY:-}" ]; then
-	{
-		sed '/^## Qwen3.5/,/^## [^Q]/{/^## [^Q]/!d}' docs/perf.md | sed '/^## Qwen3.5/d'
-		qwen35
-	} >docs/perf.md.tmp
-	mv docs/perf.md.tmp docs/perf.md
-	echo "wrote the Qwen3.5 section of docs/perf.md" >&2
-	exit 0
+	only "Qwen3.5" qwen35
 fi
 
 bench qwen2.5-0.5b Q4_K_M 2

@@ -34,7 +34,8 @@ func runWatermarkRadioactivity(ctx context.Context, args []string, stdout, stder
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	threshold := fs.Float64("threshold", 1e-5, "report radioactivity below this p-value")
 	seed := fs.Uint64("seed", 1, "seed of the suspect's sampling (temperature 1)")
-	threads := fs.Int("threads", 0, "worker threads (0: all CPUs)")
+	threads := new(int)
+	threadsFlag(fs, threads)
 	reference := fs.String("reference", "", "with --data and a local suspect: a reference `MODEL` not trained on our outputs (such as the model a student started from), with the suspect's tokenizer; only predictions the suspect makes at least twice as likely as the reference are scored")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

@@ -6,38 +6,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/qilin-ai/qilin/distill"
 	"github.com/qilin-ai/qilin/engine"
-	"github.com/qilin-ai/qilin/quantize"
+	"github.com/qilin-ai/qilin/internal/enginetest"
 	"github.com/qilin-ai/qilin/remote"
 	"github.com/qilin-ai/qilin/server"
-	"github.com/qilin-ai/qilin/synth"
 )
-
-// reasonerTemplate is a DeepSeek-R1-like template that opens the
-// reasoning block at the end of the prompt.
-const reasonerTemplate = `{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] }}{% elif m['role'] == 'user' %}<｜User｜>{{ m['content'] }}{% else %}<｜Assistant｜>{{ m['content'] }}<｜end▁of▁sentence｜>{% endif %}{% endfor %}{% if add_generation_prompt %}<｜Assistant｜><think>
-{% endif %}`
-
-// tinyReasoner writes a random-weight qwen2 model, 64 wide with one
-// layer, whose template opens a reasoning block.
-func tinyReasoner(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "tiny-reasoner.gguf")
-	s := synth.Shape{Name: "tiny-reasoner", Arch: "qwen2", NVocab: 1024, NEmbd: 64, NLayer: 1, NHead: 2, NHeadKV: 1, HeadDim: 32,
-		NFF: 128, Context: 256, RopeBase: 1e6, NormEps: 1e-6, Tied: true, QKVBias: true,
-		Vocab: synth.Vocab{Pre: "qwen2", Regular: 1016, BOS: 1016, EOS: 1017, PAD: 1016, AddBOS: true, ChatTemplate: reasonerTemplate,
-			Special: []synth.SpecialToken{{ID: 1016, Text: "<｜begin▁of▁sentence｜>", Control: true}, {ID: 1017, Text: "<｜end▁of▁sentence｜>", Control: true},
-				{ID: 1018, Text: "<｜User｜>"}, {ID: 1019, Text: "<｜Assistant｜>"}, {ID: 1020, Text: "<think>"}, {ID: 1021, Text: "</think>"}}}}
-	if err := synth.Write(path, s, synth.Options{Type: quantize.F32, Seed: 3, Threads: 2}); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 func loadLocal(t *testing.T, path string, slots int) (*engine.Engine, *distill.Local) {
 	t.Helper()
@@ -66,7 +43,7 @@ func localConfig(teacher distill.Teacher, prompts []distill.Prompt, conc int) di
 // four (continuous batching does not change an answer), and the same as
 // collecting from qilin serve on the same file over HTTP.
 func TestLocalTeacher(t *testing.T) {
-	path := tinyReasoner(t)
+	path := enginetest.TinyReasoner(t)
 	prompts := testPrompts(6)
 	var runs [][]byte
 	for _, conc := range []int{1, 4} {
@@ -115,7 +92,7 @@ func TestLocalTeacher(t *testing.T) {
 }
 
 func TestLocalThinkOff(t *testing.T) {
-	_, l := loadLocal(t, tinyReasoner(t), 2)
+	_, l := loadLocal(t, enginetest.TinyReasoner(t), 2)
 	off := false
 	resp, err := l.Chat(context.Background(), remote.ChatRequest{Messages: []remote.Message{{Role: "user", Content: "hi"}}, Think: &off,
 		MaxTokens: 12, Temperature: ptr(0.0)})
@@ -135,7 +112,7 @@ func TestLocalThinkOff(t *testing.T) {
 // TestLocalThinkBudget: a reasoning budget closes the block after that
 // many tokens, which the usage counts.
 func TestLocalThinkBudget(t *testing.T) {
-	_, l := loadLocal(t, tinyReasoner(t), 1)
+	_, l := loadLocal(t, enginetest.TinyReasoner(t), 1)
 	msgs := []remote.Message{{Role: "user", Content: "hi"}}
 	free, err := l.Chat(context.Background(), remote.ChatRequest{Messages: msgs, MaxTokens: 40, Temperature: ptr(0.8), Seed: ptr(int64(9))})
 	if err != nil {

@@ -14,6 +14,8 @@
 #	SOAK=10m sh docs/perf.sh   # also the server's memory soak (issue 5)
 #	TRAIN_ONLY=1 sh docs/perf.sh   # only the training section, the rest kept
 #	COLLECT_ONLY=1 sh docs/perf.sh # only distill collect against serve, the rest kept
+#	QWEN35_ONLY=1 sh docs/perf.sh  # only the Qwen3.5 section (P, N: pp and tg sizes)
+#	STRUCTURED_ONLY=1 MODELS=/work/ext/synth sh docs/perf.sh   # only structured output
 #
 # Each round runs qilin bench and then llama-bench (-r REPS, pp512 and
 # tg128) on one file before the next round, so that both see the same load
@@ -154,6 +156,72 @@ if [ -n "${COLLECT_ONLY:-}" ]; then
 	exit 0
 fi
 
+# structured runs the grammar benchmarks (issue 11): the mask time per
+# token on the real Qwen vocabulary, and decode tok/s with and without a
+# JSON Schema on the qwen2.5-0.5b Q4_K_M synthetic file (written to
+# $models when missing), the two alternating, and prints the section.
+structured() {
+	f="$models/qwen2.5-0.5b-Q4_K_M.gguf"
+	if [ ! -f "$f" ]; then
+		echo "qilin synth qwen2.5-0.5b $f --quant Q4_K_M" >&2
+		"$tmp/qilin" synth qwen2.5-0.5b "$f" --quant Q4_K_M >&2
+	fi
+	echo "go test ./grammar -bench MaskQwen" >&2
+	go test ./grammar -run '^$' -bench MaskQwen -benchtime 10x >"$tmp/mask.txt"
+	echo "go test ./engine -bench DecodeSchema" >&2
+	QILIN_BENCH_MODEL=$f go test ./engine -run '^$' -bench DecodeSchema -benchtime 4x -count "${ROUNDS:-2}" -timeout 60m >"$tmp/decode.txt"
+	sload=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+	echo "## Structured output"
+	echo
+	echo "\`go test ./grammar -run '^\$' -bench MaskQwen -benchtime 10x\`: \`Matcher.Mask\` per token over the real Qwen"
+	echo "vocabulary (151,669 tokens, \`ggml-vocab-qwen2.gguf\`) on random walks (random logits, temperature 1, 96 tokens"
+	echo "a walk) through a nested schema (grammar/testdata/nested.json: objects in an array in an object, bounded and"
+	echo "free strings, numbers, enums, uuid, email, date-time, a pattern). cold compiles the schema afresh for each walk,"
+	echo "so the per-node tables and the per-state cache fill on the way (a schema's first request); warm keeps one"
+	echo "grammar, as a server's cache does. Wall-clock times on a shared machine (load average $sload after the runs)."
+	echo
+	echo "| grammar | median µs/token | p99 µs/token |"
+	echo "| --- | ---: | ---: |"
+	awk '/^BenchmarkMaskQwen\// {
+		split($1, a, "/"); sub(/-.*/, "", a[2])
+		for (i = 3; i < NF; i++) v[$(i+1)] = $i
+		printf "| %s | %d | %d |\n", a[2], v["median-µs/token"], v["p99-µs/token"]
+	}' "$tmp/mask.txt"
+	echo
+	echo "\`QILIN_BENCH_MODEL=FILE go test ./engine -run '^\$' -bench DecodeSchema -benchtime 4x -count ${ROUNDS:-2}\`: one request"
+	echo "through the scheduler (2 threads, the sampler's defaults, 128 tokens), free and held to the same nested schema"
+	echo "(compiled once, as a server's cache keeps it), alternating request by request (4 of each a run); decode tok/s counts the tokens after the"
+	echo "first over the time from the first to the last. The grammar draws first and masks only when the model's"
+	echo "token is refused (engine.Checker, as llama.cpp's sampler does). Goal (issue 11): with a schema >= 90% of without."
+	echo
+	echo "| run | free tok/s | schema tok/s | schema / free |"
+	echo "| ---: | ---: | ---: | ---: |"
+	awk '/^BenchmarkDecodeSchema/ {
+		for (i = 3; i < NF; i++) v[$(i+1)] = $i
+		n++; printf "| %d | %.2f | %.2f | %.2f |\n", n, v["free-tok/s"], v["schema-tok/s"], v["schema/free"]; r += v["schema/free"]
+	} END { if (n > 0) printf "| mean | | | **%.2f** |\n", r / n }	}' "$tmp/decode.txt"
+	echo
+}
+
+if [ -n "${STRUCTURED_ONLY:-}" ]; then
+	models=${MODELS:-$tmp/models}
+	mkdir -p "$models"
+	structured >"$tmp/structured.md"
+	# Replace the section (up to the next "## " heading), or put it
+	# before the training section, or at the end.
+	awk -v sec="$tmp/structured.md" '
+		function emit() { while ((getline l < sec) > 0) print l; done = 1 }
+		/^## Structured output/ { emit(); skip = 1; next }
+		skip && /^## / { skip = 0 }
+		!done && /^## Training/ { emit() }
+		!skip { print }
+		END { if (!done) { print ""; emit() } }
+	' docs/perf.md >docs/perf.md.tmp
+	mv docs/perf.md.tmp docs/perf.md
+	echo "wrote the structured output section of docs/perf.md" >&2
+	exit 0
+fi
+
 if [ -n "${TRAIN_ONLY:-}" ]; then
 	{
 		sed '/^## Training/,$d' docs/perf.md
@@ -187,6 +255,69 @@ bench() {
 		fi
 	done
 }
+# qwen35 prints the Qwen3.5 section: qilin bench (and llama-bench) on the
+# qwen3.5-0.8b and -2b shapes at Q4_K_M, decode at 512 and 8192 positions
+# of context beside an attention-only model of the same cache size per
+# token, and a chat's second turn with and without the recurrent states'
+# snapshots. It runs its benches after any others, in its own runs folder.
+qwen35() {
+	runs=$tmp/q35runs
+	mkdir -p "$runs"
+	for shape in qwen3.5-0.8b qwen3.5-2b; do
+		f="$models/$shape-Q4_K_M.gguf"
+		[ -f "$f" ] || "$tmp/qilin" synth "$shape" "$f" --quant Q4_K_M >&2
+		n=$((n + 1))
+		for r in $(seq "$rounds"); do
+			echo "round $r: qilin bench -m $f" >&2
+			"$tmp/qilin" bench -m "$f" -t 2 -p "${P:-512}" -n "${N:-128}" -r "$reps" --json >"$runs/$(printf %02d "$n").$r.qilin.json"
+			if [ -n "${LLAMA_BENCH:-}" ]; then
+				"$LLAMA_BENCH" -m "$f" -t 2 -p "${P:-512}" -n "${N:-128}" -r "$reps" -o json >"$runs/$(printf %02d "$n").$r.llama.json" 2>/dev/null
+			fi
+		done
+	done
+	f05="$models/qwen2.5-0.5b-Q4_K_M.gguf"
+	[ -f "$f05" ] || "$tmp/qilin" synth qwen2.5-0.5b "$f05" --quant Q4_K_M >&2
+	for f in "$models/qwen3.5-0.8b-Q4_K_M.gguf" "$f05"; do
+		echo "decode depth: $f" >&2
+		QILIN_BENCH_MODEL=$f go test ./model -run '^$' -bench DecodeDepth -benchtime "${N:-128}x" | grep '^Benchmark' | sed "s|^|$(basename "$f" .gguf) |" >>"$tmp/depth.txt"
+	done
+	echo "chat turn" >&2
+	QILIN_BENCH_MODEL="$models/qwen3.5-0.8b-Q4_K_M.gguf" go test ./engine -run '^$' -bench ChatTurnRecurrent -benchtime 1x -timeout 60m | grep '^Benchmark' >"$tmp/turn.txt"
+	echo "## Qwen3.5 (hybrid Gated DeltaNet and gated attention)"
+	echo
+	echo "\`qilin bench -m FILE -t 2 -p ${P:-512} -n ${N:-128} -r $reps --json\` on \`qilin synth qwen3.5-0.8b\` and \`qwen3.5-2b\` at Q4_K_M"
+	echo "($rounds round(s); llama-bench beside it where LLAMA_BENCH is set). Three of every four layers are Gated DeltaNet,"
+	echo "whose state per sequence is fixed (19.3 MiB for 0.8b, \`qilin show\`); the rest keep an f16 cache of 12 KiB per token."
+	echo "Load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) after the runs, at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
+	echo
+	"$tmp/qilin" bench --report "$runs"/*.json
+	echo
+	echo "Decode at depth (\`QILIN_BENCH_MODEL=FILE go test ./model -run '^\$' -bench DecodeDepth -benchtime ${N:-128}x\`, 2 threads):"
+	echo "one step with 512 or 8192 positions in the cache. Qwen2.5-0.5B keeps the same 12 KiB per token in all 24 layers."
+	echo
+	echo "| model | depth 512 tok/s | depth 8192 tok/s | 8192 / 512 |"
+	echo "| --- | ---: | ---: | ---: |"
+	awk '{for (i = 3; i < NF; i++) if ($(i+1) == "tok/s") v[$1, ($2 ~ /depth=8192/)] = $i; m[$1] = 1}
+		END {for (k in m) printf "| %s | %.2f | %.2f | %.2f |\n", k, v[k, 0], v[k, 1], v[k, 1] / v[k, 0]}' "$tmp/depth.txt"
+	echo
+	echo "A chat's second turn (\`QILIN_BENCH_MODEL=FILE go test ./engine -run '^\$' -bench ChatTurnRecurrent -benchtime 1x\`):"
+	echo "turn 1 is a 300-token prompt and 16 generated tokens, turn 2 that prompt and 32 more tokens, timed to its first token;"
+	echo "the snapshot at the end of turn 1's prompt spares recomputing it."
+	echo
+	echo "| turn 2 | ms | prompt tokens reused |"
+	echo "| --- | ---: | ---: |"
+	awk '{split($1, a, "/"); sub(/-.*/, "", a[2]); for (i = 3; i < NF; i++) v[$(i+1)] = $i; printf "| %s | %.0f | %d |\n", a[2], v["ms/turn"], v["cached"]}' "$tmp/turn.txt"
+}
+if [ -n "${QWEN35_ONLY:-}" ]; then
+	{
+		sed '/^## Qwen3.5/,/^## [^Q]/{/^## [^Q]/!d}' docs/perf.md | sed '/^## Qwen3.5/d'
+		qwen35
+	} >docs/perf.md.tmp
+	mv docs/perf.md.tmp docs/perf.md
+	echo "wrote the Qwen3.5 section of docs/perf.md" >&2
+	exit 0
+fi
+
 bench qwen2.5-0.5b Q4_K_M 2
 bench qwen2.5-0.5b Q8_0 2
 bench qwen2.5-1.5b Q4_K_M 2
@@ -263,7 +394,13 @@ HEAD
 	echo
 	collection
 	echo
+	structured
+	echo
 	training
+	if [ "${QWEN35:-1}" != 0 ]; then
+		echo
+		qwen35
+	fi
 } >docs/perf.md.tmp
 mv docs/perf.md.tmp docs/perf.md
 echo "wrote docs/perf.md" >&2

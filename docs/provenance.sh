@@ -80,8 +80,16 @@ mix m20 20
 mix m5 5
 mix control 0
 
-echo "| student | marked share | p-value (radioactivity, reading our marked outputs) | windows scored |"
-echo "| --- | ---: | ---: | ---: |"
+# Each suspect reads all our marked outputs (a result already in WORK is
+# kept: a rerun resumes).
+echo "| suspect | marked share of its training data | p-value (reading our marked outputs) | windows scored | z |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+radio() { # SUSPECT OUT
+	[ -s "$2" ] || "$q" watermark radioactivity --key-file "$work/key.json" --suspect "$1" --data "$work/marked" \
+		--tokens "$tokens" --json 2>/dev/null >"$2"
+}
+radio "$teacher" "$work/teacher.radio.json"
+echo "| teacher (not trained) | - | $(field p_value "$work/teacher.radio.json") | $(field scored "$work/teacher.radio.json") | $(field z "$work/teacher.radio.json") |"
 for s in m100 m20 m5 control; do
 	mkdir -p "$work/$s" # each student's run log, curve and checkpoints apart
 	if [ ! -f "$work/$s.gguf" ]; then
@@ -89,11 +97,10 @@ for s in m100 m20 m5 control; do
 			--lr 1e-3 --seq-len 256 --batch 8 --seed 1 --out "$work/$s/student.gguf" >"$work/$s.train.log" 2>&1
 		cp "$work/$s/student.gguf" "$work/$s.gguf"
 	fi
-	"$q" watermark radioactivity --key-file "$work/key.json" --suspect "$work/$s.gguf" --data "$work/marked" \
-		--tokens "$tokens" --json 2>/dev/null >"$work/$s.radio.json"
+	radio "$work/$s.gguf" "$work/$s.radio.json"
 	share=${s#m}
 	[ "$s" = control ] && share=0
-	echo "| $s | $share% | $(field p_value "$work/$s.radio.json") | $(field scored "$work/$s.radio.json") |"
+	echo "| $s | $share% | $(field p_value "$work/$s.radio.json") | $(field scored "$work/$s.radio.json") | $(field z "$work/$s.radio.json") |"
 done
 
 # The control against 20 other keys, each marking data of its own (OTHER
@@ -106,14 +113,14 @@ for i in $(seq 20); do
 	[ -f "$o/key.json" ] || "$q" watermark keygen >"$o/key.json"
 	head -n "$other" "$work/prompts.txt" >"$o/prompts.txt"
 	collect "other$i/data" "--watermark-key-file $o/key.json" "$o/prompts.txt"
-	"$q" watermark radioactivity --key-file "$o/key.json" --suspect "$work/control.gguf" --data "$o/data" \
-		--tokens "$tokens" --json 2>/dev/null >"$o/radio.json"
+	[ -s "$o/radio.json" ] || "$q" watermark radioactivity --key-file "$o/key.json" --suspect "$work/control.gguf" \
+		--data "$o/data" --tokens "$tokens" --json 2>/dev/null >"$o/radio.json"
 	field p_value "$o/radio.json" >>"$work/other.p"
 done
 printf '\ncontrol student against 20 other keys, each with its own marked data, p-values:'
 sort -g "$work/other.p" | awk '{ p[NR] = $1; printf " %.3g", $1 }
 	END { for (i = 1; i <= NR; i++) { a = i / NR - p[i]; b = p[i] - (i - 1) / NR; if (a > d) d = a; if (b > d) d = b }
 		printf "\nKolmogorov-Smirnov D = %.3f (n = %d; uniform unless D > 0.294 at the 5%% level)\n", d, NR }'
-"$q" watermark report --key-file "$work/key.json" --suspect "$work/m5.gguf" --suspect "$work/control.gguf" \
+"$q" watermark report --key-file "$work/key.json" --suspect "$work/m100.gguf" --suspect "$work/control.gguf" \
 	--data "$work/marked" --tokens "$tokens" --out "$work/report.html" 2>/dev/null
 echo "work files in $work"

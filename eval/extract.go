@@ -24,6 +24,9 @@ type Generation struct {
 	ThinkOpen bool
 	// FinishReason is "stop", "length", ...
 	FinishReason string
+	// Unclosed says the engine or endpoint that split the reasoning off
+	// found that it never closed.
+	Unclosed bool
 }
 
 const (
@@ -33,13 +36,16 @@ const (
 
 // SplitReasoning drops the reasoning of g: ReasoningContent when set, and
 // in Content everything up to the first "</think>". closed is false when
-// the reasoning never closed (the content opened "<think>", or the prompt
-// did, with no "</think>" after it; or an endpoint cut the answer off by
-// length while it had sent only reasoning): such an answer is wrong, and
+// the reasoning never closed (g.Unclosed; the content opened "<think>",
+// or the prompt did, with no "</think>" after it; or an endpoint cut the
+// answer off by length while it had sent only reasoning): such an answer is wrong, and
 // is not parsed.
 func SplitReasoning(g Generation) (answer, reasoning string, closed bool) {
 	reasoning = g.ReasoningContent
 	content := g.Content
+	if g.Unclosed {
+		return "", reasoning + content, false
+	}
 	if i := strings.Index(content, thinkClose); i >= 0 {
 		r := content[:i]
 		if j := strings.Index(r, thinkOpen); j >= 0 && strings.TrimSpace(r[:j]) == "" {

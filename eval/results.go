@@ -18,9 +18,11 @@ type Results struct {
 //
 // For a generative task, Accuracy is pass@1: the fraction of correct
 // samples, the mean over items of each item's fraction of its Samples
-// samples that are correct, and CI95 its 95% confidence interval (a normal
-// approximation over the N item means, clamped to [0, 1]). For perplexity
-// Accuracy is 0 and Perplexity is set.
+// samples that are correct, and CI95 its 95% confidence interval: the
+// Wilson interval with one sample per item, else the normal approximation
+// over the N item means, clamped to [0, 1] (Wilson's again when every
+// item has the same fraction, so that there is no spread to measure). For perplexity Accuracy is 0,
+// N counts chunks, Tokens.Prompt the tokens scored, and Perplexity is set.
 //
 // When several thinking budgets were asked for, the top-level fields
 // describe the largest (an unbounded budget counts as the largest) and
@@ -123,6 +125,9 @@ type Sample struct {
 	Sample int `json:"sample"`
 	// ThinkBudget is the reasoning budget in tokens; nil: unbounded.
 	ThinkBudget *int `json:"think_budget"`
+	// Seed is the seed the answer was sampled with (derived from --seed,
+	// the task, the item and the sample index).
+	Seed int64 `json:"seed,omitempty"`
 	// Mode is "generate" for a generated answer, "loglik" for a
 	// multiple-choice item scored by log-likelihood, "perplexity" for a
 	// perplexity chunk.
@@ -130,11 +135,11 @@ type Sample struct {
 	// Prompt is the prompt as the task states it (the user message; the
 	// whole conversation for multi-turn items, one message a line).
 	Prompt string `json:"prompt"`
-	// Raw is the answer as the model gave it (for a local model, all the
-	// generated text, reasoning included).
+	// Raw is the answer as the engine or endpoint returned it, after it
+	// split off the reasoning it recognized (reasoning_content).
 	Raw string `json:"raw"`
-	// Reasoning is the reasoning dropped before extraction
-	// (reasoning_content, or the text up to the first </think>).
+	// Reasoning is all the reasoning dropped before extraction
+	// (reasoning_content, and in Raw the text up to the first </think>).
 	Reasoning string `json:"reasoning"`
 	// Extracted is the answer the extraction rules found ("" when none).
 	Extracted string `json:"extracted"`
@@ -147,11 +152,15 @@ type Sample struct {
 	Tokens       Tokens  `json:"tokens"`
 	Seconds      float64 `json:"seconds"`
 	FinishReason string  `json:"finish_reason"`
-	// LogLik, for Mode "loglik": the log-likelihood of each choice
+	// LogLik, for Mode "loglik": the log-likelihood of each choice's
 	// continuation, in the order of Choices.
 	LogLik []float64 `json:"loglik,omitempty"`
-	// Choices, for multiple-choice items: the choices' texts.
+	// Choices, for multiple-choice items: the choices' texts; for Mode
+	// "loglik", the continuations scored (" A", ... for mmlu).
 	Choices []string `json:"choices,omitempty"`
+	// CorrectNorm, for Mode "loglik": whether the choice with the highest
+	// log-likelihood per byte is right (acc_norm; Correct is acc).
+	CorrectNorm bool `json:"correct_norm,omitempty"`
 	// NLL, for Mode "perplexity": the summed negative log-likelihood of
 	// the chunk's scored tokens (Tokens.Prompt of them).
 	NLL float64 `json:"nll,omitempty"`

@@ -26,6 +26,11 @@
 //	}
 //	v, err := grammar.NewVocab(pieces, kinds)
 //
+// A server keeps compiled grammars in a Cache (by kind and source text);
+// SchemasToGBNF compiles several schemas into the rules of one grammar
+// whose root the caller writes (a tool call's wire form around each
+// tool's arguments, say).
+//
 // Per request, a Matcher; per decode step, a mask and then the chosen
 // token:
 //

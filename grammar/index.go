@@ -144,6 +144,7 @@ func (ix *index) nodeMask(n int32) *nodeMask {
 	}
 	nm.accept = makeTokenSet(mask)
 	clear(st.ids)
+	clear(st.roots)
 	st.node, st.parent, st.hash = st.node[:0], st.parent[:0], st.hash[:0]
 	stacksPool.Put(st)
 	if !ix.nodes[n].CompareAndSwap(nil, nm) {

@@ -16,11 +16,15 @@ type stacks struct {
 	parent []int32
 	hash   []uint64 // of the whole stack's content, to order stacks canonically
 	ids    map[uint64]int32
+	roots  []int32 // id+1 of the one-node stack of each node (0: none yet), the common case
 }
 
 func newStacks() *stacks { return &stacks{ids: map[uint64]int32{}} }
 
 func (s *stacks) push(parent, n int32) int32 {
+	if parent == bottom && int(n) < len(s.roots) && s.roots[n] > 0 {
+		return s.roots[n] - 1
+	}
 	k := uint64(uint32(parent))<<32 | uint64(uint32(n))
 	if id, ok := s.ids[k]; ok {
 		return id
@@ -34,7 +38,14 @@ func (s *stacks) push(parent, n int32) int32 {
 	s.node = append(s.node, n)
 	s.parent = append(s.parent, parent)
 	s.hash = append(s.hash, h)
-	s.ids[k] = id
+	if parent == bottom {
+		if int(n) >= len(s.roots) {
+			s.roots = append(s.roots, make([]int32, int(n)+1-len(s.roots))...)
+		}
+		s.roots[n] = id + 1
+	} else {
+		s.ids[k] = id
+	}
 	return id
 }
 

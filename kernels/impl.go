@@ -33,6 +33,8 @@ type kernelSet struct {
 	tileAccum   func(acc, vt, e []float32)
 	// swiglu is SwiGLU's element-wise arithmetic, as swigluGo.
 	swiglu func(gate, up []float32)
+	// delta is one token's gated delta rule on one head, as deltaRuleGo.
+	delta func(state, q, k, v, o []float32, decay, beta float32)
 }
 
 // maxType bounds the quant.Type ids the tables cover (BF16 = 30 is the
@@ -82,7 +84,7 @@ const pairBlock = 72
 // genericSet is the pure-Go kernel set; it is always available.
 var genericSet = func() *kernelSet {
 	ks := &kernelSet{name: "generic", toF16: toF16Go, attnScores: attnScoresGo, exp: expGo, expf: expfGo, attnAccum: attnAccumGo, swiglu: swigluGo,
-		tileLoad: tileLoadGo, tileScores: tileScoresGo, tileWeights: tileWeightsGo, tileAccum: tileAccumGo}
+		delta: deltaRuleGo, tileLoad: tileLoadGo, tileScores: tileScoresGo, tileWeights: tileWeightsGo, tileAccum: tileAccumGo}
 	for t := quant.Type(0); t < maxType; t++ {
 		if quant.HasVecDot(t) {
 			ks.dots[t] = dotKernel{one: func(n int, w, a []byte, _ []float32) float32 { return quant.VecDot(t, n, w, a) }}

@@ -15,7 +15,7 @@ func simdSets() []*kernelSet {
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
 		return nil
 	}
-	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, expf: expfAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go,
+	ks := &kernelSet{name: "avx2", toF16: toF16AVX2Go, attnScores: attnScoresAVX2Go, exp: expAVX2Go, expf: expfAVX2Go, attnAccum: attnAccumAVX2Go, swiglu: swigluAVX2Go, delta: deltaRuleAVX2Go,
 		tileLoad: tileLoadAVX2Go, tileScores: tileScoresAVX2Go, tileWeights: tileWeightsAVX2Go, tileAccum: tileAccumAVX2Go}
 	kDot := func(t quant.Type, rows func(nb int, w *byte, wstride, rows int, a *byte, out *float32), four func(nb int, w, a *byte, astride int, out *float32, ostride int)) {
 		bl, wb, ab := t.BlockLen(), t.BlockSize(), quant.VecDotType(t).BlockSize()
@@ -226,6 +226,18 @@ func runLanes2x4(n int, w []byte, pairs int, a []byte, stride int, ad []float32,
 	}
 	_, _, _, _ = w[pairs*nb*pairBlock-1], a[3*stride+nb*34-1], ad[3*adStride+nb-1], out[3*ostride+2*pairs-1]
 	dotLanes2x4AVX2(nb, &w[0], pairs, &a[0], stride, &ad[0], 4*adStride, &out[0], ostride)
+}
+
+// deltaRuleAVX2Go runs deltaRuleAVX2 when the head size is a multiple of
+// 8, deltaRuleGo otherwise.
+func deltaRuleAVX2Go(state, q, k, v, o []float32, decay, beta float32) {
+	S := len(k)
+	if S == 0 || S%8 != 0 {
+		deltaRuleGo(state, q, k, v, o, decay, beta)
+		return
+	}
+	_, _, _, _ = state[S*S-1], q[S-1], v[S-1], o[S-1]
+	deltaRuleAVX2(S/8, &state[0], &q[0], &k[0], &v[0], &o[0], decay, beta)
 }
 
 // swigluAVX2Go runs swigluAVX2 over each whole group of 16 and

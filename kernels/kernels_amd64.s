@@ -6547,6 +6547,123 @@ blocks_done:
 	VZEROUPPER
 	RET
 
+// func deltaRuleAVX2(s8 int, state *float32, q *float32, k *float32, v *float32, o *float32, decay float32, beta float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·deltaRuleAVX2(SB), NOSPLIT, $0-56
+	MOVQ         s8+0(FP), AX
+	MOVQ         state+8(FP), CX
+	MOVQ         v+32(FP), DX
+	MOVQ         o+40(FP), BX
+	MOVSS        decay+48(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        beta+52(FP), X1
+	MOVQ         AX, SI
+	SHLQ         $0x03, SI
+
+row:
+	MOVQ  k+24(FP), DI
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	MOVQ  AX, R8
+
+decay_main:
+	CMPQ    R8, $0x00000002
+	JL      decay_tail
+	VMULPS  (CX), Y0, Y4
+	VMOVUPS Y4, (CX)
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VMULPS  32(CX), Y0, Y4
+	VMOVUPS Y4, 32(CX)
+	VMULPS  32(DI), Y4, Y4
+	VADDPS  Y4, Y3, Y3
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000002, R8
+	JMP     decay_main
+
+decay_tail:
+	CMPQ    R8, $0x00000000
+	JE      decay_done
+	VMULPS  (CX), Y0, Y4
+	VMOVUPS Y4, (CX)
+	VMULPS  (DI), Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DI
+	DECQ    R8
+	JMP     decay_tail
+
+decay_done:
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPS       X2, X3, X3
+	VMOVHLPS     X3, X3, X2
+	VADDPS       X3, X2, X3
+	VMOVSHDUP    X3, X2
+	VADDSS       X2, X3, X3
+	VMOVSS       (DX), X2
+	VSUBSS       X3, X2, X2
+	VMULSS       X1, X2, X2
+	VBROADCASTSS X2, Y2
+	MOVQ         AX, DI
+	SHLQ         $0x05, DI
+	SUBQ         DI, CX
+	MOVQ         k+24(FP), DI
+	MOVQ         q+16(FP), R9
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	MOVQ         AX, R8
+
+update_main:
+	CMPQ    R8, $0x00000002
+	JL      update_tail
+	VMULPS  (DI), Y2, Y5
+	VADDPS  (CX), Y5, Y5
+	VMOVUPS Y5, (CX)
+	VMULPS  (R9), Y5, Y5
+	VADDPS  Y5, Y3, Y3
+	VMULPS  32(DI), Y2, Y5
+	VADDPS  32(CX), Y5, Y5
+	VMOVUPS Y5, 32(CX)
+	VMULPS  32(R9), Y5, Y5
+	VADDPS  Y5, Y4, Y4
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DI
+	ADDQ    $0x00000040, R9
+	SUBQ    $0x00000002, R8
+	JMP     update_main
+
+update_tail:
+	CMPQ    R8, $0x00000000
+	JE      update_done
+	VMULPS  (DI), Y2, Y5
+	VADDPS  (CX), Y5, Y5
+	VMOVUPS Y5, (CX)
+	VMULPS  (R9), Y5, Y5
+	VADDPS  Y5, Y3, Y3
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DI
+	ADDQ    $0x00000020, R9
+	DECQ    R8
+	JMP     update_tail
+
+update_done:
+	VADDPS       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X2
+	VADDPS       X3, X2, X2
+	VMOVHLPS     X2, X2, X3
+	VADDPS       X2, X3, X2
+	VMOVSHDUP    X2, X3
+	VADDSS       X3, X2, X2
+	VMOVSS       X2, (BX)
+	ADDQ         $0x00000004, DX
+	ADDQ         $0x00000004, BX
+	DECQ         SI
+	JNZ          row
+	VZEROUPPER
+	RET
+
 // func readAVX2(n128 int, p *byte) uint64
 // Requires: AVX, AVX2
 TEXT ·readAVX2(SB), NOSPLIT, $0-24

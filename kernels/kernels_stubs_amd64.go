@@ -253,6 +253,11 @@ func dotBF16AVX2(n8 int, w *byte, a *byte) float32
 //go:noescape
 func toF16AVX2(n8 int, x *float32, dst *uint16)
 
+// deltaRuleAVX2 applies deltaRuleGo to a state of 8*s8 rows of 8*s8 floats; s8 must be positive.
+//
+//go:noescape
+func deltaRuleAVX2(s8 int, state *float32, q *float32, k *float32, v *float32, o *float32, decay float32, beta float32)
+
 // readAVX2 reads 128*n128 bytes at p with 32-byte loads and returns their xor folded to 64 bits.
 //
 //go:noescape

@@ -173,24 +173,11 @@ func (t *deltaScan) Run(lo, hi int) {
 			q, k, v := x[hk*S:(hk+1)*S], x[KD+hk*S:KD+(hk+1)*S], x[2*KD+hv*S:2*KD+(hv+1)*S]
 			rs := t.b.Caches[i].layers[t.layer].(*recurrent)
 			st := rs.s[hv*S*S : (hv+1)*S*S]
-			deltaStep(st, q, k, v, t.o[(i*Hv+hv)*S:(i*Hv+hv+1)*S], t.decay[i*Hv+hv], t.beta[i*Hv+hv])
+			kernels.DeltaRule(st, q, k, v, t.o[(i*Hv+hv)*S:(i*Hv+hv+1)*S], t.decay[i*Hv+hv], t.beta[i*Hv+hv])
 			if slot := t.snap[i]; slot >= 0 {
 				copy(rs.snapS[slot][hv*S*S:], st)
 			}
 		}
-	}
-}
-
-// deltaStep applies one token's gated delta rule to a head's state (S, S),
-// row j a value dim: S = decay S; S += beta (v - S k) k^T; o = S q.
-func deltaStep(state, q, k, v, o []float32, decay, beta float32) {
-	S := len(k)
-	for j := 0; j < S; j++ {
-		row := state[j*S : (j+1)*S]
-		kernels.Scale(row, decay, row)
-		dj := (v[j] - kernels.Dot(row, k)) * beta
-		kernels.Axpy(row, dj, k)
-		o[j] = kernels.Dot(row, q)
 	}
 }
 

@@ -21,6 +21,11 @@ var heldOutSpecs = []struct {
 	{tinySpec{arch: "qwen2", embd: 512, layers: 2, heads: 8, kvh: 2, ff: 1536, vocab: 67, bias: true, neox: true, wtype: quant.Q5_K, ropeBase: 250000}, 70},
 	{tinySpec{arch: "qwen3", embd: 384, layers: 2, heads: 4, kvh: 2, headDim: 96, ff: 1152, vocab: 67, qkNorm: true, neox: true, wtype: quant.Q8_0, ropeBase: 1e6}, 66},
 	{tinySpec{arch: "llama", embd: 512, layers: 2, heads: 8, kvh: 4, ff: 768, vocab: 67, wtype: quant.Q6_K, ropeBase: 10000}, 40},
+	// Qwen3.5 with delta-rule heads of 64 (8 value heads over 2 key
+	// heads), attention heads of 128 with 32 rotated dims, a conv of 4 and
+	// two K-quant super-blocks per row.
+	{tinySpec{arch: "qwen35", embd: 512, layers: 4, heads: 4, kvh: 2, headDim: 128, ff: 768, vocab: 67, neox: true, qkNorm: true,
+		wtype: quant.Q4_K, ropeBase: 1e7, convK: 4, ssmState: 64, vHeads: 8, kHeads: 2, interval: 4, ropeDims: 32}, 70},
 }
 
 // TestHeldOutShapes runs each held-out shape with float32 weights and with

@@ -56,6 +56,10 @@ func (c *Config) readHybrid(f *gguf.File, m *metaReader) error {
 	case s.ConvKernel < 1 || s.ConvKernel > 64 || s.State == 0 || s.VHeads == 0 || s.KHeads == 0:
 		return fmt.Errorf("model: ssm conv_kernel %d, state_size %d, time_step_rank %d, group_count %d are invalid",
 			s.ConvKernel, s.State, s.VHeads, s.KHeads)
+	case s.State > 1024 || int64(s.VHeads)*int64(s.State)*int64(s.State) > 1<<28:
+		// The state is time_step_rank × state_size² floats per layer and
+		// sequence; hostile sizes must not allocate terabytes.
+		return fmt.Errorf("model: ssm.state_size %d with time_step_rank %d makes a state too large", s.State, s.VHeads)
 	case s.VHeads%s.KHeads != 0:
 		return fmt.Errorf("model: ssm.time_step_rank %d is not a multiple of ssm.group_count %d", s.VHeads, s.KHeads)
 	case s.Inner != s.VHeads*s.State:

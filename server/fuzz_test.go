@@ -15,6 +15,10 @@ func FuzzParseChatRequest(f *testing.F) {
 		`{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"tool_choice":"auto"}`,
 		`{"messages":[{"role":"user","content":"x"}],"chat_template_kwargs":{"enable_thinking":false},"reasoning_effort":"none","thinking_budget_tokens":3}`,
 		`{"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":20,"max_completion_tokens":5}`,
+		`{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"object","properties":{"a":{"type":"integer"}}},"strict":true}}}`,
+		`{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"},"grammar":"root ::= \"a\""}`,
+		`{"messages":[{"role":"user","content":"x"}],"json_schema":{"enum":[1,2]},"tool_choice":{"type":"function","function":{"name":"f"}}}`,
+		`{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}`,
 		`{"messages":"x"}`, `{"messages":[{}]}`, `[]`, `null`, `{`, `{"stop":5}`, `{"tool_choice":{"type":"function"}}`,
 	} {
 		f.Add([]byte(s))

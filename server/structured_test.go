@@ -147,6 +147,8 @@ func TestResponseFormatSchemas(t *testing.T) {
 		{"r1-budget0", r1, map[string]any{"thinking_budget_tokens": 0}},
 		{"r1-budget6", r1, map[string]any{"thinking_budget_tokens": 6}},
 		{"qwen3-nothink", qwen3, map[string]any{"reasoning_effort": "none"}},
+		// Thinking on: the output may open <think> before the answer.
+		{"qwen3-think", qwen3, map[string]any{"thinking_budget_tokens": 4}},
 	}
 	for _, sc := range boundedSchemas {
 		v := compileSchema(t, sc.schema)

@@ -52,9 +52,11 @@ func checkContext(ctx, trained int, kvBytes, mem uint64) (warning string, err er
 }
 
 // kvCacheBytes is the size of the f16 key and value caches of slots
-// sequences of ctx positions each.
+// sequences of ctx positions each, and of a hybrid model's recurrent states
+// with their snapshots.
 func kvCacheBytes(m *model.Model, ctx, slots int) uint64 {
-	return uint64(m.CacheBytesPerToken()) * uint64(ctx) * uint64(max(slots, 1))
+	perSeq := uint64(m.CacheBytesPerToken())*uint64(ctx) + uint64(m.StateBytes())*(1+model.SnapshotSlots)
+	return perSeq * uint64(max(slots, 1))
 }
 
 // firstError returns the first non-nil error.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,6 +119,17 @@ func TestWatermarkDetectCommand(t *testing.T) {
 		t.Errorf("marked text: %+v; want detected with %s, 300 tokens", r, k.ID)
 	}
 
+	// The JSON object has exactly the fields of the issue, spans with
+	// theirs; an unmarked text gives an empty list of spans, not null.
+	checkDetectJSON(t, out, true)
+	plainJSON := filepath.Join(t.TempDir(), "plain.txt")
+	os.WriteFile(plainJSON, []byte(strings.Repeat("abcdfgijklmnopqrstuvwxyz", 12)), 0o600)
+	out, errs, code = runCLI(t, "watermark", "detect", "--key-file", keyFile, "--model", model, "--json", plainJSON)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	checkDetectJSON(t, out, false)
+
 	// Plain output, text from standard input would be the same; an
 	// unmarked text is not detected.
 	plain := filepath.Join(t.TempDir(), "plain.txt")
@@ -219,5 +231,44 @@ func TestServeWatermarkFlag(t *testing.T) {
 	}
 	if !strings.Contains(s.errb.String(), k.ID) {
 		t.Errorf("serve does not log the marking key id: %s", s.errb.String())
+	}
+}
+
+// checkDetectJSON checks that out is detect --json's object with exactly
+// the issue's fields: {"key_id", "scheme", "tokens", "scored", "score",
+// "p_value", "z", "detected", "threshold", "spans": [{"start", "end",
+// "p_value"}]}, the default threshold 1e-6, and spans when marked.
+func checkDetectJSON(t *testing.T, out string, marked bool) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("bad JSON %q: %v", out, err)
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	want := []string{"detected", "key_id", "p_value", "scheme", "score", "scored", "spans", "threshold", "tokens", "z"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("detect --json fields %v, want %v", keys, want)
+	}
+	if m["threshold"] != 1e-6 || m["detected"] != marked {
+		t.Errorf("threshold %v detected %v; want 1e-06 and %v", m["threshold"], m["detected"], marked)
+	}
+	spans, ok := m["spans"].([]any)
+	if !ok || (len(spans) > 0) != marked {
+		t.Fatalf("spans %#v: want a list, not empty iff marked", m["spans"])
+	}
+	for _, sp := range spans {
+		o, _ := sp.(map[string]any)
+		var ks []string
+		for k := range o {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		if !slices.Equal(ks, []string{"end", "p_value", "start"}) {
+			t.Errorf("span fields %v, want end, p_value, start", ks)
+		}
 	}
 }

@@ -3,9 +3,12 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +43,7 @@ func TestReportInBrowser(t *testing.T) {
 		}
 		runPage(t, node, browserPage{
 			File: filepath.Join(dir, ReportFile), Title: "Evaluation report", Chromium: chromium, Name: "eval-report", Drill: true,
-			Tables: map[string]int{"gsm8k results": 3, "mmlu results": 3, "perplexity results": 2},
+			Tables: map[string]int{"overview": 3, "gsm8k results": 3, "gsm8k accuracy by thinking budget": 3, "mmlu results": 3, "perplexity results": 2},
 			// gsm8k: accuracy, budget, tokens and seconds per correct;
 			// mmlu: the same but budget; perplexity.
 			Charts: 8,
@@ -72,6 +75,15 @@ func runPage(t *testing.T, node string, page browserPage) {
 	} else if err := os.MkdirAll(page.Shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	shots := []string{"desktop", "phone"}
+	if page.Drill {
+		shots = append(shots, "samples")
+	}
+	for _, shot := range shots { // none left from an earlier run
+		if err := os.Remove(filepath.Join(page.Shots, page.Name+"-"+shot+".png")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
 	cfg, _ := json.Marshal(page)
 	// Stat the script and read NODE_PATH here, so that go test's cache
 	// knows the run depends on them.
@@ -89,9 +101,8 @@ func runPage(t *testing.T, node string, page browserPage) {
 	if err != nil {
 		t.Fatalf("the page script failed (%v); its last line says why", err)
 	}
-	shots := []string{"desktop", "phone"}
-	if page.Drill {
-		shots = append(shots, "samples")
+	if !strings.Contains(string(out), "ok: no script error") {
+		t.Fatal("the page script did not reach its last check")
 	}
 	for _, shot := range shots {
 		if _, err := os.Stat(filepath.Join(page.Shots, page.Name+"-"+shot+".png")); err != nil {

@@ -87,23 +87,35 @@ func budgetFigure(task string, models []string, colour map[string]int, scores ma
 		names[i] = budgetName(k)
 	}
 	var all []series
+	tab := &figTable{Label: task + " accuracy by thinking budget", Head: append([]string{"model"}, names...)}
 	for _, m := range models {
 		bs := scores[m].ThinkBudgets
 		if len(bs) == 0 {
 			continue
 		}
 		sr := series{Name: m, Series: colour[m]}
+		row := []string{m}
 		for _, k := range cats {
-			if s, ok := bs[k]; ok && s != nil {
-				sr.Points = append(sr.Points, point{X: index[k], Y: s.Accuracy, Lo: s.CI95[0], Hi: s.CI95[1],
-					Text: budgetName(k) + ": " + percent(s.Accuracy, 1) + " " + interval(s.CI95)})
+			s, ok := bs[k]
+			if !ok || s == nil {
+				row = append(row, "—")
+				continue
 			}
+			sr.Points = append(sr.Points, point{X: index[k], Y: s.Accuracy, Lo: s.CI95[0], Hi: s.CI95[1],
+				Text: budgetName(k) + ": " + percent(s.Accuracy, 1) + " " + interval(s.CI95)})
+			cell := percent(s.Accuracy, 1) + " " + interval(s.CI95)
+			if answers := s.N * max(s.Samples, 1); answers > 0 && s.Tokens.Completion > 0 {
+				cell += " · " + count(s.Tokens.Completion/answers) + " tok/answer"
+			}
+			row = append(row, cell)
 		}
 		all = append(all, sr)
+		tab.Rows = append(tab.Rows, row)
 	}
 	return &figure{Title: "Accuracy vs thinking budget", Wide: true,
 		Caption: "pass@1 at each reasoning budget (tokens), with 95% confidence intervals; the budgets are evenly spaced, not to scale.",
-		Chart:   lineChart(task+": accuracy vs thinking budget", "thinking budget (tokens)", "accuracy", names, all)}
+		Chart:   lineChart(task+": accuracy vs thinking budget", "thinking budget (tokens)", "accuracy", names, all),
+		Table:   tab}
 }
 
 // compareBudgets orders budget keys by value, "unbounded" last.

@@ -154,20 +154,47 @@ func pairModels(orderA, orderB []string, sa, sb map[string]*eval.Score) [][2]str
 	return pairs
 }
 
+// metric is one number a score holds: its value, 95% interval, and the
+// number of items it is over.
+type metric struct {
+	name string
+	get  func(*eval.Score) (v float64, ci [2]float64, items int, ok bool)
+}
+
+var metrics = []metric{
+	{"accuracy", func(s *eval.Score) (float64, [2]float64, int, bool) { return s.Accuracy, s.CI95, s.N, generative(s) }},
+	{"acc", func(s *eval.Score) (float64, [2]float64, int, bool) {
+		if s.LogLik == nil {
+			return 0, [2]float64{}, 0, false
+		}
+		return s.LogLik.Acc, s.LogLik.AccCI95, s.LogLik.N, true
+	}},
+	{"acc_norm", func(s *eval.Score) (float64, [2]float64, int, bool) {
+		if s.LogLik == nil {
+			return 0, [2]float64{}, 0, false
+		}
+		return s.LogLik.AccNorm, s.LogLik.AccNormCI95, s.LogLik.N, true
+	}},
+	{"perplexity", func(s *eval.Score) (float64, [2]float64, int, bool) {
+		return s.Perplexity, [2]float64{}, s.N, s.Perplexity > 0
+	}},
+}
+
 // metricPairs returns one Pair per metric that either side has.
 func metricPairs(ma, mb string, a, b *eval.Score, samplesA, samplesB *group) []Pair {
 	var out []Pair
-	add := func(metric string, get func(*eval.Score) (float64, [2]float64, bool)) {
-		p := Pair{ModelA: ma, ModelB: mb, Metric: metric}
-		okA, okB := false, false
+	for _, m := range metrics {
+		p := Pair{ModelA: ma, ModelB: mb, Metric: m.name}
+		var okA, okB bool
+		var nA, nB int
 		if a != nil {
-			p.ValueA, p.CIA, okA = get(a)
+			p.ValueA, p.CIA, nA, okA = m.get(a)
 		}
 		if b != nil {
-			p.ValueB, p.CIB, okB = get(b)
+			p.ValueB, p.CIB, nB, okB = m.get(b)
 		}
 		if !okA && !okB {
-			return
+			continue
 		}
 		if okA {
 			p.A = a
@@ -180,31 +207,18 @@ func metricPairs(ma, mb string, a, b *eval.Score, samplesA, samplesB *group) []P
 			p.DeltaCI = independentCI(p.Delta, p.CIA, p.CIB)
 			// The paired interval only where both runs answered the same
 			// items, so that it is the interval of this very difference.
-			if d, ci, n := pairedDelta(samplesA, samplesB); metric == "accuracy" && n > 1 && n == a.N && n == b.N {
+			d, ci, n := pairedDelta(samplesA.fractions(m.name), samplesB.fractions(m.name))
+			if n > 1 && n == nA && n == nB {
 				p.DeltaCI, p.Paired, p.PairedItems = ci, true, n
 				p.DeltaCI[0] += p.Delta - d // d equals Delta but for rounding
 				p.DeltaCI[1] += p.Delta - d
 			}
-			if metric == "perplexity" {
+			if m.name == "perplexity" {
 				p.DeltaCI = [2]float64{p.Delta, p.Delta}
 			}
 		}
 		out = append(out, p)
 	}
-	add("accuracy", func(s *eval.Score) (float64, [2]float64, bool) { return s.Accuracy, s.CI95, generative(s) })
-	add("acc", func(s *eval.Score) (float64, [2]float64, bool) {
-		if s.LogLik == nil {
-			return 0, [2]float64{}, false
-		}
-		return s.LogLik.Acc, s.LogLik.AccCI95, true
-	})
-	add("acc_norm", func(s *eval.Score) (float64, [2]float64, bool) {
-		if s.LogLik == nil {
-			return 0, [2]float64{}, false
-		}
-		return s.LogLik.AccNorm, s.LogLik.AccNormCI95, true
-	})
-	add("perplexity", func(s *eval.Score) (float64, [2]float64, bool) { return s.Perplexity, [2]float64{}, s.Perplexity > 0 })
 	return out
 }
 
@@ -219,12 +233,10 @@ func independentCI(delta float64, a, b [2]float64) [2]float64 {
 	return [2]float64{delta - z95*se, delta + z95*se}
 }
 
-// pairedDelta compares the generated answers of two runs item by item: over
-// the items both answered (by ID, at the largest thinking budget each run
-// has), the mean of B's fraction correct minus A's, with the 95% interval
-// of that mean. n is the number of items.
-func pairedDelta(a, b *group) (delta float64, ci [2]float64, n int) {
-	fa, fb := a.itemFractions(), b.itemFractions()
+// pairedDelta compares two runs item by item: over the items both
+// answered (by ID), the mean of B's fraction correct minus A's, with the
+// 95% interval of that mean. n is the number of items.
+func pairedDelta(fa, fb map[string]float64) (delta float64, ci [2]float64, n int) {
 	var diffs []float64
 	for id, x := range fa {
 		if y, ok := fb[id]; ok {

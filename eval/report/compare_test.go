@@ -135,7 +135,7 @@ func TestPairedDelta(t *testing.T) {
 		}
 		return ss.models("t")["m"]
 	}
-	d, ci, n := pairedDelta(mk(true, false, true, false), mk(true, true, true, false))
+	d, ci, n := pairedDelta(mk(true, false, true, false).fractions("accuracy"), mk(true, true, true, false).fractions("accuracy"))
 	const tol = 1e-12
 	want := [2]float64{0.25 - z95*0.25, 0.25 + z95*0.25}
 	if n != 4 || math.Abs(d-0.25) > tol || math.Abs(ci[0]-want[0]) > tol || math.Abs(ci[1]-want[1]) > tol {
@@ -242,5 +242,33 @@ func TestCompareTeacherStudents(t *testing.T) {
 	want := []pairKey{{fixtureModels[1], fixtureModels[2], "accuracy"}, {fixtureModels[1], fixtureModels[0], "accuracy"}}
 	if diff := cmp.Diff(want, pairsOf(c.Tasks[0])); diff != "" {
 		t.Errorf("pairs (-want +got):\n%s", diff)
+	}
+}
+
+// TestCompareRunWithItself: every metric of a run against itself differs
+// by nothing, and the paired intervals say so exactly.
+func TestCompareRunWithItself(t *testing.T) {
+	res, samples := fixtureRun(12, 3)
+	dir := writeRun(t, res, samples)
+	c, err := Compare(dir, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, tc := range c.Tasks {
+		for _, p := range tc.Rows {
+			n++
+			if !p.Both() || p.Delta != 0 || p.DeltaCI != [2]float64{} || p.Significant() {
+				t.Errorf("%s %s: delta %v, interval %v", tc.Task, p.Metric, p.Delta, p.DeltaCI)
+			}
+			if p.Metric != "perplexity" && !p.Paired {
+				t.Errorf("%s %s: not paired", tc.Task, p.Metric)
+			}
+		}
+	}
+	// gsm8k: 3 models; mmlu: 1 generated + 2 log-likelihood models by 2
+	// metrics; perplexity: 2.
+	if n != 3+1+2*2+2 {
+		t.Errorf("%d pairs, want %d", n, 3+1+2*2+2)
 	}
 }

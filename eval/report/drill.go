@@ -67,9 +67,9 @@ func drillDown(models []string, series map[string]int, groups map[string]*group)
 		nRight := min(len(g.right), max(minCorrect, maxShown-len(g.wrong)))
 		nWrong := min(len(g.wrong), maxShown-nRight)
 		d := drillGroup{Model: m, Series: series[m] % 8, Total: g.total, Correct: g.correct, Shown: nWrong + nRight}
-		d.Summary = fmt.Sprintf("%s of %s correct; showing %d, wrong answers first", count(g.correct), count(g.total), d.Shown)
-		if g.chunks == g.total { // perplexity chunks have no verdict
-			d.Summary = fmt.Sprintf("%s scored; showing %d", plural(g.total, "chunk"), d.Shown)
+		d.Summary = groupSummary(g) + fmt.Sprintf("; showing %d", d.Shown)
+		if nWrong > 0 && nRight > 0 {
+			d.Summary += ", wrong answers first"
 		}
 		for _, s := range append(g.wrong[:nWrong:nWrong], g.right[:nRight]...) {
 			d.Samples = append(d.Samples, viewSample(s))
@@ -77,6 +77,37 @@ func drillDown(models []string, series map[string]int, groups map[string]*group)
 		out = append(out, d)
 	}
 	return out
+}
+
+// groupSummary says what a group holds: per mode, how many samples and
+// how many of them correct.
+func groupSummary(g *group) string {
+	var parts []string
+	for _, m := range []struct{ mode, one, many string }{
+		{"generate", "generated answer", "generated answers"},
+		{"loglik", "item scored by log-likelihood", "items scored by log-likelihood"},
+		{"perplexity", "chunk", "chunks"},
+	} {
+		c := g.byMode[m.mode]
+		if c == nil {
+			continue
+		}
+		what := m.many
+		if c[1] == 1 {
+			what = m.one
+		}
+		part := count(c[1]) + " " + what
+		if m.mode == "perplexity" {
+			part += " scored"
+		} else {
+			part += ", " + count(c[0]) + " correct"
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) == 0 {
+		return count(g.total) + " samples, " + count(g.correct) + " correct"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func viewSample(s eval.Sample) sampleView {

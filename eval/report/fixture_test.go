@@ -109,8 +109,16 @@ func fixtureRun(items, samples int) (*eval.Results, []eval.Sample) {
 		}
 		sc := score(ss, items, 1)
 		if m != 1 {
-			sc = &eval.Score{N: items, LogLik: &eval.LogLikScore{Acc: sc.Accuracy, AccCI95: sc.CI95, AccNorm: sc.Accuracy * 0.9,
-				AccNormCI95: [2]float64{sc.CI95[0] * 0.9, sc.CI95[1] * 0.9}, N: items, Seconds: 3}}
+			norm := 0
+			for i := range ss {
+				ss[i].CorrectNorm = ss[i].Correct && i%4 != 1
+				if ss[i].CorrectNorm {
+					norm++
+				}
+			}
+			accNorm := float64(norm) / float64(items)
+			sc = &eval.Score{N: items, LogLik: &eval.LogLikScore{Acc: sc.Accuracy, AccCI95: sc.CI95, AccNorm: accNorm,
+				AccNormCI95: [2]float64{max(accNorm-0.2, 0), min(accNorm+0.2, 1)}, N: items, Seconds: 3}}
 		}
 		res.Tasks["mmlu"][model] = sc
 		all = append(all, ss...)

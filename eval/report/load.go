@@ -14,10 +14,11 @@ import (
 	"github.com/qilin-ai/qilin/eval"
 )
 
-// The files of an eval directory.
+// The files of an eval directory: the two that package eval writes, and
+// the page this package draws from them.
 const (
-	ResultsFile = "results.json"
-	SamplesFile = "samples.jsonl"
+	ResultsFile = eval.ResultsFile
+	SamplesFile = eval.SamplesFile
 	ReportFile  = "report.html"
 )
 

@@ -20,13 +20,18 @@ type sampleSet struct {
 // group is one task's and model's samples.
 type group struct {
 	total, correct int
-	chunks         int // perplexity chunks
+	// byMode counts the samples, {correct, all}, of each mode
+	// ("generate", "loglik", "perplexity").
+	byMode map[string]*[2]int
 	// wrong and right are the first maxShown samples of each verdict, in
 	// file order.
 	wrong, right []eval.Sample
 	// tally counts each item's generated answers, {correct, all}, by
 	// thinking budget (unbounded as math.MaxInt), then item ID.
 	tally map[int]map[string]*[2]int
+	// loglik holds each log-likelihood item's verdicts by ID: {acc,
+	// acc_norm}.
+	loglik map[string][2]bool
 }
 
 func newSampleSet() *sampleSet { return &sampleSet{groups: map[string]map[string]*group{}} }
@@ -41,12 +46,22 @@ func (ss *sampleSet) add(s eval.Sample) {
 	}
 	g := byModel[s.Model]
 	if g == nil {
-		g = &group{tally: map[int]map[string]*[2]int{}}
+		g = &group{byMode: map[string]*[2]int{}, tally: map[int]map[string]*[2]int{}, loglik: map[string][2]bool{}}
 		byModel[s.Model] = g
 	}
 	g.total++
-	if s.Mode == "perplexity" {
-		g.chunks++
+	mode := s.Mode
+	if mode == "" {
+		mode = "generate"
+	}
+	c := g.byMode[mode]
+	if c == nil {
+		c = new([2]int)
+		g.byMode[mode] = c
+	}
+	c[1]++
+	if s.Correct {
+		c[0]++
 	}
 	if s.Correct {
 		g.correct++
@@ -56,7 +71,10 @@ func (ss *sampleSet) add(s eval.Sample) {
 	} else if len(g.wrong) < maxShown {
 		g.wrong = append(g.wrong, s)
 	}
-	if s.Mode != "" && s.Mode != "generate" {
+	if mode == "loglik" {
+		g.loglik[s.ID] = [2]bool{s.Correct, s.CorrectNorm}
+	}
+	if mode != "generate" {
 		return
 	}
 	budget := math.MaxInt
@@ -87,11 +105,36 @@ func (ss *sampleSet) models(task string) map[string]*group {
 	return ss.groups[task]
 }
 
+// fractions maps each item's ID to its fraction correct by a metric
+// (see metrics): for "accuracy", of its generated samples at the largest
+// thinking budget (the one results.json reports at the top level); for
+// "acc" and "acc_norm", its log-likelihood verdict. It is nil for
+// perplexity.
+func (g *group) fractions(metric string) map[string]float64 {
+	if g == nil {
+		return nil
+	}
+	switch metric {
+	case "accuracy":
+		return g.itemFractions()
+	case "acc", "acc_norm":
+		out := make(map[string]float64, len(g.loglik))
+		for id, v := range g.loglik {
+			if metric == "acc" && v[0] || metric == "acc_norm" && v[1] {
+				out[id] = 1
+			} else {
+				out[id] = 0
+			}
+		}
+		return out
+	}
+	return nil
+}
+
 // itemFractions maps each item's ID to the fraction of its generated
-// samples that are correct, at the largest thinking budget (the one
-// results.json reports at the top level).
+// samples that are correct, at the largest thinking budget.
 func (g *group) itemFractions() map[string]float64 {
-	if g == nil || len(g.tally) == 0 {
+	if len(g.tally) == 0 {
 		return nil
 	}
 	top := math.MinInt

@@ -27,6 +27,9 @@ type page struct {
 type modelView struct {
 	Name, Where string
 	Series      int
+	// Cells are the model's headline score on each task, in the page's
+	// order of tasks ("—" where it has none).
+	Cells []string
 }
 
 // taskView is one task's section.
@@ -60,6 +63,14 @@ type figure struct {
 	Title, Caption string
 	Chart          *chart
 	Wide           bool
+	Table          *figTable // the chart's numbers, when it has a table
+}
+
+// figTable is a small table of a figure's numbers, every cell written out.
+type figTable struct {
+	Label string
+	Head  []string
+	Rows  [][]string
 }
 
 // build turns a loaded run into the page.
@@ -88,6 +99,9 @@ func build(r *run) *page {
 	}
 	for _, name := range tasks {
 		p.Tasks = append(p.Tasks, buildTask(name, r.results.Tasks[name], models, series, r.samples.models(name)))
+		for i, m := range models {
+			p.Models[i].Cells = append(p.Models[i].Cells, headline(r.results.Tasks[name][m]))
+		}
 	}
 	p.Summary = fmt.Sprintf("%s, %s, %s", plural(len(tasks), "task"), plural(len(models), "model"), plural(r.samples.n, "sample"))
 	if !r.haveSamples {
@@ -97,6 +111,22 @@ func build(r *run) *page {
 		p.Notes = append(p.Notes, "The last line of "+SamplesFile+" was cut short (a run stopped while writing it) and is left out; rerunning the eval completes it.")
 	}
 	return p
+}
+
+// headline is the one number that sums a score up: the accuracy of
+// generated answers, else the log-likelihood acc, else the perplexity.
+func headline(s *eval.Score) string {
+	switch {
+	case s == nil:
+		return "—"
+	case generative(s):
+		return percent(s.Accuracy, 1)
+	case s.LogLik != nil:
+		return percent(s.LogLik.Acc, 1) + " acc"
+	case s.Perplexity > 0:
+		return "ppl " + strconv.FormatFloat(s.Perplexity, 'f', 2, 64)
+	}
+	return "—"
 }
 
 // modelOrder lists the models as the run named them, then any others by name.
@@ -181,13 +211,15 @@ func buildTask(name string, scores map[string]*eval.Score, models []string, seri
 		t.Problems = t.Problems || s.Unfinished > 0 || s.Errors > 0
 	}
 	t.PassK, t.ConsK = sortedNumeric(passK), sortedNumeric(consK)
-	best := -1.0
+	// The best accuracy is marked where it stands out: over another
+	// model's, not in a tie of all.
+	best, worst := math.Inf(-1), math.Inf(1)
 	for _, m := range present {
 		if s := scores[m]; generative(s) {
-			best = max(best, s.Accuracy)
+			best, worst = max(best, s.Accuracy), min(worst, s.Accuracy)
 		}
 	}
-	if len(present) < 2 {
+	if !(best > worst) {
 		best = math.NaN() // nothing to single out
 	}
 	for _, m := range present {

@@ -71,6 +71,12 @@ func TestWriteTable(t *testing.T) {
 	for _, tb := range tables {
 		rows[tb[1]] = strings.Count(tb[2], "<tr") - 1 // less the header
 	}
+	over := regexp.MustCompile(`(?s)<table class="overview" aria-label="overview">(.*?)</table>`).FindStringSubmatch(html)
+	if over == nil || strings.Count(over[1], "<tr")-1 != 3 {
+		t.Errorf("no overview table of 3 models")
+	} else if !strings.Contains(over[1], "ppl 9.50") || !strings.Contains(over[1], percent(res.Tasks["gsm8k"][fixtureModels[0]].Accuracy, 1)) {
+		t.Errorf("the overview lacks a model's perplexity or accuracy")
+	}
 	want := map[string]int{"gsm8k": 3, "mmlu": 3, "perplexity": 2}
 	for task, n := range want {
 		if rows[task] != n {
@@ -95,6 +101,11 @@ func TestWriteCharts(t *testing.T) {
 		if !strings.Contains(html, `role="img" aria-label="`+name+`"`) {
 			t.Errorf("no chart %q", name)
 		}
+	}
+	// The budget chart's numbers: each model at each budget.
+	b := res.Tasks["gsm8k"][fixtureModels[0]].ThinkBudgets["1024"]
+	if !strings.Contains(html, `aria-label="gsm8k accuracy by thinking budget"`) || !strings.Contains(html, percent(b.Accuracy, 1)+" "+interval(b.CI95)+" · ") {
+		t.Error("no table of accuracy by budget with the 1024-token budget's accuracy")
 	}
 	if strings.Contains(html, "mmlu: accuracy vs thinking budget") {
 		t.Error("a budget chart for a task run at one budget")

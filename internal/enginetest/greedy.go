@@ -1,5 +1,6 @@
-// Package enginetest holds the plain reference decoder the generation
-// tests of several packages compare the scheduler against.
+// Package enginetest holds what the generation tests of several packages
+// share: the plain reference decoder they compare the scheduler against,
+// and a tiny reasoning model they write (TinyReasoner).
 package enginetest
 
 // Evaluator is what Greedy needs of an engine.Sequence.

@@ -27,6 +27,7 @@ func main() {
 	genAttn()
 	genSwiGLU()
 	genFloat()
+	genDelta()
 	genRead()
 	Generate()
 }

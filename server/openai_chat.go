@@ -110,7 +110,10 @@ type contentPart struct {
 }
 
 // normalizeMessages checks the messages array and turns content given as
-// an array of text parts into a string, which every template understands.
+// an array of text parts into a string, which every template understands:
+// the parts joined with "\n", as vLLM and llama.cpp join them for templates
+// that take string content (Hugging Face's apply_chat_template passes the
+// list on, which only templates that loop over content can render).
 func normalizeMessages(raw json.RawMessage) (json.RawMessage, *apiError) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, badRequest("messages", "required: an array of message objects")

@@ -68,7 +68,8 @@ func runDistillCollect(ctx context.Context, args []string, stdout, stderr io.Wri
 	fs.BoolVar(&filters.RequireReasoning, "require-reasoning", false, "drop answers without a closed reasoning block")
 	fs.BoolVar(&filters.Dedupe, "dedupe", false, "drop exact duplicates of an earlier record")
 	fs.BoolVar(&filters.CheckAnswers, "check-answers", false, "for prompts with an \"answer\", keep only answers that match it (rejection sampling)")
-	threads := fs.Int("threads", 0, "local teacher: worker threads (0: all CPUs)")
+	threads := new(int) // a local teacher's
+	threadsFlag(fs, threads)
 	ctxLen := fs.Int("ctx", 0, "local teacher: context per slot in tokens (0: the model's, at most 4096)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -85,6 +86,8 @@ func runDistillCollect(ctx context.Context, args []string, stdout, stderr io.Wri
 		return usageError("--max-tokens, --top-logprobs, --rpm, --tpm and --budget-tokens cannot be negative")
 	case *maxTokens == 0 && (*tpm > 0 || *budget > 0):
 		return usageError("--tpm and --budget-tokens need a --max-tokens to bound each request")
+	case *threads < 0:
+		return checkThreads(*threads)
 	}
 	prompts, err := readPromptsFile(*promptsPath, stderr)
 	if err != nil {

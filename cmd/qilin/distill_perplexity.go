@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	registerIn("distill", "distill a teacher into a student: collect answers, train", &command{
+	registerIn("distill", distillSummary, &command{
 		name:    "perplexity",
 		summary: "perplexity of a model on the answers a training run held out",
 		run:     runDistillPerplexity,
@@ -31,13 +31,17 @@ func runDistillPerplexity(ctx context.Context, args []string, stdout, stderr io.
 	valSplit := fs.Float64("val-split", 0.05, "held-out share, as given to qilin distill train (1: every conversation)")
 	seed := fs.Uint64("seed", 1, "seed of the split, as given to qilin distill train")
 	seqLen := fs.Int("seq-len", 512, "positions per conversation at most, as in training")
-	threads := fs.Int("threads", 0, "threads (0: all CPUs)")
+	threads := new(int)
+	threadsFlag(fs, threads)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 || *ref == "" || *data == "" {
 		return usageError("need --model MODEL and --data DIR")
+	}
+	if err := checkThreads(*threads); err != nil {
+		return err
 	}
 	if *valSplit <= 0 || *valSplit > 1 || *seqLen < 2 {
 		return usageError("--val-split must be in (0, 1] and --seq-len at least 2")

@@ -21,7 +21,7 @@ import (
 )
 
 func init() {
-	registerIn("distill", "distill a teacher into a student: collect answers, train", &command{
+	registerIn("distill", distillSummary, &command{
 		name:    "train",
 		summary: "train a student GGUF on a collected dataset (SFT, top-k or online KD, LoRA)",
 		run:     runDistillTrain,
@@ -93,6 +93,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.untrained, "untrained", false, "write the student as initialized, without training (a baseline to compare with)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the initialization, the shuffling and the validation split")
 	fs.IntVar(&f.threads, "threads", 0, "threads (0: all CPUs); results do not depend on it")
+	alias(fs, "t", "threads")
 	fs.StringVar(&f.dtype, "dtype", "f32", "type of the exported matrices: f32 or f16")
 }
 

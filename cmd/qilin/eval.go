@@ -82,7 +82,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxTokens := fs.Int("max-tokens", 4096, "generated tokens at most per answer, reasoning included")
 	pplCtx := fs.Int("perplexity-ctx", 512, "perplexity: tokens per chunk (the second half of each is scored, as llama.cpp's perplexity does)")
 	keyEnv := fs.String("api-key-env", "", "read endpoints' API key from environment variable `VAR` (default: each provider's)")
-	threads := fs.Int("threads", 0, "local models: worker threads (0: all CPUs)")
+	threads := new(int) // local models'
+	threadsFlag(fs, threads)
 	ctxLen := fs.Int("ctx", 0, "local models: context per slot in tokens (0: the model's, at most 4096)")
 	compare := fs.Bool("compare", false, "compare two earlier runs: qilin eval "+evalCompareUsage)
 	quiet := fs.Bool("quiet", false, "no progress display")
@@ -104,6 +105,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError("--limit and --max-tokens cannot be negative, --perplexity-ctx must be at least 4")
 	case *temperature < 0 || *topP <= 0 || *topP > 1:
 		return usageError("--temperature must be >= 0 and --top-p in (0, 1]")
+	case *threads < 0:
+		return checkThreads(*threads)
 	}
 	if dup := firstDup(models); dup != "" {
 		return usageError("--model %s is given twice", dup)

@@ -58,8 +58,12 @@ func (g *group) printHelp(w io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	width := 10
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, g.members[n].summary)
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s %s\n", width, n, g.members[n].summary)
 	}
 	fmt.Fprintf(w, "\nRun 'qilin %s COMMAND -h' for a command's flags.\n", g.name)
 }

@@ -13,18 +13,17 @@ import (
 // BenchmarkDecodeSchema measures decode speed (tokens after the first, per
 // second of decoding) of one request at a time through the scheduler, free
 // and held to a nested JSON Schema (../grammar/testdata/nested.json), the
-// two alternating, 128 tokens each, on the model
-// QILIN_BENCH_MODEL with QILIN_BENCH_THREADS threads (default 2). The
-// grammar is compiled once, as a server's cache keeps it; its tables fill
-// during the first requests. Say:
+// two alternating, 128 tokens each, on the model QILIN_BENCH_MODEL (else
+// BenchmarkBatchDecode's random-weight Qwen2.5-0.5B Q4_K_M) with
+// QILIN_BENCH_THREADS threads (default 2). The grammar is compiled once,
+// as a server's cache keeps it; its tables fill during the first
+// requests. The ratio pools each side's tokens and times. Say:
 //
-//	qilin synth qwen2.5-0.5b /work/ext/synth/qwen2.5-0.5b-q4_k_m.gguf
-//	QILIN_BENCH_MODEL=/work/ext/synth/qwen2.5-0.5b-q4_k_m.gguf \
-//	  go test ./engine -run '^$' -bench DecodeSchema -benchtime 4x -count 3
+//	go test ./engine -run '^$' -bench DecodeSchema -benchtime 4x -count 3
 func BenchmarkDecodeSchema(b *testing.B) {
 	path := os.Getenv("QILIN_BENCH_MODEL")
 	if path == "" {
-		b.Skip("set QILIN_BENCH_MODEL to a GGUF file")
+		path = batchBenchModel(b, "Q4_K_M")
 	}
 	threads := 2
 	if v := os.Getenv("QILIN_BENCH_THREADS"); v != "" {

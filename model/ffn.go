@@ -24,7 +24,7 @@ func (d *dense) scratch(c *Config, B int) need { return need{floats: B * (2*c.NF
 func (d *dense) forward(r *Runner, h, x []float32, n int) {
 	out := r.arena.floats(n * d.down.Rows)
 	d.apply(r, out, h, n)
-	kernels.Add(x, out)
+	kernels.Add(x[:len(out)], out)
 }
 
 // apply writes the FFN's output for the n rows of h into out (n, n_embd).

@@ -142,10 +142,81 @@ func TestMixedSequenceBatch(t *testing.T) {
 		if err := r.Forward(mixed, out); err != nil {
 			t.Fatal(err)
 		}
+		if s.wtype == quant.F32 {
+			// F32 products take tinyBLAS's order from two rows, and the last
+			// layer's FFN sees the two rows with logits here but one alone,
+			// as in llama.cpp: equal to float32 rounding.
+			const tol = 2e-3
+			if e := relErr32(out[:m.NVocab], wantB); e > tol {
+				t.Errorf("%s: sequence b in the mixed batch: relative error %.3g > %g", s.name(), e, tol)
+			}
+			if e := relErr32(out[m.NVocab:], wantA); e > tol {
+				t.Errorf("%s: sequence a in the mixed batch: relative error %.3g > %g", s.name(), e, tol)
+			}
+			continue
+		}
 		for j := 0; j < m.NVocab; j++ {
 			if out[j] != wantB[j] || out[m.NVocab+j] != wantA[j] {
 				t.Fatalf("%s: mixed batch differs from sequences alone at logit %d", s.name(), j)
 			}
+		}
+	}
+}
+
+// relErr32 is maxRelErr for float32 references.
+func relErr32(got, want []float32) float64 {
+	w := make([]float64, len(want))
+	for i, v := range want {
+		w[i] = float64(v)
+	}
+	return maxRelErr(got, w)
+}
+
+// TestLogitRowsOnly checks that logits asked for some rows of a batch are
+// those rows of the logits of every row: Forward runs the last layer's FFN
+// only for the rows with logits (as llama.cpp does), and with arithmetic
+// that does not depend on the batch (Q8_0, dense FFN) that changes no bit.
+func TestLogitRowsOnly(t *testing.T) {
+	pool := kernels.NewPool(2)
+	defer pool.Close()
+	toks := []int{1, 5, 9, 33, 2, 66, 0, 12, 40}
+	for _, s := range tinySpecs {
+		if s.wtype == quant.F32 || s.experts > 0 {
+			continue
+		}
+		_, m := loadTiny(t, s)
+		run := func(keep func(i int) bool) ([]float32, int) {
+			r := m.NewRunner(pool, len(toks), 16)
+			c := m.NewCache(16)
+			b := &Batch{Tokens: toks, Pos: make([]int, len(toks)), Caches: make([]*Cache, len(toks)), Logits: make([]bool, len(toks))}
+			k := 0
+			for i := range toks {
+				b.Pos[i], b.Caches[i], b.Logits[i] = i, c, keep(i)
+				if b.Logits[i] {
+					k++
+				}
+			}
+			out := make([]float32, k*m.NVocab)
+			if err := r.Forward(b, out); err != nil {
+				t.Fatal(err)
+			}
+			return out, k
+		}
+		all, _ := run(func(int) bool { return true })
+		some, k := run(func(i int) bool { return i == 2 || i == 5 || i == len(toks)-1 })
+		if k != 3 {
+			t.Fatalf("%d rows kept", k)
+		}
+		for o, i := range []int{2, 5, len(toks) - 1} {
+			for j := 0; j < m.NVocab; j++ {
+				if some[o*m.NVocab+j] != all[i*m.NVocab+j] {
+					t.Fatalf("%s: row %d, logit %d: %v with logits for 3 rows, %v for all", s.name(), i, j, some[o*m.NVocab+j], all[i*m.NVocab+j])
+				}
+			}
+		}
+		none, _ := run(func(int) bool { return false })
+		if len(none) != 0 {
+			t.Fatalf("%s: %d logits without rows asked", s.name(), len(none))
 		}
 	}
 }

@@ -205,27 +205,45 @@ func (r *Runner) Forward(b *Batch, logits []float32) error {
 		r.arena.reset()
 		r.norm(h, x, l.AttnNorm, n, E)
 		l.Attn.forward(r, li, b, h, proj)
-		kernels.Add(x, proj)
+		kernels.Add(x[:n*E], proj[:n*E])
+		if li == len(m.Layers)-1 {
+			// The last FFN only for the rows that need logits, as
+			// llama.cpp's graphs take them (inp_out_ids) after the last
+			// attention: the caches are written, and a batch-dependent
+			// product order (repacked gemm, tinyBLAS) sees those rows.
+			if n = keepRows(x, b.Logits, E); n == 0 {
+				break
+			}
+		}
 		r.arena.reset()
 		r.norm(h, x, l.FFNNorm, n, E)
 		l.FFN.forward(r, h, x, n)
 	}
 
-	// Final norm and output projection, only for the rows that need logits.
-	o := 0
-	for i := 0; i < n; i++ {
-		if b.Logits[i] {
-			kernels.RMSNorm(r.outIn[o*E:(o+1)*E], x[i*E:(i+1)*E], m.OutputNorm, c.NormEps)
-			o++
-		}
-	}
+	// Final norm and output projection of the rows kept.
+	r.norm(r.outIn, x, m.OutputNorm, nOut, E)
 	r.pool.MatMul(logits[:nOut*c.NVocab], m.Output, r.outIn[:nOut*E], nOut, r.act)
-	for i, c := range b.Caches {
-		if c.recurrent {
-			c.next = b.Pos[i] + 1
+	for i, kc := range b.Caches {
+		if kc.recurrent {
+			kc.next = b.Pos[i] + 1
 		}
 	}
 	return nil
+}
+
+// keepRows moves the rows i of x (rows of dim values) with keep[i] to the
+// front, in order, and returns their number.
+func keepRows(x []float32, keep []bool, dim int) int {
+	o := 0
+	for i, k := range keep {
+		if k {
+			if o != i {
+				copy(x[o*dim:(o+1)*dim], x[i*dim:(i+1)*dim])
+			}
+			o++
+		}
+	}
+	return o
 }
 
 // norm writes the RMS norm with weight w of each of the n rows of x (n,

@@ -7,12 +7,12 @@
 #   -> qilin watermark radioactivity on each, reading our marked outputs; the control also against 20
 #      other keys, each with marked outputs of its own
 #
-# Run from the repository root (2 cores: PROMPTS answers of up to 200 tokens per dataset,
-# about 25 minutes with the defaults):
+# Run from the repository root (PROMPTS answers of up to 200 tokens per dataset; on 2 cores
+# about 20 minutes when they are idle, 95 minutes at load average 25):
 #
 #	sh docs/provenance.sh                 # prints the table of docs/provenance.md
 #	PROMPTS=200 EPOCHS=1 sh docs/provenance.sh   # a quick run
-#	WORK=/tmp/prov sh docs/provenance.sh  # keep the datasets, students and report
+#	WORK=/tmp/prov sh docs/provenance.sh  # keep the datasets, students and report (a rerun resumes)
 set -eu
 teacher=${TEACHER:-${QILIN_TESTDATA:-../shared/testdata}/models/TinyStories-656K-Q8_0.gguf}
 prompts=${PROMPTS:-1000}

@@ -219,6 +219,24 @@ func copierPreds(text []int, start, h int) []int {
 	return preds
 }
 
+// preds returns the student's most likely token after each prefix of text
+// (-1 at 0).
+func (s *simStudent) preds(text []int) []int {
+	preds := make([]int, len(text))
+	preds[0] = -1
+	for i := 1; i < len(text); i++ {
+		ids, w := s.dist(text[:i])
+		best := 0
+		for j := range w {
+			if w[j] > w[best] {
+				best = j
+			}
+		}
+		preds[i] = ids[best]
+	}
+	return preds
+}
+
 // readOurs is the supervised reading test: our marked answers (prompt and
 // answer) read through a suspect whose predictions pred gives.
 func readOurs(answers [][]int, start int, pred func(text []int) []int) ReadingInput {
@@ -251,23 +269,7 @@ func TestRadioactivityReadingOurs(t *testing.T) {
 	key := randomKey(rng, Gumbel)
 	marked := answers(key, n, 100)
 	student := trainStudent(defaultLM, h, marked[:n/20])
-	r := Radioactive(readOurs(marked, 8, func(text []int) []int {
-		preds := make([]int, len(text))
-		for i := range text {
-			preds[i] = -1
-			if i > 0 {
-				ids, w := student.dist(text[:i])
-				best := 0
-				for j := range w {
-					if w[j] > w[best] {
-						best = j
-					}
-				}
-				preds[i] = ids[best]
-			}
-		}
-		return preds
-	}), []Key{key}, 0)
+	r := Radioactive(readOurs(marked, 8, student.preds), []Key{key}, 0)
 	t.Logf("student trained on 5%% of our %d answers: p %.3g (%d scored, %d excluded)", n, r.PValue, r.Scored, r.Excluded)
 	if !r.Radioactive {
 		t.Errorf("student trained on 5%% of the marked answers: p = %g, want < 1e-5", r.PValue)

@@ -116,23 +116,7 @@ func browserReport() *Report {
 		name string
 		pred func([]int) []int
 	}{
-		{"student.gguf", func(text []int) []int {
-			preds := make([]int, len(text))
-			for i := range text {
-				preds[i] = -1
-				if i > 0 {
-					ids, w := student.dist(text[:i])
-					best := 0
-					for j := range w {
-						if w[j] > w[best] {
-							best = j
-						}
-					}
-					preds[i] = ids[best]
-				}
-			}
-			return preds
-		}},
+		{"student.gguf", student.preds},
 		{"teacher.gguf", func(text []int) []int { return copierPreds(text, 8, len(text)+1) }},
 	} {
 		in := readOurs(answers, 8, s.pred)

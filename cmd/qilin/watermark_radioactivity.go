@@ -249,17 +249,10 @@ const weightedCands = 16
 // topCands returns the n most likely tokens of logits l with their
 // probabilities.
 func topCands(l []float32, n int) []watermark.Cand {
-	m := l[0]
-	for _, x := range l {
-		m = max(m, x)
-	}
-	var sum float64
-	for _, x := range l {
-		sum += math.Exp(float64(x - m))
-	}
+	lse := logSumExp(l)
 	top := make([]watermark.Cand, 0, n+1)
 	for id, x := range l {
-		p := math.Exp(float64(x-m)) / sum
+		p := math.Exp(float64(x) - lse)
 		if len(top) == n && p <= top[n-1].P {
 			continue
 		}
@@ -278,7 +271,10 @@ func topCands(l []float32, n int) []watermark.Cand {
 }
 
 // logProb returns log softmax(l)[id].
-func logProb(l []float32, id int) float64 {
+func logProb(l []float32, id int) float64 { return float64(l[id]) - logSumExp(l) }
+
+// logSumExp returns ln Σ e^l.
+func logSumExp(l []float32) float64 {
 	m := l[0]
 	for _, x := range l {
 		m = max(m, x)
@@ -287,7 +283,7 @@ func logProb(l []float32, id int) float64 {
 	for _, x := range l {
 		sum += math.Exp(float64(x - m))
 	}
-	return float64(l[id]-m) - math.Log(sum)
+	return float64(m) + math.Log(sum)
 }
 
 // suspectEvidence is testSuspect for the report.

@@ -258,7 +258,14 @@ func openEvalModel(ref, keyEnv string, budgets bool, eo engine.Options, slots in
 
 // printEval prints one line per task and model.
 func printEval(w io.Writer, opts eval.Options, res *eval.Results, took time.Duration) {
-	fmt.Fprintf(w, "%-14s %-32s %8s %17s %6s %10s %8s\n", "task", "model", "score", "95% CI", "n", "tokens", "tok/s")
+	tw, mw := len("task"), len("model")
+	for _, t := range opts.Tasks {
+		tw = max(tw, len(t.Name))
+	}
+	for _, m := range opts.Models {
+		mw = max(mw, len(m.Name))
+	}
+	fmt.Fprintf(w, "%-*s %-*s %12s %17s %6s %10s %8s\n", tw, "task", mw, "model", "score", "95% CI", "n", "tokens", "tok/s")
 	for _, t := range opts.Tasks {
 		for _, m := range opts.Models {
 			sc := res.Tasks[t.Name][m.Name]
@@ -267,9 +274,13 @@ func printEval(w io.Writer, opts eval.Options, res *eval.Results, took time.Dura
 			}
 			score, ci := fmt.Sprintf("%.3f", sc.Accuracy), fmt.Sprintf("[%.3f, %.3f]", sc.CI95[0], sc.CI95[1])
 			if t.Kind == eval.Perplexity {
-				score, ci = fmt.Sprintf("ppl %.3f", sc.Perplexity), ""
+				score, ci = fmt.Sprintf("ppl %.4g", sc.Perplexity), ""
 			}
-			fmt.Fprintf(w, "%-14s %-32s %8s %17s %6d %10d %8.1f\n", t.Name, m.Name, score, ci, sc.N, sc.Tokens.Completion, sc.TokPerS)
+			tokens := sc.Tokens.Completion
+			if t.Kind == eval.Perplexity {
+				tokens = sc.Tokens.Prompt // scored
+			}
+			fmt.Fprintf(w, "%-*s %-*s %12s %17s %6d %10d %8.1f\n", tw, t.Name, mw, m.Name, score, ci, sc.N, tokens, sc.TokPerS)
 			var extra []string
 			for _, k := range slices.Sorted(maps.Keys(sc.PassAt)) {
 				if k != "1" {
@@ -292,7 +303,7 @@ func printEval(w io.Writer, opts eval.Options, res *eval.Results, took time.Dura
 				extra = append(extra, fmt.Sprintf("%d samples missing after errors (rerun to retry)", sc.Errors))
 			}
 			if len(extra) > 0 {
-				fmt.Fprintf(w, "%-14s %s\n", "", strings.Join(extra, "; "))
+				fmt.Fprintf(w, "%-*s %s\n", tw, "", strings.Join(extra, "; "))
 			}
 		}
 	}

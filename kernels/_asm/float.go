@@ -76,62 +76,43 @@ func genFloat() {
 // and llamafile's tinyBLAS (one vector over 16 elements), both reduced as
 // _mm512_reduce_add_ps: the halves added lane by lane, then hsumTo.
 func genF32() {
-	TEXT("dotF32VecAVX2", NOSPLIT, "func(n64 int, w, a *byte) float32")
+	genF32Dot("dotF32VecAVX2", "n64", 4, "dotF32VecAVX2 returns the dot product of 64*n64 float32s of w and a in ggml_vec_dot_f32's order (AVX-512: four 16-lane FMA accumulators).")
+	genF32Dot("dotF32GemmAVX2", "n16", 1, "dotF32GemmAVX2 returns the dot product of 16*n16 float32s of w and a in tinyBLAS's order (AVX-512: one 16-lane FMA accumulator).")
+}
+
+// genF32Dot emits an F32 dot product over vecs 16-lane accumulators (1 or
+// 4), 16*vecs elements a step, reduced as ggml does.
+func genF32Dot(name, count string, vecs int, doc string) {
+	TEXT(name, NOSPLIT, "func("+count+" int, w, a *byte) float32")
 	Pragma("noescape")
-	Doc("dotF32VecAVX2 returns the dot product of 64*n64 float32s of w and a in ggml_vec_dot_f32's order (AVX-512: four 16-lane FMA accumulators).")
-	{
-		n := loadGP("n64")
-		w := loadGP("w")
-		a := loadGP("a")
-		acc := zeroAccs(8) // acc[2j], acc[2j+1]: the halves of vector j
-		blockLoop("blocks", n, 1, func(int) {
-			for i, c := range acc {
-				x := YMM()
-				VMOVUPS(Mem{Base: w, Disp: 32 * i}, x)
-				VFMADD231PS(Mem{Base: a, Disp: 32 * i}, x, c)
-			}
-		}, func(int) {
-			ADDQ(U32(256), w)
-			ADDQ(U32(256), a)
-		})
+	Doc(doc)
+	n := loadGP(count)
+	w := loadGP("w")
+	a := loadGP("a")
+	acc := zeroAccs(2 * vecs) // acc[2j], acc[2j+1]: the halves of vector j
+	blockLoop("blocks", n, 1, func(int) {
+		for i, c := range acc {
+			x := YMM()
+			VMOVUPS(Mem{Base: w, Disp: 32 * i}, x)
+			VFMADD231PS(Mem{Base: a, Disp: 32 * i}, x, c)
+		}
+	}, func(int) {
+		ADDQ(U32(64*vecs), w)
+		ADDQ(U32(64*vecs), a)
+	})
+	if vecs == 4 {
 		for h := 0; h < 2; h++ { // v0 += v2, v1 += v3, v0 += v1, per half
 			VADDPS(acc[4+h], acc[h], acc[h])
 			VADDPS(acc[6+h], acc[2+h], acc[2+h])
 			VADDPS(acc[2+h], acc[h], acc[h])
 		}
-		VADDPS(acc[1], acc[0], acc[0])
-		ret := XMM()
-		hsumTo(acc[0], ret)
-		Store(ret, ReturnIndex(0))
-		VZEROUPPER()
-		RET()
 	}
-
-	TEXT("dotF32GemmAVX2", NOSPLIT, "func(n16 int, w, a *byte) float32")
-	Pragma("noescape")
-	Doc("dotF32GemmAVX2 returns the dot product of 16*n16 float32s of w and a in tinyBLAS's order (AVX-512: one 16-lane FMA accumulator).")
-	{
-		n := loadGP("n16")
-		w := loadGP("w")
-		a := loadGP("a")
-		acc := zeroAccs(2)
-		blockLoop("blocks", n, 1, func(int) {
-			for i, c := range acc {
-				x := YMM()
-				VMOVUPS(Mem{Base: w, Disp: 32 * i}, x)
-				VFMADD231PS(Mem{Base: a, Disp: 32 * i}, x, c)
-			}
-		}, func(int) {
-			ADDQ(U32(64), w)
-			ADDQ(U32(64), a)
-		})
-		VADDPS(acc[1], acc[0], acc[0])
-		ret := XMM()
-		hsumTo(acc[0], ret)
-		Store(ret, ReturnIndex(0))
-		VZEROUPPER()
-		RET()
-	}
+	VADDPS(acc[1], acc[0], acc[0])
+	ret := XMM()
+	hsumTo(acc[0], ret)
+	Store(ret, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }
 
 // hsumTo reduces the 8 lanes of v into the low lane of dst in a fixed order:

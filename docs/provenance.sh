@@ -8,7 +8,7 @@
 #      other keys, each with marked outputs of its own
 #
 # Run from the repository root (PROMPTS answers of up to 200 tokens per dataset; on 2 cores
-# about 20 minutes when they are idle, 95 minutes at load average 25):
+# about 20 minutes when they are idle, more than an hour at load average 25):
 #
 #	sh docs/provenance.sh                 # prints the table of docs/provenance.md
 #	PROMPTS=200 EPOCHS=1 sh docs/provenance.sh   # a quick run

@@ -257,14 +257,7 @@ func readOurs(answers [][]int, start int, pred func(text []int) []int) ReadingIn
 func TestRadioactivityReadingOurs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 3))
 	const n = 200
-	answers := func(key Key, n, length int) [][]int {
-		var out [][]int
-		for range n {
-			p := defaultLM.randomPrompt(rng)
-			out = append(out, append(p, defaultLM.generate(rng, p, length, NewMarker(key))...))
-		}
-		return out
-	}
+	answers := func(key Key, n, length int) [][]int { return markedAnswers(rng, key, n, length) }
 	h := DefaultContext
 	key := randomKey(rng, Gumbel)
 	marked := answers(key, n, 100)
@@ -303,6 +296,17 @@ func TestRadioactivityReadingOurs(t *testing.T) {
 	}
 }
 
+// markedAnswers returns n answers of length tokens, each after its own
+// random 8-token prompt (prompt included), marked with k.
+func markedAnswers(rng *rand.Rand, k Key, n, length int) [][]int {
+	var out [][]int
+	for range n {
+		p := defaultLM.randomPrompt(rng)
+		out = append(out, append(p, defaultLM.generate(rng, p, length, NewMarker(k))...))
+	}
+	return out
+}
+
 // simCands returns the candidates of a model whose candidate ids and
 // weights dist gives, normalized, the top 16.
 func simCands(text []int, dist func([]int) ([]int, []float64)) [][]Cand {
@@ -329,14 +333,7 @@ func simCands(text []int, dist func([]int) ([]int, []float64)) [][]Cand {
 // (Chernoff's bound is conservative) over 100 keys.
 func TestRadioactivityWeighted(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 4))
-	gen := func(k Key, n, length int) [][]int {
-		var out [][]int
-		for range n {
-			p := defaultLM.randomPrompt(rng)
-			out = append(out, append(p, defaultLM.generate(rng, p, length, NewMarker(k))...))
-		}
-		return out
-	}
+	gen := func(k Key, n, length int) [][]int { return markedAnswers(rng, k, n, length) }
 	teacherDist := func(hist []int) ([]int, []float64) {
 		ids := make([]int, len(defaultLM.rank))
 		defaultLM.candidates(hist[len(hist)-1], ids)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/qilin-ai/qilin/distill"
@@ -71,16 +72,13 @@ func (l *Local) LogLik(ctx context.Context, context string, continuations []stri
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		whole, err := l.encode(trimmed+moved+c, true)
+		contToks, err := l.continuation(ctxToks, trimmed, moved+c)
 		if err != nil {
 			return nil, err
 		}
 		n := len(ctxToks)
-		if n == 0 || n >= len(whole) {
-			return nil, fmt.Errorf("eval: continuation %q adds no token to its context", c)
-		}
 		// The context's own tokens, then the continuation's.
-		seq := append(append([]int(nil), ctxToks...), whole[n:]...)
+		seq := append(append([]int(nil), ctxToks...), contToks...)
 		if len(seq) > l.e.Context() {
 			return nil, fmt.Errorf("eval: %d tokens of context and continuation > the context of %d", len(seq), l.e.Context())
 		}
@@ -101,6 +99,33 @@ func (l *Local) LogLik(ctx context.Context, context string, continuations []stri
 		out[i] = sum
 	}
 	return out, nil
+}
+
+// continuation returns the tokens of cont after the context's ctxToks:
+// those of the pair tokenized whole after the context's own, as
+// lm-evaluation-harness splits them, or, where the pair's tokens do not
+// begin with the context's (a tokenizer without merge scores may
+// retokenize the context's end), cont tokenized alone.
+func (l *Local) continuation(ctxToks []int, context, cont string) ([]int, error) {
+	if len(ctxToks) == 0 {
+		return nil, fmt.Errorf("eval: empty context before continuation %q", cont)
+	}
+	whole, err := l.encode(context+cont, true)
+	if err != nil {
+		return nil, err
+	}
+	n := len(ctxToks)
+	if len(whole) > n && slices.Equal(whole[:n], ctxToks) {
+		return whole[n:], nil
+	}
+	alone, err := l.encode(cont, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(alone) == 0 {
+		return nil, fmt.Errorf("eval: continuation %q adds no token to its context", cont)
+	}
+	return alone, nil
 }
 
 func commonPrefix(a, b []int) int {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/internal/enginetest"
+	"github.com/qilin-ai/qilin/internal/testdata"
 	"github.com/qilin-ai/qilin/remote"
 	"github.com/qilin-ai/qilin/remote/remotetest"
 )
@@ -207,5 +208,30 @@ func TestLocalThinkBudget(t *testing.T) {
 	}
 	if seen[0] != 6 || seen[5] != 6 || most[5] <= most[0] {
 		t.Errorf("samples per budget %v, want 6 each; most reasoning tokens per budget %v, want more at 5 than at 0", seen, most)
+	}
+}
+
+// TestLocalLogLikRetokenized: TinyStories-656K's vocabulary has no merge
+// scores, so "Once upon a" and "Once upon a dog" tokenize with different
+// ends and the pair's tokens do not begin with the context's. The
+// continuation is then scored as tokenized alone, and the story model
+// prefers " time" after "Once upon a".
+func TestLocalLogLikRetokenized(t *testing.T) {
+	e, err := engine.Load(testdata.Path(t, "models", "TinyStories-656K-Q8_0.gguf"), engine.Options{Context: 128, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	l, err := NewLocal(e, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ll, err := l.LogLik(context.Background(), "Once upon a", []string{" dog", " time"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ll[0] >= 0 || ll[1] >= 0 || ll[1] <= ll[0] {
+		t.Errorf("log-likelihoods %v: want both negative and \" time\" above \" dog\"", ll)
 	}
 }

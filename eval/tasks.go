@@ -140,7 +140,11 @@ func ParseItems(data []byte) ([]Item, error) {
 			it.LogLikContext = it.PromptText()
 			it.LogLikChoices = make([]string, len(it.Choices))
 			for i, c := range it.Choices {
-				it.LogLikChoices[i] = " " + c
+				if strings.HasPrefix(c, " ") {
+					it.LogLikChoices[i] = c // already delimited
+				} else {
+					it.LogLikChoices[i] = " " + c // the harness's target delimiter
+				}
 			}
 		}
 		items = append(items, it)

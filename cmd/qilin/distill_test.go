@@ -126,31 +126,9 @@ func TestDistillCollectKilled(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	run := func(killAfter int) {
-		raw, _ := json.Marshal(args(dir))
-		cmd := exec.Command(exe, "-test.run=^TestDistillHelperProcess$")
-		cmd.Env = append(os.Environ(), distillHelperEnv+"="+string(raw))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if killAfter > 0 {
-			samples := filepath.Join(dir, distill.SamplesFile)
-			for deadline := time.Now().Add(30 * time.Second); lines(samples)+lines(filepath.Join(dir, distill.RejectedFile)) < killAfter; time.Sleep(time.Millisecond) {
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					t.Fatalf("no %d records after 30s:\n%s", killAfter, out.String())
-				}
-			}
-			if err := cmd.Process.Kill(); err != nil { // SIGKILL
-				t.Fatal(err)
-			}
-			cmd.Wait()
-			t.Logf("killed with %d records on disk", lines(samples)+lines(filepath.Join(dir, distill.RejectedFile)))
-		} else if err := cmd.Wait(); err != nil {
-			t.Fatalf("final run: %v\n%s", err, out.String())
-		}
-		logs.Write(out.Bytes())
+		samples, rejected := filepath.Join(dir, distill.SamplesFile), filepath.Join(dir, distill.RejectedFile)
+		onDisk := func() int { return lines(samples) + lines(rejected) }
+		logs.WriteString(runKilled(t, exe, args(dir), killAfter, onDisk, "records"))
 	}
 	run(10)
 	run(40)
@@ -297,4 +275,39 @@ func TestDistillExport(t *testing.T) {
 			t.Errorf("%s: the trainer reads other conversations from the export than from the collection (-collection +export):\n%s", format, diff)
 		}
 	}
+}
+
+// runKilled runs `qilin ARGS` in a child process (TestDistillHelperProcess
+// does the work) and returns its output. With killAfter > 0 it SIGKILLs
+// the child as soon as count() (what the child has written: records,
+// samples) reaches killAfter, failing after 30 s without; with 0 it waits
+// for the child, which must succeed.
+func runKilled(t *testing.T, exe string, args []string, killAfter int, count func() int, what string) string {
+	t.Helper()
+	raw, _ := json.Marshal(args)
+	cmd := exec.Command(exe, "-test.run=^TestDistillHelperProcess$")
+	cmd.Env = append(os.Environ(), distillHelperEnv+"="+string(raw))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if killAfter == 0 {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("final run: %v\n%s", err, out.String())
+		}
+		return out.String()
+	}
+	for deadline := time.Now().Add(30 * time.Second); count() < killAfter; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no %d %s after 30s:\n%s", killAfter, what, out.String())
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	t.Logf("killed with %d %s on disk", count(), what)
+	return out.String()
 }

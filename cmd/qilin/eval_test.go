@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -179,29 +178,7 @@ func TestEvalKilled(t *testing.T) {
 			}
 		}
 		from := len(fake.Requests())
-		raw, _ := json.Marshal(args(dir))
-		cmd := exec.Command(exe, "-test.run=^TestDistillHelperProcess$")
-		cmd.Env = append(os.Environ(), distillHelperEnv+"="+string(raw))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if killAfter > 0 {
-			for deadline := time.Now().Add(30 * time.Second); lines(samplesPath) < killAfter; time.Sleep(time.Millisecond) {
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					t.Fatalf("no %d samples after 30s:\n%s", killAfter, out.String())
-				}
-			}
-			if err := cmd.Process.Kill(); err != nil { // SIGKILL
-				t.Fatal(err)
-			}
-			cmd.Wait()
-			t.Logf("killed with %d samples on disk", lines(samplesPath))
-		} else if err := cmd.Wait(); err != nil {
-			t.Fatalf("final run: %v\n%s", err, out.String())
-		}
+		runKilled(t, exe, args(dir), killAfter, func() int { return lines(samplesPath) }, "samples")
 		for _, r := range fake.Requests()[from:] {
 			var body struct {
 				Budget int `json:"thinking_budget_tokens"`

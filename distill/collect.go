@@ -134,15 +134,15 @@ func Collect(ctx context.Context, dir string, cfg Config) (*Result, error) {
 	for i := range cfg.Prompts {
 		p := &cfg.Prompts[i]
 		for s := range cfg.Samples {
-			if _, ok := d.records[key{p.ID, s}]; ok {
+			if d.has(key{p.ID, s}) {
 				c.have++
 			} else {
 				c.todo = append(c.todo, item{p, s})
 			}
 		}
 	}
-	for _, r := range d.records {
-		c.spent += int64(r.Usage.PromptTokens + r.Usage.CompletionTokens)
+	for _, e := range d.index {
+		c.spent += int64(e.usage.PromptTokens + e.usage.CompletionTokens)
 	}
 	if c.have > 0 {
 		cfg.Logf("resuming: %d of %d samples already collected, %d to ask for", c.have, c.have+len(c.todo), len(c.todo))
@@ -201,13 +201,10 @@ func checkSame(prev *Manifest, d *dataset, cfg *Config) error {
 	switch {
 	case prev != nil:
 		info, params, system = prev.Teacher, prev.Params, prev.System
-	case len(d.records) > 0:
-		for _, r := range d.records {
-			info, params = r.Teacher, r.Params
-			params.Seed = cfg.Params.Seed // a record holds its own seed
-			system = cfg.System
-			break
-		}
+	case d.first != nil:
+		info, params = d.first.Teacher, d.first.Params
+		params.Seed = cfg.Params.Seed // a record holds its own seed
+		system = cfg.System
 	default:
 		return nil
 	}
@@ -243,33 +240,33 @@ func seed(base int64, prompt string, sample int) int64 {
 	return s
 }
 
-// canonical returns every record in canonical order.
-func (c *collector) canonical() []*Record {
+// canonical returns the places of every record in canonical order.
+func (c *collector) canonical() []key {
 	index := map[string]int{}
 	for i, p := range c.cfg.Prompts {
 		index[p.ID] = i
 	}
-	out := make([]*Record, 0, len(c.d.records))
-	for _, r := range c.d.records {
-		out = append(out, r)
+	out := make([]key, 0, len(c.d.index))
+	for k := range c.d.index {
+		out = append(out, k)
 	}
-	pos := func(r *Record) int {
-		if i, ok := index[r.PromptID]; ok {
+	pos := func(k key) int {
+		if i, ok := index[k.prompt]; ok {
 			return i
 		}
 		return len(index)
 	}
-	slices.SortFunc(out, func(a, b *Record) int {
+	slices.SortFunc(out, func(a, b key) int {
 		if d := pos(a) - pos(b); d != 0 {
 			return d
 		}
-		if a.PromptID != b.PromptID {
-			if a.PromptID < b.PromptID {
+		if a.prompt != b.prompt {
+			if a.prompt < b.prompt {
 				return -1
 			}
 			return 1
 		}
-		return a.Sample - b.Sample
+		return a.sample - b.sample
 	})
 	return out
 }
@@ -286,18 +283,20 @@ func (c *collector) manifest(complete bool, sha string) *Manifest {
 			wanted[key{p.ID, s}] = true
 		}
 	}
-	for k, r := range c.d.records {
+	c.d.mu.Lock()
+	defer c.d.mu.Unlock()
+	for k, e := range c.d.index {
 		if wanted[k] {
 			m.Counts.Collected++
 		}
-		if r.Rejected == "" {
+		if e.rejected == "" {
 			m.Counts.Kept++
 		} else {
-			m.Counts.Rejected[r.Rejected]++
+			m.Counts.Rejected[e.rejected]++
 		}
-		m.Tokens.Prompt += int64(r.Usage.PromptTokens)
-		m.Tokens.Completion += int64(r.Usage.CompletionTokens)
-		m.Tokens.Reasoning += int64(r.Usage.ReasoningTokens)
+		m.Tokens.Prompt += int64(e.usage.PromptTokens)
+		m.Tokens.Completion += int64(e.usage.CompletionTokens)
+		m.Tokens.Reasoning += int64(e.usage.ReasoningTokens)
 	}
 	m.Counts.Missing = m.Counts.Wanted - m.Counts.Collected
 	return m

@@ -1,7 +1,6 @@
 package distill
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/qilin-ai/qilin/internal/jsonl"
+	"github.com/qilin-ai/qilin/remote"
 )
 
 // Files of a collection's directory.
@@ -22,20 +22,35 @@ const (
 
 // dataset is a collection directory opened for appending. Records are
 // appended as they arrive (in completion order), each batch in one write
-// followed by fsync; finish rewrites both files in canonical order.
+// followed by fsync; finish rewrites both files in canonical order. Only an
+// index of the records stays in memory, not the records: a collection of
+// any size is rewritten one record at a time.
 type dataset struct {
-	dir     string
-	unlock  func()
-	mu      sync.Mutex
-	records map[key]*Record // what the files hold
-	files   [2]*os.File     // samples, rejected
-	app     *jsonl.Appender
+	dir    string
+	unlock func()
+	mu     sync.Mutex
+	index  map[key]entry // what the files hold
+	size   [2]int64      // of the files, appends included
+	files  [2]*os.File   // samples, rejected
+	app    *jsonl.Appender
+	// first is the first record loaded, without its conversation: the
+	// teacher and parameters of a dataset that has no manifest.
+	first *Record
 	// torn counts half-written last lines dropped when opening.
 	torn int
 }
 
+// entry is where a record's line is, with what the manifest counts.
+type entry struct {
+	file     int   // 0: samples, 1: rejected
+	off      int64 // of the line in its file
+	n        int   // bytes, the newline included
+	rejected string
+	usage    remote.Usage
+}
+
 // openDataset opens (creating) dir, takes its lock, completes or undoes an
-// interrupted rewrite, drops a half-written last line, and loads the
+// interrupted rewrite, drops a half-written last line, and indexes the
 // records.
 func openDataset(dir string) (*dataset, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -45,13 +60,13 @@ func openDataset(dir string) (*dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &dataset{dir: dir, unlock: unlock, records: map[key]*Record{}}
+	d := &dataset{dir: dir, unlock: unlock, index: map[key]entry{}}
 	if err := d.recover(); err != nil {
 		unlock()
 		return nil, err
 	}
 	for i, name := range []string{SamplesFile, RejectedFile} {
-		f, err := d.load(name, i == 1)
+		f, err := d.load(name, i)
 		if err != nil {
 			d.close()
 			return nil, err
@@ -84,10 +99,11 @@ func (d *dataset) recover() error {
 	return nil
 }
 
-// load reads the records of one file and returns it open for appending. A
-// last line without its newline (the job was killed while writing it) is
-// cut off; any other line that is not a record is an error.
-func (d *dataset) load(name string, rejected bool) (*os.File, error) {
+// load indexes the records of file i (0: samples, 1: rejected) and
+// returns it open for appending. A last line without its newline (the job
+// was killed while writing it) is cut off; any other line that is not a
+// record is an error.
+func (d *dataset) load(name string, i int) (*os.File, error) {
 	f, err := os.OpenFile(d.path(name), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
@@ -97,12 +113,17 @@ func (d *dataset) load(name string, rejected bool) (*os.File, error) {
 		if err != nil {
 			return fmt.Errorf("%s line %d is not a record (%v): repair or remove it", d.path(name), line, err)
 		}
-		if _, dup := d.records[rec.key()]; !dup {
-			if !rejected {
-				rec.Rejected = ""
+		if _, dup := d.index[rec.key()]; !dup {
+			e := entry{file: i, off: d.size[i], n: len(b), usage: rec.Usage}
+			if i == 1 {
+				e.rejected = rec.Rejected
 			}
-			d.records[rec.key()] = rec
+			d.index[rec.key()] = e
 		}
+		if d.first == nil {
+			d.first = &Record{PromptID: rec.PromptID, Sample: rec.Sample, Teacher: rec.Teacher, Params: rec.Params}
+		}
+		d.size[i] += int64(len(b))
 		return nil
 	})
 	if err != nil {
@@ -115,44 +136,86 @@ func (d *dataset) load(name string, rejected bool) (*os.File, error) {
 	return f, nil
 }
 
+// has reports whether the files hold a record for k.
+func (d *dataset) has(k key) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.index[k]
+	return ok
+}
+
 // add appends rec to samples.jsonl, or rejected.jsonl when rec.Rejected
 // is set. It does not wait for the write. It is safe for concurrent use.
 func (d *dataset) add(rec *Record) {
-	d.mu.Lock()
-	d.records[rec.key()] = rec
-	d.mu.Unlock()
+	line := append(marshal(rec), '\n')
 	i := 0
 	if rec.Rejected != "" {
 		i = 1
 	}
-	d.app.Add(i, append(marshal(rec), '\n'))
+	// The appender writes each file's lines in the order of Add: under
+	// the lock, the line's offset is the file's size so far.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.index[rec.key()] = entry{file: i, off: d.size[i], n: len(line), rejected: rec.Rejected, usage: rec.Usage}
+	d.size[i] += int64(len(line))
+	d.app.Add(i, line)
+}
+
+// read reads the record at e.
+func (d *dataset) read(e entry) (*Record, error) {
+	b := make([]byte, e.n)
+	if _, err := d.files[e.file].ReadAt(b, e.off); err != nil {
+		return nil, err
+	}
+	return parseRecord(b)
 }
 
 // finish waits for the appends, then rewrites both files with the records
-// in order, each kept or rejected as verdict says, and returns the SHA-256
-// of the new samples.jsonl.
-func (d *dataset) finish(order []*Record, verdict func(*Record) string) (string, error) {
+// of order, each kept or rejected as verdict says, and returns the SHA-256
+// of the new samples.jsonl; the index takes the verdicts. It reads,
+// judges and writes one record at a time.
+func (d *dataset) finish(order []key, verdict func(*Record) string) (string, error) {
 	if err := d.app.Close(); err != nil {
 		return "", err
 	}
-	var kept, rejected bytes.Buffer
-	for _, rec := range order {
-		rec.Rejected = verdict(rec)
-		if rec.Rejected == "" {
-			kept.Write(marshal(rec))
-			kept.WriteByte('\n')
-		} else {
-			rejected.Write(marshal(rec))
-			rejected.WriteByte('\n')
-		}
-	}
 	// rejected.jsonl.new is written first and renamed first: its rename is
-	// the commit point that recover looks for.
+	// the commit point that recover looks for. Both are written at once,
+	// and rejected.jsonl.new is synced first.
 	sNew, rNew := d.path(SamplesFile+".new"), d.path(RejectedFile+".new")
-	if err := jsonl.WriteSynced(rNew, rejected.Bytes()); err != nil {
+	// rejected.jsonl.new is created first: while it exists, recover
+	// discards both.
+	rejected, err := jsonl.Create(rNew)
+	if err != nil {
 		return "", err
 	}
-	if err := jsonl.WriteSynced(sNew, kept.Bytes()); err != nil {
+	defer rejected.Abort()
+	kept, err := jsonl.Create(sNew)
+	if err != nil {
+		return "", err
+	}
+	defer kept.Abort()
+	h := sha256.New()
+	for _, k := range order {
+		e := d.index[k]
+		rec, err := d.read(e)
+		if err != nil {
+			return "", fmt.Errorf("distill: rereading %s sample %d: %w", k.prompt, k.sample, err)
+		}
+		rec.Rejected = verdict(rec)
+		e.rejected = rec.Rejected // for the manifest
+		d.index[k] = e
+		line := append(marshal(rec), '\n')
+		if rec.Rejected == "" {
+			h.Write(line)
+			kept.Write(line)
+		} else {
+			rejected.Write(line)
+		}
+	}
+	if err := rejected.Close(); err != nil {
+		return "", err
+	}
+	if err := kept.Close(); err != nil {
 		return "", err
 	}
 	for i := range d.files {
@@ -168,8 +231,7 @@ func (d *dataset) finish(order []*Record, verdict func(*Record) string) (string,
 	if err := jsonl.SyncDir(d.dir); err != nil {
 		return "", err
 	}
-	h := sha256.Sum256(kept.Bytes())
-	return hex.EncodeToString(h[:]), nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // close releases the files and the lock.

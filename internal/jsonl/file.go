@@ -68,3 +68,53 @@ func WriteFileAtomic(path string, b []byte) error {
 	}
 	return SyncDir(filepath.Dir(path))
 }
+
+// Writer writes a new file through a buffer; Close flushes it, fsyncs it
+// and reports the first error of any write.
+type Writer struct {
+	f   *os.File
+	w   *bufio.Writer
+	err error
+}
+
+// Create creates (truncating) path for a Writer.
+func Create(path string) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+// Write appends b; an error is kept for Close.
+func (w *Writer) Write(b []byte) {
+	if w.err == nil {
+		_, w.err = w.w.Write(b)
+	}
+}
+
+// Close flushes, fsyncs and closes the file.
+func (w *Writer) Close() error {
+	if w.f == nil {
+		return w.err
+	}
+	if w.err == nil {
+		w.err = w.w.Flush()
+	}
+	if w.err == nil {
+		w.err = w.f.Sync()
+	}
+	if err := w.f.Close(); w.err == nil {
+		w.err = err
+	}
+	w.f = nil
+	return w.err
+}
+
+// Abort closes the file if Close has not, leaving what was written.
+func (w *Writer) Abort() {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+}

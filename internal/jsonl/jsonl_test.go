@@ -72,3 +72,32 @@ func TestLockDir(t *testing.T) {
 		u2()
 	}
 }
+
+func TestWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.jsonl")
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("{\"a\":1}\n"))
+	w.Write([]byte("{\"b\":2}\n"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort() // after Close: nothing to do
+	if b, _ := os.ReadFile(path); string(b) != "{\"a\":1}\n{\"b\":2}\n" {
+		t.Errorf("file %q", b)
+	}
+	w, err = Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("{\"c\":3}\n"))
+	w.Abort() // unflushed: the file is left truncated, not half-replaced
+	if b, _ := os.ReadFile(path); string(b) != "" {
+		t.Errorf("aborted file %q, want empty", b)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("Close after Abort: %v", err)
+	}
+}

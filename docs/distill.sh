@@ -144,12 +144,14 @@ if [ -n "${LLAMA_SIMPLE:-}" ]; then
 	echo
 	for f in student.gguf student-f16.gguf; do
 		m="$work/sft/$f"
-		qt=$("$q" run -m "$m" --temp 0 -n 48 --json "Once upon a time" 2>/dev/null | jq -r .text)
+		qj=$("$q" run -m "$m" --temp 0 -n 48 --json "Once upon a time" 2>/dev/null)
+		qt=$(printf %s "$qj" | jq -r .text)
+		qn=$(printf %s "$qj" | jq -r '"\(.tokens | length) tokens, stop: \(.stop_reason)"')
 		# llama-simple prints the prompt's pieces first, BOS included.
 		lt=$("$LLAMA_SIMPLE" -m "$m" -n 48 "Once upon a time" 2>"$work/llama-simple.err" |
 			awk -v p="Once upon a time" 'NR == 1 { i = index($0, p); if (i) $0 = substr($0, i + length(p)) } { print }')
-		if [ "$qt" = "$lt" ]; then same="the same 48 greedy tokens"; else same="DIFFERENT greedy text"; fi
-		echo "llama.cpp on $f: $same as qilin: $(printf %s "$lt" | tr '\n' ' ')"
+		if [ "$qt" = "$lt" ]; then same="the same greedy text"; else same="DIFFERENT greedy text"; fi
+		echo "llama.cpp on $f: $same as qilin ($qn): $(printf %s "$lt" | tr '\n' ' ')"
 	done
 fi
 echo "work files in $work"

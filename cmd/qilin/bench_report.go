@@ -213,6 +213,7 @@ func benchReportFiles(w io.Writer, paths []string) error {
 		if l != nil {
 			printLlamaComparison(w, r, q, l)
 		}
+		printDepths(w, r, l)
 	}
 	return nil
 }
@@ -299,4 +300,39 @@ func printLlamaComparison(w io.Writer, r *benchReport, q, l *benchSeries) {
 	}
 	fmt.Fprintf(w, "- llama.cpp %s (llama-bench, the same file and threads, on this machine in the same run): %s\n",
 		l.llama[0].BuildCommit, strings.Join(parts, "; "))
+}
+
+// printDepths writes, when r has tests after a context (-d), a table of
+// each tg test's tok/s by depth, for qilin and llama.cpp (l, or nil), with
+// each depth's tok/s over the shallowest's.
+func printDepths(w io.Writer, r *benchReport, l *benchSeries) {
+	var ds []benchTest
+	for _, t := range r.Results {
+		if t.Depth > 0 && strings.HasPrefix(t.Test, "tg") {
+			ds = append(ds, t)
+		}
+	}
+	if len(ds) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| test\t qilin t/s\t of the shallowest\t llama.cpp t/s\t of the shallowest\t qilin / llama.cpp |")
+	fmt.Fprintln(tw, "| ---\t ---:\t ---:\t ---:\t ---:\t ---: |")
+	var lm0 float64
+	for i, t := range ds {
+		lcell, lrel, ratio := "-", "-", "-"
+		if l != nil && l.samples[t.Test] != nil {
+			m, sd := meanStddev(l.samples[t.Test])
+			if i == 0 {
+				lm0 = m
+			}
+			lcell, ratio = fmt.Sprintf("%.2f ± %.2f", m, sd), fmt.Sprintf("%.2f×", t.TokensPerS/m)
+			if lm0 > 0 {
+				lrel = fmt.Sprintf("%.2f", m/lm0)
+			}
+		}
+		fmt.Fprintf(tw, "| %s\t %.2f ± %.2f\t %.2f\t %s\t %s\t %s |\n", t.Test, t.TokensPerS, t.Stddev, t.TokensPerS/ds[0].TokensPerS, lcell, lrel, ratio)
+	}
+	tw.Flush()
 }

@@ -283,7 +283,8 @@ func TestBenchReportPairedBandwidth(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"21.7 GB/s", "60.0%", "tg2 @ d512 2.00 ± 0.00 t/s, qilin 2.00×", "-n 2 -d 512 -r 1"} {
+	for _, want := range []string{"21.7 GB/s", "60.0%", "tg2 @ d512 2.00 ± 0.00 t/s, qilin 2.00×", "-n 2 -d 512 -r 1",
+		"| tg2 @ d512 | 4.00 ± 0.00 | 1.00              | 2.00 ± 0.00   | 1.00              | 2.00×"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

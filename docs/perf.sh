@@ -16,7 +16,7 @@
 #	SOAK=10m sh docs/perf.sh   # also the server's memory soak (issue 5)
 #	TRAIN_ONLY=1 sh docs/perf.sh   # only the training section, the rest kept
 #	COLLECT_ONLY=1 sh docs/perf.sh # only distill collect against serve, the rest kept
-#	QWEN35_ONLY=1 sh docs/perf.sh  # only the Qwen3.5 section (P, N: pp and tg sizes)
+#	QWEN35_ONLY=1 sh docs/perf.sh  # only the Qwen3.5 section (P, N: pp and tg sizes; ND, DEPTH_ROUNDS: the depth runs)
 #	STRUCTURED_ONLY=1 MODELS=/work/ext/synth sh docs/perf.sh   # only structured output
 #
 # Each round runs qilin bench and then llama-bench (-r REPS, pp512 and
@@ -251,49 +251,61 @@ bench() {
 	done
 }
 # qwen35 prints the Qwen3.5 section: qilin bench (and llama-bench) on the
-# qwen3.5-0.8b and -2b shapes at Q4_K_M, decode at 512 and 8192 positions
-# of context beside an attention-only model of the same cache size per
-# token, and a chat's second turn with and without the recurrent states'
-# snapshots. It runs its benches after any others, in its own runs folder.
+# qwen3.5-0.8b and -2b shapes at Q4_K_M, decode after 512 and 8192 tokens
+# of context (-d) on qwen3.5-0.8b beside an attention-only model of the
+# same cache size per token, and a chat's second turn with and without the
+# recurrent states' snapshots. Each round runs qilin bench and then
+# llama-bench on one file; DEPTH_ROUNDS (default ROUNDS) rounds of the
+# depth runs, whose 8192-token prefills are long. It runs its benches after
+# any others, in its own runs folder.
 qwen35() {
 	runs=$tmp/q35runs
 	mkdir -p "$runs"
+	lq0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+	nd=${ND:-32}
+	# q35run N FILE ROUNDS ARGS...: rounds of both benches with ARGS.
+	q35run() {
+		qi=$1 qf=$2 qr=$3
+		shift 3
+		for r in $(seq "$qr"); do
+			echo "round $r: qilin bench -m $qf $*" >&2
+			"$tmp/qilin" bench -m "$qf" -t 2 "$@" -r "$reps" --json >"$runs/$qi.$r.qilin.json"
+			if [ -n "${LLAMA_BENCH:-}" ]; then
+				echo "round $r: llama-bench -m $qf $*" >&2
+				"$LLAMA_BENCH" -m "$qf" -t 2 "$@" -r "$reps" -o json >"$runs/$qi.$r.llama.json" 2>/dev/null
+			fi
+		done
+	}
+	f05="$models/qwen2.5-0.5b-Q4_K_M.gguf"
+	[ -f "$f05" ] || "$tmp/qilin" synth qwen2.5-0.5b "$f05" --quant Q4_K_M >&2
+	i=0
 	for shape in qwen3.5-0.8b qwen3.5-2b; do
 		f="$models/$shape-Q4_K_M.gguf"
 		[ -f "$f" ] || "$tmp/qilin" synth "$shape" "$f" --quant Q4_K_M >&2
-		n=$((n + 1))
-		for r in $(seq "$rounds"); do
-			echo "round $r: qilin bench -m $f" >&2
-			"$tmp/qilin" bench -m "$f" -t 2 -p "${P:-512}" -n "${N:-128}" -r "$reps" --json >"$runs/$(printf %02d "$n").$r.qilin.json"
-			if [ -n "${LLAMA_BENCH:-}" ]; then
-				"$LLAMA_BENCH" -m "$f" -t 2 -p "${P:-512}" -n "${N:-128}" -r "$reps" -o json >"$runs/$(printf %02d "$n").$r.llama.json" 2>/dev/null
-			fi
-		done
+		i=$((i + 1))
+		q35run "$i.a" "$f" "$rounds" -p "${P:-512}" -n "${N:-128}"
 	done
-	f05="$models/qwen2.5-0.5b-Q4_K_M.gguf"
-	[ -f "$f05" ] || "$tmp/qilin" synth qwen2.5-0.5b "$f05" --quant Q4_K_M >&2
 	for f in "$models/qwen3.5-0.8b-Q4_K_M.gguf" "$f05"; do
-		echo "decode depth: $f" >&2
-		QILIN_BENCH_MODEL=$f go test ./model -run '^$' -bench DecodeDepth -benchtime "${N:-128}x" | grep '^Benchmark' | sed "s|^|$(basename "$f" .gguf) |" >>"$tmp/depth.txt"
+		i=$((i + 1))
+		q35run "$i.d" "$f" "${DEPTH_ROUNDS:-$rounds}" -p 0 -n "$nd" -d 512,8192
 	done
 	echo "chat turn" >&2
 	QILIN_BENCH_MODEL="$models/qwen3.5-0.8b-Q4_K_M.gguf" go test ./engine -run '^$' -bench ChatTurnRecurrent -benchtime 1x -timeout 60m | grep '^Benchmark' >"$tmp/turn.txt"
 	echo "## Qwen3.5 (hybrid Gated DeltaNet and gated attention)"
 	echo
-	echo "\`qilin bench -m FILE -t 2 -p ${P:-512} -n ${N:-128} -r $reps --json\` on \`qilin synth qwen3.5-0.8b\` and \`qwen3.5-2b\` at Q4_K_M"
-	echo "($rounds round(s); llama-bench beside it where LLAMA_BENCH is set). Three of every four layers are Gated DeltaNet,"
-	echo "whose state per sequence is fixed (19.3 MiB for 0.8b, \`qilin show\`); the rest keep an f16 cache of 12 KiB per token."
-	echo "Load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) after the runs, at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
+	echo "\`qilin bench -m FILE -t 2 -p ${P:-512} -n ${N:-128} -r $reps --json\` and \`llama-bench -m FILE -t 2 -p ${P:-512} -n ${N:-128} -r $reps -o json\`"
+	echo "(where LLAMA_BENCH is set) on \`qilin synth qwen3.5-0.8b\` and \`qwen3.5-2b\` at Q4_K_M, alternating, $rounds round(s);"
+	echo "then decode after 512 and 8192 tokens of context, \`-p 0 -n $nd -d 512,8192\` to both, ${DEPTH_ROUNDS:-$rounds} round(s), on"
+	echo "qwen3.5-0.8b and on qwen2.5-0.5b, whose 24 attention layers keep the same 12 KiB per token as qwen3.5-0.8b's 6"
+	echo "(three of every four qwen3.5 layers are Gated DeltaNet, whose state per sequence is fixed: 19.3 MiB for 0.8b, \`qilin show\`)."
+	echo "The depth is a prefill that neither times; each repetition resumes after it (llama-bench restores its saved state,"
+	echo "qilin its snapshot). The bandwidth is measured by qilin bench right after each tg repetition for as long as"
+	echo "it ran, and each tg sample's roofline share is taken against its own pass, so that both saw the same load;"
+	echo "llama.cpp's share uses qilin's passes of the same rounds. llama.cpp's threads spin at their barriers, which"
+	echo "a loaded machine punishes more than qilin's pool: compare within a round, at the load given."
+	echo "Load average $lq0 before the runs and $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) after, at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
 	echo
 	"$tmp/qilin" bench --report "$runs"/*.json
-	echo
-	echo "Decode at depth (\`QILIN_BENCH_MODEL=FILE go test ./model -run '^\$' -bench DecodeDepth -benchtime ${N:-128}x\`, 2 threads):"
-	echo "one step with 512 or 8192 positions in the cache. Qwen2.5-0.5B keeps the same 12 KiB per token in all 24 layers."
-	echo
-	echo "| model | depth 512 tok/s | depth 8192 tok/s | 8192 / 512 |"
-	echo "| --- | ---: | ---: | ---: |"
-	awk '{for (i = 3; i < NF; i++) if ($(i+1) == "tok/s") v[$1, ($2 ~ /depth=8192/)] = $i; m[$1] = 1}
-		END {for (k in m) printf "| %s | %.2f | %.2f | %.2f |\n", k, v[k, 0], v[k, 1], v[k, 1] / v[k, 0]}' "$tmp/depth.txt"
 	echo
 	echo "A chat's second turn (\`QILIN_BENCH_MODEL=FILE go test ./engine -run '^\$' -bench ChatTurnRecurrent -benchtime 1x\`):"
 	echo "turn 1 is a 300-token prompt and 16 generated tokens, turn 2 that prompt and 32 more tokens, timed to its first token;"

@@ -136,6 +136,12 @@ func (s *Sequence) Tokens() []int { return s.tokens }
 // or at a snapshot); Tokens says what was kept.
 func (s *Sequence) Reset(keep int) { s.tokens = s.tokens[:s.cache.Seek(min(keep, len(s.tokens)))] }
 
+// MarkSnapshot asks the sequence to keep its recurrent states as they are
+// after its first n tokens, once it has evaluated them, so that Reset(n)
+// resumes there (model.Cache.MarkSnapshot: one mark at a time). An
+// attention-only model resumes anywhere without it.
+func (s *Sequence) MarkSnapshot(n int) { s.cache.MarkSnapshot(n) }
+
 // ErrContextFull is returned when a sequence would exceed its context.
 var ErrContextFull = errors.New("engine: context is full")
 

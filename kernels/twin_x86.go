@@ -320,30 +320,36 @@ func repackedScale(acc, accm *float32, sums, mins []int32, d, dmin float32, grou
 func dotQ4_KLanes(n int, w, a []byte) float32 {
 	var s laneDot
 	var accm [4]float32
-	q := make([]int32, 32)
 	for b := 0; b < n/256; b++ {
-		x := w[144*b : 144*b+144]
-		da, qa, bsums := q8KBlock(a[292*b : 292*b+292])
+		x, ab := w[144*b:144*b+144], a[292*b:292*b+292]
+		da := math.Float32frombits(binary.LittleEndian.Uint32(ab))
+		qa := ab[4 : 4+256]
 		var lanes [8]int32
 		for j := 0; j < 8; j++ {
 			sc, _ := scaleMinK4(j, x[4:16])
-			for e := 0; e < 32; e++ {
-				q[e] = int32(x[16+32*(j/2)+e] >> (4 * (j % 2)) & 0xF)
+			qs, sh, aj := x[16+32*(j/2):16+32*(j/2)+32], 4*(j%2), qa[32*j:32*j+32]
+			for l := 0; l < 8; l++ {
+				var p int32
+				for e := 4 * l; e < 4*l+4; e++ {
+					p += int32(qs[e]>>sh&0xF) * int32(int8(aj[e]))
+				}
+				lanes[l] += p * sc // integer sums: exact in any order
 			}
-			lanes32(&lanes, q, []int32{sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc,
-				sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc, sc}, qa[32*j:32*j+32])
 		}
 		dmin := -da * f16At(x, 2)
 		for k := range accm {
 			_, m0 := scaleMinK4(2*k, x[4:16])
 			_, m1 := scaleMinK4(2*k+1, x[4:16])
-			p := m0*(bsums[4*k]+bsums[4*k+1]) + m1*(bsums[4*k+2]+bsums[4*k+3])
+			p := m0*(bsum(ab, 4*k)+bsum(ab, 4*k+1)) + m1*(bsum(ab, 4*k+2)+bsum(ab, 4*k+3))
 			accm[k] = fma32(dmin, float32(p), accm[k])
 		}
 		s.add(da*f16At(x, 0), &lanes)
 	}
 	return reduceLanes(&s.acc) + ((accm[0] + accm[2]) + (accm[1] + accm[3]))
 }
+
+// bsum is the sum of the 16 quants g*16..g*16+15 of a Q8_K block.
+func bsum(a []byte, g int) int32 { return int32(int16(binary.LittleEndian.Uint16(a[260+2*g:]))) }
 
 // plainDot returns the dot of weights of type t that llama.cpp leaves
 // unrepacked (rows not a multiple of 8), for the types its AVX-512 build

@@ -11,13 +11,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/qilin-ai/qilin/engine"
-	"github.com/qilin-ai/qilin/gguf"
 	"github.com/qilin-ai/qilin/kernels"
 	"github.com/qilin-ai/qilin/quantize"
 	"github.com/qilin-ai/qilin/synth"
@@ -36,8 +35,8 @@ type benchReport struct {
 	Model         string      `json:"model"`
 	Threads       int         `json:"threads"`
 	Results       []benchTest `json:"results"`
-	BandwidthGBs  float64     `json:"bandwidth_gbs"`
-	RooflineShare float64     `json:"roofline_share"` // tg tok/s × decode bytes per token / bandwidth
+	BandwidthGBs  float64     `json:"bandwidth_gbs"`  // the mean of the tg test's paired passes (the best pass without one)
+	RooflineShare float64     `json:"roofline_share"` // the mean over tg samples of tok/s × decode bytes per token / its bandwidth
 	PrefillGFLOPs float64     `json:"prefill_gflops"` // pp FLOPs / time
 	File          string      `json:"file,omitempty"`
 	SizeBytes     int64       `json:"size_bytes"` // tensor bytes
@@ -56,22 +55,29 @@ type benchReport struct {
 }
 
 // benchTest is one llama-bench test: ppN (N prompt tokens in one batch) or
-// tgN (N tokens decoded one at a time).
+// tgN (N tokens decoded one at a time), named "tgN @ dD" after D tokens of
+// context (-d D), as llama-bench prints it.
 type benchTest struct {
 	Test       string    `json:"test"`
+	Depth      int       `json:"depth,omitempty"`
 	TokensPerS float64   `json:"tokens_per_s"`
 	Stddev     float64   `json:"stddev"`
 	Samples    []float64 `json:"samples"`
+	// Bandwidth (tg tests) is the memory read bandwidth in GB/s measured
+	// right after each sample, streaming for as long as it ran.
+	Bandwidth []float64 `json:"bandwidth_gbs,omitempty"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "[--model] MODEL | --synthetic NAME [--quant TYPE] [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]", stderr)
+	fs := newFlagSet("bench", "[--model] MODEL | --synthetic NAME [--quant TYPE] [-p 512] [-n 128] [-d 0,...] [-t THREADS] [-r REPS] [--json]", stderr)
 	modelRef := new(string)
 	modelFlag(fs, modelRef)
 	synthName := fs.String("synthetic", "", "measure a random-weight model of the shape `NAME` (written to a temporary file): "+strings.Join(synth.Names(), ", "))
 	qt := fs.String("quant", "Q4_K_M", "quantization `TYPE` of the --synthetic model")
 	nPrompt := fs.Int("p", 512, "prompt tokens evaluated in one batch (pp test; 0: none)")
 	nGen := fs.Int("n", 128, "tokens generated one at a time (tg test; 0: none)")
+	var depthList commaFlag
+	fs.Var(&depthList, "d", "run the tests after `N` tokens of context (a prefill, not timed), like llama-bench -d; comma-separated for several (default 0)")
 	threads := new(int)
 	threadsFlag(fs, threads)
 	reps := fs.Int("r", 5, "repetitions of each test")
@@ -85,6 +91,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *report {
 		return benchReportFiles(stdout, pos)
+	}
+	depths, err := intList("d", depthList, 0)
+	if err != nil {
+		return err
+	}
+	if len(depths) == 0 {
+		depths = []int{0}
 	}
 	if *modelRef == "" && *synthName == "" && len(pos) > 0 {
 		*modelRef, pos = pos[0], pos[1:]
@@ -138,8 +151,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	start := time.Now()
-	nCtx := max(*nPrompt, *nGen)
-	e, err := mf.load(engine.Options{Threads: *threads, Context: nCtx, BatchSize: max(*nPrompt, 1)})
+	maxDepth := slices.Max(depths)
+	nCtx := maxDepth + max(*nPrompt, *nGen)
+	batch := max(*nPrompt, 1)
+	if maxDepth > 0 {
+		batch = max(batch, min(maxDepth, 512)) // the depth is a prefill, as llama-bench's (n_ubatch 512)
+	}
+	e, err := mf.load(engine.Options{Threads: *threads, Context: nCtx, BatchSize: batch})
 	if err != nil {
 		return err
 	}
@@ -154,87 +172,53 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	w := weightTraffic(e.File, e.Model.NExpert, e.Model.NExpertUse)
 	rep.SizeBytes, rep.Params, rep.DecodeBytes = w.size, w.params, w.decodeBytes
 
-	// Bandwidth is measured in the same run with every CPU, before, between
-	// and after the tests (the machines are shared, so the figure drifts);
-	// the best pass counts.
 	rep.BWThreads = runtime.NumCPU()
 	rep.BWBufferBytes = int64(*bwMiB) << 20
 	bwPool := kernels.NewPool(rep.BWThreads)
 	defer bwPool.Close()
-	var bestBW float64 // bytes per second
-	probe := func() {
-		bestBW = max(bestBW, bwPool.ReadBandwidth(int(rep.BWBufferBytes), 3))
-		debug.FreeOSMemory() // return the buffer before the next test
-	}
-
-	rng := rand.New(rand.NewPCG(*seed, 0xbe7c))
-	seq := e.NewSequenceBatch(max(*nPrompt, 1))
-	keep := func(int, []float32) {} // ask for logits, as llama-bench does
-	randomTokens := func(n int) []int {
-		t := make([]int, n)
-		for i := range t {
-			t[i] = rng.IntN(e.Model.NVocab)
-		}
-		return t
-	}
+	b := &benchRun{ctx: ctx, e: e, seq: e.NewSequenceBatch(batch), reps: *reps, bw: bwPool, bwBytes: int(rep.BWBufferBytes),
+		rng: rand.New(rand.NewPCG(*seed, 0xbe7c)), rep: rep}
 	// Warm up: one token touches every buffer and is the first token after
 	// loading. It reads only the experts it is routed to, so the rest of the
 	// mapped file is paged in too (llama.cpp maps it with MAP_POPULATE):
 	// no test then waits on the disk.
-	if err := seq.Eval(randomTokens(1), false, keep); err != nil {
+	if err := b.seq.Eval(b.randomTokens(1), false, b.keep); err != nil {
 		return err
 	}
 	rep.FirstTokenS = time.Since(start).Seconds()
 	pageIn(e.File)
-	probe()
-	if *nPrompt > 0 {
-		run := func() (float64, error) {
-			toks := randomTokens(*nPrompt)
-			seq.Reset(0)
-			t0 := time.Now()
-			if err := seq.Eval(toks, false, keep); err != nil {
-				return 0, err
-			}
-			return float64(*nPrompt) / time.Since(t0).Seconds(), nil
-		}
-		res, err := repeat(ctx, fmt.Sprintf("pp%d", *nPrompt), *reps, run)
-		if err != nil {
+	var bestBW float64 // bytes per second, for a run without a tg test
+	for _, d := range depths {
+		if err := b.fill(d); err != nil {
 			return err
 		}
-		rep.Results = append(rep.Results, res)
-		// The output projection runs for the last token only.
-		rep.PrefillFLOPs = 2 * (float64(w.layerParams)*float64(*nPrompt) + float64(w.outputParams))
-		rep.PrefillGFLOPs = rep.PrefillFLOPs * res.TokensPerS / float64(*nPrompt) / 1e9
+		if *nPrompt > 0 {
+			bestBW = max(bestBW, b.probe(0))
+			res, err := b.pp(*nPrompt, d)
+			if err != nil {
+				return err
+			}
+			rep.Results = append(rep.Results, res)
+			if d == 0 || rep.PrefillGFLOPs == 0 {
+				// The output projection runs for the last token only.
+				rep.PrefillFLOPs = 2 * (float64(w.layerParams)*float64(*nPrompt) + float64(w.outputParams))
+				rep.PrefillGFLOPs = rep.PrefillFLOPs * res.TokensPerS / float64(*nPrompt) / 1e9
+			}
+		}
+		if *nGen > 0 {
+			res, err := b.tg(*nGen, d)
+			if err != nil {
+				return err
+			}
+			rep.Results = append(rep.Results, res)
+		}
 	}
-	probe()
-	if *nGen > 0 {
-		one := []int{0}
-		run := func() (float64, error) {
-			seq.Reset(0)
-			toks := randomTokens(*nGen)
-			t0 := time.Now()
-			for _, tok := range toks {
-				one[0] = tok
-				if err := seq.Eval(one, false, keep); err != nil {
-					return 0, err
-				}
-			}
-			rate := float64(*nGen) / time.Since(t0).Seconds()
-			rep.ResidentBytes = max(rep.ResidentBytes, residentBytes())
-			return rate, nil
-		}
-		res, err := repeat(ctx, fmt.Sprintf("tg%d", *nGen), *reps, run)
-		if err != nil {
-			return err
-		}
-		rep.Results = append(rep.Results, res)
-		probe()
+	if *nGen == 0 {
+		bestBW = max(bestBW, b.probe(0))
 	}
 	rep.BandwidthGBs = bestBW / 1e9
-	for _, r := range rep.Results {
-		if strings.HasPrefix(r.Test, "tg") {
-			rep.RooflineShare = r.TokensPerS * float64(rep.DecodeBytes) / bestBW
-		}
+	if t := rooflineTest(rep.Results); t != nil {
+		rep.BandwidthGBs, rep.RooflineShare = pairedShare([]benchTest{*t}, rep.DecodeBytes)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -279,50 +263,6 @@ func meanStddev(x []float64) (float64, float64) {
 	return mean, math.Sqrt(ss / float64(len(x)-1))
 }
 
-// traffic summarizes a model's weights for the roofline and FLOP counts.
-type traffic struct {
-	size         int64 // bytes of all tensors
-	params       int64 // elements of all tensors
-	decodeBytes  int64 // bytes read to decode one token
-	layerParams  int64 // matrix weights per token in the layers
-	outputParams int64 // weights of the output projection
-}
-
-// weightTraffic counts what one token reads: every layer weight (for
-// expert tensors only the nUsed of nExpert experts a token is routed to),
-// the output projection, and one row of the token embedding (all of it when
-// it is also the output projection).
-func weightTraffic(f *gguf.File, nExpert, nUsed int) traffic {
-	var w traffic
-	_, untied := f.Tensor("output.weight")
-	for _, t := range f.Tensors {
-		b, n := int64(len(t.Data)), t.NumElements()
-		w.size += b
-		w.params += n
-		switch {
-		case t.Name == "token_embd.weight":
-			rows := max(int64(t.Rows()), 1)
-			w.decodeBytes += b / rows
-			if !untied {
-				w.decodeBytes += b
-				w.outputParams += n
-			}
-		case t.Name == "output.weight":
-			w.decodeBytes += b
-			w.outputParams += n
-		case strings.Contains(t.Name, "_exps.") && nExpert > 0:
-			w.decodeBytes += b * int64(nUsed) / int64(nExpert)
-			w.layerParams += n * int64(nUsed) / int64(nExpert)
-		default:
-			w.decodeBytes += b
-			if len(t.Dims) >= 2 && strings.HasPrefix(t.Name, "blk.") {
-				w.layerParams += n
-			}
-		}
-	}
-	return w
-}
-
 // printBench writes the report as a Markdown table (like llama-bench's)
 // followed by the derived figures.
 func printBench(w io.Writer, rep *benchReport) {
@@ -335,10 +275,15 @@ func printBench(w io.Writer, rep *benchReport) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "- memory read bandwidth: %.1f GB/s (%d threads streaming a %d MiB buffer, best of 3 passes before, between and after the tests)\n",
-		rep.BandwidthGBs, rep.BWThreads, rep.BWBufferBytes>>20)
+	how := "best of 3 passes before the tests"
+	if rooflineTest(rep.Results) != nil {
+		how = "right after each tg repetition for as long as it ran, the mean; the share is the mean of each pair's"
+	}
+	fmt.Fprintf(w, "- memory read bandwidth: %.1f GB/s (%d threads streaming a %d MiB buffer, %s)\n",
+		rep.BandwidthGBs, rep.BWThreads, rep.BWBufferBytes>>20, how)
 	for _, r := range rep.Results {
 		switch {
+		case r.Depth > 0: // the figures below are for an empty context
 		case strings.HasPrefix(r.Test, "tg"):
 			fmt.Fprintf(w, "- decode: %.1f MiB of weights read per token; %s at %.2f tok/s is %.1f%% of the bandwidth roofline (%.1f tok/s)\n",
 				float64(rep.DecodeBytes)/(1<<20), r.Test, r.TokensPerS, 100*rep.RooflineShare, rep.BandwidthGBs*1e9/float64(rep.DecodeBytes))
@@ -353,40 +298,4 @@ func printBench(w io.Writer, rep *benchReport) {
 		fmt.Fprintf(w, "- resident memory after decoding: %.1f MiB = %.2f × (file %.1f MiB + KV cache %.1f MiB)\n",
 			mib(rep.ResidentBytes), float64(rep.ResidentBytes)/float64(base), mib(rep.FileBytes), mib(rep.KVBytes))
 	}
-}
-
-// pageSink keeps pageIn's reads from being optimized away.
-var pageSink byte
-
-// pageIn reads one byte of every 4 KiB of every tensor of f, so that a
-// mapped file is resident before it is measured.
-func pageIn(f *gguf.File) {
-	var s byte
-	for _, t := range f.Tensors {
-		for i := 0; i < len(t.Data); i += 4096 {
-			s += t.Data[i]
-		}
-	}
-	pageSink = s
-}
-
-func mib(n int64) float64 { return float64(n) / (1 << 20) }
-
-// residentBytes returns the process's resident set size (VmRSS), or 0
-// where /proc/self/status does not give it.
-func residentBytes() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,17 +20,19 @@ type llamaBenchTest struct {
 	NThreads      int       `json:"n_threads"`
 	NPrompt       int       `json:"n_prompt"`
 	NGen          int       `json:"n_gen"`
+	NDepth        int       `json:"n_depth"`
 	SamplesTS     []float64 `json:"samples_ts"`
 }
 
 // name is the test's name as llama-bench and qilin bench print it: ppN or
-// tgN ("" for a combined pp+tg test, which qilin does not run).
+// tgN, with " @ dD" after D tokens of context ("" for a combined pp+tg
+// test, which qilin does not run).
 func (t llamaBenchTest) name() string {
 	switch {
 	case t.NPrompt > 0 && t.NGen == 0:
-		return "pp" + strconv.Itoa(t.NPrompt)
+		return testName("pp", t.NPrompt, t.NDepth)
 	case t.NGen > 0 && t.NPrompt == 0:
-		return "tg" + strconv.Itoa(t.NGen)
+		return testName("tg", t.NGen, t.NDepth)
 	}
 	return ""
 }
@@ -42,6 +45,7 @@ type benchSeries struct {
 	tests   []string             // in order of appearance
 	samples map[string][]float64 // test -> all samples
 	rounds  map[string][]float64 // test -> per-round means
+	tested  map[string]benchTest // qilin only: test -> its pooled samples and paired bandwidths
 	runs    []*benchReport       // qilin only: the rounds' reports
 	llama   []llamaBenchTest     // llama.cpp only: the rounds' tests
 }
@@ -60,6 +64,25 @@ func (s *benchSeries) add(test string, samples []float64) {
 	s.samples[test] = append(s.samples[test], samples...)
 	m, _ := meanStddev(samples)
 	s.rounds[test] = append(s.rounds[test], m)
+}
+
+// addTest pools a qilin test's samples with their paired bandwidths, the
+// bandwidths of a run that has none for a sample left 0.
+func (s *benchSeries) addTest(t benchTest) {
+	if s.tested == nil {
+		s.tested = map[string]benchTest{}
+	}
+	p := s.tested[t.Test]
+	p.Test, p.Depth = t.Test, t.Depth
+	for i, v := range t.Samples {
+		p.Samples = append(p.Samples, v)
+		bw := 0.0
+		if i < len(t.Bandwidth) {
+			bw = t.Bandwidth[i]
+		}
+		p.Bandwidth = append(p.Bandwidth, bw)
+	}
+	s.tested[t.Test] = p
 }
 
 // benchKey names what a series measured: the model file (the model's name
@@ -118,6 +141,7 @@ func benchReportFiles(w io.Writer, paths []string) error {
 		}
 		for _, t := range r.Results {
 			qilin[k].add(t.Test, t.Samples)
+			qilin[k].addTest(t)
 		}
 		qilin[k].runs = append(qilin[k].runs, r)
 	}
@@ -136,6 +160,9 @@ func benchReportFiles(w io.Writer, paths []string) error {
 		r := merged[i]
 		pp, tg := "-", "-"
 		for _, t := range r.Results {
+			if t.Depth > 0 {
+				continue // in the model's section
+			}
 			cell := fmt.Sprintf("%s: %.2f ± %.2f", t.Test, t.TokensPerS, t.Stddev)
 			if strings.HasPrefix(t.Test, "pp") {
 				pp = cell
@@ -147,6 +174,9 @@ func benchReportFiles(w io.Writer, paths []string) error {
 		if l := llama[k]; l != nil {
 			var refs, ratios []string
 			for _, t := range r.Results {
+				if t.Depth > 0 {
+					continue
+				}
 				if s := l.samples[t.Test]; s != nil {
 					m, _ := meanStddev(s)
 					refs = append(refs, fmt.Sprintf("%.2f", m))
@@ -183,14 +213,17 @@ func benchReportFiles(w io.Writer, paths []string) error {
 		if l != nil {
 			printLlamaComparison(w, r, q, l)
 		}
+		printDepths(w, r, l)
 	}
 	return nil
 }
 
 // mergeRuns pools the rounds of one qilin series into one report: all
-// samples of each test, the best bandwidth, and the figures derived from
-// them (roofline share, prefill GFLOP/s) recomputed; the first round's
-// command, the slowest load, the largest resident set.
+// samples of each test, and the figures derived from them recomputed: the
+// roofline share as the mean of every tg sample's share of its paired
+// bandwidth pass, the bandwidth as their mean (the best pass of runs
+// without paired passes), prefill GFLOP/s; the first round's command, the
+// slowest load, the largest resident set.
 func mergeRuns(s *benchSeries) *benchReport {
 	r := *s.runs[0]
 	r.Results = nil
@@ -201,12 +234,17 @@ func mergeRuns(s *benchSeries) *benchReport {
 		r.ResidentBytes = max(r.ResidentBytes, run.ResidentBytes)
 	}
 	for _, test := range s.tests {
-		t := benchTest{Test: test, Samples: s.samples[test]}
+		t := s.tested[test]
 		t.TokensPerS, t.Stddev = meanStddev(t.Samples)
 		r.Results = append(r.Results, t)
 		switch {
-		case strings.HasPrefix(test, "tg") && r.BandwidthGBs > 0:
-			r.RooflineShare = t.TokensPerS * float64(r.DecodeBytes) / (r.BandwidthGBs * 1e9)
+		case t.Depth > 0:
+		case strings.HasPrefix(test, "tg"):
+			if gbs, share := pairedShare([]benchTest{t}, r.DecodeBytes); gbs > 0 {
+				r.BandwidthGBs, r.RooflineShare = gbs, share
+			} else if r.BandwidthGBs > 0 {
+				r.RooflineShare = t.TokensPerS * float64(r.DecodeBytes) / (r.BandwidthGBs * 1e9)
+			}
 		case strings.HasPrefix(test, "pp"):
 			if n, err := strconv.Atoi(test[2:]); err == nil && n > 0 {
 				r.PrefillGFLOPs = r.PrefillFLOPs * t.TokensPerS / float64(n) / 1e9
@@ -220,10 +258,18 @@ func mergeRuns(s *benchSeries) *benchReport {
 func llamaCommand(l *benchSeries) string {
 	t := l.llama[0]
 	p, n := 0, 0
+	var depths []string
 	for _, x := range l.llama {
 		p, n = max(p, x.NPrompt), max(n, x.NGen)
+		if d := strconv.Itoa(x.NDepth); !slices.Contains(depths, d) {
+			depths = append(depths, d)
+		}
 	}
-	return fmt.Sprintf("llama-bench -m %s -t %d -p %d -n %d -r %d -o json", t.ModelFilename, t.NThreads, p, n, len(t.SamplesTS))
+	d := ""
+	if len(depths) > 1 || depths[0] != "0" {
+		d = " -d " + strings.Join(depths, ",")
+	}
+	return fmt.Sprintf("llama-bench -m %s -t %d -p %d -n %d%s -r %d -o json", t.ModelFilename, t.NThreads, p, n, d, len(t.SamplesTS))
 }
 
 // printLlamaComparison writes llama.cpp's figures beside qilin's merged
@@ -238,7 +284,7 @@ func printLlamaComparison(w io.Writer, r *benchReport, q, l *benchSeries) {
 		}
 		m, sd := meanStddev(s)
 		part := fmt.Sprintf("%s %.2f ± %.2f t/s", t.Test, m, sd)
-		if strings.HasPrefix(t.Test, "tg") && r.BandwidthGBs > 0 {
+		if strings.HasPrefix(t.Test, "tg") && t.Depth == 0 && r.BandwidthGBs > 0 {
 			part += fmt.Sprintf(" (%.1f%% of the roofline)", 100*m*float64(r.DecodeBytes)/(r.BandwidthGBs*1e9))
 		}
 		part += fmt.Sprintf(", qilin %.2f×", t.TokensPerS/m)
@@ -254,4 +300,39 @@ func printLlamaComparison(w io.Writer, r *benchReport, q, l *benchSeries) {
 	}
 	fmt.Fprintf(w, "- llama.cpp %s (llama-bench, the same file and threads, on this machine in the same run): %s\n",
 		l.llama[0].BuildCommit, strings.Join(parts, "; "))
+}
+
+// printDepths writes, when r has tests after a context (-d), a table of
+// each tg test's tok/s by depth, for qilin and llama.cpp (l, or nil), with
+// each depth's tok/s over the shallowest's.
+func printDepths(w io.Writer, r *benchReport, l *benchSeries) {
+	var ds []benchTest
+	for _, t := range r.Results {
+		if t.Depth > 0 && strings.HasPrefix(t.Test, "tg") {
+			ds = append(ds, t)
+		}
+	}
+	if len(ds) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "| test\t qilin t/s\t of the shallowest\t llama.cpp t/s\t of the shallowest\t qilin / llama.cpp |")
+	fmt.Fprintln(tw, "| ---\t ---:\t ---:\t ---:\t ---:\t ---: |")
+	var lm0 float64
+	for i, t := range ds {
+		lcell, lrel, ratio := "-", "-", "-"
+		if l != nil && l.samples[t.Test] != nil {
+			m, sd := meanStddev(l.samples[t.Test])
+			if i == 0 {
+				lm0 = m
+			}
+			lcell, ratio = fmt.Sprintf("%.2f ± %.2f", m, sd), fmt.Sprintf("%.2f×", t.TokensPerS/m)
+			if lm0 > 0 {
+				lrel = fmt.Sprintf("%.2f", m/lm0)
+			}
+		}
+		fmt.Fprintf(tw, "| %s\t %.2f ± %.2f\t %.2f\t %s\t %s\t %s |\n", t.Test, t.TokensPerS, t.Stddev, t.TokensPerS/ds[0].TokensPerS, lcell, lrel, ratio)
+	}
+	tw.Flush()
 }

@@ -222,3 +222,71 @@ func TestBenchReportBesideLlamaBench(t *testing.T) {
 		t.Errorf("--report of malformed llama-bench output: exit %d (%s), want 1 naming llama-bench", code, stderr)
 	}
 }
+
+// -d runs each test after that many tokens of context, named as
+// llama-bench names them, resuming at the depth for every repetition (on a
+// recurrent model too, at a depth off the snapshots' block boundaries);
+// each tg sample has its bandwidth pass.
+func TestBenchDepth(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "bench", "--synthetic", "tiny-qwen35", "-p", "4", "-n", "2", "-d", "0,100", "-r", "2",
+		"-t", "2", "--json", "--bandwidth-mib", "16")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got benchReport
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	var tests []string
+	for _, r := range got.Results {
+		tests = append(tests, r.Test)
+		if len(r.Samples) != 2 || (strings.HasPrefix(r.Test, "tg") && len(r.Bandwidth) != 2) {
+			t.Errorf("%s: %d samples, %d bandwidth passes", r.Test, len(r.Samples), len(r.Bandwidth))
+		}
+	}
+	if want := []string{"pp4", "tg2", "pp4 @ d100", "tg2 @ d100"}; !slices.Equal(tests, want) {
+		t.Errorf("tests %q, want %q", tests, want)
+	}
+	if want := int64(104) * got.KVBytesPerTok; got.KVBytes != want {
+		t.Errorf("kv_cache_bytes %d, want %d (104 positions)", got.KVBytes, want)
+	}
+}
+
+// The roofline share is the mean of each tg sample's share of the
+// bandwidth pass paired with it, pooled over the rounds; llama.cpp's depth
+// tests are set beside qilin's of the same name.
+func TestBenchReportPairedBandwidth(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// 1e9 bytes per token: 10 tok/s at 20 GB/s is 50%, 5 tok/s at 5 GB/s 100%,
+	// 12 tok/s at 40 GB/s 30%: the mean share 60%, the mean bandwidth 21.7 GB/s.
+	round := func(tg, bw []float64) *benchReport {
+		return &benchReport{Model: "m Q4_K_M", File: "/m.gguf", Threads: 2, BandwidthGBs: 99, DecodeBytes: 1e9, Command: "qilin bench -m /m.gguf",
+			Results: []benchTest{{Test: "tg2", Samples: tg, Bandwidth: bw}, {Test: "tg2 @ d512", Depth: 512, Samples: []float64{4}, Bandwidth: []float64{1}}}}
+	}
+	files := []string{
+		write("q1.json", round([]float64{10, 5}, []float64{20, 5})),
+		write("q2.json", round([]float64{12}, []float64{40})),
+		write("l1.json", []llamaBenchTest{{ModelFilename: "/m.gguf", NThreads: 2, NGen: 2, NDepth: 512, SamplesTS: []float64{2}}}),
+	}
+	md, stderr, code := runCLI(t, append([]string{"bench", "--report"}, files...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"21.7 GB/s", "60.0%", "tg2 @ d512 2.00 ± 0.00 t/s, qilin 2.00×", "-n 2 -d 512 -r 1",
+		"| tg2 @ d512 | 4.00 ± 0.00 | 1.00              | 2.00 ± 0.00   | 1.00              | 2.00×"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+}

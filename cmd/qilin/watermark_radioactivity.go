@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/qilin-ai/qilin/chat"
 	"github.com/qilin-ai/qilin/engine"
 	"github.com/qilin-ai/qilin/internal/termui"
 	"github.com/qilin-ai/qilin/sample"
@@ -137,9 +133,12 @@ func testSuspect(ctx context.Context, e, ref *engine.Engine, keys []watermark.Ke
 	var in watermark.ReadingInput
 	var err error
 	if dataDir != "" {
-		texts, starts, rerr := readMarkedData(dataDir, e)
+		texts, starts, generated, rerr := readMarkedData(dataDir, e)
 		if rerr != nil {
 			return watermark.RadioResult{}, in, rerr
+		}
+		if generated < len(texts) {
+			fmt.Fprintf(stderr, "note: %d of %d outputs retokenized (the rest read as the teacher generated them): collect with --top-logprobs 1 to keep the generated tokens; the first-read rule is exact only on those\n", len(texts)-generated, len(texts))
 		}
 		var logps [][]float64
 		if in, logps, err = readOurs(ctx, e, texts, starts, budget, weighted, stderr); err == nil && ref != nil {
@@ -355,120 +354,4 @@ func argmaxLogit(l []float32) int {
 		}
 	}
 	return best
-}
-
-// markedRecord is one of our marked outputs with the conversation that
-// asked for it.
-type markedRecord struct {
-	prompt []chat.Message // the messages before the answer (none for a "text" line)
-	key    string         // prompt as JSON, to tell prompts apart
-	output string         // reasoning and answer
-}
-
-// readMarkedRecords reads our marked outputs from the *.jsonl files of dir,
-// as distill collect writes them (one record a line, with "messages": the
-// messages before the assistant's are the prompt, the assistant's
-// reasoning_content and content the marked output), or lines with a
-// "text" field.
-func readMarkedRecords(dir string) ([]markedRecord, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("--data %s: no *.jsonl files", dir)
-	}
-	var recs []markedRecord
-	for _, name := range files {
-		if err := readMarkedFile(name, &recs); err != nil {
-			return nil, err
-		}
-	}
-	if len(recs) == 0 {
-		return nil, fmt.Errorf("--data %s: no outputs (records with assistant messages or text)", dir)
-	}
-	return recs, nil
-}
-
-func readMarkedFile(name string, recs *[]markedRecord) error {
-	f, err := os.Open(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
-	for line := 1; sc.Scan(); line++ {
-		if len(strings.TrimSpace(sc.Text())) == 0 {
-			continue
-		}
-		var rec struct {
-			Text     *string `json:"text"`
-			Messages []struct {
-				Role             string  `json:"role"`
-				Content          string  `json:"content"`
-				ReasoningContent *string `json:"reasoning_content"`
-			} `json:"messages"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return fmt.Errorf("%s:%d: %v", name, line, err)
-		}
-		var r markedRecord
-		if rec.Text != nil {
-			r.output = *rec.Text
-		}
-		for _, m := range rec.Messages {
-			if m.Role == "assistant" {
-				if m.ReasoningContent != nil {
-					r.output += *m.ReasoningContent + "\n"
-				}
-				r.output += m.Content
-				break
-			}
-			r.prompt = append(r.prompt, chat.Message{Role: m.Role, Content: m.Content})
-		}
-		if r.output == "" {
-			continue
-		}
-		if len(r.prompt) > 0 {
-			b, _ := json.Marshal(r.prompt)
-			r.key = string(b)
-		}
-		*recs = append(*recs, r)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: %v", name, err)
-	}
-	return nil
-}
-
-// readMarkedData reads our marked outputs (readMarkedRecords) as token ids
-// of a local suspect e: each its prompt, rendered with e's chat template as
-// the server rendered it for the teacher (and distill train for the
-// student), or e's BOS for a "text" line, followed by the output;
-// texts[i][:starts[i]] is the prompt.
-func readMarkedData(dir string, e *engine.Engine) (texts [][]int, starts []int, err error) {
-	recs, err := readMarkedRecords(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, r := range recs {
-		var prompt []int
-		if len(r.prompt) > 0 {
-			p, err := renderChat(e, r.prompt, engine.ThinkingDefault)
-			if err != nil {
-				return nil, nil, err
-			}
-			prompt = p.Tokens
-		} else if prompt, err = e.Tok.Encode("", e.Tok.AddBOS(), false); err != nil {
-			return nil, nil, err
-		}
-		ids, err := e.Tok.Encode(r.output, false, false)
-		if err != nil {
-			return nil, nil, err
-		}
-		texts = append(texts, append(prompt[:len(prompt):len(prompt)], ids...))
-		starts = append(starts, len(prompt))
-	}
-	return texts, starts, nil
 }

@@ -89,8 +89,9 @@ func readMarkedConversations(dir string, tok *tokenizer.Tokenizer) ([][]chat.Mes
 	var prompts [][]chat.Message
 	var outputs [][]int
 	seen := map[string]bool{}
+	x := newPieceIndex(tok)
 	for _, r := range recs {
-		ids, err := tok.Encode(r.output, false, false)
+		ids, _, err := outputIDs(r, tok, x)
 		if err != nil {
 			return nil, nil, err
 		}

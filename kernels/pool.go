@@ -43,6 +43,7 @@ type Pool struct {
 
 	mm   matmulTask   // reused by MatMul so that calls do not allocate
 	qt   quantizeTask // likewise for activation quantization
+	mv   matVecsTask  // likewise for MatVecs
 	gemm gemmTask     // likewise for Gemm, with one packing buffer per thread
 
 	// tileBufs holds one buffer per thread for the weights a batched MatMul

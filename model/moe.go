@@ -97,7 +97,7 @@ func (m *moe) matrices() []kernels.Matrix {
 func (m *moe) scratch(c *Config, B int) need {
 	E, F, NE, K := c.NEmbd, c.NFFExpert, c.NExpert, c.NExpertUse
 	n := need{
-		floats: 2*B*NE + B*K + B*E + 2*B*F + B*E + B*K*E + B*E,
+		floats: 2*B*NE + B*K + B*E + 2*B*F + B*E + B*K*E + B*E + 2*K*F + K*E,
 		ints:   B*K + B + c.NExpertGroups,
 		bools:  NE + c.NExpertGroups,
 	}
@@ -109,21 +109,56 @@ func (m *moe) scratch(c *Config, B int) need {
 
 func (m *moe) forward(r *Runner, h, x []float32, n int) {
 	c := &r.m.Config
-	E, F, NE, K := c.NEmbd, c.NFFExpert, c.NExpert, c.NExpertUse
+	E, NE, K := c.NEmbd, c.NExpert, c.NExpertUse
 	probs, choose, selW := r.arena.floats(n*NE), r.arena.floats(n*NE), r.arena.floats(n*K)
-	sel, rows := r.arena.ints(n*K), r.arena.ints(n)
+	sel := r.arena.ints(n * K)
 	rs := routeScratch{taken: r.arena.bools(NE), order: r.arena.ints(c.NExpertGroups), keep: r.arena.bools(c.NExpertGroups)}
 	r.matmul(probs, m.router, h, n)
 	for i := 0; i < n; i++ {
 		m.route(c, probs[i*NE:(i+1)*NE], choose[i*NE:(i+1)*NE], sel[i*K:(i+1)*K], selW[i*K:(i+1)*K], rs)
 	}
 
-	// Each expert evaluates the tokens routed to it at once, so its
-	// weights are read once per batch; a token's weighted outputs wait in
-	// its slots until all are there.
+	slots := r.arena.floats(n * K * E)
+	if n == 1 {
+		m.experts1(r, h, sel, selW, slots)
+	} else {
+		m.experts(r, h, sel, selW, slots, n)
+	}
+
+	// moe_out = slot 0 + slot 1 + ... (+ the shared experts), then x +=
+	// moe_out: llama.cpp's graph, in its order of rounding.
+	sum := r.arena.floats(n * E)
+	for i := 0; i < n; i++ {
+		acc := sum[i*E : (i+1)*E]
+		copy(acc, slots[i*K*E:(i*K+1)*E])
+		for j := 1; j < K; j++ {
+			kernels.Add(acc, slots[(i*K+j)*E:(i*K+j+1)*E])
+		}
+	}
+	if m.shared != nil {
+		sh := r.arena.floats(n * E)
+		m.shared.apply(r, sh, h, n)
+		if m.sharedGate != nil {
+			for i := 0; i < n; i++ {
+				g := sigmoid(kernels.Dot(m.sharedGate, h[i*E:(i+1)*E]))
+				kernels.Scale(sh[i*E:(i+1)*E], g, sh[i*E:(i+1)*E])
+			}
+		}
+		kernels.Add(sum, sh)
+	}
+	kernels.Add(x[:n*E], sum)
+}
+
+// experts writes into slots (n, K, E) each chosen expert's output for the
+// n tokens of h (n, E), weighted by the router: each expert evaluates the
+// tokens routed to it at once, so its weights are read once per batch.
+func (m *moe) experts(r *Runner, h []float32, sel []int, selW, slots []float32, n int) {
+	c := &r.m.Config
+	E, F, NE, K := c.NEmbd, c.NFFExpert, c.NExpert, c.NExpertUse
+	rows := r.arena.ints(n)
 	xin := r.arena.floats(n * E)
 	gate, up := r.arena.floats(n*F), r.arena.floats(n*F)
-	out, slots := r.arena.floats(n*E), r.arena.floats(n*K*E)
+	out := r.arena.floats(n * E)
 	for e := 0; e < NE; e++ {
 		nr := 0
 		for i := 0; i < n; i++ {
@@ -149,29 +184,37 @@ func (m *moe) forward(r *Runner, h, x []float32, n int) {
 			kernels.Scale(slots[s*E:(s+1)*E], selW[s], out[a*E:(a+1)*E])
 		}
 	}
+}
 
-	// moe_out = slot 0 + slot 1 + ... (+ the shared experts), then x +=
-	// moe_out: llama.cpp's graph, in its order of rounding.
-	sum := r.arena.floats(n * E)
-	for i := 0; i < n; i++ {
-		acc := sum[i*E : (i+1)*E]
-		copy(acc, slots[i*K*E:(i*K+1)*E])
-		for j := 1; j < K; j++ {
-			kernels.Add(acc, slots[(i*K+j)*E:(i*K+j+1)*E])
-		}
+// experts1 is experts for one token: the K chosen experts' gate and up
+// products in one pass of the pool, their down products in another, where
+// a pass per expert matrix would wait for the pool 3K times. Each value is
+// experts' for a batch of one, bit for bit.
+func (m *moe) experts1(r *Runner, h []float32, sel []int, selW, slots []float32) {
+	c := &r.m.Config
+	E, F, K := c.NEmbd, c.NFFExpert, c.NExpertUse
+	ws := r.mats[:2*K]
+	for j, e := range sel[:K] {
+		ws[j], ws[K+j] = m.gate[e], m.up[e]
 	}
-	if m.shared != nil {
-		sh := r.arena.floats(n * E)
-		m.shared.apply(r, sh, h, n)
-		if m.sharedGate != nil {
-			for i := 0; i < n; i++ {
-				g := sigmoid(kernels.Dot(m.sharedGate, h[i*E:(i+1)*E]))
-				kernels.Scale(sh[i*E:(i+1)*E], g, sh[i*E:(i+1)*E])
-			}
-		}
-		kernels.Add(sum, sh)
+	gu := r.arena.floats(2 * K * F) // (2K, F): the gates, then the ups
+	if ws[0].Type == ws[K].Type {
+		r.pool.MatVecs(gu, ws, h[:E], r.act)
+	} else {
+		r.pool.MatVecs(gu[:K*F], ws[:K], h[:E], r.act)
+		r.pool.MatVecs(gu[K*F:], ws[K:], h[:E], r.act)
 	}
-	kernels.Add(x[:n*E], sum)
+	for j := range K {
+		kernels.SwiGLU(gu[j*F:(j+1)*F], gu[(K+j)*F:(K+j+1)*F])
+	}
+	for j, e := range sel[:K] {
+		ws[j] = m.down[e]
+	}
+	out := r.arena.floats(K * E) // (K, E)
+	r.pool.MatVecs(out, ws[:K], gu[:K*F], r.act)
+	for j := range K {
+		kernels.Scale(slots[j*E:(j+1)*E], selW[j], out[j*E:(j+1)*E])
+	}
 }
 
 // route chooses a token's experts from its router scores p (n_expert):

@@ -111,8 +111,9 @@ type Runner struct {
 	act   []byte    // quantized activations for MatMul
 	arena arena     // the blocks' own scratch
 	attn  attnTask
-	delta deltaScan // the Gated DeltaNet layers' scan
-	snap  []int     // per batch token: the snapshot slot its recurrent states go to after it, or -1
+	delta deltaScan        // the Gated DeltaNet layers' scan
+	snap  []int            // per batch token: the snapshot slot its recurrent states go to after it, or -1
+	mats  []kernels.Matrix // a MoE decode step's chosen experts (moe.experts1)
 }
 
 // NewRunner returns a runner for batches of up to maxBatch tokens over caches
@@ -128,6 +129,7 @@ func (m *Model) NewRunner(pool *kernels.Pool, maxBatch, nCtx int) *Runner {
 		outIn: make([]float32, maxBatch*E),
 		cs:    make([]float32, c.Rope.Dims),
 		snap:  make([]int, maxBatch),
+		mats:  make([]kernels.Matrix, 2*c.NExpertUse),
 	}
 	var nd need
 	act := max(kernels.ActivationBytes(quant.F32, E, maxBatch), r.actBytes(m.TokEmbd, maxBatch), r.actBytes(m.Output, maxBatch))
@@ -135,7 +137,7 @@ func (m *Model) NewRunner(pool *kernels.Pool, maxBatch, nCtx int) *Runner {
 		for _, bl := range []block{l.Attn, l.FFN} {
 			nd = nd.max(bl.scratch(c, maxBatch))
 			for _, w := range bl.matrices() {
-				act = max(act, r.actBytes(w, maxBatch))
+				act = max(act, r.actBytes(w, max(maxBatch, c.NExpertUse)))
 			}
 		}
 	}

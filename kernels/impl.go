@@ -11,6 +11,9 @@ import (
 type kernelSet struct {
 	name string
 	dots [maxType]dotKernel
+	// plain holds, where set, the set's kernel with the bits of plainDot(t):
+	// the weights llama.cpp leaves unrepacked. Unset: plainDot's Go twin.
+	plain [maxType]dotKernel
 	// quantize converts rows of activations to type t (Q8_0, Q8_K, F16);
 	// nil entries fall back to quant.Quantize.
 	quantize [maxType]func(x []float32, dst []byte)
@@ -158,7 +161,7 @@ func (ks *kernelSet) dotFor(w Matrix, n int) dotKernel {
 		return dotKernel{one: genericSet.f32Gemm}
 	}
 	if w.Rows%8 != 0 || w.Layout == Unpacked {
-		if k, ok := plainDot(w.Type); ok {
+		if k, ok := ks.plainDot(w.Type); ok {
 			return k
 		}
 	}
@@ -167,6 +170,15 @@ func (ks *kernelSet) dotFor(w Matrix, n int) dotKernel {
 		return dotKernel{one: k.one, rows: k.rows}
 	}
 	return k
+}
+
+// plainDot returns the set's kernel for weights of type t that llama.cpp
+// leaves unrepacked, as the package function plainDot does.
+func (ks *kernelSet) plainDot(t quant.Type) (dotKernel, bool) {
+	if int(t) < maxType && ks.plain[t].one != nil {
+		return ks.plain[t], true
+	}
+	return plainDot(t)
 }
 
 // quantizeRow converts x to activation type t in dst.

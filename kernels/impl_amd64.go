@@ -55,6 +55,9 @@ func simdSets() []*kernelSet {
 	ks.dots[quant.Q8_0].tile = tileKernel{repack: repackWith(quant.Q8_0, repackQ8_0AVX2), run: runLanes2x4}
 	ks.dots[quant.Q5_0].tile = tileKernel{repack: repackWith(quant.Q5_0, repackQ5_0AVX2), run: runLanes2x4}
 	kDot(quant.Q4_K, dotQ4_Kx1AVX2, dotQ4_Kx4AVX2)
+	ks.plain[quant.Q4_K] = rowsDot(quant.QK_K, 144, 292, func(nb int, w *byte, wstride, r int, a *byte, _ *float32, out *float32) {
+		dotQ4_KLanesx1AVX2(nb, w, wstride, r, a, out)
+	}, false)
 	kDot(quant.Q5_K, dotQ5_Kx1AVX2, dotQ5_Kx4AVX2)
 	kDot(quant.Q6_K, dotQ6_Kx1AVX2, dotQ6_Kx4AVX2)
 	kDot(quant.Q2_K, dotQ2_Kx1AVX2, dotQ2_Kx4AVX2)

@@ -3261,6 +3261,146 @@ blocks_done:
 	VZEROUPPER
 	RET
 
+// func dotQ4_KLanesx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·dotQ4_KLanesx1AVX2(SB), NOSPLIT, $0-48
+row:
+	MOVQ   nb+0(FP), AX
+	MOVQ   w+8(FP), CX
+	MOVQ   a+32(FP), DX
+	VPXOR  Y0, Y0, Y0
+	VXORPS X1, X1, X1
+
+blocks_tail:
+	CMPQ         AX, $0x00000000
+	JE           blocks_done
+	PREFETCHT0   2048(CX)
+	PREFETCHT0   2112(CX)
+	PREFETCHT0   2176(CX)
+	MOVL         4(CX), BX
+	MOVL         8(CX), SI
+	MOVL         12(CX), DI
+	MOVL         DI, R8
+	SHRL         $0x04, R8
+	ANDL         $0x0f0f0f0f, R8
+	MOVL         SI, R9
+	SHRL         $0x06, R9
+	ANDL         $0x03030303, R9
+	SHLL         $0x04, R9
+	ORL          R9, R8
+	ANDL         $0x3f3f3f3f, SI
+	ANDL         $0x0f0f0f0f, DI
+	MOVL         BX, R9
+	SHRL         $0x06, R9
+	ANDL         $0x03030303, R9
+	SHLL         $0x04, R9
+	ORL          R9, DI
+	ANDL         $0x3f3f3f3f, BX
+	SHLQ         $0x20, DI
+	ORQ          BX, DI
+	SHLQ         $0x20, R8
+	ORQ          SI, R8
+	VMOVQ        DI, X2
+	VPINSRQ      $0x01, R8, X2, X2
+	VPMOVZXBW    X2, Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPERMQ       $0x44, Y2, Y2
+	VMOVDQU      260(DX), X4
+	VPHADDW      276(DX), X4, X4
+	VPMADDWD     X3, X4, X4
+	VCVTDQ2PS    X4, X4
+	VBROADCASTSS (DX), X3
+	VPBROADCASTW 2(CX), X5
+	VCVTPH2PS    X5, Y5
+	VMULPS       X5, X3, X3
+	VFNMADD231PS X4, X3, X1
+	VPXOR        Y3, Y3, Y3
+	VMOVDQU      16(CX), Y5
+	VPAND        mask0F<>+0(SB), Y5, Y4
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        mask0F<>+0(SB), Y5, Y5
+	VPSHUFB      shufK0<>+0(SB), Y2, Y6
+	VPSHUFB      shufK1<>+0(SB), Y2, Y7
+	VPMADDUBSW   4(DX), Y4, Y4
+	VPMADDWD     Y6, Y4, Y4
+	VPADDD       Y4, Y3, Y3
+	VPMADDUBSW   36(DX), Y5, Y4
+	VPMADDWD     Y7, Y4, Y4
+	VPADDD       Y4, Y3, Y3
+	VMOVDQU      48(CX), Y5
+	VPAND        mask0F<>+0(SB), Y5, Y4
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        mask0F<>+0(SB), Y5, Y5
+	VPSHUFB      shufK2<>+0(SB), Y2, Y6
+	VPSHUFB      shufK3<>+0(SB), Y2, Y7
+	VPMADDUBSW   68(DX), Y4, Y4
+	VPMADDWD     Y6, Y4, Y4
+	VPADDD       Y4, Y3, Y3
+	VPMADDUBSW   100(DX), Y5, Y4
+	VPMADDWD     Y7, Y4, Y4
+	VPADDD       Y4, Y3, Y3
+	VMOVDQU      80(CX), Y5
+	VPAND        mask0F<>+0(SB), Y5, Y4
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        mask0F<>+0(SB), Y5, Y5
+	VPSHUFB      shufK4<>+0(SB), Y2, Y6
+	VPSHUFB      shufK5<>+0(SB), Y2, Y7
+	VPMADDUBSW   132(DX), Y4, Y4
+	VPMADDWD     Y6, Y4, Y4
+	VPADDD       Y4, Y3, Y3
+	VPMADDUBSW   164(DX), Y5, Y4
+	VPMADDWD     Y7, Y4, Y4
+	VPADDD       Y4, Y3, Y3
+	VMOVDQU      112(CX), Y5
+	VPAND        mask0F<>+0(SB), Y5, Y4
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        mask0F<>+0(SB), Y5, Y5
+	VPSHUFB      shufK6<>+0(SB), Y2, Y6
+	VPSHUFB      shufK7<>+0(SB), Y2, Y2
+	VPMADDUBSW   196(DX), Y4, Y4
+	VPMADDWD     Y6, Y4, Y4
+	VPADDD       Y4, Y3, Y3
+	VPMADDUBSW   228(DX), Y5, Y4
+	VPMADDWD     Y2, Y4, Y4
+	VPADDD       Y4, Y3, Y3
+	VPBROADCASTW (CX), X2
+	VCVTPH2PS    X2, Y2
+	VBROADCASTSS (DX), Y4
+	VMULPS       Y2, Y4, Y4
+	VCVTDQ2PS    Y3, Y3
+	VFMADD231PS  Y3, Y4, Y0
+	ADDQ         $0x00000090, CX
+	ADDQ         $0x00000124, DX
+	DECQ         AX
+	JMP          blocks_tail
+
+blocks_done:
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X0, X2, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X2, X0, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VADDSS       X0, X2, X2
+	MOVQ         out+40(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         rows+24(FP), DX
+	VMOVSS       X2, (AX)
+	ADDQ         $0x00000004, AX
+	MOVQ         AX, out+40(FP)
+	MOVQ         wstride+16(FP), AX
+	ADDQ         AX, CX
+	MOVQ         CX, w+8(FP)
+	DECQ         DX
+	MOVQ         DX, rows+24(FP)
+	JNZ          row
+	VZEROUPPER
+	RET
+
 DATA mask03<>+0(SB)/1, $0x03
 DATA mask03<>+1(SB)/1, $0x03
 DATA mask03<>+2(SB)/1, $0x03

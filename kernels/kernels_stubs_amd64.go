@@ -90,6 +90,12 @@ func dotQ5_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride 
 //go:noescape
 func dotQ6_Kx4AVX2(nb int, w *byte, a *byte, astride int, out *float32, ostride int)
 
+// dotQ4_KLanesx1AVX2 writes out[t] = Q4_KLanes row w . Q8_K activation row t (at a + t*astride) for t < 1, over nb super-blocks.
+// It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
+//
+//go:noescape
+func dotQ4_KLanesx1AVX2(nb int, w *byte, wstride int, rows int, a *byte, out *float32)
+
 // dotQ2_Kx1AVX2 writes out[t] = Q2_K row w . Q8_K activation row t (at a + t*astride) for t < 1, over nb super-blocks.
 // It does so for rows > 0 weight rows at w + r*wstride, storing row r's sum at out[r].
 //

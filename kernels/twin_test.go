@@ -82,9 +82,17 @@ func TestTwinsBitExact(t *testing.T) {
 				q8Scales(a, ad)
 			}
 			want := genericSet.dot(typ).one(n, w, a, ad)
+			plain, hasPlain := plainDot(typ)
 			for _, ks := range kernelSets[1:] {
 				if got := ks.dot(typ).one(n, w, a, ad); math.Float32bits(got) != math.Float32bits(want) {
 					t.Errorf("%s %s nb=%d: %v, generic twin %v", ks.name, typ, nb, got, want)
+				}
+				if !hasPlain {
+					continue
+				}
+				k, _ := ks.plainDot(typ)
+				if got, want := k.one(n, w, a, ad), plain.one(n, w, a, ad); math.Float32bits(got) != math.Float32bits(want) {
+					t.Errorf("%s %s unrepacked nb=%d: %v, generic twin %v", ks.name, typ, nb, got, want)
 				}
 			}
 		}
@@ -312,30 +320,39 @@ func TestRowsKernels(t *testing.T) {
 	for _, ks := range kernelSets {
 		for _, typ := range dotTypes {
 			k := ks.dot(typ)
-			if k.rows == nil {
-				continue
+			rowsKernelsMatchOne(t, rng, ks, ks.name, typ, k)
+			if pk, ok := ks.plainDot(typ); ok {
+				rowsKernelsMatchOne(t, rng, ks, ks.name+" unrepacked", typ, pk)
 			}
-			at := quant.VecDotType(typ)
-			for _, nb := range []int{1, 3, 7} {
-				n := nb * typ.BlockLen()
-				const rows = 9
-				w := fastMatrix(rng, typ, rows, n)
-				arb, _ := at.RowSize(n)
-				act := make([]byte, arb)
-				ks.quantizeRow(at, randVec(rng, n, 1), act)
-				var ad []float32
-				if at == quant.Q8_0 {
-					ad = make([]float32, nb)
-					q8Scales(act, ad)
-				}
-				out := make([]float32, rows)
-				k.rows(n, w.Data, w.RowBytes, act, ad, out)
-				for r := range out {
-					want := k.one(n, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, ad)
-					if math.Float32bits(out[r]) != math.Float32bits(want) {
-						t.Errorf("%s %s nb=%d row %d: rows %v, one %v", ks.name, typ, nb, r, out[r], want)
-					}
-				}
+		}
+	}
+}
+
+// rowsKernelsMatchOne checks k.rows of set ks, where set, against k.one.
+func rowsKernelsMatchOne(t *testing.T, rng *rand.Rand, ks *kernelSet, name string, typ quant.Type, k dotKernel) {
+	t.Helper()
+	if k.rows == nil {
+		return
+	}
+	at := quant.VecDotType(typ)
+	for _, nb := range []int{1, 3, 7} {
+		n := nb * typ.BlockLen()
+		const rows = 9
+		w := fastMatrix(rng, typ, rows, n)
+		arb, _ := at.RowSize(n)
+		act := make([]byte, arb)
+		ks.quantizeRow(at, randVec(rng, n, 1), act)
+		var ad []float32
+		if at == quant.Q8_0 {
+			ad = make([]float32, nb)
+			q8Scales(act, ad)
+		}
+		out := make([]float32, rows)
+		k.rows(n, w.Data, w.RowBytes, act, ad, out)
+		for r := range out {
+			want := k.one(n, w.Data[r*w.RowBytes:(r+1)*w.RowBytes], act, ad)
+			if math.Float32bits(out[r]) != math.Float32bits(want) {
+				t.Errorf("%s %s nb=%d row %d: rows %v, one %v", name, typ, nb, r, out[r], want)
 			}
 		}
 	}

@@ -51,6 +51,7 @@ func genKQuants() {
 		genScaleMin("Q5_K", 176, T, &shufK, false)
 		genQ6_K(T, &shufQ6, c30)
 	}
+	genScaleMin("Q4_KLanes", 144, 1, &shufK, false)
 	genQ2Q3(&shufQ6)
 }
 
@@ -65,7 +66,10 @@ func genKQuants() {
 // gemv computes it; for four rows, as its gemm, once per pair of
 // sub-blocks (dotQ4_KRepacked). Otherwise (Q5_K) the 8 lanes of S are
 // scaled and accumulated separately and the mins' total is added to a
-// float32 apart, as ggml's AVX2 vec_dot (dotKLanes).
+// float32 apart, as ggml's AVX2 vec_dot (dotKLanes). Q4_KLanes (one row)
+// is ggml's AVX2 vec_dot for the Q4_K weights llama.cpp leaves unrepacked
+// (dotQ4_KLanes): the lanes as for Q5_K, the mins' 4 pair sums scaled into
+// 4 float32 lanes of their own, reduced as (m0+m2) + (m1+m3) and added last.
 func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 	nb, w, a := dotOpening(name, "Q8_K", T)
 	gemm := total && T > 1
@@ -76,7 +80,7 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 	} else {
 		acc = zeroAccs(T)
 	}
-	q5 := name == "Q5_K"
+	q5, pairMins := name == "Q5_K", name == "Q4_KLanes"
 	qs := 16
 	if q5 {
 		qs = 48
@@ -84,7 +88,11 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 	// Q5_K: the mins' float32 sums, row t in lane t, kept in the frame
 	// (the registers are all taken by the block loop).
 	var summs Mem
-	if !total {
+	var accm VecVirtual
+	if pairMins {
+		accm = XMM()
+		VXORPS(accm, accm, accm)
+	} else if !total {
 		summs = AllocLocal(16)
 		z := XMM()
 		VXORPS(z, z, z)
@@ -131,7 +139,19 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		// Mins (Q5_K): summs -= float(sum_j m_j * (bsum[2j] + bsum[2j+1])) *
 		// (d_a*dmin), one fused multiply-add per block.
 		// The rows' totals go in the lanes of one register (row t in lane t).
-		if !total {
+		// Q4_KLanes: accm -= float(m_2k*q8s_2k + m_2k+1*q8s_2k+1) * (d_a*dmin)
+		// in lane k.
+		if pairMins {
+			p, dv := XMM(), XMM()
+			VMOVDQU(a.at(0, 260), p)
+			VPHADDW(a.at(0, 276), p, p)
+			VPMADDWD(mins, p, p)
+			VCVTDQ2PS(p, p)
+			VBROADCASTSS(a.at(0, 0), dv)
+			dmin := halfBroadcast(Mem{Base: w, Disp: 2})
+			VMULPS(dmin.AsX(), dv, dv)
+			VFNMADD231PS(p, dv, accm)
+		} else if !total {
 			dv := XMM()
 			ps := make([]VecVirtual, 4)
 			for t := 0; t < 4; t++ {
@@ -250,6 +270,20 @@ func genScaleMin(name string, size, T int, shufK *[8]Mem, total bool) {
 		storeWith(acc, func(v, dst VecVirtual) {
 			VMOVSHDUP(v.AsX(), dst)
 			VSUBSS(dst, v.AsX(), dst) // acc - accm
+		})
+		VZEROUPPER()
+		RET()
+		return
+	}
+	if pairMins {
+		storeWith(acc, func(v, dst VecVirtual) {
+			hsumTo(v, dst)
+			m, h := XMM(), XMM()
+			VMOVHLPS(accm, accm, m)
+			VADDPS(accm, m, m) // [m0+m2, m1+m3]
+			VMOVSHDUP(m, h)
+			VADDSS(h, m, m)
+			VADDSS(m, dst, dst)
 		})
 		VZEROUPPER()
 		RET()

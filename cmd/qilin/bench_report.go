@@ -158,6 +158,9 @@ func benchReportFiles(w io.Writer, paths []string) error {
 	fmt.Fprintln(tw, "| ---\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---:\t ---: |")
 	for i, k := range order {
 		r := merged[i]
+		if !hasShallowTests(r) {
+			continue // only tests after a context: its section has them
+		}
 		pp, tg := "-", "-"
 		for _, t := range r.Results {
 			if t.Depth > 0 {
@@ -202,7 +205,7 @@ func benchReportFiles(w io.Writer, paths []string) error {
 		}
 		fmt.Fprintln(w, "```")
 		fmt.Fprintln(w)
-		if n := len(q.runs); n > 1 || l != nil {
+		if n := shallowRounds(q); n > 1 || l != nil {
 			what := "qilin"
 			if l != nil {
 				what = "qilin and llama-bench alternately"
@@ -298,8 +301,29 @@ func printLlamaComparison(w io.Writer, r *benchReport, q, l *benchSeries) {
 		}
 		parts = append(parts, part)
 	}
+	build := l.llama[0].BuildCommit
+	if build == "" || build == "unknown" {
+		build = "(its llama-bench recorded no build commit: built outside git)"
+	}
 	fmt.Fprintf(w, "- llama.cpp %s (llama-bench, the same file and threads, on this machine in the same run): %s\n",
-		l.llama[0].BuildCommit, strings.Join(parts, "; "))
+		build, strings.Join(parts, "; "))
+}
+
+// hasShallowTests reports whether r has a test without a context (-d 0).
+func hasShallowTests(r *benchReport) bool {
+	return slices.ContainsFunc(r.Results, func(t benchTest) bool { return t.Depth == 0 })
+}
+
+// shallowRounds counts the rounds of a qilin series that ran tests without
+// a context; runs of depth tests alone are not rounds of the main table.
+func shallowRounds(q *benchSeries) int {
+	n := 0
+	for _, r := range q.runs {
+		if hasShallowTests(r) {
+			n++
+		}
+	}
+	return n
 }
 
 // printDepths writes, when r has tests after a context (-d), a table of

@@ -290,3 +290,48 @@ func TestBenchReportPairedBandwidth(t *testing.T) {
 		}
 	}
 }
+
+// A model that ran only depth tests gets no empty row in the main table,
+// its depth runs are not counted as rounds, and a llama-bench built
+// outside git is not called "llama.cpp unknown".
+func TestBenchReportDepthOnlyAndUnknownBuild(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	shallow := &benchReport{Model: "a Q4_K_M", File: "/a.gguf", Threads: 2, DecodeBytes: 1e9, Command: "qilin bench -m /a.gguf",
+		Results: []benchTest{{Test: "tg2", Samples: []float64{10}}}}
+	deep := &benchReport{Model: "a Q4_K_M", File: "/a.gguf", Threads: 2, DecodeBytes: 1e9, Command: "qilin bench -m /a.gguf -d 512",
+		Results: []benchTest{{Test: "tg2 @ d512", Depth: 512, Samples: []float64{4}}}}
+	only := &benchReport{Model: "b Q4_K_M", File: "/b.gguf", Threads: 2, DecodeBytes: 1e9, Command: "qilin bench -m /b.gguf -d 512",
+		Results: []benchTest{{Test: "tg2 @ d512", Depth: 512, Samples: []float64{3}}}}
+	files := []string{
+		write("q1.json", shallow), write("l1.json", []llamaBenchTest{{ModelFilename: "/a.gguf", BuildCommit: "unknown", NThreads: 2, NGen: 2, SamplesTS: []float64{5}}}),
+		write("q2.json", shallow), write("l2.json", []llamaBenchTest{{ModelFilename: "/a.gguf", BuildCommit: "unknown", NThreads: 2, NGen: 2, SamplesTS: []float64{5}}}),
+		write("q3.json", deep), write("q4.json", only),
+	}
+	md, stderr, code := runCLI(t, append([]string{"bench", "--report"}, files...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if main, _, _ := strings.Cut(md, "###"); strings.Contains(main, "b Q4_K_M") {
+		t.Errorf("report has a row for the depth-only model:\n%s", md)
+	}
+	if !strings.Contains(md, "### b Q4_K_M") {
+		t.Errorf("report lacks the depth-only model's section:\n%s", md)
+	}
+	if !strings.Contains(md, "2 round(s), qilin and llama-bench alternately") {
+		t.Errorf("report does not count 2 rounds:\n%s", md)
+	}
+	if strings.Contains(md, "llama.cpp unknown") || !strings.Contains(md, "recorded no build commit") {
+		t.Errorf("report names the unknown build badly:\n%s", md)
+	}
+}

@@ -7,7 +7,15 @@ import (
 	"testing"
 )
 
-// deltaChunkMax is the most tokens one DeltaChunk call takes.
+// The chunked (WY) form of the gated delta rule, kept beside its benchmark
+// rather than in the model: on the AMD EPYC (AVX2 + AVX-512) it was measured
+// on, chunks of 32 tokens at S = 128 ran no faster than DeltaRule token by
+// token (165-181 against 163-184 us per 64 tokens; go test ./kernels -run
+// '^$' -bench DeltaChunk -count 2): the chunked form does about twice the
+// multiply-adds, and the Gemm tile runs only about twice the token loop's
+// rate on products this small. docs/perf.md has the figures.
+
+// deltaChunkMax is the most tokens one deltaChunk call takes.
 const deltaChunkMax = 64
 
 // deltaScratch holds deltaChunk's buffers for one thread; the zero value is

@@ -167,17 +167,7 @@ func TestWeightTraffic(t *testing.T) {
 // file: samples pooled, the ratio of the means and each round's ratio.
 func TestBenchReportBesideLlamaBench(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, v any) string { return writeJSON(t, dir, name, v) }
 	qilinRound := func(bw float64, pp, tg []float64) *benchReport {
 		return &benchReport{Model: "m Q4_K_M", File: "/models/m.gguf", Threads: 2, BandwidthGBs: bw, DecodeBytes: 1e9, PrefillFLOPs: 4e9,
 			Command: "qilin bench -m /models/m.gguf -p 4 -n 2", Results: []benchTest{{Test: "pp4", Samples: pp}, {Test: "tg2", Samples: tg}}}
@@ -257,17 +247,7 @@ func TestBenchDepth(t *testing.T) {
 // tests are set beside qilin's of the same name.
 func TestBenchReportPairedBandwidth(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, v any) string { return writeJSON(t, dir, name, v) }
 	// 1e9 bytes per token: 10 tok/s at 20 GB/s is 50%, 5 tok/s at 5 GB/s 100%,
 	// 12 tok/s at 40 GB/s 30%: the mean share 60%, the mean bandwidth 21.7 GB/s.
 	round := func(tg, bw []float64) *benchReport {
@@ -296,17 +276,7 @@ func TestBenchReportPairedBandwidth(t *testing.T) {
 // outside git is not called "llama.cpp unknown".
 func TestBenchReportDepthOnlyAndUnknownBuild(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, v any) string { return writeJSON(t, dir, name, v) }
 	shallow := &benchReport{Model: "a Q4_K_M", File: "/a.gguf", Threads: 2, DecodeBytes: 1e9, Command: "qilin bench -m /a.gguf",
 		Results: []benchTest{{Test: "tg2", Samples: []float64{10}}}}
 	deep := &benchReport{Model: "a Q4_K_M", File: "/a.gguf", Threads: 2, DecodeBytes: 1e9, Command: "qilin bench -m /a.gguf -d 512",
@@ -334,4 +304,18 @@ func TestBenchReportDepthOnlyAndUnknownBuild(t *testing.T) {
 	if strings.Contains(md, "llama.cpp unknown") || !strings.Contains(md, "recorded no build commit") {
 		t.Errorf("report names the unknown build badly:\n%s", md)
 	}
+}
+
+// writeJSON writes v as JSON to dir/name and returns the path.
+func writeJSON(t *testing.T, dir, name string, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
